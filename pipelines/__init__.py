@@ -1,0 +1,1 @@
+"""Heavy steps of Storybank: transcription, tagging, redaction, publishing and the job queue."""

@@ -1,0 +1,1 @@
+"""Storybank domain: stories, consent, people and the working store (importable without Flask)."""

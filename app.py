@@ -1,0 +1,40 @@
+"""The Storybank web app: `create_app()` builds it (Flask(__name__) here so templates/ is found)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from stories.auth import SESSION_COOKIE_NAME, SESSION_MAX_AGE
+from stories.instance import Instance
+
+MAX_UPLOAD_MB_ENV = "STORYBANK_MAX_UPLOAD_MB"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    instance = Instance.from_env((test_config or {}).get("INSTANCE"))
+    app.config.from_mapping(
+        INSTANCE=str(instance.root),
+        SECRET_KEY=instance.secret_key() if instance.secret_key_path.exists() else None,
+        SESSION_COOKIE_NAME=SESSION_COOKIE_NAME,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("STORYBANK_HTTPS") == "1",
+        PERMANENT_SESSION_LIFETIME=SESSION_MAX_AGE,
+        # A form's CSRF token lives as long as the login, so a long story typed slowly is not refused.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=int(os.environ.get(MAX_UPLOAD_MB_ENV, "200")) * 1024 * 1024,
+        DATASETTE_URL=os.environ.get("STORYBANK_DATASETTE_URL", "http://127.0.0.1:8001"),
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError(f"No secret key in {instance.root}: run `storybank init` first.")
+
+    from stories import web
+
+    web.init_app(app)
+    return app

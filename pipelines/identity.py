@@ -1,0 +1,78 @@
+"""A story as a given audience will read it: the storyteller's identity level applied to its words."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from pipelines import redact
+from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedVersion:
+    title: str
+    body: str
+    storyteller: str | None  # how the storyteller is credited at this identity level
+    unresolved_names: tuple[str, ...]  # names found that no reviewer has decided on yet
+
+
+def pseudonym(story: Mapping[str, Any]) -> str:
+    """Stable per storyteller, from their random seed; never one of their own names."""
+    return redact.pseudonym_for(story["pseudonym_seed"], avoid=story["storyteller_names"])
+
+
+def published_version(story: Mapping[str, Any]) -> PublishedVersion:
+    """Title and body with the consented identity level and the reviewer's name decisions applied."""
+    level = _level(story)
+    names = list(story["storyteller_names"])
+    decisions = story.get("name_decisions") or {}
+    title = apply_identity(story, story["title"])
+    body = apply_identity(story, story["body"])
+    found = {mention.name for mention in title.found + body.found}
+    settled = set(decisions) | _credited(names, level) | _organisation_words(story)
+    unresolved = tuple(sorted(name for name in found if name not in settled))
+    return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved)
+
+
+def apply_identity(story: Mapping[str, Any], text: str) -> redact.Redaction:
+    """Any text from this story (title, body, an evidence quote) as its consent lets it be read."""
+    names = list(story["storyteller_names"])
+    decisions = story.get("name_decisions") or {}
+    other_names = {name: row["placeholder"] or "[name]" for name, row in decisions.items() if row["decision"] == "redact"}
+    # With no recorded names there is nothing of the storyteller's to remove; any name left in
+    # the text is found, flagged, and blocks publication until a reviewer decides on it.
+    level = _level(story) if names else NAMED
+    return redact.redact_for_level(text, level, names, seed=story["pseudonym_seed"], other_names=other_names)
+
+
+def _level(story: Mapping[str, Any]) -> str:
+    consent = story["consent"]
+    return consent.identity_level if consent else ANONYMOUS
+
+
+def _credit(names: list[str], level: str, story: Mapping[str, Any]) -> str | None:
+    if level == NAMED and names:
+        return names[0]
+    if level == FIRST_NAME and names:
+        return names[0].split()[0]
+    if level == PSEUDONYM:
+        return pseudonym(story)
+    return None
+
+
+def _credited(names: list[str], level: str) -> set[str]:
+    """Names the consent lets stay in the text, so they need no reviewer decision."""
+    if level == NAMED:
+        return {part for name in names for part in [name, *name.split()]}
+    if level == FIRST_NAME and names:
+        # The first name, and one-word nicknames, which are first-name level too.
+        return {names[0].split()[0], *(alias for alias in names[1:] if len(alias.split()) == 1)}
+    return set()
+
+
+def _organisation_words(story: Mapping[str, Any]) -> set[str]:
+    """Words of the organisation's and interventions' names: capitalised, but nobody's name."""
+    names = [story["organisation"], *(i["name"] for i in story["interventions"])]
+    return {word for name in names for word in name.split()} | set(names)

@@ -1,0 +1,390 @@
+"""The `storybank` command: a thin shell over the domain and the pipelines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stories.instance import ENV_VAR, Instance, init_instance
+from stories.validation import Invalid
+
+instance_option = click.option(
+    "--instance",
+    "instance_dir",
+    envvar=ENV_VAR,
+    default="instance",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The instance folder (or STORYBANK_INSTANCE).",
+)
+
+
+def pass_instance(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the command an Instance built from --instance."""
+
+    @instance_option
+    def wrapper(instance_dir: Path, **kwargs: Any) -> Any:
+        return fn(Instance.from_env(instance_dir), **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def open_store(instance: Instance):  # noqa: ANN201
+    if not instance.exists:
+        raise click.ClickException(f"No Storybank instance at {instance.root}: run `storybank init` first.")
+    return instance.open()
+
+
+def fail_on_invalid(error: Invalid) -> click.ClickException:
+    lines = [f"  {field}: {message}" for field, message in error.problems.items()]
+    return click.ClickException("Nothing was changed. Please fix:\n" + "\n".join(lines))
+
+
+@click.group()
+@click.version_option(package_name="storybank")
+def cli() -> None:
+    """Storybank: consent-tracked stories as evidence of what public services change."""
+
+
+@cli.command()
+@pass_instance
+def init(instance: Instance) -> None:
+    """Create an instance folder with an empty working store.
+
+    Example: storybank init --instance ./instance
+    """
+    init_instance(instance).close()
+    from pipelines.publish import run_publish
+
+    run_publish(instance, actor="cli")
+    click.echo(f"Instance ready at {instance.root}")
+
+
+@cli.command()
+@pass_instance
+def demo(instance: Instance) -> None:
+    """Load demo organisations, users, interventions and stories, then publish.
+
+    Example: storybank demo
+    """
+    from pipelines.publish import run_publish
+    from stories.demo import DEMO_PASSWORD, load_demo
+
+    db = init_instance(instance)
+    added = load_demo(db, instance.evidence_dir)
+    db.close()
+    counts = run_publish(instance, actor="demo")
+    click.echo("Demo loaded: " + ", ".join(f"{n} {what}" for what, n in added.items()))
+    click.echo("Published: " + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
+    click.echo(f"Demo password for every demo user: {DEMO_PASSWORD}")
+
+
+@cli.group()
+def organisations() -> None:
+    """Manage organisations."""
+
+
+@organisations.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["charity", "council", "nhs", "social_enterprise"]), default="charity")
+@click.option("--area", default="")
+@pass_instance
+def organisations_add(instance: Instance, name: str, kind: str, area: str) -> None:
+    """Add an organisation.
+
+    Example: storybank organisations add "Leeds Befriending Network" --kind charity --area Leeds
+    """
+    from stories.organisations import ensure_organisation, get_organisation
+
+    db = open_store(instance)
+    try:
+        org_id = ensure_organisation(db, name, kind=kind, area=area)
+    except Invalid as error:
+        raise fail_on_invalid(error) from None
+    click.echo(f"{get_organisation(db, org_id)['slug']} (id {org_id})")
+
+
+@cli.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["worker", "reviewer", "commissioner", "presenter", "admin"]))
+@click.option("--organisation", "organisation_slug", required=True, help="Organisation slug.")
+@click.option("--name", "display_name", default="", help="Name shown in the app.")
+@click.password_option(help="Prompted for (hidden) when not given.")
+@pass_instance
+def users_add(instance: Instance, username: str, role: str, organisation_slug: str, display_name: str, password: str) -> None:
+    """Add a user with a role in an organisation.
+
+    Example: storybank users add asha --role worker --organisation leeds-befriending-network
+    """
+    from stories import auth
+    from stories.organisations import get_organisation
+
+    db = open_store(instance)
+    org = get_organisation(db, organisation_slug)
+    if org is None:
+        raise click.ClickException(f"No organisation {organisation_slug!r}; add it with `storybank organisations add`.")
+    try:
+        auth.add_user(db, username=username, display_name=display_name, password=password, role=role,
+                      organisation_id=org["id"], actor="cli")
+    except Invalid as error:
+        raise fail_on_invalid(error) from None
+    click.echo(f"Added {username} ({role}, {org['name']})")
+
+
+@users.command("list")
+@pass_instance
+def users_list(instance: Instance) -> None:
+    """List user accounts."""
+    from stories import auth
+
+    for user in auth.list_users(open_store(instance)):
+        click.echo(f"{user.username:20} {user.role.value:12} {user.organisation_name}")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--organisation", "organisation_slug", required=True, help="Organisation slug the stories belong to.")
+@pass_instance
+def import_(instance: Instance, file: Path, organisation_slug: str) -> None:
+    """Import stories with their consent from a CSV or JSONL file: every row, or none.
+
+    Example: storybank import stories.csv --organisation leeds-befriending-network
+    """
+    from stories.importer import import_stories
+    from stories.organisations import get_organisation
+
+    db = open_store(instance)
+    org = get_organisation(db, organisation_slug)
+    if org is None:
+        raise click.ClickException(f"No organisation {organisation_slug!r}.")
+    try:
+        count = import_stories(db, file, organisation_id=org["id"], actor="cli:import", evidence_dir=instance.evidence_dir)
+    except Invalid as error:
+        raise fail_on_invalid(error) from None
+    click.echo(f"Imported {count} stories into {org['name']}; they await a reviewer's sign-off.")
+
+
+@cli.command()
+@pass_instance
+def publish(instance: Instance) -> None:
+    """Rebuild the published files from the working store and print stories per audience.
+
+    Example: storybank publish
+    """
+    from pipelines.publish import run_publish
+
+    open_store(instance).close()
+    for audience, count in run_publish(instance, actor="cli").items():
+        click.echo(f"{audience}: {count} stories -> {instance.published_path(audience)}")
+
+
+@cli.command("withdraw")
+@click.argument("story_id", type=int)
+@click.option("--erase", "erase_story", is_flag=True, help="Also delete the story and everything recorded from it.")
+@click.option("--reason", required=True, help="Why, for the record (never published; not kept after erasure).")
+@pass_instance
+def withdraw_(instance: Instance, story_id: int, erase_story: bool, reason: str) -> None:
+    """Withdraw a story from publication (or erase it) and republish at once.
+
+    Example: storybank withdraw 42 --reason "Storyteller asked by phone"
+    """
+    from pipelines.withdraw import run_withdrawal
+
+    open_store(instance).close()
+    try:
+        counts = run_withdrawal(instance, story_id, actor="cli", reason=reason, erase_story=erase_story)
+    except Invalid as error:
+        raise fail_on_invalid(error) from None
+    click.echo(f"Story {story_id} {'erased' if erase_story else 'withdrawn'}; republished: "
+               + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
+
+
+@cli.command("check-no-trace")
+@click.argument("texts", nargs=-1, required=True)
+@pass_instance
+def check_no_trace(instance: Instance, texts: tuple[str, ...]) -> None:
+    """Scan the raw bytes of every file in the instance for TEXTS; exit 1 if any is found.
+
+    Example: storybank check-no-trace "Margaret Holt" "allotment"
+    """
+    from stories.notrace import find_traces
+
+    hits = find_traces(instance.root, texts)
+    for path, text in hits:
+        click.echo(f"FOUND {text!r} in {path.relative_to(instance.root)}")
+    if hits:
+        raise SystemExit(1)
+    click.echo(f"No trace of {len(texts)} text(s) in {instance.root}")
+
+
+@cli.command("backup")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@pass_instance
+def backup_(instance: Instance, destination: Path) -> None:
+    """Take a consistent copy of the working store and its files (safe while running).
+
+    Example: storybank backup /mnt/backups/storybank
+    """
+    from stories.backup import backup
+
+    open_store(instance).close()
+    click.echo(f"Backup written to {backup(instance, destination)}")
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@pass_instance
+def restore_(instance: Instance, source: Path) -> None:
+    """Restore a backup, re-apply later withdrawals and erasures, and republish. Stop `serve` first.
+
+    Example: storybank restore /mnt/backups/storybank/storybank-20261126T120000Z
+    """
+    from pipelines.publish import run_publish
+    from stories.backup import restore
+
+    init_instance(instance).close()  # restoring onto a new machine needs the folders and a key
+    try:
+        redone = restore(instance, source)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    counts = run_publish(instance, actor="cli:restore")
+    click.echo(f"Restored from {source}; re-applied {redone['withdrawn']} withdrawal(s) and {redone['erased']} erasure(s).")
+    click.echo("Published: " + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@pass_instance
+def web(instance: Instance, host: str, port: int) -> None:
+    """Run the Flask app alone (waitress)."""
+    from waitress import serve
+
+    from app import create_app
+
+    open_store(instance).close()
+    serve(create_app({"INSTANCE": str(instance.root)}), host=host, port=port, threads=8, ident="storybank")
+
+
+@cli.command()
+@click.option("--workers", default=1, show_default=True, help="Jobs run at once by this worker.")
+@pass_instance
+def worker(instance: Instance, workers: int) -> None:
+    """Run a job worker (transcription, tagging, publishing) until stopped."""
+    from pipelines.jobs import queue_for
+
+    open_store(instance).close()
+    consumer = queue_for(instance.root).huey.create_consumer(
+        workers=workers, periodic=True, initial_delay=0.1, backoff=1.15, max_delay=1.0
+    )
+    consumer.run()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@pass_instance
+def datasette(instance: Instance, host: str, port: int) -> None:
+    """Run Datasette on the published files alone."""
+    os.execvpe(sys.executable, datasette_command(instance, host, port), {**os.environ, ENV_VAR: str(instance.root)})
+
+
+def datasette_command(instance: Instance, host: str, port: int) -> list[str]:
+    from stories.datasette_plugin import METADATA_FILE, SETTINGS
+
+    def as_text(value: bool | int) -> str:
+        return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+    settings = [arg for name, value in SETTINGS.items() for arg in ("--setting", name, as_text(value))]
+    return [sys.executable, "-m", "datasette", "serve", "--host", host, "--port", str(port),
+            "--metadata", str(METADATA_FILE), *settings]
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, help="Port of the app.")
+@click.option("--datasette-port", default=8001, show_default=True)
+@pass_instance
+def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None:
+    """Start the app, a job worker and Datasette together; Ctrl-C stops all three.
+
+    Example: storybank serve --port 5000 --datasette-port 8001
+    """
+    from pipelines.publish import run_publish
+
+    open_store(instance).close()
+    run_publish(instance, actor="serve")
+    app_url, data_url = f"http://{host}:{port}", f"http://{host}:{datasette_port}"
+    env = {**os.environ, ENV_VAR: str(instance.root), "STORYBANK_APP_URL": app_url, "STORYBANK_DATASETTE_URL": data_url}
+    me = [sys.executable, "-m", "stories.cli"]  # the instance travels in STORYBANK_INSTANCE
+    processes = {
+        "app": subprocess.Popen([*me, "web", "--host", host, "--port", str(port)], env=env),
+        "worker": subprocess.Popen([*me, "worker"], env=env),
+        "datasette": subprocess.Popen(datasette_command(instance, host, datasette_port), env=env),
+    }
+    click.echo(f"\nStorybank is running from {instance.root}")
+    click.echo(f"  App (record and review stories):   {app_url}/")
+    click.echo(f"  Datasette (published evidence):     {data_url}/")
+    click.echo("  Job worker: transcription, tagging and publishing in the background")
+    _print_demo_logins(instance)
+    click.echo("Press Ctrl-C to stop.\n")
+    _supervise(processes)
+
+
+def _print_demo_logins(instance: Instance) -> None:
+    from stories import auth
+    from stories.demo import DEMO_PASSWORD, demo_usernames
+
+    db = open_store(instance)
+    wanted = demo_usernames()
+    demo_users = [user for user in auth.list_users(db) if user.username in wanted]
+    db.close()
+    if demo_users:
+        click.echo(f"  Demo logins (password for each: {DEMO_PASSWORD}):")
+        for user in demo_users:
+            click.echo(f"    {user.username:18} {user.role.value:12} {user.organisation_name}")
+
+
+def _supervise(processes: dict[str, subprocess.Popen]) -> None:
+    """Wait until Ctrl-C or until one process stops, then stop the others."""
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exited = None
+    while not stopping and exited is None:
+        time.sleep(0.5)
+        exited = next((name for name, p in processes.items() if p.poll() is not None), None)
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if exited:
+        raise click.ClickException(f"The {exited} process stopped (exit code {processes[exited].returncode}).")
+
+
+if __name__ == "__main__":
+    cli()

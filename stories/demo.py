@@ -1,0 +1,133 @@
+"""The demo instance: organisations, interventions, a user for every role and stories to explore."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+import yaml
+
+from stories import audit
+from stories.auth import add_user
+from stories.clock import now_iso
+from stories.clock import today as utc_today
+from stories.consent import WITHDRAWN
+from stories.db import write_transaction
+from stories.evidence import store_evidence
+from stories.interventions import add_intervention, intervention_id_by_slug
+from stories.organisations import ensure_organisation, get_organisation
+from stories.records import add_consent_event, approve_story, record_story
+
+DEMO_FILE = Path(__file__).with_name("demo_data.yml")
+DEMO_PASSWORD = "storybank-demo"  # only ever set by `storybank demo`; real accounts choose their own
+ACTOR = "demo"
+
+
+def demo_usernames() -> set[str]:
+    return {user["username"] for user in yaml.safe_load(DEMO_FILE.read_text())["users"]}
+
+
+def load_demo(db: sqlite_utils.Database, evidence_dir: Path, today: dt.date | None = None) -> dict[str, int]:
+    """Load the demo data (skipping anything already there); returns what was added."""
+    today = today or utc_today()
+    data = yaml.safe_load(DEMO_FILE.read_text())
+    added = {"organisations": 0, "users": 0, "interventions": 0, "stories": 0}
+    for org in data["organisations"]:
+        if get_organisation(db, org["slug"]) is None:
+            added["organisations"] += 1
+        ensure_organisation(db, org["name"], slug=org["slug"], kind=org["kind"], area=org.get("area", ""))
+    users = {}
+    for user in data["users"]:
+        users[user["username"]] = user
+        org_id = get_organisation(db, user["organisation"])["id"]
+        if not db.execute("SELECT 1 FROM users WHERE username = ?", [user["username"]]).fetchone():
+            add_user(db, username=user["username"], display_name=user["display_name"], password=DEMO_PASSWORD,
+                     role=user["role"], organisation_id=org_id, actor=ACTOR)
+            added["users"] += 1
+    for item in data["interventions"]:
+        if intervention_id_by_slug(db, item["slug"]) is None:
+            provider_id = get_organisation(db, item["provider"])["id"]
+            add_intervention(db, item, provider_id=provider_id, actor=ACTOR, slug=item["slug"])
+            added["interventions"] += 1
+    form = store_evidence(evidence_dir, _demo_consent_form())
+    for story in data["stories"]:
+        if _load_story(db, story, users, form, today):
+            added["stories"] += 1
+    return added
+
+
+def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[str, Any], form: str, today: dt.date) -> bool:
+    org_id = get_organisation(db, story["organisation"])["id"]
+    exists = db.execute(
+        "SELECT 1 FROM stories JOIN storytellers ON storytellers.id = storyteller_id"
+        " WHERE stories.organisation_id = ? AND storytellers.reference = ? AND title = ?",
+        [org_id, story["storyteller_reference"], story["title"]],
+    ).fetchone()
+    if exists:
+        return False
+    consent = story["consent"]
+    given_on = today - dt.timedelta(days=consent["given_days_ago"])
+    fields = {
+        **{k: story[k] for k in ("title", "body", "storyteller_reference", "storyteller_names", "interventions")},
+        **{k: consent[k] for k in ("given_by", "age_band", "witness", "method", "info_sheet_version", "audiences", "identity_level")},
+        "special_category": consent["special_category"],
+        "told_on": today - dt.timedelta(days=story["told_days_ago"]),
+        "given_on": given_on,
+        "review_on": today + dt.timedelta(days=consent["review_in_days"]),
+    }
+    if consent["method"] == "verbal_recording":
+        fields["evidence_time"] = "0:12"
+    else:
+        fields["evidence_file"] = form
+    author = users[story["recorded_by"]]
+    user_id = db.execute("SELECT id FROM users WHERE username = ?", [author["username"]]).fetchone()[0]
+    with write_transaction(db):
+        story_id = record_story(db, fields, organisation_id=org_id, actor=f"user:{author['username']}", user_id=user_id,
+                                status="draft" if story["status"] == "draft" else "submitted", today=today)
+        if story["status"] == "approved":
+            reviewer = db.execute(
+                "SELECT id, username FROM users WHERE role = 'reviewer' AND organisation_id = ? ORDER BY id", [org_id]
+            ).fetchone()
+            approve_story(db, story_id, actor=f"user:{reviewer[1]}", user_id=reviewer[0])
+        for other in story.get("other_names") or []:
+            db.execute(
+                "INSERT INTO name_decisions (story_id, name, decision, placeholder, decided_by, decided_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [story_id, other["name"], "keep" if other.get("keep") else "redact", other.get("placeholder") or "",
+                 ACTOR, now_iso()],
+            )
+        for domain, direction in (story.get("outcomes") or {}).items():
+            db.execute(
+                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status,"
+                " decided_at, created_at) VALUES (?, 'ons-wellbeing', 'demo', ?, ?, 'person', 'confirmed', ?, ?)",
+                [story_id, domain, direction, now_iso(), now_iso()],
+            )
+        if story.get("withdrawn"):
+            add_consent_event(db, story_id, WITHDRAWN, ACTOR, reason=story["withdrawn"]["reason"])
+        audit.record(db, ACTOR, "demo.story", story_id)
+    return True
+
+
+def _demo_consent_form() -> bytes:
+    """A one-page PDF standing in for a scanned, signed consent form."""
+    text = "(Demo consent form - stands in for a signed, scanned form) Tj"
+    stream = f"BT /F1 14 Tf 60 760 Td {text} ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

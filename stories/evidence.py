@@ -1,0 +1,51 @@
+"""Consent evidence files (signed forms): checked by content, stored by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from stories.validation import Invalid
+
+MAX_EVIDENCE_BYTES = 15 * 1024 * 1024
+# Leading bytes of the formats a scanned or photographed form arrives in.
+SIGNATURES = {
+    b"%PDF-": "pdf",
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"\xff\xd8\xff": "jpg",
+    b"GIF87a": "gif",
+    b"GIF89a": "gif",
+}
+
+
+def evidence_kind(data: bytes) -> str | None:
+    for signature, kind in SIGNATURES.items():
+        if data.startswith(signature):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+        return "heic"
+    return None
+
+
+def store_evidence(evidence_dir: Path, data: bytes, field: str = "evidence_upload") -> str:
+    """Save a signed consent form (PDF or image) and return its stored file name."""
+    if not data:
+        raise Invalid({field: "The consent form file is empty."})
+    if len(data) > MAX_EVIDENCE_BYTES:
+        raise Invalid({field: f"The consent form is {len(data) / 1e6:.1f} MB; the limit is {MAX_EVIDENCE_BYTES / 1e6:.0f} MB."})
+    kind = evidence_kind(data)
+    if kind is None:
+        raise Invalid({field: "The consent form must be a PDF or a photo (JPEG, PNG, WebP, HEIC); this file is neither."})
+    if kind == "pdf" and b"%%EOF" not in data[-2048:]:
+        raise Invalid({field: "The PDF looks cut short (it has no end marker); please upload it again."})
+    name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    path = evidence_dir / name
+    if not path.exists():
+        temp = path.with_suffix(".partial")
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    return name

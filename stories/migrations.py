@@ -1,0 +1,190 @@
+"""Schema of the working store as registered migrations, applied in order exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from stories.db import write_transaction
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet applied; returns the names applied now."""
+    applied_now = []
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, fn in MIGRATIONS:
+        with write_transaction(db):
+            if db.execute("SELECT 1 FROM _migrations WHERE name = ?", [name]).fetchone():
+                continue
+            fn(db)
+            db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [name])
+            applied_now.append(name)
+    return applied_now
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    # executescript() would commit mid-migration, so statements run one at a time.
+    for statement in INITIAL_SCHEMA.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# AUTOINCREMENT on stories: an erased story's id must never be reused, or a tombstone
+# (re-applied by `storybank restore`) could erase a different story.
+INITIAL_SCHEMA = """
+CREATE TABLE organisations (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'charity',
+    area TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('worker', 'reviewer', 'commissioner', 'presenter', 'admin')),
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    active INTEGER NOT NULL DEFAULT 1,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+);
+CREATE TABLE storytellers (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    reference TEXT NOT NULL,
+    pseudonym_seed TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (organisation_id, reference)
+);
+CREATE TABLE stories (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    storyteller_id INTEGER NOT NULL REFERENCES storytellers(id),
+    storyteller_names TEXT NOT NULL DEFAULT '[]',
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    told_on TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'text' CHECK (source IN ('text', 'audio')),
+    status TEXT NOT NULL DEFAULT 'submitted' CHECK (status IN ('draft', 'submitted', 'approved')),
+    text_reviewed INTEGER NOT NULL DEFAULT 1,
+    created_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    approved_by INTEGER REFERENCES users(id),
+    approved_at TEXT
+);
+CREATE INDEX stories_organisation ON stories(organisation_id);
+CREATE TABLE consent_events (
+    id INTEGER PRIMARY KEY,
+    story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('given', 'amended', 'renewed', 'withdrawn', 'erased')),
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    given_by TEXT,
+    age_band TEXT,
+    witness TEXT,
+    method TEXT,
+    info_sheet_version TEXT,
+    audiences TEXT,
+    identity_level TEXT,
+    special_category INTEGER,
+    given_on TEXT,
+    review_on TEXT,
+    evidence_file TEXT,
+    evidence_time REAL,
+    reason TEXT
+);
+CREATE INDEX consent_events_story ON consent_events(story_id);
+CREATE TRIGGER consent_events_append_only BEFORE UPDATE ON consent_events
+BEGIN SELECT RAISE(ABORT, 'consent history is append-only'); END;
+CREATE TABLE interventions (
+    id INTEGER PRIMARY KEY,
+    slug TEXT UNIQUE,
+    name TEXT NOT NULL,
+    provider_id INTEGER NOT NULL REFERENCES organisations(id),
+    commissioner TEXT NOT NULL DEFAULT '',
+    contract_ref TEXT NOT NULL DEFAULT '',
+    contract_ref_kind TEXT NOT NULL DEFAULT 'local' CHECK (contract_ref_kind IN ('ocds', '360giving', 'local')),
+    social_value_theme TEXT NOT NULL DEFAULT '',
+    starts_on TEXT,
+    ends_on TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE story_interventions (
+    story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    intervention_id INTEGER NOT NULL REFERENCES interventions(id),
+    PRIMARY KEY (story_id, intervention_id)
+);
+CREATE INDEX story_interventions_intervention ON story_interventions(intervention_id);
+CREATE TABLE outcome_tags (
+    id INTEGER PRIMARY KEY,
+    story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    framework TEXT NOT NULL,
+    framework_version TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('improved', 'worsened', 'mixed', 'mentioned')),
+    start INTEGER,
+    "end" INTEGER,
+    evidence TEXT,
+    audio_start REAL,
+    audio_end REAL,
+    origin TEXT NOT NULL CHECK (origin IN ('machine', 'person')),
+    confidence REAL,
+    rule TEXT,
+    provenance TEXT,
+    status TEXT NOT NULL DEFAULT 'suggested' CHECK (status IN ('suggested', 'confirmed', 'rejected')),
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX outcome_tags_story ON outcome_tags(story_id);
+CREATE TABLE name_decisions (
+    story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('keep', 'redact')),
+    placeholder TEXT NOT NULL DEFAULT '',
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    PRIMARY KEY (story_id, name)
+);
+CREATE TABLE tombstones (
+    story_id INTEGER PRIMARY KEY,
+    erased_at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    story_id INTEGER,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_story ON audit_log(story_id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+"""

@@ -1,0 +1,250 @@
+"""Story records: recording a story with its consent, reading it back, and signing it off."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import sqlite_utils
+
+from stories import audit
+from stories.clock import now_iso
+from stories.clock import today as utc_today
+from stories.consent import (
+    AUDIENCES,
+    GIVEN,
+    HIDDEN_IDENTITY_LEVELS,
+    Consent,
+    Decision,
+    StoryState,
+    current_consent,
+    publishable,
+    validate_consent,
+)
+from stories.db import write_transaction
+from stories.validation import Invalid, Problems, parse_date, required_text, split_list, text
+
+MAX_TITLE = 200
+MAX_BODY = 50_000
+STATUSES = ("draft", "submitted", "approved")
+
+
+def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """The story's own fields (not its consent), with every problem added."""
+    told_on = parse_date(problems, data, "told_on", "Date told", required=True)
+    if told_on and told_on > today:
+        problems.add("told_on", "The date the story was told cannot be in the future.")
+    names = split_list(data.get("storyteller_names"))
+    if any(len(name) > 120 for name in names):
+        problems.add("storyteller_names", "Each name is at most 120 characters.")
+    reference = required_text(problems, data, "storyteller_reference", "Storyteller reference", 60)
+    return {
+        "title": required_text(problems, data, "title", "Title", MAX_TITLE),
+        "body": required_text(problems, data, "body", "The story", MAX_BODY),
+        "told_on": told_on,
+        "storyteller_reference": reference,
+        "storyteller_names": names,
+        "interventions": [text(i) for i in split_list(data.get("interventions"))],
+    }
+
+
+def check_story(db: sqlite_utils.Database, data: Mapping[str, Any], today: dt.date) -> tuple[dict[str, Any], Consent, list[int]]:
+    """A story's fields, its consent and its intervention ids, or Invalid listing every problem."""
+    problems = Problems()
+    story = validate_story(problems, data, today)
+    consent = validate_consent(problems, data, today)
+    intervention_ids = _intervention_ids(db, problems, story["interventions"])
+    problems.raise_if_any()
+    return story, consent, intervention_ids
+
+
+def record_story(
+    db: sqlite_utils.Database,
+    data: Mapping[str, Any],
+    *,
+    organisation_id: int,
+    actor: str,
+    user_id: int | None = None,
+    source: str = "text",
+    status: str = "submitted",
+    today: dt.date | None = None,
+) -> int:
+    """Validate and save a story together with the consent given for it; returns its id."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown story status {status!r}")
+    story, consent, intervention_ids = check_story(db, data, today or utc_today())
+    stamp = now_iso()
+    with write_transaction(db):
+        storyteller_id = _ensure_storyteller(db, organisation_id, story["storyteller_reference"], stamp)
+        story_id = db.execute(
+            "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, source,"
+            " status, text_reviewed, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                organisation_id,
+                storyteller_id,
+                json.dumps(story["storyteller_names"]),
+                story["title"],
+                story["body"],
+                story["told_on"].isoformat(),
+                source,
+                status,
+                int(source == "text"),
+                user_id,
+                stamp,
+                stamp,
+            ],
+        ).lastrowid
+        add_consent_event(db, story_id, GIVEN, actor, consent)
+        for intervention_id in intervention_ids:
+            db.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, intervention_id])
+        audit.record(db, actor, "story.record", story_id, source=source)
+    return story_id
+
+
+def add_consent_event(db: sqlite_utils.Database, story_id: int, kind: str, actor: str, consent: Consent | None = None, reason: str = "") -> int:
+    fields = consent.to_event_fields() if consent else {}
+    columns = ["story_id", "kind", "recorded_at", "recorded_by", "reason", *fields]
+    values = [story_id, kind, now_iso(), actor, reason or None, *fields.values()]
+    # Column names come from Consent.to_event_fields, never from input.
+    cursor = db.execute(
+        f"INSERT INTO consent_events ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values
+    )
+    audit.record(db, actor, f"consent.{kind}", story_id)
+    return cursor.lastrowid
+
+
+def approve_story(db: sqlite_utils.Database, story_id: int, *, actor: str, user_id: int) -> None:
+    """A reviewer signs off the story's text and its publication under its consent."""
+    with write_transaction(db):
+        row = db.execute("SELECT status, text_reviewed FROM stories WHERE id = ?", [story_id]).fetchone()
+        if row is None:
+            raise Invalid({"story": "There is no such story."})
+        if not row[1]:
+            raise Invalid({"story": "The transcript must be reviewed before the story is signed off."})
+        db.execute(
+            "UPDATE stories SET status = 'approved', approved_by = ?, approved_at = ?, updated_at = ? WHERE id = ?",
+            [user_id, now_iso(), now_iso(), story_id],
+        )
+        audit.record(db, actor, "story.approve", story_id)
+
+
+def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | None = None) -> dict[str, Any] | None:
+    """A story with its consent, interventions and tags; None if absent or another organisation's."""
+    rows = list(db.query(STORY_SQL + " WHERE stories.id = ?", [story_id]))
+    if not rows or (organisation_id is not None and rows[0]["organisation_id"] != organisation_id):
+        return None
+    story = rows[0]
+    story["storyteller_names"] = json.loads(story["storyteller_names"])
+    story["consent_events"] = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story_id]))
+    story["consent"] = current_consent(story["consent_events"])
+    story["interventions"] = list(
+        db.query(
+            "SELECT interventions.* FROM interventions JOIN story_interventions ON intervention_id = interventions.id"
+            " WHERE story_id = ? ORDER BY name",
+            [story_id],
+        )
+    )
+    story["tags"] = list(db.query("SELECT * FROM outcome_tags WHERE story_id = ? ORDER BY start, id", [story_id]))
+    story["name_decisions"] = {
+        row["name"]: row for row in db.query("SELECT * FROM name_decisions WHERE story_id = ?", [story_id])
+    }
+    return story
+
+
+def list_stories(db: sqlite_utils.Database, organisation_id: int, *, status: str | None = None) -> list[dict[str, Any]]:
+    sql = STORY_SQL + " WHERE stories.organisation_id = ?"
+    params: list[Any] = [organisation_id]
+    if status:
+        sql += " AND stories.status = ?"
+        params.append(status)
+    return list(db.query(sql + " ORDER BY stories.told_on DESC, stories.id DESC", params))
+
+
+def story_state(story: Mapping[str, Any], names_resolved: bool) -> StoryState:
+    return StoryState(status=story["status"], text_reviewed=bool(story["text_reviewed"]), names_resolved=names_resolved)
+
+
+def publication_decisions(story: Mapping[str, Any], names_resolved: bool, today: dt.date | None = None) -> dict[str, Decision]:
+    """What each audience may see of this story today, with the reason."""
+    state = story_state(story, names_resolved)
+    return {audience: publishable(state, story["consent"], audience, today or utc_today()) for audience in AUDIENCES}
+
+
+def needs_name_review(story: Mapping[str, Any]) -> bool:
+    consent = story.get("consent")
+    return consent is not None and consent.identity_level in HIDDEN_IDENTITY_LEVELS
+
+
+def _ensure_storyteller(db: sqlite_utils.Database, organisation_id: int, reference: str, stamp: str) -> int:
+    row = db.execute(
+        "SELECT id FROM storytellers WHERE organisation_id = ? AND reference = ?", [organisation_id, reference]
+    ).fetchone()
+    if row:
+        return row[0]
+    # The pseudonym is derived from this random seed, never from the storyteller's name.
+    return db.execute(
+        "INSERT INTO storytellers (organisation_id, reference, pseudonym_seed, created_at) VALUES (?, ?, ?, ?)",
+        [organisation_id, reference, secrets.token_hex(16), stamp],
+    ).lastrowid
+
+
+def _intervention_ids(db: sqlite_utils.Database, problems: Problems, wanted: list[str]) -> list[int]:
+    ids = []
+    for item in wanted:
+        row = db.execute("SELECT id FROM interventions WHERE id = ? OR slug = ?", [item, item]).fetchone()
+        if row is None:
+            problems.add("interventions", f"There is no intervention {item!r}.")
+        elif row[0] not in ids:
+            ids.append(row[0])
+    return ids
+
+
+STORY_SQL = (
+    "SELECT stories.*, organisations.name AS organisation, storytellers.reference AS storyteller_reference,"
+    " storytellers.pseudonym_seed FROM stories"
+    " JOIN organisations ON organisations.id = stories.organisation_id"
+    " JOIN storytellers ON storytellers.id = stories.storyteller_id"
+)
+
+
+def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every story shaped like `get_story`, loaded in a few bulk queries for the publisher."""
+    by_story: dict[int, dict[str, Any]] = {}
+    for story in db.query(STORY_SQL + " ORDER BY stories.id"):
+        story["storyteller_names"] = json.loads(story["storyteller_names"])
+        story.update(consent_events=[], interventions=[], tags=[], name_decisions={})
+        by_story[story["id"]] = story
+    for event in db.query("SELECT * FROM consent_events ORDER BY id"):
+        by_story[event["story_id"]]["consent_events"].append(event)
+    for link in db.query(
+        "SELECT story_id, interventions.* FROM story_interventions"
+        " JOIN interventions ON interventions.id = intervention_id ORDER BY interventions.name"
+    ):
+        by_story[link.pop("story_id")]["interventions"].append(link)
+    for tag in db.query("SELECT * FROM outcome_tags WHERE status = 'confirmed' ORDER BY start, id"):
+        by_story[tag["story_id"]]["tags"].append(tag)
+    for decision in db.query("SELECT * FROM name_decisions"):
+        by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision
+    for story in by_story.values():
+        story["consent"] = current_consent(story["consent_events"])
+    return list(by_story.values())
+
+
+def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: str, *, placeholder: str = "", actor: str) -> None:
+    """Record a reviewer's choice to keep or redact a person's name found in a story."""
+    if decision not in ("keep", "redact"):
+        raise Invalid({"decision": "Choose keep or redact."})
+    placeholder = placeholder.strip()
+    if decision == "redact" and placeholder and not (placeholder.startswith("[") and placeholder.endswith("]")):
+        placeholder = f"[{placeholder}]"
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO name_decisions (story_id, name, decision, placeholder, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (story_id, name) DO UPDATE SET decision = excluded.decision, placeholder = excluded.placeholder,"
+            " decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+            [story_id, name, decision, placeholder, actor, now_iso()],
+        )
+        audit.record(db, actor, "story.name_decision", story_id, decision=decision)

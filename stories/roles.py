@@ -1,0 +1,43 @@
+"""Roles and what each may do: one enum, so permission checks read as sentences."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    WORKER = "worker"
+    REVIEWER = "reviewer"
+    COMMISSIONER = "commissioner"
+    PRESENTER = "presenter"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    def can_read_stories(self) -> bool:
+        """Read the working copy of their own organisation's stories."""
+        return self in (Role.WORKER, Role.REVIEWER)
+
+    def can_record_stories(self) -> bool:
+        return self in (Role.WORKER, Role.REVIEWER)
+
+    def can_approve_stories(self) -> bool:
+        return self is Role.REVIEWER
+
+    def can_manage_interventions(self) -> bool:
+        return self in (Role.WORKER, Role.REVIEWER, Role.ADMIN)
+
+    def can_view_commissioners_file(self) -> bool:
+        return self in (Role.COMMISSIONER, Role.ADMIN)
+
+    def can_run_sql(self) -> bool:
+        """Arbitrary SQL in Datasette, on published files only."""
+        return self is Role.ADMIN
+
+    def can_publish(self) -> bool:
+        return self in (Role.REVIEWER, Role.ADMIN)
+
+    def can_manage_users(self) -> bool:
+        return self is Role.ADMIN

@@ -1,0 +1,103 @@
+"""Validation shared by every way in (web forms, CSV/JSONL import, CLI): one exception type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+class Invalid(Exception):
+    """Input that cannot be accepted; `problems` maps each field to what to fix."""
+
+    def __init__(self, problems: Mapping[str, str]):
+        self.problems = dict(problems)
+        super().__init__("; ".join(f"{field}: {message}" for field, message in self.problems.items()))
+
+
+class Problems:
+    """Collects every problem in one pass so a user can fix them all at once."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, str] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.found.setdefault(field, message)
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise Invalid(self.found)
+
+
+def text(value: Any) -> str:
+    """Normalise a submitted value to stripped text ('' for missing)."""
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def required_text(problems: Problems, data: Mapping[str, Any], field: str, label: str, max_length: int) -> str:
+    value = text(data.get(field))
+    if not value:
+        problems.add(field, f"{label} is required.")
+    elif len(value) > max_length:
+        problems.add(field, f"{label} is {len(value):,} characters long; the limit is {max_length:,}.")
+    return value
+
+
+def optional_text(problems: Problems, data: Mapping[str, Any], field: str, label: str, max_length: int) -> str:
+    value = text(data.get(field))
+    if len(value) > max_length:
+        problems.add(field, f"{label} is {len(value):,} characters long; the limit is {max_length:,}.")
+    return value
+
+
+def parse_date(problems: Problems, data: Mapping[str, Any], field: str, label: str, *, required: bool) -> dt.date | None:
+    value = data.get(field)
+    if isinstance(value, dt.date):
+        return value
+    raw = text(value)
+    if not raw:
+        if required:
+            problems.add(field, f"{label} is required (YYYY-MM-DD).")
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        problems.add(field, f"{label} must be a date written YYYY-MM-DD, not {raw[:40]!r}.")
+        return None
+
+
+def one_of(problems: Problems, data: Mapping[str, Any], field: str, label: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    value = text(data.get(field))
+    if value not in choices:
+        shown = repr(value[:40]) if value else "nothing"
+        problems.add(field, f"{label} must be one of {', '.join(choices)} (got {shown}).")
+    return value
+
+
+def parse_bool(problems: Problems, data: Mapping[str, Any], field: str, label: str) -> bool:
+    value = data.get(field)
+    if isinstance(value, bool):
+        return value
+    raw = text(value).lower()
+    if raw in {"yes", "y", "true", "1", "on"}:
+        return True
+    if raw in {"no", "n", "false", "0", "off", ""}:
+        return False
+    problems.add(field, f"{label} must be yes or no (got {raw[:40]!r}).")
+    return False
+
+
+def split_list(value: Any) -> list[str]:
+    """A list from a form list, a JSON list, or text separated by ';' or ','."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        items = [text(item) for item in value]
+    else:
+        raw = text(value)
+        separator = ";" if ";" in raw else ","
+        items = [part.strip() for part in raw.split(separator)]
+    return [item for item in items if item]

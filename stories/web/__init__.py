@@ -1,0 +1,138 @@
+"""Web layer: blueprints, login, CSRF, security headers and the per-request store connection.
+
+Views only translate requests and errors; the domain (stories.*) does the work.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import sqlite_utils
+from flask import Flask, abort, g, render_template, request
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from stories import auth
+from stories.db import connect
+from stories.instance import Instance
+from stories.web.session import SharedSessionInterface
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+# No inline script or style anywhere: everything comes from static/.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self' {datasette}; frame-ancestors 'none'"
+)
+
+
+class WebUser(UserMixin):
+    """A logged-in user as Flask-Login sees them: the domain user plus their session token."""
+
+    def __init__(self, user: auth.User, token: str):
+        self.user = user
+        self.token = token
+
+    def get_id(self) -> str:
+        return self.token
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.user, name)
+
+
+def instance() -> Instance:
+    from flask import current_app
+
+    return Instance.from_env(current_app.config["INSTANCE"])
+
+
+def get_db() -> sqlite_utils.Database:
+    if "db" not in g:
+        g.db = connect(instance().store_path)
+    return g.db
+
+
+def close_db(_: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def require(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuse (403) unless the logged-in user's role has this can_* permission."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not getattr(current_user.role, permission)():
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+@login_manager.user_loader
+def load_user(token: str) -> WebUser | None:
+    user = auth.user_for_session(get_db(), token)
+    return WebUser(user, token) if user else None
+
+
+def init_app(app: Flask) -> None:
+    from stories.web import auth_views, interventions_views, stories_views
+
+    app.session_interface = SharedSessionInterface()
+    app.teardown_appcontext(close_db)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    csrf.init_app(app)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(stories_views.bp)
+    app.register_blueprint(interventions_views.bp)
+    app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(datasette=app.config["DATASETTE_URL"])
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.endpoint != "static":
+            # Story pages must not linger in shared computers' caches.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Any:
+        return render_template("error.html", title="This form has expired",
+                               message="Please go back, reload the page and submit again. " + error.description), 400
+
+    for code, title in ((403, "Not allowed"), (404, "Not found"), (413, "Too large")):
+        app.register_error_handler(code, functools.partial(_error_page, code=code, title=title))
+
+    @app.context_processor
+    def globals_for_templates() -> dict[str, Any]:
+        return {"datasette_url": app.config["DATASETTE_URL"], "labelled": labelled}
+
+
+def labelled(values: Any) -> list[tuple[str, str]]:
+    """(value, label) pairs for a form's choices."""
+    from stories.consent import LABELS
+
+    return [(value, LABELS.get(value, value)) for value in values]
+
+
+def _error_page(error: Exception, *, code: int, title: str) -> Any:
+    messages = {
+        403: "Your account does not allow this page.",
+        404: "There is nothing here, or it belongs to another organisation.",
+        413: "That upload is larger than this Storybank accepts. Nothing was saved; please try a smaller file.",
+    }
+    return render_template("error.html", title=title, message=messages[code]), code

@@ -1,0 +1,108 @@
+"""Recording, listing, reading and signing off stories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from pipelines.identity import published_version
+from pipelines.jobs import request_publish
+from stories import audit, consent, records
+from stories.clock import today
+from stories.evidence import store_evidence
+from stories.interventions import list_interventions
+from stories.validation import Invalid
+from stories.web import get_db, instance, require
+
+bp = Blueprint("stories", __name__, url_prefix="/stories")
+
+LIST_FIELDS = ("audiences", "interventions")
+
+
+@login_required
+def home() -> Any:
+    if current_user.role.can_read_stories():
+        return redirect(url_for("stories.index"))
+    return render_template("home.html")
+
+
+@bp.route("/")
+@require("can_read_stories")
+def index() -> Any:
+    status = request.args.get("status") or None
+    stories = records.list_stories(get_db(), current_user.organisation_id, status=status if status in records.STATUSES else None)
+    return render_template("stories/list.html", stories=stories, status=status)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require("can_record_stories")
+def new() -> Any:
+    form: dict[str, Any] = {"audiences": ["team"], "given_on": today().isoformat(), "told_on": today().isoformat()}
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        form = _submitted_form()
+        try:
+            _attach_evidence(form)
+            story_id = records.record_story(
+                get_db(), form, organisation_id=current_user.organisation_id, actor=current_user.actor, user_id=current_user.id
+            )
+        except Invalid as error:
+            problems = error.problems
+        else:
+            flash("Story saved. A reviewer will check it before it goes any further.")
+            return redirect(url_for("stories.view", story_id=story_id))
+    return render_template(
+        "stories/new.html", form=form, problems=problems, interventions=list_interventions(get_db()), consent=consent
+    ), (422 if problems else 200)
+
+
+@bp.route("/<int:story_id>")
+@require("can_read_stories")
+def view(story_id: int) -> Any:
+    story = _story_or_404(story_id)
+    version = published_version(story)
+    decisions = records.publication_decisions(story, names_resolved=not version.unresolved_names)
+    if story["consent"] and story["consent"].identity_level == consent.NAMED:
+        audit.record(get_db(), current_user.actor, "story.view_named", story_id)
+    return render_template("stories/view.html", story=story, version=version, decisions=decisions, consent=consent)
+
+
+@bp.route("/<int:story_id>/approve", methods=["POST"])
+@require("can_approve_stories")
+def approve(story_id: int) -> Any:
+    _story_or_404(story_id)
+    try:
+        records.approve_story(get_db(), story_id, actor=current_user.actor, user_id=current_user.id)
+    except Invalid as error:
+        flash(" ".join(error.problems.values()), "error")
+    else:
+        request_publish(instance())
+        flash("Signed off. The published files are being rebuilt to include it where consent allows.")
+    return redirect(url_for("stories.view", story_id=story_id))
+
+
+def _story_or_404(story_id: int) -> dict[str, Any]:
+    """Another organisation's story is indistinguishable from a missing one."""
+    story = records.get_story(get_db(), story_id, organisation_id=current_user.organisation_id)
+    if story is None:
+        abort(404)
+    return story
+
+
+def _submitted_form() -> dict[str, Any]:
+    form: dict[str, Any] = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    for field in LIST_FIELDS:
+        form[field] = request.form.getlist(field)
+    form["special_category"] = "yes" if request.form.get("special_category") else "no"
+    return form
+
+
+def _attach_evidence(form: dict[str, Any]) -> None:
+    """Store an uploaded consent form now, so a rejected form need not be uploaded twice."""
+    upload = request.files.get("evidence_upload")
+    if upload and upload.filename:
+        form["evidence_file"] = store_evidence(instance().evidence_dir, upload.read())
+    elif form.get("evidence_file") and not (instance().evidence_dir / form["evidence_file"]).is_file():
+        form["evidence_file"] = ""

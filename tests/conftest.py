@@ -1,0 +1,113 @@
+"""Fixtures in the flaskr style: a real instance folder per test, the app, its client, and helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from stories import auth as domain_auth
+from stories.instance import Instance, init_instance
+from stories.organisations import ensure_organisation
+
+PASSWORD = "correct horse battery"
+ROLES = ("worker", "reviewer", "commissioner", "presenter", "admin")
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch) -> Instance:
+    monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "1")  # jobs run inline unless a test starts a worker
+    monkeypatch.delenv("STORYBANK_REDIS_URL", raising=False)
+    inst = Instance(tmp_path / "instance")
+    init_instance(inst).close()
+    monkeypatch.setenv("STORYBANK_INSTANCE", str(inst.root))
+    return inst
+
+
+@pytest.fixture
+def db(instance):
+    store = instance.open()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def orgs(db) -> dict[str, int]:
+    return {
+        "a": ensure_organisation(db, "Befriending Network", kind="charity", area="Leeds"),
+        "b": ensure_organisation(db, "Debt Advice Leeds", kind="charity", area="Leeds"),
+    }
+
+
+@pytest.fixture
+def users(db, orgs) -> dict[str, int]:
+    """One user per role in organisation A, and a worker in organisation B."""
+    made = {}
+    for role in ROLES:
+        made[role] = domain_auth.add_user(
+            db, username=role, display_name=role.title(), password=PASSWORD, role=role, organisation_id=orgs["a"], actor="test"
+        )
+    made["worker_b"] = domain_auth.add_user(
+        db, username="worker_b", display_name="Worker B", password=PASSWORD, role="worker", organisation_id=orgs["b"], actor="test"
+    )
+    return made
+
+
+@pytest.fixture
+def app(instance, users):
+    from app import create_app
+
+    return create_app({"INSTANCE": str(instance.root), "TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "worker", password: str = PASSWORD):
+        return self._client.post("/auth/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+def story_form(**overrides: Any) -> dict[str, Any]:
+    """Every field of a valid story with consent for all audiences, as a form would send it."""
+    today = dt.date.today()
+    form = {
+        "title": "Someone to ring on a Tuesday",
+        "body": "My name is Margaret Holt. After my husband died I did not speak to anyone for weeks. "
+        "Now Priya rings every Tuesday and I go to the lunch club. I feel like myself again.",
+        "told_on": (today - dt.timedelta(days=10)).isoformat(),
+        "storyteller_reference": "BF-0012",
+        "storyteller_names": "Margaret Holt; Maggie",
+        "given_by": "storyteller",
+        "age_band": "65+",
+        "witness": "Priya Shah, befriending coordinator",
+        "method": "verbal_recording",
+        "evidence_time": "0:42",
+        "info_sheet_version": "2.1",
+        "audiences": ["team", "commissioners", "board", "public"],
+        "identity_level": "anonymous",
+        "special_category": "yes",
+        "given_on": (today - dt.timedelta(days=10)).isoformat(),
+        "review_on": (today + dt.timedelta(days=365)).isoformat(),
+    }
+    form.update(overrides)
+    return form

@@ -1,0 +1,160 @@
+"""The publication decision and the consent history it reads: the most tested code in Storybank."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from stories.consent import (
+    ANONYMOUS,
+    AUDIENCES,
+    Consent,
+    StoryState,
+    current_consent,
+    publishable,
+    validate_consent,
+)
+from stories.validation import Problems
+
+TODAY = dt.date(2026, 11, 26)
+READY = StoryState(status="approved", text_reviewed=True, names_resolved=True)
+
+
+def consent(**changes) -> Consent:
+    base = Consent(
+        given_by="storyteller", age_band="25-44", witness="Sam, support worker", method="written",
+        info_sheet_version="2.1", audiences=frozenset(AUDIENCES), identity_level=ANONYMOUS, special_category=True,
+        given_on=TODAY - dt.timedelta(days=30), review_on=TODAY + dt.timedelta(days=300), evidence_file="form.pdf",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.mark.parametrize("audience", ["commissioners", "public", "board", "team"])
+def test_a_fully_consented_signed_off_story_is_publishable_to_every_audience(audience):
+    assert publishable(READY, consent(), audience, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("story", "terms", "audience", "reason"),
+    [
+        (READY, None, "public", "no consent recorded"),
+        (READY, consent(withdrawn=True), "public", "consent withdrawn"),
+        (READY, consent(withdrawn=True), "team", "consent withdrawn"),
+        (READY, consent(review_on=TODAY - dt.timedelta(days=1)), "commissioners", "review date"),
+        (READY, consent(given_on=TODAY + dt.timedelta(days=1)), "public", "future"),
+        (READY, consent(audiences=frozenset({"team", "commissioners"})), "public", "does not include the public"),
+        (READY, consent(audiences=frozenset({"team"})), "board", "does not include board"),
+        (READY, consent(special_category=False), "commissioners", "special-category"),
+        (READY, consent(evidence_file=None), "public", "evidence"),
+        (dataclasses.replace(READY, status="submitted"), consent(), "public", "signed off"),
+        (dataclasses.replace(READY, status="draft"), consent(), "commissioners", "signed off"),
+        (dataclasses.replace(READY, text_reviewed=False), consent(), "public", "transcript"),
+        (dataclasses.replace(READY, names_resolved=False), consent(), "public", "names"),
+        (READY, consent(), "everyone", "unknown audience"),
+    ],
+)
+def test_anything_unknown_expired_withdrawn_or_unreviewed_is_refused(story, terms, audience, reason):
+    decision = publishable(story, terms, audience, TODAY)
+    assert not decision
+    assert reason in decision.reason
+
+
+def test_review_date_today_is_still_in_force():
+    assert publishable(READY, consent(review_on=TODAY), "public", TODAY)
+
+
+def test_named_story_needs_no_name_review():
+    assert publishable(dataclasses.replace(READY, names_resolved=False), consent(identity_level="named"), "public", TODAY)
+
+
+def test_team_sees_an_unreviewed_story_without_special_category_consent():
+    story = StoryState(status="submitted", text_reviewed=False, names_resolved=False)
+    assert publishable(story, consent(special_category=False, evidence_file=None), "team", TODAY)
+
+
+def test_verbal_consent_time_counts_as_evidence():
+    assert publishable(READY, consent(evidence_file=None, evidence_time=42.0), "public", TODAY)
+
+
+def _event(id, kind, **fields):
+    base = {
+        "id": id, "kind": kind, "recorded_at": "2026-11-01T10:00:00+00:00", "given_by": "storyteller",
+        "age_band": "25-44", "witness": "w", "method": "written", "info_sheet_version": "1",
+        "audiences": '["team", "public"]', "identity_level": "anonymous", "special_category": 1,
+        "given_on": "2026-10-01", "review_on": "2027-10-01", "evidence_file": "f.pdf", "evidence_time": None,
+    }
+    base.update(fields)
+    return base
+
+
+def test_current_consent_is_the_latest_terms_and_withdrawal_sticks():
+    events = [
+        _event(1, "given"),
+        _event(2, "amended", audiences='["team"]'),
+        _event(3, "withdrawn", recorded_at="2026-11-20T09:00:00+00:00"),
+        _event(4, "renewed"),  # a renewal cannot quietly undo a withdrawal
+    ]
+    current = current_consent(events)
+    assert current.audiences == {"team"}
+    assert current.withdrawn and current.withdrawn_on == dt.date(2026, 11, 20)
+    assert current.version == 2
+
+
+def test_fresh_consent_after_withdrawal_is_in_force_again():
+    events = [_event(1, "given"), _event(2, "withdrawn"), _event(3, "given", identity_level="pseudonym")]
+    current = current_consent(events)
+    assert not current.withdrawn and current.identity_level == "pseudonym" and current.version == 3
+
+
+def test_erased_story_has_no_consent():
+    assert current_consent([_event(1, "given"), _event(2, "erased")]) is None
+
+
+def test_events_are_read_in_order_whatever_order_they_arrive_in():
+    assert current_consent([_event(2, "withdrawn"), _event(1, "given")]).withdrawn
+
+
+def _validate(**fields):
+    data = {
+        "given_by": "storyteller", "age_band": "25-44", "witness": "Sam", "method": "written",
+        "info_sheet_version": "2", "audiences": ["team", "public"], "identity_level": "anonymous",
+        "special_category": "yes", "given_on": "2026-11-01", "review_on": "2027-11-01",
+    }
+    data.update(fields)
+    problems = Problems()
+    terms = validate_consent(problems, data, TODAY)
+    return terms, problems.found
+
+
+def test_valid_consent_fields_give_terms():
+    terms, problems = _validate()
+    assert problems == {}
+    assert terms.audiences == {"team", "public"} and terms.special_category
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"witness": ""}, "witness", "required"),
+        ({"audiences": ["public"]}, "audiences", "our team"),
+        ({"audiences": ["team", "everyone"]}, "audiences", "Unknown audience"),
+        ({"review_on": "2026-10-01"}, "review_on", "after"),
+        ({"review_on": "2031-01-01"}, "review_on", "3 years"),
+        ({"given_on": "2027-01-01", "review_on": "2028-01-01"}, "given_on", "future"),
+        ({"given_on": "01/11/2026"}, "given_on", "YYYY-MM-DD"),
+        ({"age_band": "13-15"}, "given_by", "parent or guardian"),
+        ({"age_band": "16-17", "given_by": "storyteller", "identity_level": "named"}, "identity_level", "young person"),
+        ({"identity_level": "famous"}, "identity_level", "must be one of"),
+        ({"evidence_time": "about a minute"}, "evidence_time", "1:23"),
+    ],
+)
+def test_bad_consent_fields_name_the_field_and_what_to_fix(fields, field, words):
+    _, problems = _validate(**fields)
+    assert words in problems[field]
+
+
+def test_evidence_time_reads_minutes_and_seconds():
+    terms, _ = _validate(evidence_time="1:02:03")
+    assert terms.evidence_time == 3723

@@ -1,0 +1,139 @@
+"""Publishing: each audience's file holds exactly what consent allows, rebuilt from scratch."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from conftest import story_form
+from pipelines.publish import run_publish
+from stories.consent import WITHDRAWN
+from stories.records import add_consent_event, approve_story, decide_name, record_story
+
+
+def published(instance, audience, sql="SELECT id, title, body, storyteller FROM stories ORDER BY id"):
+    with sqlite3.connect(instance.published_path(audience)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(sql)]
+
+
+@pytest.fixture
+def signed_off(db, orgs, users):
+    """Record a story and sign it off; returns its id."""
+
+    def make(**fields):
+        story_id = record_story(db, story_form(**fields), organisation_id=orgs["a"], actor="test")
+        decide_name(db, story_id, "Priya", "keep", actor="test")
+        approve_story(db, story_id, actor="test", user_id=users["reviewer"])
+        return story_id
+
+    return make
+
+
+def test_each_file_holds_exactly_the_stories_consented_for_it(instance, db, orgs, signed_off):
+    everyone = signed_off(title="For everyone")
+    commissioners_only = signed_off(title="Commissioners only", audiences=["team", "commissioners"])
+    signed_off(title="Team only", audiences=["team"])
+    signed_off(title="No special-category consent", special_category="no")
+    withdrawn = signed_off(title="Withdrawn")
+    add_consent_event(db, withdrawn, WITHDRAWN, "test", reason="changed my mind")
+    record_story(db, story_form(title="Not yet reviewed"), organisation_id=orgs["a"], actor="test")
+
+    counts = run_publish(instance)
+
+    assert counts == {"commissioners": 2, "public": 1}
+    assert [row["id"] for row in published(instance, "public")] == [everyone]
+    assert [row["id"] for row in published(instance, "commissioners")] == [everyone, commissioners_only]
+
+
+def test_an_anonymous_story_loses_the_storytellers_names(instance, signed_off):
+    signed_off(identity_level="anonymous", title="How Maggie found her voice")
+    run_publish(instance)
+    row = published(instance, "public")[0]
+    text = row["title"] + " " + row["body"]
+    for name in ("Margaret", "Holt", "Maggie"):
+        assert name not in text
+    assert "[the storyteller]" in row["body"]
+    assert "Priya rings every Tuesday" in row["body"]  # a reviewer chose to keep the befriender's name
+    assert row["storyteller"] is None
+
+
+def test_a_pseudonymous_story_uses_the_same_pseudonym_every_time(instance, signed_off):
+    signed_off(identity_level="pseudonym")
+    run_publish(instance)
+    first = published(instance, "public")[0]
+    run_publish(instance)
+    second = published(instance, "public")[0]
+    assert first["storyteller"] and first["storyteller"] == second["storyteller"]
+    assert "Margaret" not in first["body"] and first["storyteller"] in first["body"]
+
+
+def test_a_named_story_keeps_the_name_and_credits_it(instance, signed_off):
+    signed_off(identity_level="named")
+    run_publish(instance)
+    row = published(instance, "public")[0]
+    assert "Margaret Holt" in row["body"] and row["storyteller"] == "Margaret Holt"
+
+
+def test_an_undecided_other_name_holds_back_an_anonymous_story(instance, db, orgs, users):
+    story_id = record_story(db, story_form(), organisation_id=orgs["a"], actor="test")
+    approve_story(db, story_id, actor="test", user_id=users["reviewer"])
+    assert run_publish(instance) == {"commissioners": 0, "public": 0}
+    decide_name(db, story_id, "Priya", "redact", placeholder="befriender", actor="test")
+    run_publish(instance)
+    assert "[befriender] rings every Tuesday" in published(instance, "public")[0]["body"]
+
+
+def test_full_text_search_finds_published_words_and_plural_forms(instance, signed_off):
+    signed_off()
+    run_publish(instance)
+    hits = published(instance, "public", "SELECT rowid FROM stories_fts WHERE stories_fts MATCH 'lunch club'")
+    assert len(hits) == 1
+    assert published(instance, "public", "SELECT rowid FROM stories_fts WHERE stories_fts MATCH 'clubs'")
+
+
+def test_withdrawal_leaves_no_trace_in_the_rebuilt_file(instance, db, signed_off):
+    story_id = signed_off(body="A distinctive zanzibarian marmalade story about the lunch club and Priya.")
+    run_publish(instance)
+    assert b"zanzibarian" in instance.published_path("public").read_bytes()
+    add_consent_event(db, story_id, WITHDRAWN, "test", reason="withdrawn")
+    run_publish(instance)
+    assert b"zanzibarian" not in instance.published_path("public").read_bytes()
+
+
+def test_a_publish_replaces_the_file_rather_than_editing_it(instance, signed_off):
+    signed_off()
+    run_publish(instance)
+    before = instance.published_path("public").stat().st_ino
+    run_publish(instance)
+    assert instance.published_path("public").stat().st_ino != before
+    assert not list(instance.published_dir.glob(".*.building"))
+
+
+def test_stale_half_built_files_are_removed(instance):
+    stale = instance.published_dir / ".public.999.building"
+    stale.write_bytes(b"half a story about someone who withdrew")
+    run_publish(instance)
+    assert not stale.exists()
+
+
+def test_outcomes_and_interventions_are_published_with_the_story(instance, db, orgs, users, signed_off):
+    from stories.interventions import add_intervention
+
+    intervention_id = add_intervention(db, {"name": "Telephone befriending", "contract_ref": "LCC-7"}, provider_id=orgs["a"], actor="t")
+    story_id = signed_off(interventions=[str(intervention_id)])
+    db.execute(
+        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status, created_at)"
+        " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'My name is Margaret Holt.', 'person', 'confirmed', 'now')",
+        [story_id],
+    )
+    db.execute(
+        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status, created_at)"
+        " VALUES (?, 'ons-wellbeing', 'x', 'health', 'worsened', 'machine', 'suggested', 'now')",
+        [story_id],
+    )
+    run_publish(instance)
+    outcomes = published(instance, "public", "SELECT domain, direction, evidence FROM story_outcomes")
+    assert outcomes == [{"domain": "relationships", "direction": "improved", "evidence": "My name is [the storyteller]."}]
+    assert published(instance, "public", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": 1}]

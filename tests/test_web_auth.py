@@ -1,0 +1,90 @@
+"""Logging in, throttling, logout and who may see which page."""
+
+from __future__ import annotations
+
+from conftest import PASSWORD, story_form
+from stories.records import record_story
+
+
+def test_login_takes_a_worker_to_their_stories(client, auth):
+    response = auth.login("worker")
+    assert response.status_code == 302
+    page = client.get("/", follow_redirects=True)
+    assert b"Stories of Befriending Network" in page.data
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, auth):
+    response = auth.login("worker", "not the password")
+    assert response.status_code == 401
+    assert b"do not match" in response.data
+    assert auth.login("nobody", "whatever").status_code == 401
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(client, auth):
+    for _ in range(5):
+        auth.login("worker", "wrong password!")
+    response = auth.login("worker", PASSWORD)
+    assert response.status_code == 401
+    assert b"locked" in response.data
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(app, client, auth):
+    auth.login("worker")
+    cookie = client.get_cookie("storybank_session").value
+    assert client.get("/stories/").status_code == 200
+    auth.logout()
+    thief = app.test_client()
+    thief.set_cookie("storybank_session", cookie)
+    assert thief.get("/stories/").status_code == 302  # back to the login page
+
+
+def test_pages_need_a_login(client):
+    for path in ("/stories/", "/stories/new", "/interventions/"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_a_worker_never_reaches_another_organisations_story(client, auth, db, orgs, users):
+    story_id = record_story(db, story_form(), organisation_id=orgs["a"], actor="test")
+    auth.login("worker_b")
+    assert client.get(f"/stories/{story_id}").status_code == 404
+    listing = client.get("/stories/")
+    assert b"Someone to ring" not in listing.data
+
+
+def test_commissioners_and_presenters_do_not_read_working_stories(client, auth, db, orgs):
+    story_id = record_story(db, story_form(), organisation_id=orgs["a"], actor="test")
+    for role in ("commissioner", "presenter", "admin"):
+        auth.login(role)
+        assert client.get(f"/stories/{story_id}").status_code == 403
+        assert client.get("/stories/").status_code == 403
+        auth.logout()
+
+
+def test_only_a_reviewer_signs_off(client, auth, db, orgs):
+    story_id = record_story(db, story_form(), organisation_id=orgs["a"], actor="test")
+    auth.login("worker")
+    assert client.post(f"/stories/{story_id}/approve").status_code == 403
+
+
+def test_next_parameter_cannot_send_people_elsewhere(client, auth):
+    response = client.post("/auth/login", data={"username": "worker", "password": PASSWORD, "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_forms_refuse_a_post_without_csrf_token(instance, users):
+    from app import create_app
+
+    app = create_app({"INSTANCE": str(instance.root), "TESTING": True})
+    response = app.test_client().post("/auth/login", data={"username": "worker", "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"expired" in response.data
+
+
+def test_pages_carry_security_headers(client, auth):
+    auth.login("worker")
+    response = client.get("/stories/")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"

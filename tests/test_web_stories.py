@@ -1,0 +1,104 @@
+"""Recording a story with its consent in the browser, and what happens when the form is wrong."""
+
+from __future__ import annotations
+
+import io
+
+from conftest import story_form
+from stories.records import get_story, list_stories
+
+
+def test_a_worker_records_a_story_with_consent(client, auth, db, orgs):
+    auth.login("worker")
+    response = client.post("/stories/new", data=story_form())
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"])
+    assert b"Someone to ring on a Tuesday" in page.data
+    assert b"Waiting for review" in page.data
+    story = list_stories(db, orgs["a"])[0]
+    consent = get_story(db, story["id"])["consent"]
+    assert consent.audiences == {"team", "commissioners", "board", "public"}
+    assert consent.evidence_time == 42
+
+
+def test_a_half_filled_form_says_what_to_fix_and_keeps_the_story(client, auth, db, orgs):
+    auth.login("worker")
+    form = story_form(witness="", review_on="", audiences=["public"])
+    response = client.post("/stories/new", data=form)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Witness is required" in text
+    assert "Consent review date is required" in text
+    assert "must at least include our team" in text
+    assert "After my husband died I did not speak to anyone for weeks." in text  # the typed story survives
+    assert 'value="Someone to ring on a Tuesday"' in text
+    assert list_stories(db, orgs["a"]) == []
+
+
+def test_a_consent_form_that_is_not_a_pdf_or_photo_is_refused_and_nothing_is_lost(client, auth, db, orgs):
+    auth.login("worker")
+    form = story_form(method="written", evidence_time="")
+    form["evidence_upload"] = (io.BytesIO(b"MZ\x90\x00 this is an executable"), "consent.pdf")
+    response = client.post("/stories/new", data=form, content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "must be a PDF or a photo" in text
+    assert "After my husband died" in text
+    assert list_stories(db, orgs["a"]) == []
+
+
+def test_an_uploaded_form_is_kept_when_another_field_is_wrong(client, auth, db, orgs):
+    auth.login("worker")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    form = story_form(method="written", evidence_time="", title="")
+    form["evidence_upload"] = (io.BytesIO(pdf), "signed.pdf")
+    response = client.post("/stories/new", data=form, content_type="multipart/form-data")
+    assert "A form is already attached" in response.get_data(as_text=True)
+    kept = response.get_data(as_text=True).split('name="evidence_file" value="')[1].split('"')[0]
+    response = client.post("/stories/new", data=story_form(method="written", evidence_time="", evidence_file=kept))
+    assert response.status_code == 302
+    story = get_story(db, list_stories(db, orgs["a"])[0]["id"])
+    assert story["consent"].evidence_file == kept
+
+
+def test_the_story_page_shows_where_it_can_be_seen_and_why(client, auth):
+    auth.login("worker")
+    location = client.post("/stories/new", data=story_form(audiences=["team", "commissioners"])).headers["Location"]
+    text = client.get(location).get_data(as_text=True)
+    assert "not yet signed off by a reviewer" in text
+    assert "consent does not include the public" in text
+
+
+def test_a_reviewer_signs_off_and_the_story_is_published(client, auth, instance):
+    import sqlite3
+
+    auth.login("reviewer")
+    location = client.post("/stories/new", data=story_form(identity_level="named")).headers["Location"]
+    story_id = int(location.rsplit("/", 1)[1])
+    client.post(f"/stories/{story_id}/approve")
+    with sqlite3.connect(instance.published_path("public")) as conn:
+        titles = [row[0] for row in conn.execute("SELECT title FROM stories")]
+    assert titles == ["Someone to ring on a Tuesday"]
+
+
+def test_interventions_can_be_added_and_linked(client, auth, db):
+    auth.login("worker")
+    response = client.post("/interventions/new", data={"name": "", "contract_ref_kind": "ocds", "contract_ref": "LCC-1"})
+    assert response.status_code == 422
+    assert "An OCDS contracting process id starts with" in response.get_data(as_text=True)
+    response = client.post("/interventions/new", data={
+        "name": "Telephone befriending", "commissioner": "Leeds City Council", "contract_ref_kind": "ocds",
+        "contract_ref": "ocds-b5fd17-000123", "starts_on": "2024-04-01", "ends_on": "2027-03-31",
+    })
+    assert response.status_code == 302
+    intervention_id = db.execute("SELECT id FROM interventions").fetchone()[0]
+    location = client.post("/stories/new", data=story_form(interventions=[str(intervention_id)])).headers["Location"]
+    assert b"Telephone befriending" in client.get(location).data
+
+
+def test_another_organisation_cannot_edit_an_intervention(client, auth, db, orgs):
+    from stories.interventions import add_intervention
+
+    intervention_id = add_intervention(db, {"name": "Debt clinic"}, provider_id=orgs["b"], actor="test")
+    auth.login("worker")
+    assert client.get(f"/interventions/{intervention_id}/edit").status_code == 404

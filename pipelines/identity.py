@@ -47,6 +47,26 @@ def apply_identity(story: Mapping[str, Any], text: str) -> redact.Redaction:
     return redact.redact_for_level(text, level, names, seed=story["pseudonym_seed"], other_names=other_names)
 
 
+def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every other person's name found in the story, with a suggested placeholder and any decision."""
+    names = list(story["storyteller_names"])
+    level = _level(story) if names else NAMED
+    decisions = story.get("name_decisions") or {}
+    settled = _credited(names, level) | _organisation_words(story)
+    review = {}
+    for text in (story["title"], story["body"]):
+        without_storyteller = redact.redact_for_level(text, level, names, seed=story["pseudonym_seed"])
+        suggestions = redact.suggest_placeholders(without_storyteller.text, without_storyteller.found)
+        for mention in without_storyteller.found:
+            if mention.name not in settled and mention.name not in review:
+                review[mention.name] = {
+                    "name": mention.name,
+                    "suggestion": suggestions.get(mention.name) or "[name]",
+                    "decision": decisions.get(mention.name),
+                }
+    return sorted(review.values(), key=lambda item: item["name"])
+
+
 def _level(story: Mapping[str, Any]) -> str:
     consent = story["consent"]
     return consent.identity_level if consent else ANONYMOUS

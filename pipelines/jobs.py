@@ -12,9 +12,10 @@ import logging
 import os
 from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
+from stories.clock import today
 from stories.instance import Instance
 
 REDIS_ENV = "STORYBANK_REDIS_URL"
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 class Queue:
     huey: Huey
     publish: TaskWrapper
+    republish_lapsed_consents: TaskWrapper
 
 
 @functools.cache
@@ -42,7 +44,17 @@ def queue_for(root: Path) -> Queue:
         log.info("published %s", counts)
         return counts
 
-    return Queue(huey=huey, publish=publish)
+    @huey.periodic_task(crontab(minute="*/10"))
+    def republish_lapsed_consents() -> None:
+        """A story past its consent review date drops out of the published files without anyone asking."""
+        from pipelines.publish import lapsed_files, run_publish
+
+        lapsed = lapsed_files(instance, today())
+        if lapsed:
+            counts = run_publish(instance, actor="system:review-dates")
+            log.info("republished after consent review dates passed in %s: %s", lapsed, counts)
+
+    return Queue(huey=huey, publish=publish, republish_lapsed_consents=republish_lapsed_consents)
 
 
 def request_publish(instance: Instance) -> None:

@@ -55,6 +55,21 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
     return counts
 
 
+def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
+    """Audiences whose published file holds a story whose consent review date has now passed."""
+    lapsed = []
+    for audience in PUBLISHED_AUDIENCES:
+        path = instance.published_path(audience)
+        if not path.exists():
+            lapsed.append(audience)
+            continue
+        with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+            valid_until = conn.execute("SELECT valid_until FROM publication").fetchone()[0]
+        if valid_until is not None and dt.date.fromisoformat(valid_until) < today:
+            lapsed.append(audience)
+    return lapsed
+
+
 def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date) -> Iterator[dict[str, Any]]:
     """The published form of every story this audience may see today."""
     for story in stories:
@@ -73,6 +88,7 @@ def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date)
             "organisation": story["organisation"],
             "storyteller": version.storyteller,
             "identity_level": story["consent"].identity_level,
+            "review_on": story["consent"].review_on.isoformat(),
             "told_as": "recorded" if story["source"] == "audio" else "written",
             "interventions": [i["name"] for i in story["interventions"]],
             "intervention_ids": [i["id"] for i in story["interventions"]],
@@ -148,8 +164,11 @@ def _write_tables(db: sqlite_utils.Database, audience: str, rows: list[dict[str,
         )
     db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)
     db["stories"].populate_fts(["title", "body"])
+    # The first consent review date in the file: after it, the file must be rebuilt (see jobs).
+    valid_until = min((row["review_on"] for row in rows), default=None)
     db.execute(
-        "INSERT INTO publication (audience, built_at, stories) VALUES (?, ?, ?)", [audience, now_iso(), len(rows)]
+        "INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
+        [audience, now_iso(), len(rows), valid_until],
     )
 
 
@@ -191,4 +210,4 @@ SCHEMA_INTERVENTIONS = """CREATE TABLE interventions (
 SCHEMA_LINKS = """CREATE TABLE story_interventions (
     story_id INTEGER REFERENCES stories(id), intervention_id INTEGER REFERENCES interventions(id),
     PRIMARY KEY (story_id, intervention_id))"""
-SCHEMA_PUBLICATION = "CREATE TABLE publication (audience TEXT, built_at TEXT, stories INTEGER)"
+SCHEMA_PUBLICATION = "CREATE TABLE publication (audience TEXT, built_at TEXT, stories INTEGER, valid_until TEXT)"

@@ -30,6 +30,7 @@ SESSION_MAX_AGE = dt.timedelta(hours=12)
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's memory-hard default; tests lower it for speed
 WRONG = "That username and password do not match."
 LOCKED = "Too many failed attempts: this account is locked for 15 minutes."
 
@@ -81,7 +82,7 @@ def add_user(
         cursor = db.execute(
             "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [username, display_name or username, generate_password_hash(password), role, organisation_id, now().isoformat()],
+            [username, display_name or username, generate_password_hash(password, method=PASSWORD_HASH_METHOD), role, organisation_id, now().isoformat()],
         )
         audit.record(db, actor, "user.add", username=username, role=role)
         return cursor.lastrowid
@@ -192,4 +193,4 @@ USER_SQL = (
 
 @functools.cache
 def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
+    return generate_password_hash(secrets.token_hex(16), method=PASSWORD_HASH_METHOD)

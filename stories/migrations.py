@@ -188,3 +188,24 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
 """
+
+
+@migration
+def m002_export_register(db: sqlite_utils.Database) -> None:
+    # No foreign key to stories: the register must outlive an erased story, so its holders
+    # can still be asked to destroy their copies. It holds ids only, never story content.
+    db.execute(
+        """CREATE TABLE exports (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            consent_version INTEGER,
+            exported_at TEXT NOT NULL,
+            destroy_requested_at TEXT,
+            destroyed_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX exports_story ON exports(story_id)")
+    db.execute("CREATE INDEX exports_user ON exports(user_id)")

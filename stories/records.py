@@ -14,9 +14,12 @@ from stories import audit
 from stories.clock import now_iso
 from stories.clock import today as utc_today
 from stories.consent import (
+    AMENDED,
     AUDIENCES,
     GIVEN,
     HIDDEN_IDENTITY_LEVELS,
+    IDENTITY_LEVELS,
+    RENEWED,
     Consent,
     Decision,
     StoryState,
@@ -116,6 +119,45 @@ def add_consent_event(db: sqlite_utils.Database, story_id: int, kind: str, actor
     return cursor.lastrowid
 
 
+def change_consent(
+    db: sqlite_utils.Database, story_id: int, kind: str, data: Mapping[str, Any], *, actor: str, today: dt.date | None = None
+) -> Consent:
+    """Append new consent terms (given afresh, amended or renewed); returns them.
+
+    Terms that reveal more than before (a wider audience, a less hidden identity, special-category
+    details) send a signed-off story back for review: the sign-off was for the old terms.
+    """
+    if kind not in (GIVEN, AMENDED, RENEWED):
+        raise ValueError(f"not a consent-terms event: {kind!r}")
+    problems = Problems()
+    terms = validate_consent(problems, data, today or utc_today())
+    problems.raise_if_any()
+    with write_transaction(db):
+        events = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story_id]))
+        if not events:
+            raise Invalid({"story": "There is no such story."})
+        old = current_consent(events)
+        if kind != GIVEN and (old is None or old.withdrawn):
+            raise Invalid({"kind": "Consent was withdrawn: record fresh consent instead of amending or renewing it."})
+        add_consent_event(db, story_id, kind, actor, terms)
+        if old is None or old.withdrawn or reveals_more(old, terms):
+            db.execute(
+                "UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL, updated_at = ?"
+                " WHERE id = ? AND status = 'approved'",
+                [now_iso(), story_id],
+            )
+    return terms
+
+
+def reveals_more(old: Consent, new: Consent) -> bool:
+    """Would the new terms show the story to more people, or show more of the storyteller?"""
+    return (
+        bool(new.audiences - old.audiences)
+        or IDENTITY_LEVELS.index(new.identity_level) < IDENTITY_LEVELS.index(old.identity_level)
+        or (new.special_category and not old.special_category)
+    )
+
+
 def approve_story(db: sqlite_utils.Database, story_id: int, *, actor: str, user_id: int) -> None:
     """A reviewer signs off the story's text and its publication under its consent."""
     with write_transaction(db):
@@ -161,6 +203,18 @@ def list_stories(db: sqlite_utils.Database, organisation_id: int, *, status: str
         sql += " AND stories.status = ?"
         params.append(status)
     return list(db.query(sql + " ORDER BY stories.told_on DESC, stories.id DESC", params))
+
+
+def consent_due(db: sqlite_utils.Database, organisation_id: int, today: dt.date, within_days: int = 30) -> list[dict[str, Any]]:
+    """Stories whose consent review date has passed or falls in the next `within_days` days."""
+    horizon = today + dt.timedelta(days=within_days)
+    due = []
+    for story in list_stories(db, organisation_id):
+        events = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story["id"]]))
+        consent = current_consent(events)
+        if consent is not None and not consent.withdrawn and consent.review_on <= horizon:
+            due.append({**story, "review_on": consent.review_on, "overdue": consent.review_on < today})
+    return sorted(due, key=lambda story: story["review_on"])
 
 
 def story_state(story: Mapping[str, Any], names_resolved: bool) -> StoryState:

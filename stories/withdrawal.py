@@ -17,6 +17,7 @@ from stories import audit
 from stories.clock import now_iso
 from stories.consent import ERASED, GIVEN, WITHDRAWN, current_consent
 from stories.db import checkpoint, write_transaction
+from stories.exports import request_destruction
 from stories.records import add_consent_event
 from stories.validation import Invalid
 
@@ -35,6 +36,7 @@ def withdraw(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: st
         if consent is not None and consent.withdrawn:
             return  # already withdrawn: withdrawing twice changes nothing
         add_consent_event(db, story_id, WITHDRAWN, actor, reason=reason)
+        request_destruction(db, story_id)
 
 
 def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, files: list[Path]) -> list[Path]:
@@ -48,6 +50,7 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
         if not db.execute("SELECT 1 FROM stories WHERE id = ?", [story_id]).fetchone():
             raise Invalid({"story": "There is no such story."})
         own_files = story_files(db, story_id)
+        request_destruction(db, story_id)
         db.execute("DELETE FROM stories WHERE id = ?", [story_id])  # cascades to consent, links, tags, names
         db.execute("INSERT OR REPLACE INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, now_iso(), actor])
         audit.record(db, actor, f"consent.{ERASED}", story_id)

@@ -15,6 +15,12 @@ PASSWORD = "correct horse battery"
 ROLES = ("worker", "reviewer", "commissioner", "presenter", "admin")
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """scrypt costs ~0.2 s a hash; tests make dozens of users. Production keeps scrypt (test_auth checks)."""
+    monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def instance(tmp_path, monkeypatch) -> Instance:
     monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "1")  # jobs run inline unless a test starts a worker

@@ -85,7 +85,7 @@ def load_user(token: str) -> WebUser | None:
 
 
 def init_app(app: Flask) -> None:
-    from stories.web import auth_views, interventions_views, stories_views
+    from stories.web import auth_views, consent_views, exports_views, interventions_views, stories_views
 
     app.session_interface = SharedSessionInterface()
     app.teardown_appcontext(close_db)
@@ -96,6 +96,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(stories_views.bp)
     app.register_blueprint(interventions_views.bp)
+    app.register_blueprint(consent_views.bp)
+    app.register_blueprint(exports_views.bp)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
 
     @app.after_request
@@ -119,7 +121,16 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:
-        return {"datasette_url": app.config["DATASETTE_URL"], "labelled": labelled}
+        return {"datasette_url": app.config["DATASETTE_URL"], "labelled": labelled, "copies_to_destroy": copies_to_destroy}
+
+
+def copies_to_destroy() -> int:
+    """How many exported copies this user has been asked to destroy (shown on every page)."""
+    from stories.exports import awaiting_destruction
+
+    if not current_user.is_authenticated:
+        return 0
+    return len(awaiting_destruction(get_db(), current_user.id))
 
 
 def labelled(values: Any) -> list[tuple[str, str]]:

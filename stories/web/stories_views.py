@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from pipelines.identity import published_version
+from pipelines.identity import names_for_review, published_version
 from pipelines.jobs import request_publish
 from stories import audit, consent, records
 from stories.clock import today
@@ -42,9 +42,9 @@ def new() -> Any:
     form: dict[str, Any] = {"audiences": ["team"], "given_on": today().isoformat(), "told_on": today().isoformat()}
     problems: dict[str, str] = {}
     if request.method == "POST":
-        form = _submitted_form()
+        form = submitted_form()
         try:
-            _attach_evidence(form)
+            attach_evidence(form)
             story_id = records.record_story(
                 get_db(), form, organisation_id=current_user.organisation_id, actor=current_user.actor, user_id=current_user.id
             )
@@ -61,18 +61,21 @@ def new() -> Any:
 @bp.route("/<int:story_id>")
 @require("can_read_stories")
 def view(story_id: int) -> Any:
-    story = _story_or_404(story_id)
+    story = story_or_404(story_id)
     version = published_version(story)
     decisions = records.publication_decisions(story, names_resolved=not version.unresolved_names)
     if story["consent"] and story["consent"].identity_level == consent.NAMED:
         audit.record(get_db(), current_user.actor, "story.view_named", story_id)
-    return render_template("stories/view.html", story=story, version=version, decisions=decisions, consent=consent)
+    return render_template(
+        "stories/view.html", story=story, version=version, decisions=decisions, consent=consent,
+        names=names_for_review(story) if records.needs_name_review(story) else [],
+    )
 
 
 @bp.route("/<int:story_id>/approve", methods=["POST"])
 @require("can_approve_stories")
 def approve(story_id: int) -> Any:
-    _story_or_404(story_id)
+    story_or_404(story_id)
     try:
         records.approve_story(get_db(), story_id, actor=current_user.actor, user_id=current_user.id)
     except Invalid as error:
@@ -83,7 +86,7 @@ def approve(story_id: int) -> Any:
     return redirect(url_for("stories.view", story_id=story_id))
 
 
-def _story_or_404(story_id: int) -> dict[str, Any]:
+def story_or_404(story_id: int) -> dict[str, Any]:
     """Another organisation's story is indistinguishable from a missing one."""
     story = records.get_story(get_db(), story_id, organisation_id=current_user.organisation_id)
     if story is None:
@@ -91,7 +94,7 @@ def _story_or_404(story_id: int) -> dict[str, Any]:
     return story
 
 
-def _submitted_form() -> dict[str, Any]:
+def submitted_form() -> dict[str, Any]:
     form: dict[str, Any] = {key: value for key, value in request.form.items() if key != "csrf_token"}
     for field in LIST_FIELDS:
         form[field] = request.form.getlist(field)
@@ -99,7 +102,7 @@ def _submitted_form() -> dict[str, Any]:
     return form
 
 
-def _attach_evidence(form: dict[str, Any]) -> None:
+def attach_evidence(form: dict[str, Any]) -> None:
     """Store an uploaded consent form now, so a rejected form need not be uploaded twice."""
     upload = request.files.get("evidence_upload")
     if upload and upload.filename:

@@ -1,0 +1,67 @@
+"""The export register: who took a copy of an identifiable story out of Storybank, and when.
+
+When a story is withdrawn or erased, everyone who exported it is asked to destroy their copy,
+and the register shows when they confirmed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from stories import audit
+from stories.clock import now_iso
+from stories.db import write_transaction
+from stories.validation import Invalid
+
+KIND_LABELS = {"csv": "CSV file", "markdown": "Case study (Markdown)", "html": "Case study (web page)", "pdf": "Case study (PDF)"}
+
+
+def record_export(
+    db: sqlite_utils.Database, story_id: int, *, user_id: int, actor: str, kind: str, audience: str, consent_version: int | None
+) -> int:
+    with write_transaction(db):
+        export_id = db.execute(
+            "INSERT INTO exports (story_id, user_id, kind, audience, consent_version, exported_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [story_id, user_id, kind, audience, consent_version, now_iso()],
+        ).lastrowid
+        audit.record(db, actor, "story.export", story_id, kind=kind, audience=audience, consent_version=consent_version)
+    return export_id
+
+
+def request_destruction(db: sqlite_utils.Database, story_id: int) -> int:
+    """Ask every holder of a copy of this story to destroy it; returns how many were asked."""
+    return db.execute(
+        "UPDATE exports SET destroy_requested_at = ? WHERE story_id = ? AND destroy_requested_at IS NULL",
+        [now_iso(), story_id],
+    ).rowcount
+
+
+def awaiting_destruction(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "SELECT * FROM exports WHERE user_id = ? AND destroy_requested_at IS NOT NULL AND destroyed_at IS NULL ORDER BY id",
+            [user_id],
+        )
+    )
+
+
+def confirm_destroyed(db: sqlite_utils.Database, export_id: int, *, user_id: int, actor: str) -> None:
+    with write_transaction(db):
+        row = db.execute("SELECT story_id, destroy_requested_at FROM exports WHERE id = ? AND user_id = ?", [export_id, user_id]).fetchone()
+        if row is None or row[1] is None:
+            raise Invalid({"export": "There is no copy of yours waiting to be destroyed with that number."})
+        db.execute("UPDATE exports SET destroyed_at = ? WHERE id = ? AND destroyed_at IS NULL", [now_iso(), export_id])
+        audit.record(db, actor, "story.export_destroyed", row[0], export_id=export_id)
+
+
+def register(db: sqlite_utils.Database, organisation_id: int) -> list[dict[str, Any]]:
+    """Every export made by this organisation's users, newest first."""
+    return list(
+        db.query(
+            "SELECT exports.*, users.display_name AS exported_by FROM exports JOIN users ON users.id = exports.user_id"
+            " WHERE users.organisation_id = ? ORDER BY exports.id DESC",
+            [organisation_id],
+        )
+    )

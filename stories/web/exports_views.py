@@ -1,0 +1,60 @@
+"""Exports of identifiable stories, and the register that asks for copies to be destroyed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from pipelines.identity import published_version
+from stories import exports
+from stories.consent import TEAM
+from stories.validation import Invalid
+from stories.web import get_db, require
+from stories.web.stories_views import story_or_404
+
+bp = Blueprint("exports", __name__)
+
+
+@bp.route("/stories/<int:story_id>/export.csv")
+@require("can_read_stories")
+def story_csv(story_id: int) -> Any:
+    """The story as the team holds it, for a report; recorded in the register."""
+    story = story_or_404(story_id)
+    consent = story["consent"]
+    if consent is None or consent.withdrawn:
+        flash("Consent for this story has been withdrawn: it cannot be exported.", "error")
+        return redirect(url_for("stories.view", story_id=story_id))
+    exports.record_export(get_db(), story_id, user_id=current_user.id, actor=current_user.actor, kind="csv",
+                          audience=TEAM, consent_version=consent.version)
+    version = published_version(story)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["story_id", "title", "told_on", "organisation", "storyteller", "body", "consent_version"])
+    writer.writerow([story_id, version.title, story["told_on"], story["organisation"], version.storyteller or "",
+                     version.body, consent.version])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="storybank-story-{story_id}.csv"'})
+
+
+@bp.route("/exports/")
+@login_required
+def index() -> Any:
+    mine = exports.awaiting_destruction(get_db(), current_user.id)
+    register = exports.register(get_db(), current_user.organisation_id) if current_user.role.can_approve_stories() else []
+    return render_template("exports/index.html", mine=mine, register=register, labels=exports.KIND_LABELS)
+
+
+@bp.route("/exports/<int:export_id>/destroyed", methods=["POST"])
+@login_required
+def destroyed(export_id: int) -> Any:
+    try:
+        exports.confirm_destroyed(get_db(), export_id, user_id=current_user.id, actor=current_user.actor)
+    except Invalid as error:
+        flash(" ".join(error.problems.values()), "error")
+    else:
+        flash("Thank you: the register shows that you destroyed your copy.")
+    return redirect(url_for("exports.index"))

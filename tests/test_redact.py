@@ -1,0 +1,187 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.redact import (
+    NameMention,
+    RedactionError,
+    find_names,
+    first_name_only,
+    name_variants,
+    new_seed,
+    pseudonym_for,
+    redact,
+    redact_command,
+    redact_for_level,
+    role_hint,
+    suggest_placeholders,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def names(text: str) -> list[str]:
+    return [m.name for m in find_names(text)]
+
+
+def labelled(name: str) -> list[dict]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line]
+
+
+def recall(stories: list[dict]) -> float:
+    hits = total = 0
+    for story in stories:
+        mentions = find_names(story["text"])
+        for g in story["names"]:
+            total += 1
+            hits += any(m.start < g["end"] and g["start"] < m.end for m in mentions)
+    return hits / total
+
+
+def test_multi_word_names_are_one_mention_and_possessive_is_left_out():
+    text = "Mrs Patel rang Dr Amina Yusuf. Mary-Jane O'Connor came with Sam's mum."
+    assert names(text) == ["Mrs Patel", "Dr Amina Yusuf", "Mary-Jane O'Connor", "Sam"]
+
+
+def test_mention_offsets_point_at_the_name():
+    text = "After the course, Tomasz and his key worker Agnieszka Nowak met Mr and Mrs Begum."
+    for m in find_names(text):
+        assert text[m.start : m.end] == m.name
+    assert names(text) == ["Tomasz", "Agnieszka Nowak", "Mr and Mrs Begum"]
+
+
+def test_places_organisations_and_days_are_not_names():
+    text = (
+        "On Monday I went to Citizens Advice in Bradford, then to Mind and Age UK in "
+        "Swansea. In May the NHS and the Jobcentre sorted my Universal Credit by Christmas."
+    )
+    assert names(text) == []
+
+
+def test_names_that_are_words_are_found_when_used_as_names():
+    text = "I hope it helps. Our coordinator, Hope, sat with Grace. Will said Jack would come."
+    assert names(text) == ["Hope", "Grace", "Will", "Jack"]
+
+
+def test_lower_case_speech_and_initials():
+    assert names("so i went to see priya and mr obi at the hub and my son jack came") == [
+        "priya",
+        "mr obi",
+        "jack",
+    ]
+    assert names("The first time I met J. she had nothing. A. Osei helped.") == ["J.", "A. Osei"]
+
+
+def test_role_hint_and_consistent_placeholders():
+    text = "My son Jamie loves Bethan Rees, my support worker. Bethan calls Jamie every week."
+    jamie = find_names(text)[0]
+    assert role_hint(text, jamie) == "my son"
+    assert suggest_placeholders(text) == {
+        "Jamie": "[my son]",
+        "Bethan Rees": "[support worker]",
+        "Bethan": "[support worker]",
+    }
+
+
+def test_storyteller_variants_are_all_removed():
+    text = "MARIA told maria's sister. Maria's flat, Marias cat. M.S. signed, M. Smith too, and Mrs Smith agreed."
+    result = redact(text, ["Maria Smith"], replacement="[the storyteller]")
+    assert "aria" not in result.text.lower() and "Smith" not in result.text
+    assert "M." not in result.text
+    assert "[the storyteller]'s flat, [the storyteller]'s cat" in result.text
+    for item in result.redacted:
+        assert text[item["start"] : item["end"]] == item["name"]
+
+
+def test_titles_are_taken_with_the_name_but_kin_words_and_verbs_stay():
+    result = redact("My sister Maria met Mrs Smith. I miss Maria.", ["Maria Smith"], replacement="[x]")
+    assert result.text == "My sister [x] met [x]. I miss [x]."
+
+
+def test_accents_and_addresses_holding_a_name_are_redacted():
+    text = "Siân wrote from sian.evans@example.org as @SianE; Sian signed it."
+    result = redact(text, ["Siân Evans"], replacement="[x]")
+    assert result.text == "[x] wrote from [x] as [x]; [x] signed it."
+    assert names("Write to priya.k@example.net.") == ["priya.k@example.net"]
+
+
+def test_a_name_inside_another_word_is_not_mangled():
+    text = "Ann went to the Annual planning day. Samuel met Sam on Monday; Mo said hi."
+    result = redact(text, ["Ann", "Sam", "Mo"], replacement="[x]")
+    assert result.text == "[x] went to the Annual planning day. Samuel met [x] on Monday; [x] said hi."
+
+
+def test_everyday_word_names_keep_the_everyday_word():
+    result = redact("Will said I will come to Will's house.", ["Will Jones"], replacement="Kiran")
+    assert result.text == "Kiran said I will come to Kiran's house."
+    assert "will" not in name_variants("Will Jones")
+
+
+def test_other_names_become_consistent_placeholders_and_found_lists_the_rest():
+    text = "Jamie and Bethan Rees met Priya. Later JAMIE thanked Bethan."
+    result = redact(text, [], other_names={"Jamie": "[my son]", "Bethan Rees": "[support worker]"})
+    assert result.text == ("[my son] and [support worker] met Priya. Later [my son] thanked [support worker].")
+    start = result.text.index("Priya")
+    assert result.found == [NameMention("Priya", start, start + 5)]
+
+
+def test_first_name_only_keeps_the_first_name():
+    text = "Maria Smith said Mrs Smith and M.S. would sign; Smith's car."
+    result = first_name_only(text, "Maria Smith")
+    assert result.text == "Maria said Maria and Maria would sign; Maria's car."
+
+
+def test_pseudonym_is_stable_per_seed_and_not_derived_from_the_name():
+    seed = new_seed()
+    assert pseudonym_for(seed) == pseudonym_for(seed)
+    assert len({pseudonym_for(new_seed()) for _ in range(40)}) > 5
+    with pytest.raises(RedactionError):
+        pseudonym_for("")
+    own = pseudonym_for(seed)
+    assert pseudonym_for(seed, avoid=[f"{own} Smith"]) != own
+
+
+def test_identity_levels():
+    text = "Maria Smith thanked her son Jamie."
+    others = {"Jamie": "[my son]"}
+    anonymous = redact_for_level(text, "anonymous", ["Maria Smith"], other_names=others)
+    assert anonymous.text == "[the storyteller] thanked her son [my son]."
+    seed = new_seed()
+    pseudonymous = redact_for_level(text, "pseudonym", ["Maria Smith"], seed=seed)
+    assert pseudonymous.text.startswith(pseudonym_for(seed, avoid=["Maria Smith"]))
+    assert redact_for_level(text, "first_name", ["Maria Smith"]).text.startswith("Maria thanked")
+    assert redact_for_level(text, "named", ["Maria Smith"]).text == text
+    with pytest.raises(RedactionError):
+        redact_for_level(text, "public", ["Maria Smith"])
+
+
+def test_cli_prints_the_json_shape():
+    result = CliRunner().invoke(redact_command, ["-", "--name", "Maria Smith", "--json"], input="Maria met Priya.")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"text", "redacted", "found"}
+    assert data["text"] == "[the storyteller] met Priya."
+    assert data["redacted"] == [{"name": "Maria", "start": 0, "end": 5, "replacement": "[the storyteller]"}]
+    assert data["found"] == [{"name": "Priya", "start": 22, "end": 27}]
+
+
+def test_import_loads_no_gazetteer_and_no_spacy():
+    code = "import sys, pipelines.redact as r; assert 'spacy' not in sys.modules; assert r._lexicon.cache_info().currsize == 0"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=DATA.parent.parent)
+
+
+@pytest.mark.parametrize("name", ["names_dev.jsonl", "names_heldout.jsonl"])
+def test_labelled_offsets_are_exact(name):
+    for story in labelled(name):
+        for g in story["names"]:
+            assert story["text"][g["start"] : g["end"]] == g["name"]
+
+
+@pytest.mark.parametrize("name", ["names_dev.jsonl", "names_heldout.jsonl"])
+def test_recall_on_labelled_stories(name):
+    assert recall(labelled(name)) >= 0.95

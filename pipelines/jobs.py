@@ -15,6 +15,7 @@ from pathlib import Path
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
+from stories import job_status
 from stories.clock import today
 from stories.instance import Instance
 
@@ -28,7 +29,10 @@ log = logging.getLogger(__name__)
 class Queue:
     huey: Huey
     publish: TaskWrapper
+    transcribe: TaskWrapper
+    tag: TaskWrapper
     republish_lapsed_consents: TaskWrapper
+    recover_lost_jobs: TaskWrapper
 
 
 @functools.cache
@@ -44,6 +48,30 @@ def queue_for(root: Path) -> Queue:
         log.info("published %s", counts)
         return counts
 
+    @huey.task()
+    def transcribe(job_id: int) -> None:
+        from pipelines.runs import run_transcription
+
+        run_transcription(instance, job_id)
+
+    @huey.task()
+    def tag(job_id: int) -> None:
+        from pipelines.runs import run_tagging
+
+        run_tagging(instance, job_id)
+
+    @huey.periodic_task(crontab(minute="*"))
+    def recover_lost_jobs() -> None:
+        """Re-queue jobs a killed worker took with it; claiming makes a duplicate delivery harmless."""
+        db = instance.open()
+        try:
+            lost = job_status.jobs_to_recover(db)
+        finally:
+            db.close()
+        for job in lost:
+            log.info("re-queueing %s job %s", job["kind"], job["id"])
+            (transcribe if job["kind"] == "transcribe" else tag)(job["id"])
+
     @huey.periodic_task(crontab(minute="*/10"))
     def republish_lapsed_consents() -> None:
         """A story past its consent review date drops out of the published files without anyone asking."""
@@ -54,12 +82,48 @@ def queue_for(root: Path) -> Queue:
             counts = run_publish(instance, actor="system:review-dates")
             log.info("republished after consent review dates passed in %s: %s", lapsed, counts)
 
-    return Queue(huey=huey, publish=publish, republish_lapsed_consents=republish_lapsed_consents)
+    return Queue(
+        huey=huey, publish=publish, transcribe=transcribe, tag=tag,
+        republish_lapsed_consents=republish_lapsed_consents, recover_lost_jobs=recover_lost_jobs,
+    )
 
 
 def request_publish(instance: Instance) -> None:
     """Ask for the published files to be rebuilt soon (a change affects what they may hold)."""
     queue_for(instance.root).publish()
+
+
+def request_transcription(instance: Instance, story_id: int) -> int:
+    """Queue a story's recording for transcription; returns the job id the story page follows."""
+    return _enqueue(instance, story_id, "transcribe")
+
+
+def request_tagging(instance: Instance, story_id: int) -> int:
+    return _enqueue(instance, story_id, "tag")
+
+
+def retry(instance: Instance, job_id: int) -> bool:
+    db = instance.open()
+    try:
+        job = job_status.get_job(db, job_id)
+        if job is None or not job_status.requeue_job(db, job_id):
+            return False
+    finally:
+        db.close()
+    queue = queue_for(instance.root)
+    (queue.transcribe if job["kind"] == "transcribe" else queue.tag)(job_id)
+    return True
+
+
+def _enqueue(instance: Instance, story_id: int, kind: str) -> int:
+    db = instance.open()
+    try:
+        job_id = job_status.create_job(db, story_id, kind)
+    finally:
+        db.close()
+    queue = queue_for(instance.root)
+    (queue.transcribe if kind == "transcribe" else queue.tag)(job_id)
+    return job_id
 
 
 def _make_huey(instance: Instance) -> Huey:

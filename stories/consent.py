@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from stories.evidence import is_stored_name
 from stories.validation import Problems, one_of, optional_text, parse_bool, parse_date, required_text, split_list
 
 # Who may see a story. "team" is the recording organisation inside the app; "board" is the
@@ -211,6 +212,9 @@ def validate_consent(problems: Problems, data: Mapping[str, Any], today: dt.date
         problems.add("given_by", "For a storyteller under 16, consent is given by a parent or guardian, or an advocate.")
     if age_band in UNDER_18_AGE_BANDS and PUBLIC in audiences and identity_level in (NAMED, FIRST_NAME):
         problems.add("identity_level", "A young person's story can go to the public only under a pseudonym or anonymously.")
+    if evidence_file and not is_stored_name(evidence_file):
+        problems.add("evidence_file", "The consent form on file could not be found; please upload it again.")
+        evidence_file = None
     if method == "verbal_recording" and evidence_file and evidence_time is None:
         problems.add("evidence_time", "For verbal consent, mark the time in the recording where consent is given.")
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from stories.validation import Invalid
 
 MAX_EVIDENCE_BYTES = 15 * 1024 * 1024
+# Stored names are content hashes. A name arriving from a form or an import must match this,
+# so it can never point outside the evidence folder.
+STORED_NAME = re.compile(r"[0-9a-f]{64}\.(pdf|png|jpg|gif|webp|heic)")
 # Leading bytes of the formats a scanned or photographed form arrives in.
 SIGNATURES = {
     b"%PDF-": "pdf",
@@ -17,6 +21,10 @@ SIGNATURES = {
     b"GIF87a": "gif",
     b"GIF89a": "gif",
 }
+
+
+def is_stored_name(name: str) -> bool:
+    return bool(STORED_NAME.fullmatch(name))
 
 
 def evidence_kind(data: bytes) -> str | None:

@@ -209,3 +209,50 @@ def m002_export_register(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX exports_story ON exports(story_id)")
     db.execute("CREATE INDEX exports_user ON exports(user_id)")
+
+
+@migration
+def m003_recordings_transcripts_jobs(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE recordings (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            audio_file TEXT NOT NULL,
+            duration REAL NOT NULL,
+            codec TEXT NOT NULL,
+            uploaded_by TEXT NOT NULL,
+            uploaded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX recordings_story ON recordings(story_id)")
+    # The machine's segments are kept as they came (provenance); the reviewed ones are what people read.
+    db.execute(
+        """CREATE TABLE transcripts (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            language TEXT,
+            machine_segments TEXT NOT NULL,
+            segments TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            reviewed_by TEXT,
+            reviewed_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX transcripts_story ON transcripts(story_id)")
+    db.execute(
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('transcribe', 'tag')),
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            progress REAL NOT NULL DEFAULT 0,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX jobs_story ON jobs(story_id)")
+    db.execute("CREATE INDEX jobs_status ON jobs(status)")

@@ -21,5 +21,16 @@ def _labels() -> dict[str, str]:
     return labels
 
 
+@functools.cache
+def _ons_domains() -> list[dict]:
+    data = yaml.safe_load((FRAMEWORKS_DIR / "ons-wellbeing.yml").read_text())
+    return [d for d in data["domains"] if d.get("level", "person") == "person"]
+
+
+def person_level_domains() -> list[str]:
+    """The ONS person-level domains a worker can tag by hand."""
+    return [d["id"] for d in _ons_domains()]
+
+
 def domain_label(domain: str) -> str:
     return _labels().get(domain) or domain.replace("_", " ").capitalize()

@@ -28,15 +28,18 @@ from stories.consent import (
     validate_consent,
 )
 from stories.db import write_transaction
-from stories.validation import Invalid, Problems, parse_date, required_text, split_list, text
+from stories.validation import Invalid, Problems, optional_text, parse_date, required_text, split_list, text
 
 MAX_TITLE = 200
 MAX_BODY = 50_000
 STATUSES = ("draft", "submitted", "approved")
 
 
-def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
-    """The story's own fields (not its consent), with every problem added."""
+def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> dict[str, Any]:
+    """The story's own fields (not its consent), with every problem added.
+
+    A recorded story's text comes later, from its transcript, so only a typed story needs a body.
+    """
     told_on = parse_date(problems, data, "told_on", "Date told", required=True)
     if told_on and told_on > today:
         problems.add("told_on", "The date the story was told cannot be in the future.")
@@ -46,7 +49,9 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date) 
     reference = required_text(problems, data, "storyteller_reference", "Storyteller reference", 60)
     return {
         "title": required_text(problems, data, "title", "Title", MAX_TITLE),
-        "body": required_text(problems, data, "body", "The story", MAX_BODY),
+        "body": required_text(problems, data, "body", "The story", MAX_BODY)
+        if source == "text"
+        else optional_text(problems, data, "body", "The story", MAX_BODY),
         "told_on": told_on,
         "storyteller_reference": reference,
         "storyteller_names": names,
@@ -54,10 +59,15 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date) 
     }
 
 
-def check_story(db: sqlite_utils.Database, data: Mapping[str, Any], today: dt.date) -> tuple[dict[str, Any], Consent, list[int]]:
-    """A story's fields, its consent and its intervention ids, or Invalid listing every problem."""
-    problems = Problems()
-    story = validate_story(problems, data, today)
+def check_story(
+    db: sqlite_utils.Database, data: Mapping[str, Any], today: dt.date, source: str = "text", problems: Problems | None = None
+) -> tuple[dict[str, Any], Consent, list[int]]:
+    """A story's fields, its consent and its intervention ids, or Invalid listing every problem.
+
+    Pass `problems` already found elsewhere (an unreadable recording) to report them all together.
+    """
+    problems = problems or Problems()
+    story = validate_story(problems, data, today, source)
     consent = validate_consent(problems, data, today)
     intervention_ids = _intervention_ids(db, problems, story["interventions"])
     problems.raise_if_any()
@@ -78,7 +88,7 @@ def record_story(
     """Validate and save a story together with the consent given for it; returns its id."""
     if status not in STATUSES:
         raise ValueError(f"unknown story status {status!r}")
-    story, consent, intervention_ids = check_story(db, data, today or utc_today())
+    story, consent, intervention_ids = check_story(db, data, today or utc_today(), source)
     stamp = now_iso()
     with write_transaction(db):
         storyteller_id = _ensure_storyteller(db, organisation_id, story["storyteller_reference"], stamp)

@@ -102,3 +102,18 @@ def test_another_organisation_cannot_edit_an_intervention(client, auth, db, orgs
     intervention_id = add_intervention(db, {"name": "Debt clinic"}, provider_id=orgs["b"], actor="test")
     auth.login("worker")
     assert client.get(f"/interventions/{intervention_id}/edit").status_code == 404
+
+
+def test_a_forged_evidence_file_name_cannot_point_outside_the_evidence_folder(client, auth, db, orgs, instance):
+    auth.login("worker")
+    response = client.post("/stories/new", data=story_form(method="written", evidence_time="", evidence_file="../storybank.db"))
+    assert response.status_code == 302
+    story = get_story(db, list_stories(db, orgs["a"])[0]["id"])
+    assert story["consent"].evidence_file is None
+    from stories.validation import Invalid
+    from stories.records import record_story
+    import pytest
+
+    with pytest.raises(Invalid) as error:
+        record_story(db, story_form(evidence_file="../../etc/passwd"), organisation_id=orgs["a"], actor="t")
+    assert "evidence_file" in error.value.problems

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from stories import auth
 from stories.db import connect
 from stories.instance import Instance
+from stories.outcomes import domain_label
 from stories.web.session import SharedSessionInterface
 
 login_manager = LoginManager()
@@ -85,7 +86,15 @@ def load_user(token: str) -> WebUser | None:
 
 
 def init_app(app: Flask) -> None:
-    from stories.web import auth_views, consent_views, exports_views, interventions_views, stories_views
+    from stories.web import (
+        auth_views,
+        consent_views,
+        exports_views,
+        interventions_views,
+        recordings_views,
+        stories_views,
+        tags_views,
+    )
 
     app.session_interface = SharedSessionInterface()
     app.teardown_appcontext(close_db)
@@ -98,6 +107,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(interventions_views.bp)
     app.register_blueprint(consent_views.bp)
     app.register_blueprint(exports_views.bp)
+    app.register_blueprint(recordings_views.bp)
+    app.register_blueprint(tags_views.bp)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
 
     @app.after_request
@@ -121,7 +132,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:
-        return {"datasette_url": app.config["DATASETTE_URL"], "labelled": labelled, "copies_to_destroy": copies_to_destroy}
+        return {
+            "datasette_url": app.config["DATASETTE_URL"], "labelled": labelled, "copies_to_destroy": copies_to_destroy,
+            "evidence_chunks": evidence_chunks, "domain_label": domain_label,
+        }
 
 
 def copies_to_destroy() -> int:
@@ -131,6 +145,17 @@ def copies_to_destroy() -> int:
     if not current_user.is_authenticated:
         return 0
     return len(awaiting_destruction(get_db(), current_user.id))
+
+
+def evidence_chunks(text: str, tags: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Split a story's text where evidence spans begin and end, so each piece knows which tags cover it."""
+    spans = [t for t in tags if t["start"] is not None and t["end"] is not None and t["status"] != "rejected"]
+    cuts = sorted({0, len(text), *(max(0, min(len(text), t[k])) for t in spans for k in ("start", "end"))})
+    return [
+        (text[a:b], [t for t in spans if t["start"] <= a and b <= t["end"]])
+        for a, b in zip(cuts, cuts[1:], strict=False)
+        if a < b
+    ]
 
 
 def labelled(values: Any) -> list[tuple[str, str]]:

@@ -8,12 +8,18 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pipelines.identity import names_for_review, published_version
-from pipelines.jobs import request_publish
+from pipelines.audio import AudioError
+from pipelines.jobs import request_publish, request_tagging, request_transcription
+from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import audit, consent, records
 from stories.clock import today
-from stories.evidence import store_evidence
+from stories.db import write_transaction
+from stories.job_status import latest_jobs
+from stories.outcomes import person_level_domains
+from stories.recordings import add_recording, get_transcript
+from stories.evidence import is_stored_name, store_evidence
 from stories.interventions import list_interventions
-from stories.validation import Invalid
+from stories.validation import Invalid, Problems
 from stories.web import get_db, instance, require
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
@@ -44,18 +50,55 @@ def new() -> Any:
     if request.method == "POST":
         form = submitted_form()
         try:
-            attach_evidence(form)
-            story_id = records.record_story(
-                get_db(), form, organisation_id=current_user.organisation_id, actor=current_user.actor, user_id=current_user.id
-            )
+            story_id = _record(form)
         except Invalid as error:
             problems = error.problems
         else:
             flash("Story saved. A reviewer will check it before it goes any further.")
             return redirect(url_for("stories.view", story_id=story_id))
     return render_template(
-        "stories/new.html", form=form, problems=problems, interventions=list_interventions(get_db()), consent=consent
+        "stories/new.html", form=form, problems=problems, interventions=list_interventions(get_db()), consent=consent,
+        limits=Limits.from_env(),
     ), (422 if problems else 200)
+
+
+def _record(form: dict[str, Any]) -> int:
+    """Save a typed or recorded story with its consent; Invalid lists every problem at once."""
+    db = get_db()
+    upload = request.files.get("recording")
+    problems = Problems()
+    stored = None
+    try:
+        if upload and upload.filename:
+            stored = accept_recording(instance().audio_dir, upload.stream, Limits.from_env())
+        elif form.get("recording_file"):
+            # Accepted with an earlier attempt at this form: no need to upload it again.
+            stored = stored_recording(instance().audio_dir, form["recording_file"], Limits.from_env())
+    except AudioError as error:
+        problems.add("recording", str(error))
+        form["recording_file"] = ""
+    if stored:
+        form["recording_file"] = stored.audio_file
+    source = "audio" if stored or "recording" in problems.found else "text"
+    try:
+        attach_evidence(form)
+    except Invalid as error:
+        for field, message in error.problems.items():
+            problems.add(field, message)
+    records.check_story(db, form, today(), source, problems)
+    with write_transaction(db):
+        story_id = records.record_story(
+            db, form, organisation_id=current_user.organisation_id, actor=current_user.actor, user_id=current_user.id,
+            source=source,
+        )
+        if stored:
+            add_recording(db, story_id, audio_file=stored.audio_file, duration=stored.info.duration, codec=stored.info.codec,
+                          actor=current_user.actor)
+    if stored:
+        request_transcription(instance(), story_id)
+    else:
+        request_tagging(instance(), story_id)
+    return story_id
 
 
 @bp.route("/<int:story_id>")
@@ -69,6 +112,8 @@ def view(story_id: int) -> Any:
     return render_template(
         "stories/view.html", story=story, version=version, decisions=decisions, consent=consent,
         names=names_for_review(story) if records.needs_name_review(story) else [],
+        jobs=latest_jobs(get_db(), story_id), transcript=get_transcript(get_db(), story_id),
+        person_domains=person_level_domains(),
     )
 
 
@@ -107,5 +152,5 @@ def attach_evidence(form: dict[str, Any]) -> None:
     upload = request.files.get("evidence_upload")
     if upload and upload.filename:
         form["evidence_file"] = store_evidence(instance().evidence_dir, upload.read())
-    elif form.get("evidence_file") and not (instance().evidence_dir / form["evidence_file"]).is_file():
+    elif form.get("evidence_file") and not (is_stored_name(form["evidence_file"]) and (instance().evidence_dir / form["evidence_file"]).is_file()):
         form["evidence_file"] = ""

@@ -1,0 +1,80 @@
+"""Accepting a recording: prove it is audio by decoding it, then keep it under its content hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import BinaryIO
+
+from pipelines.audio import AudioError, AudioInfo, audio_digest, probe_audio
+
+STORED_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{2,5}")  # never a path: names come back from a form
+MAX_AUDIO_MB_ENV = "STORYBANK_MAX_AUDIO_MB"
+MAX_AUDIO_MINUTES_ENV = "STORYBANK_MAX_AUDIO_MINUTES"
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_seconds: float
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            max_bytes=int(float(os.environ.get(MAX_AUDIO_MB_ENV, "200")) * 1024 * 1024),
+            max_seconds=float(os.environ.get(MAX_AUDIO_MINUTES_ENV, "60")) * 60,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredRecording:
+    audio_file: str  # name under the instance's audio folder
+    info: AudioInfo
+
+
+def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits) -> StoredRecording:
+    """Check an uploaded recording and store it; raises AudioError with a message for the uploader."""
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    incoming = audio_dir / f".incoming-{secrets.token_hex(8)}"
+    try:
+        with open(incoming, "wb") as out:
+            copied = _copy_limited(upload, out, limits.max_bytes)
+        if copied > limits.max_bytes:
+            raise AudioError(f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB, the limit for a recording.")
+        info = probe_audio(incoming, max_bytes=limits.max_bytes, max_seconds=limits.max_seconds)
+        name = f"{audio_digest(incoming)}.{info.extension}"
+        os.replace(incoming, audio_dir / name)
+        return StoredRecording(audio_file=name, info=info)
+    finally:
+        incoming.unlink(missing_ok=True)
+
+
+def stored_recording(audio_dir: Path, audio_file: str, limits: Limits) -> StoredRecording:
+    """A recording accepted earlier, named by the form that is being submitted again."""
+    if not STORED_NAME.fullmatch(audio_file) or not (audio_dir / audio_file).is_file():
+        raise AudioError("The recording uploaded earlier could not be found; please choose the file again.")
+    info = probe_audio(audio_dir / audio_file, max_bytes=limits.max_bytes, max_seconds=limits.max_seconds)
+    return StoredRecording(audio_file=audio_file, info=info)
+
+
+def _copy_limited(source: BinaryIO, target: BinaryIO, limit: int) -> int:
+    """Copy at most limit + 1 bytes: enough to know a file is too big without storing all of it."""
+    copied = 0
+    while copied <= limit:
+        block = source.read(min(1 << 20, limit + 1 - copied))
+        if not block:
+            break
+        target.write(block)
+        copied += len(block)
+    return copied
+
+
+def copy_file(source: Path, audio_dir: Path, limits: Limits) -> StoredRecording:
+    """Accept a recording from a path (the CLI and demo), with the same checks as an upload."""
+    with open(source, "rb") as upload:
+        return accept_recording(audio_dir, upload, limits)
+
+

@@ -1,0 +1,94 @@
+"""What each background job does: the glue between the queue, the working store and one pipeline."""
+
+from __future__ import annotations
+
+import logging
+
+from stories import job_status
+from stories.instance import Instance
+from stories.outcome_tags import save_suggestions
+from stories.recordings import get_transcript, recording_for, save_transcript
+
+log = logging.getLogger(__name__)
+PROGRESS_STEP = 0.05  # write progress at most every 5%, so the store is not hammered
+
+
+def run_transcription(instance: Instance, job_id: int) -> None:
+    """Transcribe a story's recording into a transcript waiting for a person's review."""
+    from pipelines.audio import AudioError
+    from pipelines.transcribe import TranscriptionError, transcribe
+
+    db = instance.open()
+    try:
+        job = job_status.claim_job(db, job_id)
+        if job is None:
+            return  # done already, running elsewhere, or its story was erased
+        recording = recording_for(db, job["story_id"])
+        if recording is None:
+            job_status.fail_job(db, job_id, "The recording is missing.")
+            return
+        reported = [0.0]
+
+        def progress(fraction: float) -> None:
+            if fraction - reported[0] >= PROGRESS_STEP:
+                reported[0] = fraction
+                job_status.report_progress(db, job_id, fraction)
+
+        try:
+            transcript = transcribe(instance.audio_dir / recording["audio_file"], progress=progress)
+        except (AudioError, TranscriptionError) as error:
+            job_status.fail_job(db, job_id, str(error))
+            return
+        except Exception:
+            log.exception("transcription job %s failed", job_id)
+            job_status.fail_job(db, job_id, "The transcriber stopped unexpectedly. Try again; if it fails again, tell your administrator.")
+            return
+        if job_status.get_job(db, job_id) is None:
+            return  # the story was erased while it was being transcribed
+        save_transcript(
+            db, job["story_id"], recording["id"],
+            segments=[vars(segment) for segment in transcript.segments], language=transcript.language, model=transcript.model,
+        )
+        job_status.finish_job(db, job_id)
+    finally:
+        db.close()
+
+
+def run_tagging(instance: Instance, job_id: int) -> None:
+    """Suggest outcome tags for a story's current text, in every framework in use."""
+    from pipelines.tag import framework_provenance, tag_text
+
+    db = instance.open()
+    try:
+        job = job_status.claim_job(db, job_id)
+        if job is None:
+            return
+        story_id = job["story_id"]
+        row = db.execute("SELECT body, source FROM stories WHERE id = ?", [story_id]).fetchone()
+        if row is None:
+            return
+        body, source = row
+        segments = None
+        if source == "audio":
+            transcript = get_transcript(db, story_id)
+            segments = [s for s in transcript["segments"] if s["text"]] if transcript else None
+        for framework in frameworks_in_use(instance):
+            suggestions = tag_text(body, segments, framework)
+            save_suggestions(
+                db, story_id, [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
+                framework=framework.id, version=framework.version, provenance=framework_provenance(framework),
+            )
+        job_status.finish_job(db, job_id)
+    except Exception:
+        log.exception("tagging job %s failed", job_id)
+        job_status.fail_job(db, job_id, "Suggesting outcomes failed unexpectedly; you can still add tags yourself.")
+    finally:
+        db.close()
+
+
+def frameworks_in_use(instance: Instance) -> list:  # noqa: ANN401 - Framework, imported lazily
+    """The default ONS framework, the Five Ways lens, and any framework this instance imported."""
+    from pipelines.frameworks import default_framework, frameworks_dir, load_framework
+
+    imported = sorted(p for p in (instance.root / "frameworks").glob("*") if p.suffix in (".yml", ".yaml", ".csv"))
+    return [default_framework(), load_framework(frameworks_dir() / "five-ways.yml"), *(load_framework(p) for p in imported)]

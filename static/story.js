@@ -1,0 +1,67 @@
+// Story page: follow background jobs without a reload, and turn a text selection into a tag.
+"use strict";
+
+(() => {
+  // --- job progress -------------------------------------------------------------------------
+  const watched = [...document.querySelectorAll(".job-status[data-status-url]")]
+    .filter((el) => ["queued", "running"].includes(el.dataset.state));
+  const describe = (kind, job) => {
+    if (job.status === "queued") return kind === "tag" ? "Suggesting outcomes…" : "Waiting for the transcriber… (it starts as soon as a worker is free)";
+    if (job.status === "running") return kind === "tag" ? "Suggesting outcomes…" : `Transcribing: ${Math.round(job.progress * 100)}% of the recording done.`;
+    if (job.status === "failed") return `${kind === "tag" ? "Suggesting outcomes" : "Transcription"} failed: ${job.error || "unknown reason"}`;
+    return kind === "tag" ? "Outcome suggestions are ready." : "Transcribed.";
+  };
+  if (watched.length) {
+    const url = watched[0].dataset.statusUrl;
+    const poll = async () => {
+      let jobs;
+      try {
+        const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (!response.ok) return setTimeout(poll, 5000);
+        jobs = await response.json();
+      } catch (error) {
+        return setTimeout(poll, 5000);
+      }
+      let finished = false, pending = false;
+      for (const el of watched) {
+        const job = jobs[el.dataset.kind];
+        if (!job) continue;
+        el.textContent = describe(el.dataset.kind, job);
+        if (job.status !== el.dataset.state && ["done", "failed"].includes(job.status)) finished = true;
+        if (["queued", "running"].includes(job.status)) pending = true;
+        el.dataset.state = job.status;
+      }
+      // A finished job changes the page (transcript, suggestions): reload it once.
+      if (finished) return window.location.reload();
+      if (pending) setTimeout(poll, 1500);
+    };
+    setTimeout(poll, 1500);
+  }
+
+  // --- tag by selecting text ----------------------------------------------------------------
+  const text = document.getElementById("story-text");
+  const start = document.getElementById("selection-start");
+  const end = document.getElementById("selection-end");
+  const shown = document.getElementById("selected-words");
+  if (!text || !start || !end) return;
+  const offsetIn = (node, offset) => {
+    // Characters of the story text before (node, offset): the story is rendered as one text,
+    // evidence marks being the only elements inside it, so DOM text offsets are story offsets.
+    const range = document.createRange();
+    range.selectNodeContents(text);
+    range.setEnd(node, offset);
+    return range.toString().length;
+  };
+  document.addEventListener("selectionchange", () => {
+    const selection = document.getSelection();
+    if (!selection.rangeCount || selection.isCollapsed) return;
+    const range = selection.getRangeAt(0);
+    if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) return;
+    const a = offsetIn(range.startContainer, range.startOffset);
+    const b = offsetIn(range.endContainer, range.endOffset);
+    if (b <= a) return;
+    start.value = a;
+    end.value = b;
+    shown.textContent = `Selected: “${range.toString().slice(0, 200)}”`;
+  });
+})();

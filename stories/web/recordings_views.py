@@ -1,0 +1,86 @@
+"""A recorded story: its audio, its transcription job, and the transcript editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from pipelines import jobs
+from stories import job_status
+from stories.recordings import correct_transcript, get_transcript, recording_for
+from stories.validation import Invalid
+from stories.web import get_db, instance, require
+from stories.web.stories_views import story_or_404
+
+bp = Blueprint("recordings", __name__, url_prefix="/stories")
+
+MIMETYPES = {"webm": "audio/webm", "ogg": "audio/ogg", "mp3": "audio/mpeg", "m4a": "audio/mp4", "wav": "audio/wav", "flac": "audio/flac"}
+
+
+@bp.route("/<int:story_id>/audio")
+@require("can_read_stories")
+def audio(story_id: int) -> Any:
+    """The recording, only ever to people who may read this story."""
+    story_or_404(story_id)
+    recording = recording_for(get_db(), story_id)
+    if recording is None:
+        abort(404)
+    extension = recording["audio_file"].rsplit(".", 1)[-1]
+    response = send_file(instance().audio_dir / recording["audio_file"], mimetype=MIMETYPES.get(extension, "application/octet-stream"),
+                         conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:story_id>/status.json")
+@require("can_read_stories")
+def status(story_id: int) -> Any:
+    """What the background jobs are doing, for the story page to follow without a reload."""
+    story_or_404(story_id)
+    return jsonify({
+        kind: {"id": job["id"], "status": job["status"], "progress": round(job["progress"], 3), "error": job["error"]}
+        for kind, job in job_status.latest_jobs(get_db(), story_id).items()
+    })
+
+
+@bp.route("/<int:story_id>/jobs/<int:job_id>/retry", methods=["POST"])
+@require("can_record_stories")
+def retry(story_id: int, job_id: int) -> Any:
+    story_or_404(story_id)
+    job = job_status.get_job(get_db(), job_id)
+    if job is None or job["story_id"] != story_id:
+        abort(404)
+    if jobs.retry(instance(), job_id):
+        flash("Trying again.")
+    return redirect(url_for("stories.view", story_id=story_id))
+
+
+@bp.route("/<int:story_id>/transcript", methods=["GET", "POST"])
+@require("can_record_stories")
+def transcript(story_id: int) -> Any:
+    story = story_or_404(story_id)
+    current = get_transcript(get_db(), story_id)
+    if current is None:
+        flash("The transcript is not ready yet.", "error")
+        return redirect(url_for("stories.view", story_id=story_id))
+    problems: dict[str, str] = {}
+    texts = [segment["text"] for segment in current["segments"]]
+    if request.method == "POST":
+        texts = request.form.getlist("segment")
+        reviewed = request.form.get("action") == "reviewed"
+        try:
+            correct_transcript(get_db(), story_id, texts, actor=current_user.actor, reviewed=reviewed)
+        except Invalid as error:
+            problems = error.problems
+        else:
+            if reviewed:
+                jobs.request_tagging(instance(), story_id)
+                flash("Transcript reviewed. Outcome suggestions are on their way; the story can now be signed off.")
+                return redirect(url_for("stories.view", story_id=story_id))
+            flash("Corrections saved.")
+            return redirect(url_for("recordings.transcript", story_id=story_id))
+    segments = [{**segment, "text": text} for segment, text in zip(current["segments"], texts, strict=False)]
+    return render_template("recordings/transcript.html", story=story, transcript=current, segments=segments,
+                           problems=problems), (422 if problems else 200)

@@ -386,5 +386,52 @@ def _supervise(processes: dict[str, subprocess.Popen]) -> None:
         raise click.ClickException(f"The {exited} process stopped (exit code {processes[exited].returncode}).")
 
 
+@cli.group()
+def frameworks() -> None:
+    """Outcome frameworks: the default ONS domains, Five Ways to Wellbeing, and your own."""
+
+
+@frameworks.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_instance
+def frameworks_import(instance: Instance, file: Path) -> None:
+    """Check a framework (YAML, or CSV with id, label, description, example phrases) and use it for tagging.
+
+    Example: storybank frameworks import our-outcomes.csv
+    """
+    from pipelines.frameworks import FrameworkError
+    from stories.framework_store import import_framework
+
+    open_store(instance).close()
+    try:
+        framework = import_framework(instance, file)
+    except FrameworkError as error:
+        raise click.ClickException(f"Nothing was imported. Please fix: {error}") from None
+    click.echo(f"Imported {framework.name!r} ({framework.id}, version {framework.version}) with {len(framework.domains)} domains.")
+    click.echo("New stories are tagged with it from now on.")
+
+
+@frameworks.command("list")
+@pass_instance
+def frameworks_list(instance: Instance) -> None:
+    """List the frameworks stories are tagged with."""
+    from pipelines.runs import frameworks_in_use
+
+    for framework in frameworks_in_use(instance):
+        click.echo(f"{framework.id:24} {framework.version:14} {len(framework.domains):3} domains  {framework.name}")
+
+
+def _add_pipeline_commands() -> None:
+    """The pipelines' own thin commands: storybank transcribe, tag, eval-tagger, redact."""
+    from pipelines.redact import redact_command
+    from pipelines.tag import eval_tagger_command, tag_command
+    from pipelines.transcribe import transcribe_command
+
+    for command in (transcribe_command, tag_command, eval_tagger_command, redact_command):
+        cli.add_command(command)
+
+
+_add_pipeline_commands()
+
 if __name__ == "__main__":
     cli()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -20,8 +19,9 @@ from typing import Any
 import sqlite_utils
 
 from pipelines.identity import apply_identity, published_version
-from stories import audit, outcomes
-from stories.clock import now_iso
+from pipelines.published_file import write_tables
+from stories import audit
+from stories.assurance import verification_level
 from stories.clock import today as utc_today
 from stories.consent import PUBLISHED_AUDIENCES, publishable
 from stories.instance import Instance
@@ -86,18 +86,24 @@ def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date)
             "told_on": told_on,
             "year": int(told_on[:4]),
             "organisation": story["organisation"],
+            "area": story["area"],
             "storyteller": version.storyteller,
             "identity_level": story["consent"].identity_level,
             "review_on": story["consent"].review_on.isoformat(),
             "told_as": "recorded" if story["source"] == "audio" else "written",
-            "interventions": [i["name"] for i in story["interventions"]],
-            "intervention_ids": [i["id"] for i in story["interventions"]],
+            "verification": verification_level(v["kind"] for v in story["verifications"]),
+            "most_significant_change": None,
+            "interventions": story["interventions"],
             "outcomes": [
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
                     "evidence": apply_identity(story, tag["evidence"] or "").text,
                     "framework": tag["framework"],
+                    "intervention_id": tag["intervention_id"],
+                    "contribution": tag["contribution"],
+                    "contribution_statement": apply_identity(story, tag["contribution_statement"]).text
+                    if tag["contribution_statement"] else None,
                 }
                 for tag in story["tags"]
             ],
@@ -115,7 +121,7 @@ def build_file(path: Path, audience: str, rows: list[dict[str, Any]], interventi
         conn.execute("PRAGMA synchronous = OFF")
         db = sqlite_utils.Database(conn)
         with db.atomic():
-            _write_tables(db, audience, rows, interventions)
+            write_tables(db, audience, rows, interventions)
         conn.execute("PRAGMA journal_mode = DELETE")
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
@@ -125,51 +131,6 @@ def build_file(path: Path, audience: str, rows: list[dict[str, Any]], interventi
     _fsync(temp)
     os.replace(temp, path)
     _fsync(path.parent)
-
-
-def _write_tables(db: sqlite_utils.Database, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]) -> None:
-    db.execute(SCHEMA_STORIES)
-    db.execute(SCHEMA_OUTCOMES)
-    db.execute(SCHEMA_INTERVENTIONS)
-    db.execute(SCHEMA_LINKS)
-    db.execute(SCHEMA_PUBLICATION)
-    stories_per_intervention: dict[int, int] = {}
-    for row in rows:
-        db.execute(
-            "INSERT INTO stories (id, title, body, told_on, year, organisation, storyteller, identity_level, told_as,"
-            " interventions, outcomes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                row["id"], row["title"], row["body"], row["told_on"], row["year"], row["organisation"],
-                row["storyteller"], row["identity_level"], row["told_as"], json.dumps(row["interventions"]),
-                json.dumps([f"{outcomes.domain_label(o['domain'])}: {o['direction']}" for o in row["outcomes"]]),
-            ],
-        )
-        for outcome in row["outcomes"]:
-            db.execute(
-                "INSERT INTO story_outcomes (story_id, domain, domain_label, direction, evidence, framework)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [row["id"], outcome["domain"], outcomes.domain_label(outcome["domain"]), outcome["direction"],
-                 outcome["evidence"], outcome["framework"]],
-            )
-        for intervention_id in row["intervention_ids"]:
-            db.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [row["id"], intervention_id])
-            stories_per_intervention[intervention_id] = stories_per_intervention.get(intervention_id, 0) + 1
-    for item in interventions:
-        db.execute(
-            "INSERT INTO interventions (id, name, provider, commissioner, contract_ref, contract_ref_kind,"
-            " social_value_theme, starts_on, ends_on, description, stories) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [item["id"], item["name"], item["provider"], item["commissioner"], item["contract_ref"],
-             item["contract_ref_kind"], item["social_value_theme"], item["starts_on"], item["ends_on"],
-             item["description"], stories_per_intervention.get(item["id"], 0)],
-        )
-    db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)
-    db["stories"].populate_fts(["title", "body"])
-    # The first consent review date in the file: after it, the file must be rebuilt (see jobs).
-    valid_until = min((row["review_on"] for row in rows), default=None)
-    db.execute(
-        "INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
-        [audience, now_iso(), len(rows), valid_until],
-    )
 
 
 def _remove_stale_builds(instance: Instance) -> None:
@@ -195,19 +156,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-SCHEMA_STORIES = """CREATE TABLE stories (
-    id INTEGER PRIMARY KEY, title TEXT, body TEXT, told_on TEXT, year INTEGER, organisation TEXT,
-    storyteller TEXT, identity_level TEXT, told_as TEXT, interventions TEXT, outcomes TEXT)"""
-SCHEMA_OUTCOMES = """CREATE TABLE story_outcomes (
-    story_id INTEGER REFERENCES stories(id), domain TEXT, domain_label TEXT, direction TEXT,
-    evidence TEXT, framework TEXT)"""
-SCHEMA_INTERVENTIONS = """CREATE TABLE interventions (
-    id INTEGER PRIMARY KEY, name TEXT, provider TEXT, commissioner TEXT, contract_ref TEXT,
-    contract_ref_kind TEXT, social_value_theme TEXT, starts_on TEXT, ends_on TEXT, description TEXT,
-    stories INTEGER)"""
-SCHEMA_LINKS = """CREATE TABLE story_interventions (
-    story_id INTEGER REFERENCES stories(id), intervention_id INTEGER REFERENCES interventions(id),
-    PRIMARY KEY (story_id, intervention_id))"""
-SCHEMA_PUBLICATION = "CREATE TABLE publication (audience TEXT, built_at TEXT, stories INTEGER, valid_until TEXT)"

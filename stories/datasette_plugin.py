@@ -18,9 +18,10 @@ from datasette import hookimpl
 from datasette.database import Database
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
+from markupsafe import Markup, escape
 
 from stories.auth import SESSION_COOKIE_NAME, SESSION_MAX_AGE, session_serializer, user_for_session
-from stories.consent import COMMISSIONERS, PUBLISHED_AUDIENCES
+from stories.consent import COMMISSIONERS, PUBLIC, PUBLISHED_AUDIENCES
 from stories.db import connect
 from stories.instance import ENV_VAR, Instance
 from stories.roles import Role
@@ -176,6 +177,33 @@ def menu_links(datasette: Any, actor: Any, request: Any) -> list[dict[str, str]]
 @hookimpl
 def extra_template_vars(datasette: Any, request: Any) -> dict[str, str]:
     return {"storybank_login_url": f"{_app_url()}/auth/login"}
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    """Facets are aggregate counts: in the public file they could single out a small group, so they are off."""
+
+    def wrap(app: Any) -> Any:
+        async def without_public_facets(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "http" and scope.get("path", "").startswith(f"/{PUBLIC}"):
+                query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+                kept = [(key, value) for key, value in query if not key.startswith("_facet")]
+                if len(kept) != len(query):
+                    scope = {**scope, "query_string": urllib.parse.urlencode(kept).encode("latin-1")}
+            await app(scope, receive, send)
+
+        return without_public_facets
+
+    return wrap
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str) -> Any:
+    """A story's text as paragraphs, as the storyteller told it, rather than one run-on cell."""
+    if database in PUBLISHED_AUDIENCES and table == "stories" and column == "body" and isinstance(value, str):
+        paragraphs = [p.strip() for p in value.split("\n\n") if p.strip()]
+        return Markup("".join(f"<p>{escape(p)}</p>" for p in paragraphs))
+    return None
 
 
 def _app_url() -> str:

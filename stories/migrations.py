@@ -256,3 +256,28 @@ def m003_recordings_transcripts_jobs(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX jobs_story ON jobs(story_id)")
     db.execute("CREATE INDEX jobs_status ON jobs(status)")
+
+
+@migration
+def m004_assurance(db: sqlite_utils.Database) -> None:
+    # How we know a story is true: the storyteller confirmed the written story (member check),
+    # and a second person verified it, with an optional note of supporting evidence.
+    db.execute(
+        """CREATE TABLE verifications (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('member_check', 'second_person')),
+            method TEXT NOT NULL,
+            verified_on TEXT NOT NULL,
+            user_id INTEGER REFERENCES users(id),
+            verified_by TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX verifications_story ON verifications(story_id)")
+    # Which intervention an outcome came from, whether from the core service or an added
+    # commitment, and the storyteller's own words about what made the difference.
+    db.execute("ALTER TABLE outcome_tags ADD COLUMN intervention_id INTEGER REFERENCES interventions(id)")
+    db.execute("ALTER TABLE outcome_tags ADD COLUMN contribution TEXT CHECK (contribution IN ('inherent', 'additional'))")
+    db.execute("ALTER TABLE outcome_tags ADD COLUMN contribution_statement TEXT")

@@ -15,10 +15,8 @@ import sqlite_utils
 from stories import audit
 from stories.clock import now_iso
 from stories.db import write_transaction
-from stories.outcomes import DIRECTIONS
+from stories.outcomes import DEFAULT_FRAMEWORK, DIRECTIONS
 from stories.validation import Invalid
-
-DEFAULT_FRAMEWORK = "ons-wellbeing"
 
 
 def save_suggestions(

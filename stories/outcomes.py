@@ -9,6 +9,7 @@ import yaml
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent.parent / "frameworks"
 DIRECTIONS = ("improved", "worsened", "mixed", "mentioned")
+DEFAULT_FRAMEWORK = "ons-wellbeing"
 
 
 @functools.cache

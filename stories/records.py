@@ -267,7 +267,8 @@ def _intervention_ids(db: sqlite_utils.Database, problems: Problems, wanted: lis
 
 
 STORY_SQL = (
-    "SELECT stories.*, organisations.name AS organisation, storytellers.reference AS storyteller_reference,"
+    "SELECT stories.*, organisations.name AS organisation, organisations.area AS area,"
+    " storytellers.reference AS storyteller_reference,"
     " storytellers.pseudonym_seed FROM stories"
     " JOIN organisations ON organisations.id = stories.organisation_id"
     " JOIN storytellers ON storytellers.id = stories.storyteller_id"
@@ -279,17 +280,20 @@ def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     by_story: dict[int, dict[str, Any]] = {}
     for story in db.query(STORY_SQL + " ORDER BY stories.id"):
         story["storyteller_names"] = json.loads(story["storyteller_names"])
-        story.update(consent_events=[], interventions=[], tags=[], name_decisions={})
+        story.update(consent_events=[], interventions=[], tags=[], name_decisions={}, verifications=[])
         by_story[story["id"]] = story
     for event in db.query("SELECT * FROM consent_events ORDER BY id"):
         by_story[event["story_id"]]["consent_events"].append(event)
     for link in db.query(
-        "SELECT story_id, interventions.* FROM story_interventions"
-        " JOIN interventions ON interventions.id = intervention_id ORDER BY interventions.name"
+        "SELECT story_id, interventions.*, organisations.name AS provider FROM story_interventions"
+        " JOIN interventions ON interventions.id = intervention_id"
+        " JOIN organisations ON organisations.id = interventions.provider_id ORDER BY interventions.name"
     ):
         by_story[link.pop("story_id")]["interventions"].append(link)
     for tag in db.query("SELECT * FROM outcome_tags WHERE status = 'confirmed' ORDER BY start, id"):
         by_story[tag["story_id"]]["tags"].append(tag)
+    for verification in db.query("SELECT story_id, kind FROM verifications ORDER BY id"):
+        by_story[verification["story_id"]]["verifications"].append(verification)
     for decision in db.query("SELECT * FROM name_decisions"):
         by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision
     for story in by_story.values():

@@ -136,4 +136,5 @@ def test_outcomes_and_interventions_are_published_with_the_story(instance, db, o
     run_publish(instance)
     outcomes = published(instance, "public", "SELECT domain, direction, evidence FROM story_outcomes")
     assert outcomes == [{"domain": "relationships", "direction": "improved", "evidence": "My name is [the storyteller]."}]
-    assert published(instance, "public", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": 1}]
+    assert published(instance, "commissioners", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": 1}]
+    assert published(instance, "public", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": None}]

@@ -87,6 +87,7 @@ def load_user(token: str) -> WebUser | None:
 
 def init_app(app: Flask) -> None:
     from stories.web import (
+        assurance_views,
         auth_views,
         consent_views,
         exports_views,
@@ -109,6 +110,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(exports_views.bp)
     app.register_blueprint(recordings_views.bp)
     app.register_blueprint(tags_views.bp)
+    app.register_blueprint(assurance_views.bp)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
 
     @app.after_request

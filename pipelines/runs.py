@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from stories import job_status
+from stories.framework_store import frameworks_in_use
 from stories.instance import Instance
 from stories.outcome_tags import save_suggestions
 from stories.recordings import get_transcript, recording_for, save_transcript
@@ -85,10 +86,3 @@ def run_tagging(instance: Instance, job_id: int) -> None:
     finally:
         db.close()
 
-
-def frameworks_in_use(instance: Instance) -> list:  # noqa: ANN401 - Framework, imported lazily
-    """The default ONS framework, the Five Ways lens, and any framework this instance imported."""
-    from pipelines.frameworks import default_framework, frameworks_dir, load_framework
-
-    imported = sorted(p for p in (instance.root / "frameworks").glob("*") if p.suffix in (".yml", ".yaml", ".csv"))
-    return [default_framework(), load_framework(frameworks_dir() / "five-ways.yml"), *(load_framework(p) for p in imported)]

@@ -399,7 +399,7 @@ def frameworks_import(instance: Instance, file: Path) -> None:
 
     Example: storybank frameworks import our-outcomes.csv
     """
-    from pipelines.frameworks import FrameworkError
+    from stories.frameworks import FrameworkError
     from stories.framework_store import import_framework
 
     open_store(instance).close()
@@ -415,7 +415,7 @@ def frameworks_import(instance: Instance, file: Path) -> None:
 @pass_instance
 def frameworks_list(instance: Instance) -> None:
     """List the frameworks stories are tagged with."""
-    from pipelines.runs import frameworks_in_use
+    from stories.framework_store import frameworks_in_use
 
     for framework in frameworks_in_use(instance):
         click.echo(f"{framework.id:24} {framework.version:14} {len(framework.domains):3} domains  {framework.name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pipelines.frameworks import Framework, FrameworkError, load_framework
+from stories.frameworks import Framework, FrameworkError, default_framework, frameworks_dir, load_framework
 from stories.instance import Instance
 
 
@@ -21,6 +21,12 @@ def import_framework(instance: Instance, source: Path) -> Framework:
     for pattern_file in _pattern_files(source):
         shutil.copyfile(source.parent / pattern_file, target_dir / pattern_file)
     return load_framework(target)
+
+
+def frameworks_in_use(instance: Instance) -> list[Framework]:
+    """The default ONS framework, the Five Ways lens, and any framework this instance imported."""
+    imported = sorted(p for p in (instance.root / "frameworks").glob("*") if p.suffix in (".yml", ".yaml", ".csv"))
+    return [default_framework(), load_framework(frameworks_dir() / "five-ways.yml"), *(load_framework(p) for p in imported)]
 
 
 def _pattern_files(source: Path) -> list[str]:

@@ -1,0 +1,162 @@
+"""The outcome tagger, used as a worker or commissioner would notice it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.tag import (
+    FrameworkError,
+    evaluate,
+    framework_provenance,
+    load_framework,
+    read_examples,
+    tag_command,
+    tag_text,
+)
+
+DEV_SET = Path(__file__).parent / "data" / "outcomes_dev.jsonl"
+
+
+def by_domain(text: str, **kwargs) -> dict:
+    return {s.domain: s for s in tag_text(text, **kwargs)}
+
+
+def test_evidence_offsets_point_at_the_sentence_that_shows_the_change():
+    text = (
+        "Tom came to us in January. His GP had referred him. "
+        "After two years on his sister's sofa, Tom now has his own flat. He says thank you."
+    )
+    tag = by_domain(text)["where_we_live"]
+    assert text[tag.start : tag.end] == tag.evidence
+    assert tag.evidence == "After two years on his sister's sofa, Tom now has his own flat."
+
+
+def test_a_problem_told_and_then_resolved_is_improved():
+    text = (
+        "For eight months I was sleeping on my sister's sofa with my two kids. "
+        "The council finally offered us a flat and in March we moved in. The kids have their own room now."
+    )
+    assert by_domain(text)["where_we_live"].direction == "improved"
+
+
+def test_no_longer_lonely_is_improved_not_worsened():
+    text = "Since joining the Tuesday group I am no longer lonely, and I see my new friends every week."
+    assert by_domain(text)["relationships"].direction == "improved"
+
+
+def test_still_bad_days_but_managing_is_mixed():
+    text = "The peer group has helped my depression a lot. I still have bad days, but I can manage them now."
+    assert by_domain(text)["health"].direction == "mixed"
+
+
+def test_a_change_for_the_worse_is_worsened():
+    text = "Since the day centre closed in September, Brian has lost touch with his friends and rarely sees anyone."
+    assert by_domain(text)["relationships"].direction == "worsened"
+
+
+def test_naming_the_housing_officer_is_not_about_where_the_storyteller_lives():
+    text = "The housing officer referred me to the befriending scheme. I have made two good friends there."
+    tags = by_domain(text)
+    assert "where_we_live" not in tags
+    assert tags["relationships"].direction == "improved"
+
+
+def test_audio_times_come_from_the_segments_of_the_evidence_sentence():
+    segments = [
+        {"start": 0.0, "end": 4.2, "text": "My name is Dot and I go to chair yoga."},
+        {"start": 4.2, "end": 9.8, "text": "I was in debt with three credit cards."},
+        {"start": 9.8, "end": 15.5, "text": "Now the debt has been written off and I can pay my bills."},
+    ]
+    text = " ".join(s["text"] for s in segments)
+    tag = by_domain(text, segments=segments)["personal_finance"]
+    assert (tag.audio_start, tag.audio_end) == (9.8, 15.5)
+    assert by_domain(text)["personal_finance"].audio_start is None
+
+
+def test_five_ways_is_a_second_lens():
+    text = "I joined the walking group and now I volunteer at the food bank on Fridays."
+    tags = by_domain(text, framework=load_framework("five-ways"))
+    assert {"be_active", "give"} <= set(tags)
+
+
+def test_provenance_names_the_framework_version():
+    ons = load_framework("ons-wellbeing")
+    provenance = framework_provenance(ons)
+    assert provenance["framework_id"] == "ons-wellbeing"
+    assert provenance["framework_version"] == ons.version and len(ons.version) == 12
+    assert provenance["spacy_version"].startswith("3.")
+    assert [d.id for d in ons.domains if d.level == "person"] == [
+        "personal_wellbeing", "relationships", "health", "what_we_do",
+        "where_we_live", "personal_finance", "education_skills",
+    ]
+
+
+def test_a_commissioners_csv_framework_tags_with_its_own_phrases(tmp_path):
+    path = tmp_path / "our-outcomes.csv"
+    path.write_text(
+        "id,label,description,example phrases\n"
+        "warm_home,Warm home,Heating and insulation,warm flat; heating on | insulation\n"
+        "company,Company,Someone to talk to,made friends;someone to talk to\n"
+    )
+    framework = load_framework(path)
+    assert framework.id == "our-outcomes" and len(framework.version) == 12
+    tags = by_domain("This winter the flat is warm because the insulation finally went in.", framework=framework)
+    assert set(tags) == {"warm_home"}
+
+
+def test_a_commissioners_yaml_framework_is_checked_and_used(tmp_path):
+    path = tmp_path / "council.yml"
+    path.write_text(
+        "id: council\nname: Council outcomes\ndomains:\n"
+        "  - {id: work, label: Into work, phrases: [started a job, apprenticeship]}\n"
+        "  - {id: money, label: '', phrases: [debt]}\n"
+    )
+    with pytest.raises(FrameworkError, match=r"council\.yml: domain 2 \(money\): empty label"):
+        load_framework(path)
+    path.write_text(path.read_text().replace("label: ''", "label: Money"))
+    tags = by_domain("After a year out of work Sam started a job at the depot.", framework=load_framework(path))
+    assert tags["work"].direction == "improved" and "money" not in tags
+
+
+def test_a_csv_framework_with_a_missing_id_is_rejected_naming_the_row(tmp_path):
+    path = tmp_path / "ours.csv"
+    path.write_text("id,label,description,example phrases\nhome,Home,,flat\n,Money,,debt;bills\n")
+    with pytest.raises(FrameworkError, match=r"ours\.csv: row 3: missing id"):
+        load_framework(path)
+
+
+def test_a_duplicate_id_is_rejected_naming_both_rows(tmp_path):
+    path = tmp_path / "ours.csv"
+    path.write_text("id,label,description,example phrases\nhome,Home,,flat\nhome,House,,house\n")
+    with pytest.raises(FrameworkError, match=r"row 3: duplicate id 'home' \(first used in row 2\)"):
+        load_framework(path)
+
+
+def test_tag_command_json_output_shape():
+    result = CliRunner().invoke(tag_command, ["-", "--json"], input="I was homeless for a year. Now I have my own flat.")
+    assert result.exit_code == 0, result.output
+    tags = json.loads(result.output)
+    assert tags and all(
+        set(tag) == {"domain", "direction", "start", "end", "evidence", "confidence", "rule"} for tag in tags
+    )
+    assert {"domain": "where_we_live", "direction": "improved"}.items() <= tags[0].items()
+
+
+def test_importing_the_tagger_does_not_load_spacy():
+    code = "import sys, pipelines.tag; print('spacy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "False"
+
+
+def test_development_set_stays_above_the_targets():
+    report = evaluate(read_examples(str(DEV_SET)))
+    assert report["examples"] >= 70
+    assert report["micro"]["f1"] >= 0.85
+    assert report["direction_accuracy"] >= 0.80

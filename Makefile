@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 INSTANCE ?= instance
 export STORYBANK_INSTANCE := $(abspath $(INSTANCE))
 
-.PHONY: run test install lint clean-instance
+# Debian packages: espeak-ng/ffmpeg/sox make speech for tests and demos; pango and fonts render
+# PDF case studies (WeasyPrint); chromium runs the browser tests; redis-server the scale-out test.
+SYSTEM_PACKAGES := espeak-ng ffmpeg sox libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium redis-server
+
+.PHONY: run test install system lint clean-instance
 
 $(BIN)/storybank: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +19,23 @@ $(BIN)/storybank: pyproject.toml
 
 install: $(BIN)/storybank
 
+## system: install the Debian packages above where apt-get and root (or sudo) allow; otherwise say what is missing
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	else echo "Please install these system packages: $$missing"; exit 0; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
 ## run: create the environment, an instance with demo data, and start app + worker + Datasette
-run: install
+run: system install
 	$(BIN)/storybank init
 	$(BIN)/storybank demo
 	$(BIN)/storybank serve
 
 ## test: the whole test suite (installs first)
-test: install
+test: system install
 	$(BIN)/python -m pytest -q
 
 lint: install

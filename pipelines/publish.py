@@ -24,6 +24,7 @@ from stories import audit
 from stories.assurance import verification_level
 from stories.clock import today as utc_today
 from stories.consent import PUBLISHED_AUDIENCES, publishable
+from stories.msc import published_note
 from stories.instance import Instance
 from stories.interventions import list_interventions
 from stories.records import stories_for_publication, story_state
@@ -92,22 +93,26 @@ def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date)
             "review_on": story["consent"].review_on.isoformat(),
             "told_as": "recorded" if story["source"] == "audio" else "written",
             "verification": verification_level(v["kind"] for v in story["verifications"]),
-            "most_significant_change": None,
+            "most_significant_change": _identity_applied(story, published_note(story["msc_choices"])),
             "interventions": story["interventions"],
             "outcomes": [
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
-                    "evidence": apply_identity(story, tag["evidence"] or "").text,
+                    "evidence": _identity_applied(story, tag["evidence"]),
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],
                     "contribution": tag["contribution"],
-                    "contribution_statement": apply_identity(story, tag["contribution_statement"]).text
-                    if tag["contribution_statement"] else None,
+                    "contribution_statement": _identity_applied(story, tag["contribution_statement"]),
                 }
                 for tag in story["tags"]
             ],
         }
+
+
+def _identity_applied(story: dict[str, Any], text: str | None) -> str | None:
+    """Any other words that travel with a story (evidence, a panel's reason) obey its identity level too."""
+    return apply_identity(story, text).text if text else None
 
 
 def build_file(path: Path, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]) -> None:

@@ -281,3 +281,50 @@ def m004_assurance(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outcome_tags ADD COLUMN intervention_id INTEGER REFERENCES interventions(id)")
     db.execute("ALTER TABLE outcome_tags ADD COLUMN contribution TEXT CHECK (contribution IN ('inherent', 'additional'))")
     db.execute("ALTER TABLE outcome_tags ADD COLUMN contribution_statement TEXT")
+
+
+@migration
+def m005_case_studies_and_msc(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE case_studies (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            created_by INTEGER NOT NULL REFERENCES users(id),
+            title TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            quotes TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX case_studies_story ON case_studies(story_id)")
+    # Most Significant Change: a panel shortlists stories in one domain, chooses one, and says why.
+    db.execute(
+        """CREATE TABLE msc_rounds (
+            id INTEGER PRIMARY KEY,
+            organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+            domain TEXT NOT NULL,
+            title TEXT NOT NULL,
+            panel TEXT NOT NULL DEFAULT '',
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE msc_shortlist (
+            round_id INTEGER NOT NULL REFERENCES msc_rounds(id) ON DELETE CASCADE,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (round_id, story_id)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE msc_choices (
+            round_id INTEGER PRIMARY KEY REFERENCES msc_rounds(id) ON DELETE CASCADE,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            chosen_by INTEGER REFERENCES users(id),
+            chosen_at TEXT NOT NULL,
+            seen_by_recorder_at TEXT
+        )"""
+    )

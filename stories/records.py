@@ -280,7 +280,7 @@ def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     by_story: dict[int, dict[str, Any]] = {}
     for story in db.query(STORY_SQL + " ORDER BY stories.id"):
         story["storyteller_names"] = json.loads(story["storyteller_names"])
-        story.update(consent_events=[], interventions=[], tags=[], name_decisions={}, verifications=[])
+        story.update(consent_events=[], interventions=[], tags=[], name_decisions={}, verifications=[], msc_choices=[])
         by_story[story["id"]] = story
     for event in db.query("SELECT * FROM consent_events ORDER BY id"):
         by_story[event["story_id"]]["consent_events"].append(event)
@@ -294,6 +294,10 @@ def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         by_story[tag["story_id"]]["tags"].append(tag)
     for verification in db.query("SELECT story_id, kind FROM verifications ORDER BY id"):
         by_story[verification["story_id"]]["verifications"].append(verification)
+    for choice in db.query(
+        "SELECT msc_choices.*, msc_rounds.domain FROM msc_choices JOIN msc_rounds ON msc_rounds.id = round_id ORDER BY chosen_at"
+    ):
+        by_story[choice["story_id"]]["msc_choices"].append(choice)
     for decision in db.query("SELECT * FROM name_decisions"):
         by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision
     for story in by_story.values():

@@ -41,3 +41,15 @@ class Role(StrEnum):
 
     def can_manage_users(self) -> bool:
         return self is Role.ADMIN
+
+    def can_build_case_studies(self) -> bool:
+        """Board case studies, from their organisation's stories whose consent includes the board."""
+        return self is Role.PRESENTER
+
+    def can_view_dashboard(self) -> bool:
+        """The evidence dashboard, drawn from what is published for commissioners."""
+        return self in (Role.COMMISSIONER, Role.REVIEWER, Role.ADMIN)
+
+    def can_run_msc_rounds(self) -> bool:
+        """Most Significant Change selection panels."""
+        return self is Role.REVIEWER

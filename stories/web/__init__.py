@@ -89,9 +89,12 @@ def init_app(app: Flask) -> None:
     from stories.web import (
         assurance_views,
         auth_views,
+        case_studies_views,
         consent_views,
+        dashboard_views,
         exports_views,
         interventions_views,
+        msc_views,
         recordings_views,
         stories_views,
         tags_views,
@@ -111,6 +114,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(recordings_views.bp)
     app.register_blueprint(tags_views.bp)
     app.register_blueprint(assurance_views.bp)
+    app.register_blueprint(case_studies_views.bp)
+    app.register_blueprint(dashboard_views.bp)
+    app.register_blueprint(msc_views.bp)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
 
     @app.after_request
@@ -136,7 +142,7 @@ def init_app(app: Flask) -> None:
     def globals_for_templates() -> dict[str, Any]:
         return {
             "datasette_url": app.config["DATASETTE_URL"], "labelled": labelled, "copies_to_destroy": copies_to_destroy,
-            "evidence_chunks": evidence_chunks, "domain_label": domain_label,
+            "evidence_chunks": evidence_chunks, "domain_label": domain_label, "msc_notices": msc_notices,
         }
 
 
@@ -147,6 +153,15 @@ def copies_to_destroy() -> int:
     if not current_user.is_authenticated:
         return 0
     return len(awaiting_destruction(get_db(), current_user.id))
+
+
+def msc_notices() -> list[dict[str, Any]]:
+    """Panel choices of stories this user recorded, to pass on to the storyteller."""
+    from stories.msc import unseen_choices
+
+    if not current_user.is_authenticated or not current_user.role.can_record_stories():
+        return []
+    return unseen_choices(get_db(), current_user.id)
 
 
 def evidence_chunks(text: str, tags: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -11,7 +11,7 @@ from pipelines.identity import names_for_review, published_version
 from pipelines.audio import AudioError
 from pipelines.jobs import request_publish, request_tagging, request_transcription
 from pipelines.recording import Limits, accept_recording, stored_recording
-from stories import assurance, audit, consent, records
+from stories import assurance, audit, consent, msc, records
 from stories.clock import today
 from stories.db import write_transaction
 from stories.job_status import latest_jobs
@@ -114,7 +114,7 @@ def view(story_id: int) -> Any:
         names=names_for_review(story) if records.needs_name_review(story) else [],
         jobs=latest_jobs(get_db(), story_id), transcript=get_transcript(get_db(), story_id),
         person_domains=person_level_domains(), verifications=assurance.verifications(get_db(), story_id),
-        assurance=assurance, today=today().isoformat(),
+        assurance=assurance, today=today().isoformat(), msc_choices=msc.choices_for_story(get_db(), story_id),
     )
 
 

@@ -1,0 +1,74 @@
+"""Most Significant Change rounds: shortlist stories in a domain, choose one, record why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from pipelines.jobs import request_publish
+from stories import msc
+from stories.outcomes import domain_label, person_level_domains
+from stories.validation import Invalid
+from stories.web import get_db, instance, require
+
+bp = Blueprint("msc", __name__, url_prefix="/msc")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@require("can_run_msc_rounds")
+def index() -> Any:
+    form: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            round_id = msc.create_round(get_db(), form, organisation_id=current_user.organisation_id,
+                                        user_id=current_user.id, actor=current_user.actor)
+        except Invalid as error:
+            problems = error.problems
+        else:
+            return redirect(url_for("msc.round_page", round_id=round_id))
+    domains = [(d, domain_label(d)) for d in person_level_domains()]
+    return render_template("msc/index.html", rounds=msc.list_rounds(get_db(), current_user.organisation_id),
+                           form=form, problems=problems, domains=domains), (422 if problems else 200)
+
+
+@bp.route("/<int:round_id>", methods=["GET", "POST"])
+@require("can_run_msc_rounds")
+def round_page(round_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    problems: dict[str, str] = {}
+    form: dict[str, Any] = {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            if request.form.get("action") == "shortlist":
+                msc.shortlist(get_db(), round_, int(request.form.get("story_id") or 0), actor=current_user.actor)
+                flash("Added to the shortlist.")
+            else:
+                msc.choose(get_db(), round_, form, user_id=current_user.id, actor=current_user.actor)
+                request_publish(instance())
+                flash("The panel's choice is recorded. The worker who recorded the story will see why it was chosen.")
+        except Invalid as error:
+            problems = error.problems
+        else:
+            return redirect(url_for("msc.round_page", round_id=round_id))
+    return render_template("msc/round.html", round=round_, eligible=msc.eligible_stories(get_db(), round_),
+                           form=form, problems=problems), (422 if problems else 200)
+
+
+@bp.route("/<int:round_id>/seen", methods=["POST"])
+@login_required
+def seen(round_id: int) -> Any:
+    msc.mark_seen(get_db(), round_id, user_id=current_user.id, actor=current_user.actor)
+    flash("Thank you for passing it on.")
+    return redirect(request.referrer or url_for("index"))
+
+
+def _round_or_404(round_id: int) -> dict[str, Any]:
+    round_ = msc.get_round(get_db(), round_id, current_user.organisation_id)
+    if round_ is None:
+        abort(404)
+    return round_

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pipelines import redact
@@ -16,6 +20,36 @@ class PublishedVersion:
     body: str
     storyteller: str | None  # how the storyteller is credited at this identity level
     unresolved_names: tuple[str, ...]  # names found that no reviewer has decided on yet
+    body_redacted: tuple[dict[str, Any], ...] = ()  # what was replaced in the body, to map offsets
+
+    def body_span(self, start: int, end: int) -> str:
+        """The published words standing where the original body's [start:end] stood."""
+        return self.body[redact.new_offset(self.body_redacted, start) : redact.new_offset(self.body_redacted, end, end=True)]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PublishedVersion:
+        return cls(**{**data, "unresolved_names": tuple(data["unresolved_names"]), "body_redacted": tuple(data["body_redacted"])})
+
+
+def version_key(story: Mapping[str, Any]) -> str:
+    """Everything a published version depends on, hashed: a stored version with this key is current."""
+    decisions = sorted((name, row["decision"], row["placeholder"]) for name, row in (story.get("name_decisions") or {}).items())
+    parts = [story["title"], story["body"], story["storyteller_names"], _level(story), story["pseudonym_seed"], decisions,
+             sorted(_organisation_words(story)), _redactor_fingerprint()]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _redactor_fingerprint() -> str:
+    """A new name list or redaction rule must not be hidden by versions made with the old one."""
+    folder = Path(redact.__file__).parent
+    digest = hashlib.sha256(Path(redact.__file__).read_bytes())
+    for path in sorted((folder / "data").glob("*")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def pseudonym(story: Mapping[str, Any]) -> str:
@@ -33,7 +67,7 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     found = {mention.name for mention in title.found + body.found}
     settled = set(decisions) | _credited(names, level) | _organisation_words(story)
     unresolved = tuple(sorted(name for name in found if name not in settled))
-    return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved)
+    return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved, tuple(body.redacted))
 
 
 def apply_identity(story: Mapping[str, Any], text: str) -> redact.Redaction:

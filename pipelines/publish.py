@@ -18,15 +18,16 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.identity import apply_identity, published_version
+from pipelines.identity import PublishedVersion, apply_identity, published_version, version_key
 from pipelines.published_file import write_tables
 from stories import audit
+from stories import published_versions as published_version_store
 from stories.assurance import verification_level
 from stories.clock import today as utc_today
 from stories.consent import PUBLISHED_AUDIENCES, publishable
-from stories.msc import published_note
 from stories.instance import Instance
 from stories.interventions import list_interventions
+from stories.msc import published_note
 from stories.records import stories_for_publication, story_state
 
 TEMP_SUFFIX = ".building"
@@ -44,10 +45,11 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
         db = instance.open()
         try:
             stories = stories_for_publication(db)
+            versions = published_versions(db, stories)
             interventions = list_interventions(db)
             counts = {}
             for audience in PUBLISHED_AUDIENCES:
-                rows = list(published_rows(stories, audience, today))
+                rows = list(published_rows(stories, audience, today, versions))
                 build_file(instance.published_path(audience), audience, rows, interventions)
                 counts[audience] = len(rows)
             audit.record(db, actor, "publish", counts=counts)
@@ -71,13 +73,13 @@ def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
     return lapsed
 
 
-def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date) -> Iterator[dict[str, Any]]:
+def published_rows(
+    stories: list[dict[str, Any]], audience: str, today: dt.date, versions: dict[int, PublishedVersion]
+) -> Iterator[dict[str, Any]]:
     """The published form of every story this audience may see today."""
     for story in stories:
-        if story["consent"] is None or audience not in story["consent"].audiences:
-            continue  # cheap refusal first: identity work only for stories that might go out
-        version = published_version(story)
-        if not publishable(story_state(story, not version.unresolved_names), story["consent"], audience, today):
+        version = versions.get(story["id"])
+        if version is None or not publishable(story_state(story, not version.unresolved_names), story["consent"], audience, today):
             continue
         told_on = story["told_on"]
         yield {
@@ -99,7 +101,7 @@ def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date)
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
-                    "evidence": _identity_applied(story, tag["evidence"]),
+                    "evidence": _evidence(story, version, tag),
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],
                     "contribution": tag["contribution"],
@@ -108,6 +110,31 @@ def published_rows(stories: list[dict[str, Any]], audience: str, today: dt.date)
                 for tag in story["tags"]
             ],
         }
+
+
+def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]]) -> dict[int, PublishedVersion]:
+    """Identity-applied versions of every story that might be published, reusing stored ones still current."""
+    stored = published_version_store.load_all(db)
+    versions, fresh = {}, {}
+    for story in stories:
+        if story["consent"] is None or not (story["consent"].audiences & set(PUBLISHED_AUDIENCES)):
+            continue  # never published: no identity work
+        key = version_key(story)
+        if story["id"] in stored and stored[story["id"]][0] == key:
+            versions[story["id"]] = PublishedVersion.from_json(stored[story["id"]][1])
+        else:
+            versions[story["id"]] = published_version(story)
+            fresh[story["id"]] = (key, versions[story["id"]].to_json())
+    published_version_store.save(db, fresh)
+    return versions
+
+
+def _evidence(story: dict[str, Any], version: PublishedVersion, tag: dict[str, Any]) -> str | None:
+    """A tag's evidence as published: cut from the published body where its offsets still hold."""
+    start, end = tag["start"], tag["end"]
+    if start is not None and end is not None and tag["evidence"] and story["body"][start:end] == tag["evidence"]:
+        return version.body_span(start, end)
+    return _identity_applied(story, tag["evidence"])
 
 
 def _identity_applied(story: dict[str, Any], text: str | None) -> str | None:

@@ -9,9 +9,10 @@ import re
 import secrets
 import sys
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -148,7 +149,7 @@ class NameMention:
 @dataclass(frozen=True)
 class Redaction:
     text: str
-    redacted: list[dict]
+    redacted: list[dict]  # name, start, end (original text), replacement, new_start, new_end (redacted text)
     found: list[NameMention]
 
     def as_json(self) -> dict:
@@ -158,6 +159,21 @@ class Redaction:
             "redacted": self.redacted,
             "found": [asdict(m) for m in self.found],
         }
+
+    def new_offset(self, offset: int, *, end: bool = False) -> int:
+        return new_offset(self.redacted, offset, end=end)
+
+
+def new_offset(redacted: Sequence[Mapping[str, Any]], offset: int, *, end: bool = False) -> int:
+    """Where an offset in the original text falls in the redacted text (inside a name: its placeholder's edge)."""
+    shift = 0
+    for item in redacted:
+        if offset < item["start"] or (end and offset == item["start"]):
+            break
+        if offset < item["end"] or (end and offset == item["end"]):
+            return item["new_end"] if end else item["new_start"]
+        shift = item["new_end"] - item["end"]
+    return offset + shift
 
 
 @dataclass(frozen=True)
@@ -714,16 +730,17 @@ def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[t
         same_person = redacted and redacted[-1]["replacement"] == replacement
         if same_person and not gap.strip() and "\n" not in gap and not out[-1].endswith("'s"):
             # "Maria  Smith" or "M. Smith": one person, one placeholder
-            redacted[-1].update(end=end, name=text[redacted[-1]["start"] : end])
             out.append(possessive)
             length += len(possessive)
             spans[-1] = (spans[-1][0], length)
+            redacted[-1].update(end=end, name=text[redacted[-1]["start"] : end], new_end=length)
         else:
             written = replacement + possessive
             out += [gap, written]
             spans.append((length + len(gap), length + len(gap) + len(written)))
             length += len(gap) + len(written)
-            redacted.append({"name": text[m.start() : end], "start": m.start(), "end": end, "replacement": replacement})
+            redacted.append({"name": text[m.start() : end], "start": m.start(), "end": end, "replacement": replacement,
+                             "new_start": spans[-1][0], "new_end": spans[-1][1]})
         pos = end
     out.append(text[pos:])
     return "".join(out), redacted, spans

@@ -328,3 +328,17 @@ def m005_case_studies_and_msc(db: sqlite_utils.Database) -> None:
             seen_by_recorder_at TEXT
         )"""
     )
+
+
+@migration
+def m006_published_versions(db: sqlite_utils.Database) -> None:
+    # Each story as its identity level lets it be read, kept so a full rebuild of the published
+    # files need not redact every story again. Keyed by everything the result depends on;
+    # deleted with the story, so an erased story leaves no copy here either.
+    db.execute(
+        """CREATE TABLE published_versions (
+            story_id INTEGER PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            version TEXT NOT NULL
+        )"""
+    )

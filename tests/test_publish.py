@@ -138,3 +138,31 @@ def test_outcomes_and_interventions_are_published_with_the_story(instance, db, o
     assert outcomes == [{"domain": "relationships", "direction": "improved", "evidence": "My name is [the storyteller]."}]
     assert published(instance, "commissioners", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": 1}]
     assert published(instance, "public", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": None}]
+
+
+def test_evidence_is_cut_from_the_published_body_so_names_stay_out(instance, db, signed_off):
+    story_id = signed_off()
+    body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0]
+    start, end = 0, body.index(".") + 1  # "My name is Margaret Holt."
+    db.execute(
+        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, \"end\", evidence, origin,"
+        " status, created_at) VALUES (?, 'ons-wellbeing', 'x', 'personal_wellbeing', 'improved', ?, ?, ?, 'machine', 'confirmed', 'now')",
+        [story_id, start, end, body[start:end]],
+    )
+    run_publish(instance)
+    assert published(instance, "public", "SELECT evidence FROM story_outcomes") == [{"evidence": "My name is [the storyteller]."}]
+
+
+def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instance, db, signed_off):
+    from pipelines.withdraw import run_withdrawal
+
+    story_id = signed_off()
+    run_publish(instance)
+    key = db.execute("SELECT key FROM published_versions WHERE story_id = ?", [story_id]).fetchone()[0]
+    run_publish(instance)
+    assert db.execute("SELECT key FROM published_versions WHERE story_id = ?", [story_id]).fetchone()[0] == key
+    db.execute("UPDATE stories SET body = body || ' One more sentence.' WHERE id = ?", [story_id])
+    run_publish(instance)
+    assert "One more sentence." in published(instance, "public")[0]["body"]
+    run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
+    assert db.execute("SELECT count(*) FROM published_versions").fetchone()[0] == 0

@@ -1,0 +1,25 @@
+"""Stored identity-applied versions of stories (see pipelines/identity.py): load and save, nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from stories.db import write_transaction
+
+
+def load_all(db: sqlite_utils.Database) -> dict[int, tuple[str, dict[str, Any]]]:
+    return {row[0]: (row[1], json.loads(row[2])) for row in db.execute("SELECT story_id, key, version FROM published_versions")}
+
+
+def save(db: sqlite_utils.Database, versions: dict[int, tuple[str, dict[str, Any]]]) -> None:
+    if not versions:
+        return
+    with write_transaction(db):
+        db.conn.executemany(
+            "INSERT INTO published_versions (story_id, key, version) VALUES (?, ?, ?)"
+            " ON CONFLICT (story_id) DO UPDATE SET key = excluded.key, version = excluded.version",
+            [(story_id, key, json.dumps(version)) for story_id, (key, version) in versions.items()],
+        )

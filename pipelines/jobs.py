@@ -17,6 +17,7 @@ from huey.api import TaskWrapper
 
 from stories import job_status
 from stories.clock import today
+from stories.db import checkpoint
 from stories.instance import Instance
 
 REDIS_ENV = "STORYBANK_REDIS_URL"
@@ -71,6 +72,15 @@ def queue_for(root: Path) -> Queue:
         for job in lost:
             log.info("re-queueing %s job %s", job["kind"], job["id"])
             (transcribe if job["kind"] == "transcribe" else tag)(job["id"])
+
+    @huey.periodic_task(crontab(minute="*/5"))
+    def checkpoint_store() -> None:
+        """Keep the WAL short: after an erasure it is the last place the erased words could linger."""
+        db = instance.open()
+        try:
+            checkpoint(db, wait=30)
+        finally:
+            db.close()
 
     @huey.periodic_task(crontab(minute="*/10"))
     def republish_lapsed_consents() -> None:

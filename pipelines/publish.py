@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,12 @@ from typing import Any
 import sqlite_utils
 
 from pipelines.identity import PublishedVersion, apply_identity, published_version, version_key
-from pipelines.published_file import write_tables
+from pipelines.published_file import copy_without, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
 from stories.assurance import verification_level
 from stories.clock import today as utc_today
-from stories.consent import PUBLISHED_AUDIENCES, publishable
+from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
 from stories.instance import Instance
 from stories.interventions import list_interventions
 from stories.msc import published_note
@@ -48,9 +49,10 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
             versions = published_versions(db, stories)
             interventions = list_interventions(db)
             counts = {}
-            for audience in PUBLISHED_AUDIENCES:
+            for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):  # the public file first
                 rows = list(published_rows(stories, audience, today, versions))
-                build_file(instance.published_path(audience), audience, rows, interventions)
+                build_file(instance.published_path(audience), functools.partial(write_tables, audience=audience, rows=rows,
+                                                                                interventions=interventions))
                 counts[audience] = len(rows)
             audit.record(db, actor, "publish", counts=counts)
         finally:
@@ -131,10 +133,16 @@ def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]])
 
 def _evidence(story: dict[str, Any], version: PublishedVersion, tag: dict[str, Any]) -> str | None:
     """A tag's evidence as published: cut from the published body where its offsets still hold."""
-    start, end = tag["start"], tag["end"]
-    if start is not None and end is not None and tag["evidence"] and story["body"][start:end] == tag["evidence"]:
+    evidence, start, end = tag["evidence"], tag["start"], tag["end"]
+    if not evidence:
+        return None
+    if start is None or end is None or story["body"][start:end] != evidence:
+        # Offsets missing or stale (the text was corrected since): find the words in the body instead.
+        start = story["body"].find(evidence)
+        end = start + len(evidence)
+    if start >= 0:
         return version.body_span(start, end)
-    return _identity_applied(story, tag["evidence"])
+    return _identity_applied(story, evidence)
 
 
 def _identity_applied(story: dict[str, Any], text: str | None) -> str | None:
@@ -142,8 +150,8 @@ def _identity_applied(story: dict[str, Any], text: str | None) -> str | None:
     return apply_identity(story, text).text if text else None
 
 
-def build_file(path: Path, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]) -> None:
-    """Write a complete published file for one audience and swap it in atomically."""
+def build_file(path: Path, fill: Callable[[sqlite_utils.Database], None]) -> None:
+    """Write a complete published file into a temporary file, check it, and swap it in atomically."""
     temp = path.with_name(f".{path.stem}.{os.getpid()}{TEMP_SUFFIX}")
     temp.unlink(missing_ok=True)
     conn = sqlite3.connect(temp, isolation_level=None)
@@ -151,9 +159,7 @@ def build_file(path: Path, audience: str, rows: list[dict[str, Any]], interventi
         # A crash mid-build leaves only the temp file, removed by the next run: no journal needed.
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
-        db = sqlite_utils.Database(conn)
-        with db.atomic():
-            write_tables(db, audience, rows, interventions)
+        fill(sqlite_utils.Database(conn))
         conn.execute("PRAGMA journal_mode = DELETE")
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
@@ -163,6 +169,30 @@ def build_file(path: Path, audience: str, rows: list[dict[str, Any]], interventi
     _fsync(temp)
     os.replace(temp, path)
     _fsync(path.parent)
+
+
+def remove_from_published(instance: Instance, story_ids: list[int], *, actor: str) -> dict[str, int]:
+    """Rebuild each published file as a copy of itself without these stories: seconds, whatever the size.
+
+    Used the moment consent is withdrawn; a full rebuild follows in the background to catch up
+    with anything else that changed.
+    """
+    counts = {}
+    with _publish_lock(instance):
+        _remove_stale_builds(instance)
+        # The public file first: it is the one anyone can read.
+        for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):
+            path = instance.published_path(audience)
+            if path.exists():
+                build_file(path, lambda db, audience=audience, path=path: copy_without(db, audience, path, story_ids))
+                with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+                    counts[audience] = conn.execute("SELECT count(*) FROM stories").fetchone()[0]
+    db = instance.open()
+    try:
+        audit.record(db, actor, "publish.remove", None, stories=story_ids, counts=counts)
+    finally:
+        db.close()
+    return counts
 
 
 def _remove_stale_builds(instance: Instance) -> None:

@@ -1,15 +1,17 @@
 """The tables of a published file: what commissioners and the public can search and facet.
 
-Written once into a fresh file by pipelines/publish.py. Denormalised on purpose: each outcome
-row carries the facets a commissioner filters by (domain, direction, intervention, provider,
+Written into a fresh file by pipelines/publish.py. Denormalised on purpose: each outcome row
+carries the facets a commissioner filters by (domain, direction, intervention, provider,
 commissioning body, contract, area, year, verification), so Datasette needs no joins.
+Counts (per intervention, per outcome) are computed in SQL from the rows written, so a file
+copied without a withdrawn story (see `copy_without`) counts exactly as a full rebuild would.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -21,7 +23,18 @@ from stories.consent import PUBLIC
 
 UNVERIFIED = LEVELS[()]
 SMALL_COUNT = 5  # in the public file, counts under this are suppressed: small groups can identify people
+NO_INTERVENTION = "(no intervention linked)"
 
+COLUMNS = {
+    "stories": ("id", "title", "body", "told_on", "year", "organisation", "area", "storyteller", "identity_level", "told_as",
+                "verification", "interventions", "providers", "commissioners", "contracts", "outcomes", "most_significant_change"),
+    "interventions": ("id", "name", "provider", "commissioner", "contract_ref", "contract_ref_kind", "social_value_theme",
+                      "starts_on", "ends_on", "description"),
+    "story_outcomes": ("story_id", "title", "domain", "domain_label", "direction", "evidence", "contribution",
+                       "contribution_statement", "intervention_id", "intervention", "provider", "commissioner", "contract_ref",
+                       "organisation", "area", "year", "verification", "framework"),
+    "story_interventions": ("story_id", "intervention_id"),
+}
 SCHEMA = [
     """CREATE TABLE stories (
         id INTEGER PRIMARY KEY, title TEXT, body TEXT, told_on TEXT, year INTEGER, organisation TEXT, area TEXT,
@@ -45,32 +58,74 @@ SCHEMA = [
 
 
 def write_tables(db: sqlite_utils.Database, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]) -> None:
+    """Fill a fresh file from the published form of each story."""
+    by_id = {item["id"]: item for item in interventions}
+    with db.atomic():
+        _create(db)
+        _insert(db, "interventions", (item for item in interventions))
+        _insert(db, "stories", (_story_row(row) for row in rows))
+        _insert(db, "story_outcomes", (_outcome_row(row, outcome, by_id) for row in rows for outcome in row["outcomes"]))
+        _insert(db, "story_interventions", ({"story_id": row["id"], "intervention_id": item["id"]}
+                                            for row in rows for item in row["interventions"]))
+        _finish(db, audience, valid_until=min((row["review_on"] for row in rows), default=None))
+
+
+def copy_without(db: sqlite_utils.Database, audience: str, previous: Path, story_ids: Iterable[int]) -> None:
+    """Fill a fresh file from the previous one minus some stories: a withdrawal's fast path.
+
+    Still a new file, never an edited one, so nothing of the removed stories is left in it.
+    """
+    excluded = json.dumps(sorted(set(story_ids)))
+    db.execute("ATTACH DATABASE ? AS previous", [f"file:{previous}?immutable=1"])
+    with db.atomic():
+        _create(db)
+        for table, columns in COLUMNS.items():
+            names = ", ".join(columns)
+            key = "id" if table == "stories" else "story_id"
+            where = "" if table == "interventions" else f" WHERE {key} NOT IN (SELECT value FROM json_each(?))"
+            # Table and column names are the constants above; the ids travel as a parameter.
+            db.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM previous.{table}{where}", [excluded] if where else [])
+        valid_until = db.execute("SELECT valid_until FROM previous.publication").fetchone()[0]
+        _finish(db, audience, valid_until=valid_until)
+    db.execute("DETACH DATABASE previous")
+
+
+def _create(db: sqlite_utils.Database) -> None:
     for statement in SCHEMA:
         db.execute(statement)
-    by_id = {item["id"]: item for item in interventions}
-    db["interventions"].insert_all(_intervention_rows(interventions, rows, suppress=audience == PUBLIC))
-    db["stories"].insert_all(_story_row(row) for row in rows)
-    db["story_outcomes"].insert_all(
-        _outcome_row(row, outcome, by_id) for row in rows for outcome in row["outcomes"]
+
+
+def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    columns = COLUMNS[table]
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        ([row[column] for column in columns] for row in rows),
     )
-    db["story_interventions"].insert_all(
-        {"story_id": row["id"], "intervention_id": item["id"]} for row in rows for item in row["interventions"]
-    )
-    db["outcome_summary"].insert_all(_summary(rows, by_id, suppress=audience == PUBLIC))
+
+
+def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
+    """Counts, search index and the file's own description, all derived from the rows now in it."""
+    suppress = audience == PUBLIC
+    db.execute("UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)")
+    if suppress:
+        db.execute("UPDATE interventions SET stories = NULL WHERE stories < ?", [SMALL_COUNT])
+    db.execute(SUMMARY_SQL, {"suppress": int(suppress), "small": SMALL_COUNT, "unverified": UNVERIFIED,
+                             "framework": outcomes.DEFAULT_FRAMEWORK, "none": NO_INTERVENTION})
     db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)
     db["stories"].populate_fts(["title", "body"])
     db["story_outcomes"].create_index(["domain", "direction"])
     db["story_outcomes"].create_index(["intervention_id"])
-    # The first consent review date in the file: after it, the file must be rebuilt (see jobs).
-    valid_until = min((row["review_on"] for row in rows), default=None)
-    db["publication"].insert({"audience": audience, "built_at": now_iso(), "stories": len(rows), "valid_until": valid_until})
+    db["story_outcomes"].create_index(["contract_ref"])
+    # valid_until is the first consent review date in the file: after it, the file must be rebuilt (see jobs).
+    stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
+    db.execute("INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
+               [audience, now_iso(), stories, valid_until])
 
 
 def _story_row(row: dict[str, Any]) -> dict[str, Any]:
     interventions = row["interventions"]
     return {
-        **{key: row[key] for key in ("id", "title", "body", "told_on", "year", "organisation", "area", "storyteller",
-                                     "identity_level", "told_as", "verification", "most_significant_change")},
+        **row,
         "interventions": json.dumps(sorted({i["name"] for i in interventions})),
         "providers": json.dumps(sorted({i["provider"] for i in interventions})),
         "commissioners": json.dumps(sorted({i["commissioner"] for i in interventions if i["commissioner"]})),
@@ -84,45 +139,20 @@ def _outcome_row(row: dict[str, Any], outcome: dict[str, Any], interventions: Ma
     linked = outcome["intervention_id"] or (row["interventions"][0]["id"] if len(row["interventions"]) == 1 else None)
     intervention = interventions.get(linked) or {}
     return {
-        "story_id": row["id"], "title": row["title"], "domain": outcome["domain"],
-        "domain_label": outcomes.domain_label(outcome["domain"]), "direction": outcome["direction"],
-        "evidence": outcome["evidence"], "contribution": outcome["contribution"],
-        "contribution_statement": outcome["contribution_statement"], "intervention_id": linked,
-        "intervention": intervention.get("name"), "provider": intervention.get("provider"),
+        **outcome, "story_id": row["id"], "title": row["title"], "domain_label": outcomes.domain_label(outcome["domain"]),
+        "intervention_id": linked, "intervention": intervention.get("name"), "provider": intervention.get("provider"),
         "commissioner": intervention.get("commissioner"), "contract_ref": intervention.get("contract_ref"),
-        "organisation": row["organisation"], "area": row["area"], "year": row["year"],
-        "verification": row["verification"], "framework": outcome["framework"],
+        "organisation": row["organisation"], "area": row["area"], "year": row["year"], "verification": row["verification"],
     }
 
 
-def _intervention_rows(interventions: list[Mapping[str, Any]], rows: list[dict[str, Any]], *, suppress: bool) -> list[dict[str, Any]]:
-    counts = Counter(item["id"] for row in rows for item in row["interventions"])
-    keys = ("id", "name", "provider", "commissioner", "contract_ref", "contract_ref_kind", "social_value_theme",
-            "starts_on", "ends_on", "description")
-    return [
-        {**{key: item[key] for key in keys}, "stories": None if suppress and counts[item["id"]] < SMALL_COUNT else counts[item["id"]]}
-        for item in interventions
-    ]
-
-
-def _summary(rows: list[dict[str, Any]], interventions: Mapping[int, Mapping[str, Any]], *, suppress: bool) -> list[dict[str, Any]]:
-    """Stories per outcome domain, direction and intervention; in the public file small counts are hidden."""
-    stories: Counter[tuple[str, str, str]] = Counter()
-    verified: Counter[tuple[str, str, str]] = Counter()
-    for row in rows:
-        for outcome in row["outcomes"]:
-            if outcome["framework"] != outcomes.DEFAULT_FRAMEWORK:
-                continue
-            linked = _outcome_row(row, outcome, interventions)
-            key = (linked["domain_label"], outcome["direction"], linked["intervention"] or "(no intervention linked)")
-            stories[key] += 1
-            verified[key] += row["verification"] != UNVERIFIED
-    summary = []
-    for key, count in sorted(stories.items()):
-        hidden = suppress and count < SMALL_COUNT
-        summary.append({
-            "domain_label": key[0], "direction": key[1], "intervention": key[2],
-            "verified_stories": None if hidden else verified[key], "stories": None if hidden else count,
-            "shown": f"fewer than {SMALL_COUNT}" if hidden else str(count),
-        })
-    return summary
+# Stories per outcome per intervention; in the public file counts under :small are shown only as "fewer than".
+SUMMARY_SQL = """
+INSERT INTO outcome_summary (domain_label, direction, intervention, verified_stories, stories, shown)
+SELECT domain_label, direction, coalesce(intervention, :none),
+       CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE sum(verification != :unverified) END,
+       CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE count(*) END,
+       CASE WHEN :suppress AND count(*) < :small THEN 'fewer than ' || :small ELSE CAST(count(*) AS TEXT) END
+FROM story_outcomes WHERE framework = :framework
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""

@@ -1,4 +1,4 @@
-"""Withdraw or erase a story and republish at once, so no published file keeps it a moment longer."""
+"""Withdraw or erase a story and take it out of every published file at once."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ from stories.withdrawal import erase, journal, withdraw
 
 
 def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str, erase_story: bool = False) -> dict[str, int]:
-    """Withdraw (or erase) one story, journal it, remove its files, and rebuild the published files."""
-    from pipelines.publish import run_publish
+    """Withdraw (or erase) one story, journal it, remove it from the published files, then delete its files.
+
+    The published files are copied without the story straight away (seconds, whatever their size);
+    a full rebuild is queued behind that to catch up with anything else that changed.
+    """
+    from pipelines.jobs import request_publish
+    from pipelines.publish import remove_from_published
 
     db = instance.open()
     try:
@@ -22,8 +27,8 @@ def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str
             journal(instance.root, story_id, WITHDRAWN, actor)
     finally:
         db.close()
-    # Published files first: they are what the world can see.
-    counts = run_publish(instance, actor=actor)
+    counts = remove_from_published(instance, [story_id], actor=actor)
     for path in doomed:
         path.unlink(missing_ok=True)
+    request_publish(instance)
     return counts

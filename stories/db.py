@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,17 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     db.conn.execute("COMMIT")
 
 
-def checkpoint(db: sqlite_utils.Database) -> None:
-    """Fold the WAL back into the main file and truncate it (used after erasure and backups)."""
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def checkpoint(db: sqlite_utils.Database, *, wait: float = 10.0) -> bool:
+    """Fold the WAL back into the main file and truncate it; False if readers kept it busy throughout.
+
+    Used after an erasure: until the WAL is checkpointed, the erased text is still in it. A reader
+    in the middle of a request holds old frames, so try again for a while rather than give up.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        busy = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if not busy:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

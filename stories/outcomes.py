@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from stories.frameworks import DEFAULT_FRAMEWORK, default_framework, frameworks_dir, load_framework
 
 DIRECTIONS = ("improved", "worsened", "mixed", "mentioned")
@@ -14,8 +16,14 @@ def person_level_domains() -> list[str]:
 
 
 def domain_label(domain: str) -> str:
+    return _labels().get(domain) or domain.replace("_", " ").capitalize()
+
+
+@functools.cache
+def _labels() -> dict[str, str]:
+    # Read once per process: publishing asks for a label for every outcome of every story.
+    labels: dict[str, str] = {}
     for name in SHIPPED:
         for item in load_framework(frameworks_dir() / f"{name}.yml").domains:
-            if item.id == domain:
-                return item.label
-    return domain.replace("_", " ").capitalize()
+            labels.setdefault(item.id, item.label)
+    return labels

@@ -313,6 +313,8 @@ def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: s
     if decision == "redact" and placeholder and not (placeholder.startswith("[") and placeholder.endswith("]")):
         placeholder = f"[{placeholder}]"
     with write_transaction(db):
+        if not db.execute("SELECT 1 FROM stories WHERE id = ?", [story_id]).fetchone():
+            raise Invalid({"story": "There is no such story."})
         db.execute(
             "INSERT INTO name_decisions (story_id, name, decision, placeholder, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (story_id, name) DO UPDATE SET decision = excluded.decision, placeholder = excluded.placeholder,"

@@ -7,6 +7,7 @@ actors only, never content), so `storybank restore` can re-apply the ones made a
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from stories.records import add_consent_event
 from stories.validation import Invalid
 
 JOURNAL_NAME = "withdrawals.jsonl"
+log = logging.getLogger(__name__)
 MAX_REASON = 2000
 
 
@@ -37,6 +39,8 @@ def withdraw(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: st
             return  # already withdrawn: withdrawing twice changes nothing
         add_consent_event(db, story_id, WITHDRAWN, actor, reason=reason)
         request_destruction(db, story_id)
+        # Board case studies being drafted hold the storyteller's words for an audience now refused.
+        db.execute("DELETE FROM case_studies WHERE story_id = ?", [story_id])
 
 
 def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, files: list[Path]) -> list[Path]:
@@ -55,22 +59,21 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
         db.execute("INSERT OR REPLACE INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, now_iso(), actor])
         audit.record(db, actor, f"consent.{ERASED}", story_id)
         still_used = {name for name in own_files if name in all_story_files(db)}
-    # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too.
-    checkpoint(db)
+    # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too. If readers
+    # keep it busy, the worker's periodic checkpoint finishes the job within minutes.
+    if not checkpoint(db):
+        log.warning("erasure of story %s: the WAL is still busy; it will be checkpointed by the worker", story_id)
     return [folder / name for folder in files for name in own_files - still_used if (folder / name).exists()]
 
 
 def story_files(db: sqlite_utils.Database, story_id: int) -> set[str]:
     """Names of the stored files (consent forms, recordings) that belong to one story."""
-    rows = db.execute(
-        "SELECT evidence_file FROM consent_events WHERE story_id = ? AND evidence_file IS NOT NULL", [story_id]
-    ).fetchall()
+    rows = db.execute(FILES_SQL, [story_id, story_id]).fetchall()
     return {row[0] for row in rows}
 
 
 def all_story_files(db: sqlite_utils.Database) -> set[str]:
-    rows = db.execute("SELECT DISTINCT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL").fetchall()
-    return {row[0] for row in rows}
+    return {row[0] for row in db.execute(ALL_FILES_SQL)}
 
 
 def journal(root: Path, story_id: int, kind: str, actor: str) -> None:
@@ -124,3 +127,11 @@ def _checked_reason(reason: str) -> str:
     if len(reason) > MAX_REASON:
         raise Invalid({"reason": f"The reason is {len(reason):,} characters long; the limit is {MAX_REASON:,}."})
     return reason
+
+
+# Every stored file a story refers to: signed consent forms and recordings.
+FILES_SQL = (
+    "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL AND story_id = ?"
+    " UNION SELECT audio_file FROM recordings WHERE story_id = ?"
+)
+ALL_FILES_SQL = "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL UNION SELECT audio_file FROM recordings"

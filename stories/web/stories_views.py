@@ -31,6 +31,10 @@ LIST_FIELDS = ("audiences", "interventions")
 def home() -> Any:
     if current_user.role.can_read_stories():
         return redirect(url_for("stories.index"))
+    if current_user.role.can_build_case_studies():
+        return redirect(url_for("case_studies.index"))
+    if current_user.role.can_view_commissioners_file() and current_user.role is not Role.ADMIN:
+        return redirect(url_for("dashboard.index"))
     return render_template("home.html")
 
 

@@ -1,0 +1,204 @@
+"""Storybank at scale: 100,000 stories of ~250 words with 3 outcome links each.
+
+Prints: store build time, full publish time (cold: every story redacted; warm: stored versions
+reused), Datasette full-text search p50/p95 through its HTTP API on 127.0.0.1, the app's story
+page p50/p95 under 20 concurrent users, and the sizes on disk. Targets (issue 7): publish
+≤ 60 s, search p95 ≤ 100 ms, story page p95 ≤ 200 ms.
+
+    .venv/bin/python bench/scale.py [--stories 100000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from pipelines.publish import run_publish
+from stories.auth import add_user
+from stories.clock import now_iso, today
+from stories.instance import Instance, init_instance
+from stories.organisations import ensure_organisation
+
+PASSWORD = "bench password 1"
+DOMAINS = ["personal_wellbeing", "relationships", "health", "what_we_do", "where_we_live", "personal_finance", "education_skills"]
+DIRECTIONS = ["improved"] * 6 + ["mixed", "mentioned", "worsened"]
+LEVELS = ["first_name"] * 5 + ["anonymous"] * 3 + ["named"] * 2
+WORDS = (
+    "the a and i we my our was it to of in for with at on after before now again still every week month day year "
+    "house flat home rent council housing damp heating warm cold garden neighbours street bus town centre library "
+    "friends family son daughter sister brother mum dad partner children grandchildren neighbour volunteer group "
+    "lonely alone isolated talk tea lunch club walk walking visit phone call calls together laugh laughing "
+    "debt debts bills benefits money budget arrears letters post plan food bank electric gas meter payments "
+    "job work course college training skills confidence certificate learning reading computer interview "
+    "health doctor nurse sleep anxiety depression pain walking medication appointment hospital better worse "
+    "felt feel feeling happy hopeful worried scared proud safe useful myself able manage managed started stopped "
+    "helped help support worker service team advice visits listened changed change finally first time "
+).split()
+FIRST_NAMES = ["Margaret", "Aisha", "Tomasz", "Grace", "Kwame", "Siobhan", "Priya", "Darren", "Yusuf", "Eleanor"]
+SURNAMES = ["Holt", "Khan", "Nowak", "Obi", "Mensah", "Byrne", "Patel", "Walsh", "Ali", "Hughes"]
+
+
+def story_body(rng: random.Random, name: str) -> str:
+    sentences = [f"My name is {name}."]
+    words = 4
+    while words < 250:
+        length = rng.randint(8, 18)
+        sentence = " ".join(rng.choice(WORDS) for _ in range(length))
+        sentences.append(sentence[0].upper() + sentence[1:] + ".")
+        words += length
+    return " ".join(sentences)
+
+
+def build_store(instance: Instance, count: int) -> float:
+    """Write stories straight into the store, as record_story would, in one transaction."""
+    rng = random.Random(7)
+    started = time.perf_counter()
+    db = init_instance(instance)
+    org = ensure_organisation(db, "Bench Befriending", kind="charity", area="Leeds")
+    add_user(db, username="reviewer", display_name="Reviewer", password=PASSWORD, role="reviewer", organisation_id=org, actor="bench")
+    stamp, given_on, review_on = now_iso(), today().isoformat(), today().replace(year=today().year + 2).isoformat()
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    interventions = []
+    for n in range(5):
+        interventions.append(conn.execute(
+            "INSERT INTO interventions (slug, name, provider_id, commissioner, contract_ref, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'Leeds City Council', ?, ?, ?)", [f"i{n}", f"Intervention {n}", org, f"LCC-{n}", stamp, stamp]).lastrowid)
+    for n in range(count):
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
+        storyteller = conn.execute("INSERT INTO storytellers (organisation_id, reference, pseudonym_seed, created_at) VALUES (?, ?, ?, ?)",
+                                   [org, f"B-{n}", secrets.token_hex(8), stamp]).lastrowid
+        body = story_body(rng, name)
+        told_on = f"{rng.randint(2022, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        story_id = conn.execute(
+            "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, status, text_reviewed,"
+            " created_at, updated_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', 1, ?, ?, ?)",
+            [org, storyteller, json.dumps([name]), f"Story {n}", body, told_on, stamp, stamp, stamp]).lastrowid
+        conn.execute(
+            "INSERT INTO consent_events (story_id, kind, recorded_at, recorded_by, given_by, age_band, witness, method,"
+            " info_sheet_version, audiences, identity_level, special_category, given_on, review_on, evidence_time)"
+            " VALUES (?, 'given', ?, 'bench', 'storyteller', '45-64', 'Worker', 'verbal_recording', '2', ?, ?, 1, ?, ?, 12)",
+            [story_id, stamp, json.dumps(["team", "commissioners", "board", "public"]), rng.choice(LEVELS), given_on, review_on])
+        conn.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, rng.choice(interventions)])
+        for domain in rng.sample(DOMAINS, 3):
+            conn.execute(
+                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status, created_at)"
+                " VALUES (?, 'ons-wellbeing', 'bench', ?, ?, ?, 'person', 'confirmed', ?)",
+                [story_id, domain, rng.choice(DIRECTIONS), body[:120], stamp])
+    conn.execute("COMMIT")
+    db.close()
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def percentiles(samples: list[float]) -> str:
+    cuts = statistics.quantiles(samples, n=100)
+    return f"p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms (n={len(samples)})"
+
+
+def bench_search(port: int, requests: int) -> list[float]:
+    rng = random.Random(3)
+    times = []
+    for _ in range(requests):
+        term = rng.choice(["lonely", "debt", "college", "anxiety", "garden", "confidence", "arrears", "walking group", "food bank"])
+        url = f"http://127.0.0.1:{port}/public/stories.json?_search={urllib.parse.quote(term)}&_size=20"
+        started = time.perf_counter()
+        urllib.request.urlopen(url, timeout=30).read()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def bench_story_page(port: int, story_ids: list[int], users: int, per_user: int) -> list[float]:
+    def one_user(seed: int) -> list[float]:
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(f"http://127.0.0.1:{port}/auth/login").read().decode()
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        data = urllib.parse.urlencode({"csrf_token": token, "username": "reviewer", "password": PASSWORD}).encode()
+        opener.open(f"http://127.0.0.1:{port}/auth/login", data=data).read()
+        rng, times = random.Random(seed), []
+        for _ in range(per_user):
+            started = time.perf_counter()
+            opener.open(f"http://127.0.0.1:{port}/stories/{rng.choice(story_ids)}").read()
+            times.append(time.perf_counter() - started)
+        return times
+
+    with concurrent.futures.ThreadPoolExecutor(users) as pool:
+        return [t for times in pool.map(one_user, range(users)) for t in times]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stories", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="build the instance here and keep it")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="storybank-scale-"))
+    instance = Instance(root / "instance")
+    if instance.root.exists():
+        shutil.rmtree(instance.root)
+    processes = []
+    try:
+        print(f"Building {args.stories:,} stories ... ", end="", flush=True)
+        print(f"{build_store(instance, args.stories):.1f} s")
+        for label in ("cold: every story redacted", "warm: stored versions reused"):
+            started = time.perf_counter()
+            counts = run_publish(instance, actor="bench")
+            print(f"Full publish ({label}): {time.perf_counter() - started:.1f} s  {counts}")
+
+        env = {**os.environ, "STORYBANK_INSTANCE": str(instance.root)}
+        ds_port, app_port = free_port(), free_port()
+        processes.append(subprocess.Popen([sys.executable, "-m", "stories.cli", "datasette", "--port", str(ds_port)], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen([sys.executable, "-m", "stories.cli", "web", "--port", str(app_port)],
+                                          env={**env, "STORYBANK_JOBS_IMMEDIATE": "0"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(f"http://127.0.0.1:{ds_port}/public.json")
+        wait_for(f"http://127.0.0.1:{app_port}/auth/login")
+        bench_search(ds_port, 20)  # warm the page cache
+        print("Datasette full-text search, public file, HTTP JSON API:", percentiles(bench_search(ds_port, 300)))
+        rng = random.Random(5)
+        ids = [rng.randint(1, args.stories) for _ in range(2000)]
+        bench_story_page(app_port, ids, 4, 5)  # warm up
+        print("App story page, 20 concurrent users:", percentiles(bench_story_page(app_port, ids, 20, 25)))
+        sizes = {path.name: path.stat().st_size for path in [instance.store_path, *instance.published_dir.glob("*.db")]}
+        print("Sizes: " + ", ".join(f"{name} {size / 1e6:.0f} MB" for name, size in sizes.items()))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

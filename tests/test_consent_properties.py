@@ -1,0 +1,468 @@
+"""Consent over time, as a Hypothesis state machine: published files hold exactly what consent allows.
+
+The machine records stories, changes their consent, signs them off, decides names, withdraws,
+erases, lets days pass and publishes, in random order. Its own small model (written out here,
+never by calling `publishable`) says which stories each published file may hold; after every
+step the files must hold exactly those, no withdrawn, expired or erased story's words may be in
+their bytes, no storyteller name may survive a hidden identity, and the audit log only grows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, currently_in_test_context, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
+
+import stories.clock
+from conftest import story_form
+from pipelines.publish import run_publish
+from pipelines.withdraw import run_withdrawal
+from stories.evidence import store_evidence
+from stories.instance import Instance, init_instance
+from stories.notrace import find_traces
+from stories.organisations import ensure_organisation
+from stories.records import approve_story, change_consent, decide_name, record_story
+from stories.validation import Invalid
+
+PUBLISHED = ("commissioners", "public")
+IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")  # most revealing first
+HIDDEN = ("pseudonym", "anonymous")
+START = dt.date(2030, 1, 15)
+
+# (full name, nickname): each story's storyteller, mentioned by both in the body.
+STORYTELLERS = (
+    ("Margaret Holt", "Maggie"),
+    ("Declan Murphy", "Dec"),
+    ("Siobhan Kelly", "Shiv"),
+    ("Tomasz Nowak", "Tom"),
+    ("Aisha Khan", "Ash"),
+)
+BODY = (
+    "My name is {full}. Everyone calls me {alias}. After my husband died I did not speak to anyone for weeks. "
+    "Now Priya rings every Tuesday and I go to the lunch club. I feel like myself again, {word} and all."
+)
+
+likely = st.sampled_from([True, True, False])
+
+# Weighted towards terms that allow publication, so files often hold stories worth checking.
+terms_strategy = st.fixed_dictionaries(
+    {
+        "audiences": st.sets(st.sampled_from(["commissioners", "commissioners", "board", "public", "public"])),
+        "identity_level": st.sampled_from(IDENTITY_LEVELS),
+        "special_category": st.sampled_from([True, True, True, False]),
+        "evidence": st.sampled_from(["time", "file", "time", "file", "none"]),
+        "given_days_ago": st.integers(0, 20),
+        "review_in_days": st.one_of(st.integers(1, 30), st.integers(31, 365)),
+    }
+)
+
+
+@dataclasses.dataclass
+class Terms:
+    audiences: frozenset[str]
+    identity_level: str
+    special_category: bool
+    has_evidence: bool
+    given_on: dt.date
+    review_on: dt.date
+
+
+@dataclasses.dataclass
+class ModelStory:
+    """What the model knows about one story: enough to say, by hand, where it may be published."""
+
+    word: str  # made up, in this story's body only
+    full_name: str
+    alias: str
+    terms: Terms
+    signed_off: bool = False
+    name_decided: bool = False
+    withdrawn: bool = False
+    erased: bool = False
+
+
+def reveals_more(old: Terms, new: Terms) -> bool:
+    return (
+        bool(new.audiences - old.audiences)
+        or IDENTITY_LEVELS.index(new.identity_level) < IDENTITY_LEVELS.index(old.identity_level)
+        or (new.special_category and not old.special_category)
+    )
+
+
+def may_publish(story: ModelStory, audience: str, today: dt.date) -> bool:
+    """The rule, written out: what a published file may hold today."""
+    t = story.terms
+    return (
+        not story.erased
+        and not story.withdrawn
+        and story.signed_off
+        and t.given_on <= today <= t.review_on
+        and audience in t.audiences
+        and t.special_category
+        and t.has_evidence
+        and (story.name_decided or t.identity_level not in HIDDEN)
+    )
+
+
+def published_rows(path: Path) -> list[dict]:
+    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute("SELECT id, title, body, storyteller FROM stories ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def has_word(text: str, word: str) -> bool:
+    return re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE) is not None
+
+
+class ConsentMachine(RuleBasedStateMachine):
+    stories = Bundle("stories")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="storybank-prop-", dir=_fast_tmp()))
+        self.today = START
+        # One clock for everything (audit times, withdrawal dates, the publish run inside a withdrawal).
+        self.patches = [
+            mock.patch.object(stories.clock, "now", lambda: dt.datetime.combine(self.today, dt.time(12), dt.UTC)),
+            mock.patch.dict("os.environ", {"STORYBANK_JOBS_IMMEDIATE": "1"}),
+        ]
+        for patch in self.patches:
+            patch.start()
+        self.instance = Instance(self.tmp / "instance")
+        self.db = init_instance(self.instance)
+        self.org = ensure_organisation(self.db, "Befriending Network", kind="charity", area="Leeds")
+        self.in_hypothesis = currently_in_test_context()
+        self.model: dict[int, ModelStory] = {}
+        self.counter = 0
+        self.expected: dict[str, set[int]] = {}
+        self.published_levels: dict[int, str] = {}  # identity level of each story when last published
+        self.audit_seen: list[tuple] = []
+        self.publish()
+
+    def teardown(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            for patch in reversed(self.patches):
+                patch.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def form_terms(self, raw: dict, word: str | None) -> tuple[dict, Terms]:
+        """Form fields for these consent terms, and the model's view of them.
+
+        An evidence file is written as the app would before saving the terms; it carries the
+        story's word (so erasure must remove it) unless `word` is None.
+        """
+        given_on = self.today - dt.timedelta(days=raw["given_days_ago"])
+        review_on = self.today + dt.timedelta(days=raw["review_in_days"])
+        consent_fields = ("given_by", "age_band", "witness", "info_sheet_version")
+        fields = {
+            **{key: value for key, value in story_form().items() if key in consent_fields},
+            "audiences": ["team", *sorted(raw["audiences"])],
+            "identity_level": raw["identity_level"],
+            "special_category": "yes" if raw["special_category"] else "no",
+            "given_on": given_on.isoformat(),
+            "review_on": review_on.isoformat(),
+            "method": "written",
+            "evidence_time": "",
+            "evidence_file": "",
+        }
+        if raw["evidence"] == "time":
+            fields.update(method="verbal_recording", evidence_time="0:42")
+        elif raw["evidence"] == "file":
+            self.counter += 1
+            # A signed form that names the story's word (erasure must take it away too), stored as the app stores it.
+            pdf = f"%PDF-1.4\nsigned consent form {self.counter} for the story about {word or 'nothing'}\n%%EOF\n".encode()
+            fields["evidence_file"] = store_evidence(self.instance.evidence_dir, pdf)
+        terms = Terms(
+            audiences=frozenset({"team", *raw["audiences"]}),
+            identity_level=raw["identity_level"],
+            special_category=raw["special_category"],
+            has_evidence=raw["evidence"] != "none",
+            given_on=given_on,
+            review_on=review_on,
+        )
+        return fields, terms
+
+    def note_event(self, text: str) -> None:
+        if self.in_hypothesis:
+            event(text)
+
+    def published_now(self) -> None:
+        """Every published file was just rebuilt: remember what the model says each holds."""
+        before = set().union(*self.expected.values()) if self.expected else set()
+        self.expected = {a: {sid for sid, s in self.model.items() if may_publish(s, a, self.today)} for a in PUBLISHED}
+        self.published_levels = {sid: s.terms.identity_level for sid, s in self.model.items()}
+        for audience, ids in self.expected.items():
+            if ids:
+                self.note_event(f"{audience} file held stories")
+            if any(self.model[sid].terms.identity_level in HIDDEN for sid in ids):
+                self.note_event(f"{audience} file held a story under a hidden identity")
+        if any(self.model[sid].terms.review_on < self.today for sid in before):
+            self.note_event("a published story's review date passed")
+
+    def publish(self) -> None:
+        counts = run_publish(self.instance, today=self.today, actor="test")
+        self.published_now()
+        assert counts == {a: len(ids) for a, ids in self.expected.items()}
+
+    def withdraw(self, story_id: int, *, erase: bool) -> None:
+        story = self.model[story_id]
+        if any(story_id in ids for ids in self.expected.values()):
+            self.note_event(f"{'erased' if erase else 'withdrew'} a published story")
+        if story.erased:
+            with pytest.raises(Invalid):
+                run_withdrawal(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
+            return
+        run_withdrawal(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
+        if erase:
+            story.erased = True
+        else:
+            story.withdrawn = True
+        self.published_now()  # withdrawal republishes at once
+
+    # --- rules ---------------------------------------------------------------------------------
+
+    # Most rules may republish straight after, as the app does after the same action.
+
+    @rule(
+        target=stories,
+        raw=terms_strategy,
+        who=st.sampled_from(STORYTELLERS),
+        decide_now=likely,
+        sign_off_now=likely,
+        then_publish=likely,
+    )
+    def record(self, raw, who, decide_now=False, sign_off_now=False, then_publish=False):
+        self.counter += 1
+        word = f"zorblatt{self.counter}q"
+        fields, terms = self.form_terms(raw, word)
+        full, alias = who
+        form = story_form(
+            body=BODY.format(full=full, alias=alias, word=word),
+            storyteller_names=f"{full}; {alias}",
+            storyteller_reference=f"REF-{self.counter}",
+            told_on=terms.given_on.isoformat(),
+            **fields,
+        )
+        story_id = record_story(self.db, form, organisation_id=self.org, actor="test", today=self.today)
+        assert story_id not in self.model  # an erased story's id is never reused
+        self.model[story_id] = ModelStory(word=word, full_name=full, alias=alias, terms=terms)
+        if decide_now:
+            self.decide(story_id, "redact")
+        if sign_off_now:
+            self.sign_off(story_id)
+        if then_publish:
+            self.publish()
+        return story_id
+
+    @rule(story_id=stories, kind=st.sampled_from(["given", "amended", "renewed"]), raw=terms_strategy, then_publish=st.booleans())
+    def change(self, story_id, kind, raw, then_publish=False):
+        story = self.model[story_id]
+        refused = story.erased or (kind != "given" and story.withdrawn)
+        fields, terms = self.form_terms(raw, None if refused else story.word)
+        if refused:
+            with pytest.raises(Invalid):
+                change_consent(self.db, story_id, kind, fields, actor="test", today=self.today)
+            return
+        change_consent(self.db, story_id, kind, fields, actor="test", today=self.today)
+        if story.withdrawn or reveals_more(story.terms, terms):
+            if story.signed_off:
+                self.note_event("consent change sent a signed-off story back for review")
+            story.signed_off = False  # the sign-off was for the old, narrower terms
+        story.withdrawn = False
+        story.terms = terms
+        if then_publish:
+            self.publish()
+
+    @rule(story_id=stories, then_publish=st.booleans())
+    def sign_off(self, story_id, then_publish=False):
+        story = self.model[story_id]
+        if story.erased:
+            with pytest.raises(Invalid):
+                approve_story(self.db, story_id, actor="test", user_id=None)
+            return
+        approve_story(self.db, story_id, actor="test", user_id=None)
+        story.signed_off = True
+        if then_publish:
+            self.publish()
+
+    @rule(story_id=stories, decision=st.sampled_from(["keep", "redact"]), then_publish=st.booleans())
+    def decide(self, story_id, decision, then_publish=False):
+        story = self.model[story_id]
+        if story.erased:
+            # No story is left to decide on (this surfaces as a foreign-key error, not Invalid).
+            with pytest.raises((Invalid, sqlite3.IntegrityError)):
+                decide_name(self.db, story_id, "Priya", decision, placeholder="befriender", actor="test")
+            return
+        decide_name(self.db, story_id, "Priya", decision, placeholder="befriender", actor="test")
+        story.name_decided = True
+        if then_publish:
+            self.publish()
+
+    @rule(story_id=stories)
+    def withdraw_story(self, story_id):
+        self.withdraw(story_id, erase=False)
+
+    @rule(story_id=stories)
+    def erase_story(self, story_id):
+        self.withdraw(story_id, erase=True)
+        # Once the call returns, the story's word is in no file of the instance, working store included.
+        assert find_traces(self.instance.root, [self.model[story_id].word]) == []
+
+    @rule(days=st.integers(1, 90), then_publish=st.booleans())
+    def pass_days(self, days, then_publish=False):
+        self.today += dt.timedelta(days=days)
+        if then_publish:
+            self.publish()  # the periodic job that drops lapsed consent
+
+    @rule()
+    def publish_now(self):
+        self.publish()
+
+    # --- invariants ----------------------------------------------------------------------------
+
+    @invariant()
+    def published_files_hold_exactly_what_consent_allows(self):
+        for audience in PUBLISHED:
+            path = self.instance.published_path(audience)
+            rows = published_rows(path)
+            assert {row["id"] for row in rows} == self.expected[audience], audience
+            raw = path.read_bytes().lower()
+            for story_id, story in self.model.items():
+                inside = story.word.encode() in raw
+                assert inside == (story_id in self.expected[audience]), (audience, story_id, story)
+            for row in rows:
+                self.check_identity(self.model[row["id"]], self.published_levels[row["id"]], row)
+
+    def check_identity(self, story: ModelStory, level: str, row: dict) -> None:
+        """The storyteller's names hidden as far as the identity level in force at publication says."""
+        shown = " ".join(str(row[c] or "") for c in ("title", "body", "storyteller"))
+        if level in HIDDEN:
+            hidden = [*story.full_name.split(), story.alias]
+        elif level == "first_name":
+            hidden = story.full_name.split()[1:]
+        else:
+            hidden = []
+        for name in hidden:
+            assert not has_word(shown, name), (level, name, shown)
+
+    @invariant()
+    def erased_stories_leave_no_trace_anywhere(self):
+        erased = [s.word for s in self.model.values() if s.erased]
+        if erased:
+            assert find_traces(self.instance.root, erased) == []
+
+    @invariant()
+    def audit_log_only_grows(self):
+        rows = [tuple(r) for r in self.db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()]
+        assert len(rows) >= len(self.audit_seen)
+        assert rows[: len(self.audit_seen)] == self.audit_seen
+        self.audit_seen = rows
+
+    @initialize(target=stories, ready=st.lists(st.tuples(terms_strategy, st.sampled_from(STORYTELLERS)), min_size=1, max_size=3))
+    def start_with_reviewed_stories(self, ready):
+        """Begin with a few stories already decided on, signed off and published, as in a live instance."""
+        assert self.expected == {a: set() for a in PUBLISHED}
+        ids = [self.record(raw, who, decide_now=True, sign_off_now=True) for raw, who in ready]
+        self.publish()
+        return multiple(*ids)
+
+
+def _fast_tmp() -> str | None:
+    """RAM-backed temp space when there is some: fsync-heavy steps stay fast."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and _writable(shm) else None
+
+
+def _writable(path: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            return True
+    except OSError:
+        return False
+
+
+ConsentMachine.TestCase.settings = settings(
+    max_examples=200,
+    stateful_step_count=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestConsentMachine = ConsentMachine.TestCase
+
+
+# --- the sharpest cases, as plain examples ----------------------------------------------------
+
+
+@pytest.fixture
+def machine():
+    m = ConsentMachine()
+    yield m
+    m.teardown()
+
+
+def record_signed_off(m: ConsentMachine, **raw_overrides) -> int:
+    raw = {"audiences": {"commissioners", "public"}, "identity_level": "anonymous", "special_category": True,
+           "evidence": "file", "given_days_ago": 5, "review_in_days": 30, **raw_overrides}
+    story_id = m.record(raw, STORYTELLERS[0])
+    m.decide(story_id, "keep")
+    m.sign_off(story_id)
+    m.publish_now()
+    assert story_id in m.expected["public"]
+    return story_id
+
+
+def test_withdrawn_consent_cannot_be_renewed_or_amended_only_given_afresh(machine):
+    story_id = record_signed_off(machine)
+    run_withdrawal(machine.instance, story_id, actor="test", reason="changed my mind")
+    raw = {"audiences": {"public"}, "identity_level": "anonymous", "special_category": True, "evidence": "time",
+           "given_days_ago": 0, "review_in_days": 30}
+    fields, _ = machine.form_terms(raw, "unused")
+    for kind in ("renewed", "amended"):
+        with pytest.raises(Invalid):
+            change_consent(machine.db, story_id, kind, fields, actor="test", today=machine.today)
+    run_publish(machine.instance, today=machine.today)
+    assert published_rows(machine.instance.published_path("public")) == []
+    # Fresh consent is allowed, but needs a new sign-off before anything is published again.
+    change_consent(machine.db, story_id, "given", fields, actor="test", today=machine.today)
+    run_publish(machine.instance, today=machine.today)
+    assert published_rows(machine.instance.published_path("public")) == []
+    approve_story(machine.db, story_id, actor="test", user_id=None)
+    run_publish(machine.instance, today=machine.today)
+    assert [row["id"] for row in published_rows(machine.instance.published_path("public"))] == [story_id]
+
+
+def test_erasure_leaves_the_word_in_no_file_of_the_instance(machine):
+    story_id = record_signed_off(machine)
+    word = machine.model[story_id].word
+    assert find_traces(machine.instance.root, [word])  # in the store, the evidence form and both files
+    run_withdrawal(machine.instance, story_id, actor="test", reason="erase everything", erase_story=True)
+    assert find_traces(machine.instance.root, [word]) == []
+    assert not any(machine.instance.evidence_dir.iterdir())
+
+
+def test_a_passing_review_date_drops_the_story_at_the_next_publish(machine):
+    story_id = record_signed_off(machine, review_in_days=30)
+    machine.today += dt.timedelta(days=30)  # the review date itself: still in force
+    machine.publish_now()
+    assert [row["id"] for row in published_rows(machine.instance.published_path("public"))] == [story_id]
+    machine.today += dt.timedelta(days=1)
+    machine.publish_now()
+    assert published_rows(machine.instance.published_path("public")) == []
+    assert find_traces(machine.instance.published_dir, [machine.model[story_id].word]) == []

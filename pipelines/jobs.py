@@ -66,12 +66,12 @@ def queue_for(root: Path) -> Queue:
         """Re-queue jobs a killed worker took with it; claiming makes a duplicate delivery harmless."""
         db = instance.open()
         try:
-            lost = job_status.jobs_to_recover(db)
+            for job in job_status.jobs_to_recover(db):
+                log.info("re-queueing %s job %s", job["kind"], job["id"])
+                job_status.mark_requeued(db, job["id"])
+                (transcribe if job["kind"] == "transcribe" else tag)(job["id"])
         finally:
             db.close()
-        for job in lost:
-            log.info("re-queueing %s job %s", job["kind"], job["id"])
-            (transcribe if job["kind"] == "transcribe" else tag)(job["id"])
 
     @huey.periodic_task(crontab(minute="*/5"))
     def checkpoint_store() -> None:

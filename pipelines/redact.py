@@ -726,7 +726,8 @@ def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[t
             variant, suffix = bare_s.get(variant) or by_fold[variant[:-1].casefold()], -1
         replacement, end = rules[variant], m.end() + max(suffix, 0)
         possessive = "'s" if suffix else ""
-        gap = text[pos : m.start()]
+        start = _absorb_role(text, pos, m.start(), replacement)
+        gap = text[pos:start]
         same_person = redacted and redacted[-1]["replacement"] == replacement
         if same_person and not gap.strip() and "\n" not in gap and not out[-1].endswith("'s"):
             # "Maria  Smith" or "M. Smith": one person, one placeholder
@@ -739,11 +740,21 @@ def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[t
             out += [gap, written]
             spans.append((length + len(gap), length + len(gap) + len(written)))
             length += len(gap) + len(written)
-            redacted.append({"name": text[m.start() : end], "start": m.start(), "end": end, "replacement": replacement,
+            redacted.append({"name": text[start:end], "start": start, "end": end, "replacement": replacement,
                              "new_start": spans[-1][0], "new_end": spans[-1][1]})
         pos = end
     out.append(text[pos:])
     return "".join(out), redacted, spans
+
+
+def _absorb_role(text: str, floor: int, start: int, replacement: str) -> int:
+    """Start a replacement earlier when the words before the name are its placeholder's own:
+    "my son Jamie" becomes "[my son]", not "my son [my son]"."""
+    role = replacement[1:-1] if replacement.startswith("[") and replacement.endswith("]") else ""
+    before = text[max(floor, start - len(role) - 1) : start]
+    if role and before.lower() == f"{role.lower()} " and (start - len(before) == 0 or not text[start - len(before) - 1].isalnum()):
+        return start - len(before)
+    return start
 
 
 def _contact_rules(text: str, rules: Mapping[str, str]) -> dict[str, str]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from stories import job_status
+from stories.db import write_transaction
 from stories.framework_store import frameworks_in_use
 from stories.instance import Instance
 from stories.outcome_tags import save_suggestions
@@ -12,6 +16,7 @@ from stories.recordings import get_transcript, recording_for, save_transcript
 
 log = logging.getLogger(__name__)
 PROGRESS_STEP = 0.05  # write progress at most every 5%, so the store is not hammered
+HEARTBEAT = 30.0  # seconds; well inside job_status.STALE_AFTER
 
 
 def run_transcription(instance: Instance, job_id: int) -> None:
@@ -36,7 +41,8 @@ def run_transcription(instance: Instance, job_id: int) -> None:
                 job_status.report_progress(db, job_id, fraction)
 
         try:
-            transcript = transcribe(instance.audio_dir / recording["audio_file"], progress=progress)
+            with heartbeat(instance, job_id):
+                transcript = transcribe(instance.audio_dir / recording["audio_file"], progress=progress)
         except (AudioError, TranscriptionError) as error:
             job_status.fail_job(db, job_id, str(error))
             return
@@ -44,15 +50,38 @@ def run_transcription(instance: Instance, job_id: int) -> None:
             log.exception("transcription job %s failed", job_id)
             job_status.fail_job(db, job_id, "The transcriber stopped unexpectedly. Try again; if it fails again, tell your administrator.")
             return
-        if job_status.get_job(db, job_id) is None:
-            return  # the story was erased while it was being transcribed
-        save_transcript(
-            db, job["story_id"], recording["id"],
-            segments=[vars(segment) for segment in transcript.segments], language=transcript.language, model=transcript.model,
-        )
-        job_status.finish_job(db, job_id)
+        with write_transaction(db):
+            if not job_status.owns(db, job):
+                return  # the story was erased meanwhile, or another worker took the job over
+            save_transcript(
+                db, job["story_id"], recording["id"],
+                segments=[vars(segment) for segment in transcript.segments], language=transcript.language, model=transcript.model,
+            )
+            job_status.finish_job(db, job_id)
     finally:
         db.close()
+
+
+@contextmanager
+def heartbeat(instance: Instance, job_id: int) -> Iterator[None]:
+    """Beat every HEARTBEAT seconds while a long step runs, so recovery never takes over a live job."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        db = instance.open()  # its own connection: the step's connection belongs to another thread
+        try:
+            while not stop.wait(HEARTBEAT):
+                job_status.beat(db, job_id)
+        finally:
+            db.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def run_tagging(instance: Instance, job_id: int) -> None:
@@ -73,13 +102,16 @@ def run_tagging(instance: Instance, job_id: int) -> None:
         if source == "audio":
             transcript = get_transcript(db, story_id)
             segments = [s for s in transcript["segments"] if s["text"]] if transcript else None
-        for framework in frameworks_in_use(instance):
-            suggestions = tag_text(body, segments, framework)
-            save_suggestions(
-                db, story_id, [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
-                framework=framework.id, version=framework.version, provenance=framework_provenance(framework),
-            )
-        job_status.finish_job(db, job_id)
+        lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
+        with write_transaction(db):
+            if not job_status.owns(db, job):
+                return
+            for framework, suggestions in lenses:
+                save_suggestions(
+                    db, story_id, [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
+                    framework=framework.id, version=framework.version, provenance=framework_provenance(framework),
+                )
+            job_status.finish_job(db, job_id)
     except Exception:
         log.exception("tagging job %s failed", job_id)
         job_status.fail_job(db, job_id, "Suggesting outcomes failed unexpectedly; you can still add tags yourself.")

@@ -40,12 +40,28 @@ def claim_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
         return get_job(db, job_id)
 
 
+def beat(db: sqlite_utils.Database, job_id: int) -> None:
+    """Say the running job's worker is alive, even while its progress has nothing new to report."""
+    db.execute("UPDATE jobs SET updated_at = ? WHERE id = ? AND status = 'running'", [now_iso(), job_id])
+
+
+def mark_requeued(db: sqlite_utils.Database, job_id: int) -> None:
+    """Recovery re-sent this queued job; wait a full grace period before sending it again."""
+    db.execute("UPDATE jobs SET updated_at = ? WHERE id = ? AND status = 'queued'", [now_iso(), job_id])
+
+
 def report_progress(db: sqlite_utils.Database, job_id: int, fraction: float) -> None:
     """Also the job's heartbeat: a running job that stops reporting is picked up again."""
     db.execute(
         "UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'",
         [max(0.0, min(1.0, fraction)), now_iso(), job_id],
     )
+
+
+def owns(db: sqlite_utils.Database, job: dict[str, Any]) -> bool:
+    """Is this claim still the job's current one? A worker presumed lost may come back after another took over."""
+    row = db.execute("SELECT status, attempts FROM jobs WHERE id = ?", [job["id"]]).fetchone()
+    return row is not None and row[0] == "running" and row[1] == job["attempts"]
 
 
 def finish_job(db: sqlite_utils.Database, job_id: int) -> None:

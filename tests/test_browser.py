@@ -1,0 +1,280 @@
+"""End to end in a real browser: a worker records stories with consent, a reviewer signs one off,
+the public finds it in Datasette, and it is gone from there once consent is withdrawn.
+
+The app, a job worker and Datasette run as separate processes on free ports, exactly as
+`storybank serve` starts them, against a fresh instance made with `storybank init` and `storybank demo`.
+Every control is found by its label or role and accessible name, so the journey doubles as a check
+that the pages are usable with a screen reader. A failing step saves full-page screenshots of every
+open page, and the processes' logs, into test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+
+import pytest
+from audio import speak
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank
+
+from stories.demo import DEMO_PASSWORD
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # CI installs it; elsewhere the test says why it is skipped
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"browser test needs Debian's chromium at {CHROMIUM}"),
+    pytest.mark.skipif(sync_playwright is None, reason="browser test needs the Python playwright package"),
+]
+
+WORKER, REVIEWER = "worker-befriend", "reviewer-befriend"
+# About ten seconds of speech. "Sam" is someone else's name: in an anonymous story a reviewer decides on it.
+SPOKEN = (
+    "The lunch club changed everything for me. I was lonely after my husband died. "
+    "Now my friend Sam rings me every Tuesday and I feel like myself again."
+)
+# The reviewer's correction puts a word in the transcript that no demo story has: finding it
+# in Datasette shows the reviewed transcript, not the machine's, was published.
+CORRECTED_WORD = "luncheon"
+JOB_TIMEOUT = 45_000  # ms: transcription, tagging and republishing by the worker
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture(scope="module")
+def storybank(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    running = Storybank(instance=root / "instance", logs=root / "logs")
+    run_storybank(["init"], running.env)
+    run_storybank(["demo"], running.env)  # organisations, users (one per role), interventions, stories
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def spoken_story(tmp_path_factory) -> Path:
+    """A short spoken story as a browser's MediaRecorder sends it: webm/opus without a duration header."""
+    return speak(SPOKEN, tmp_path_factory.mktemp("speech"), "lunch-club", fmt="webm")
+
+
+@pytest.fixture
+def chromium_browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def log_in(page: Page, app_url: str, username: str) -> None:
+    page.goto(f"{app_url}/auth/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in to Storybank")).to_be_visible()
+
+
+def fill_consent(page: Page, *, evidence_time: str) -> None:
+    """Every consent field: who, age, witness, method and evidence, sheet, audiences, identity, special category, dates."""
+    page.get_by_role("group", name="Who gave consent").get_by_label("The storyteller", exact=True).check()
+    page.get_by_label("Storyteller's age band").select_option("65+")
+    page.get_by_label("Witness (name and role)").fill("Priya Shah, befriending coordinator")
+    page.get_by_role("group", name="How consent was given").get_by_label("Verbal, on the recording").check()
+    page.get_by_label("Time in the recording where consent is given").fill(evidence_time)
+    page.get_by_label("Information sheet version").fill("2.1")
+    audiences = page.get_by_role("group", name="Who may see this story")
+    for audience in ("Our team", "Commissioners", "Board case studies", "The public"):
+        audiences.get_by_label(audience, exact=True).check()
+    page.get_by_role("group", name="How the storyteller is identified").get_by_label("Anonymous", exact=True).check()
+    page.get_by_label("The storyteller explicitly consents to publishing details about their health").check()
+    page.get_by_label("Date consent was given").fill((TODAY - dt.timedelta(days=3)).isoformat())
+    page.get_by_label("Consent review date").fill((TODAY + dt.timedelta(days=365)).isoformat())
+
+
+def fill_story(page: Page, *, title: str, reference: str, names: str, body: str = "") -> None:
+    page.get_by_label("Title").fill(title)
+    if body:
+        page.get_by_label("The story, in the storyteller's words").fill(body)
+    page.get_by_label("Date told").fill((TODAY - dt.timedelta(days=3)).isoformat())
+    page.get_by_label("Storyteller reference").fill(reference)
+    page.get_by_label("Names the storyteller is known by").fill(names)
+    interventions = page.get_by_role("group", name="Interventions that helped")
+    if interventions.count():
+        interventions.get_by_label("Telephone befriending").check()
+
+
+def decision(page: Page, audience: str):
+    """One audience's line under "Where this story can be seen"."""
+    where = page.get_by_role("region", name="Where this story can be seen")
+    return where.get_by_role("listitem").filter(has_text=f"{audience}:")
+
+
+def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story, chromium_browser, request):
+    browser = chromium_browser
+    started = time.monotonic()
+    steps = Steps(browser, storybank, request.node.name)
+    app, datasette = storybank.app_url, storybank.datasette_url
+    staff = browser.new_context()
+    staff.set_default_timeout(10_000)
+    page = steps.watch(staff.new_page())
+
+    with steps("log in as a worker"):
+        log_in(page, app, WORKER)
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Record a story")).to_be_visible()
+
+    with steps("record a typed story with its consent"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Record a story").click()
+        expect(page.get_by_role("heading", name="Record a story", level=1)).to_be_visible()
+        fill_story(
+            page, title="A reason to get dressed", reference="BF-BROWSER-1", names="Edna Pickles; Ed",
+            body="After my hip operation I stopped going out. The befriending volunteer rings me on a Tuesday "
+                 "and now I go to the Friday group. I have made friends and I feel less lonely.",
+        )
+        fill_consent(page, evidence_time="0:42")
+        page.get_by_role("button", name="Save story and consent").click()
+        expect(page.get_by_role("heading", name="A reason to get dressed", level=1)).to_be_visible()
+        expect(page.get_by_role("alert").filter(has_text="Story saved")).to_be_visible()
+
+    with steps("see where the typed story can be seen"):
+        expect(page.get_by_role("heading", name="Where this story can be seen")).to_be_visible()
+        expect(decision(page, "Our team")).to_contain_text("yes")
+        for audience in ("Commissioners", "Board case studies", "The public"):
+            expect(decision(page, audience)).to_contain_text("no — not yet signed off by a reviewer")
+        facts = page.get_by_role("region", name="Consent").get_by_role("definition")
+        for fact in (
+            "The storyteller (age 65+), witnessed by Priya Shah", "Verbal, on the recording, at 0:42 in the recording",
+            "version 2.1", "Our team, Commissioners, Board case studies, The public", "Anonymous", "explicitly consented",
+            (TODAY - dt.timedelta(days=3)).isoformat(), (TODAY + dt.timedelta(days=365)).isoformat(),
+        ):
+            expect(facts.filter(has_text=fact)).to_have_count(1)
+
+    with steps("upload a spoken story"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Record a story").click()
+        fill_story(page, title="Someone rings on a Tuesday", reference="BF-BROWSER-2", names="Margaret Holt; Maggie")
+        page.get_by_label("Upload a recording").set_input_files(spoken_story)
+        fill_consent(page, evidence_time="0:01")
+        page.get_by_role("button", name="Save story and consent").click()
+        expect(page.get_by_role("heading", name="Someone rings on a Tuesday", level=1)).to_be_visible()
+        story_url = page.url
+        assert re.search(r"/stories/\d+$", story_url), story_url
+
+    with steps("watch the transcription finish without reloading"):
+        recording = page.get_by_role("region", name="Recording")
+        job = recording.get_by_role("status")
+        expect(job).to_be_visible()
+        first_state = job.get_attribute("data-state")
+        reloads = []  # navigations committed from here on (not "load" events: the first page's may still be due)
+        page.on("framenavigated", lambda frame: frame == page.main_frame and reloads.append(frame.url))
+        # The page follows /stories/<id>/status.json and reloads itself once the job is done: no reload here.
+        expect(recording.get_by_role("link", name="Check and correct the transcript")).to_be_visible(timeout=JOB_TIMEOUT)
+        expect(job).to_have_text("Transcribed.")
+        if first_state in ("queued", "running"):
+            assert reloads == [story_url], f"the page should have reloaded itself once, not {reloads}"
+        print(f"\n  the transcription job was {first_state!r} when the story page first showed")
+
+    with steps("correct and review the transcript"):
+        recording.get_by_role("link", name="Check and correct the transcript").click()
+        expect(page.get_by_role("heading", name="Check the transcript")).to_be_visible()
+        first_part = page.get_by_label("Part 1", exact=True)
+        heard = first_part.input_value()
+        assert "club" in heard.lower(), f"the recogniser heard {heard!r}"
+        corrected = re.sub(r"\b\w+ club\b", f"{CORRECTED_WORD} club", heard, count=1, flags=re.IGNORECASE)
+        first_part.fill(corrected)
+        page.get_by_role("button", name="I have listened and checked it: mark reviewed").click()
+        expect(page.get_by_role("alert").filter(has_text="Transcript reviewed")).to_be_visible()
+        told = page.get_by_role("article", name="The story as recorded")
+        expect(told).to_contain_text(f"{CORRECTED_WORD} club")
+        told_text = told.inner_text()
+
+    with steps("accept the suggested outcome tags"):
+        outcomes = page.get_by_role("region", name="Outcomes")
+        # Tagging runs on the worker once the transcript is reviewed. While it runs the section shows its status
+        # and the page follows it, reloading itself when the suggestions are ready; then the status is gone.
+        expect(outcomes.get_by_role("status")).to_have_count(0, timeout=JOB_TIMEOUT)
+        forms = outcomes.locator("form").filter(has=page.get_by_role("button", name="Save outcome decisions"))
+        expect(forms.first).to_be_visible()
+        for index in range(forms.count()):  # one form per framework: ONS domains, Five Ways to Wellbeing
+            form = forms.nth(index)
+            for accept in form.get_by_label("Accept", exact=True).all():
+                accept.check()
+            with page.expect_navigation():  # the next page shows the same message: wait for it
+                form.get_by_role("button", name="Save outcome decisions").click()
+            expect(page.get_by_role("alert").filter(has_text="Outcome tags saved")).to_be_visible()
+        tag_states = outcomes.get_by_role("listitem").locator(".status")
+        expect(tag_states.filter(has_text="suggested")).to_have_count(0)
+        assert tag_states.filter(has_text="confirmed").count() > 0
+
+    with steps("log in as a reviewer and open the spoken story"):
+        log_out(page)
+        log_in(page, app, REVIEWER)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Stories").click()
+        page.get_by_role("link", name="Someone rings on a Tuesday").click()
+        expect(page.get_by_role("heading", name="Someone rings on a Tuesday", level=1)).to_be_visible()
+
+    with steps("decide on other people's names"):
+        names = page.get_by_role("region", name="Other people named in this story")
+        if re.search(r"\bSam\b", told_text):  # the recogniser heard the name: a reviewer must decide on it
+            expect(names.get_by_role("group", name=re.compile(r"^Sam\b"))).to_be_visible()
+        if names.count():
+            for person in names.get_by_role("group").all():
+                person.get_by_label("Replace it with").check()
+            names.get_by_role("button", name="Save name decisions").click()
+            expect(page.get_by_role("alert").filter(has_text="Name decisions saved")).to_be_visible()
+            expect(page.get_by_text("needs a decision")).to_have_count(0)
+
+    with steps("sign the story off for publication"):
+        page.get_by_role("button", name="Sign off this story for publication").click()
+        expect(page.get_by_role("alert").filter(has_text="Signed off")).to_be_visible()
+        expect(decision(page, "The public")).to_contain_text("yes")
+        expect(decision(page, "Commissioners")).to_contain_text("yes")
+
+    public = browser.new_context()  # a member of the public: no login cookie
+    public.set_default_timeout(10_000)
+    reader = steps.watch(public.new_page())
+    search = f"{datasette}/public/stories?_search={CORRECTED_WORD}"
+
+    with steps("find the story in Datasette's public database"):
+        found = reader.get_by_role("cell", name="Someone rings on a Tuesday", exact=True)
+        deadline = time.monotonic() + JOB_TIMEOUT / 1000
+        reader.goto(search)
+        while not found.count() and time.monotonic() < deadline:  # the worker republishes in the background
+            reader.wait_for_timeout(500)
+            reader.reload()
+        expect(found).to_be_visible()
+        row = reader.get_by_role("row").filter(has=found)
+        expect(row).to_contain_text(CORRECTED_WORD)
+        for private in ("Sam", "Margaret", "Holt", "Maggie"):
+            expect(row).not_to_contain_text(re.compile(rf"\b{private}\b"))
+
+    with steps("withdraw consent from the story page"):
+        page.goto(story_url)
+        page.get_by_role("link", name="Withdraw consent").click()
+        expect(page.get_by_role("heading", name="Withdraw consent", level=1)).to_be_visible()
+        page.get_by_role("group", name="What does the storyteller want?").get_by_label("Stop publishing it").check()
+        page.get_by_label("Reason, for the record").fill("Storyteller asked by phone")
+        page.get_by_role("button", name="Withdraw consent now").click()
+        expect(page.get_by_role("alert").filter(has_text="Consent withdrawn")).to_be_visible()
+        expect(decision(page, "The public")).to_contain_text("no — consent withdrawn")
+
+    with steps("see the story gone from Datasette"):
+        reader.reload()  # withdrawal republishes at once, before the page above was shown
+        expect(reader.get_by_role("cell", name="Someone rings on a Tuesday", exact=True)).to_have_count(0)
+        expect(reader.get_by_role("cell").filter(has_text=CORRECTED_WORD)).to_have_count(0)
+        expect(reader.get_by_role("heading", level=3).filter(has_text="0 rows")).to_be_visible()
+
+    assert not steps.page_errors, steps.page_errors
+    print("  " + "\n  ".join(f"{seconds:5.1f} s  {name}" for name, seconds in steps.timings))
+    print(f"  browser journey {time.monotonic() - started:.1f} s")

@@ -7,18 +7,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from pipelines.identity import names_for_review, published_version
 from pipelines.audio import AudioError
+from pipelines.identity import names_for_review, published_version
 from pipelines.jobs import request_publish, request_tagging, request_transcription
 from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, records
 from stories.clock import today
 from stories.db import write_transaction
+from stories.evidence import is_stored_name, store_evidence
+from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
 from stories.outcomes import person_level_domains
 from stories.recordings import add_recording, get_transcript
-from stories.evidence import is_stored_name, store_evidence
-from stories.interventions import list_interventions
+from stories.roles import Role
 from stories.validation import Invalid, Problems
 from stories.web import get_db, instance, require
 

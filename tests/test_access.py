@@ -1,0 +1,148 @@
+"""Every route of the app x every kind of visitor: nobody reaches what their role and organisation do not allow.
+
+The matrix is read from the app's own URL map, so a new route without an entry here fails the
+test until someone decides who may use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import story_form
+from stories.exports import record_export, request_destruction
+from stories.interventions import add_intervention
+from stories.job_status import create_job, fail_job
+from stories.recordings import add_recording, correct_transcript, save_transcript
+from stories.records import approve_story, decide_name, record_story
+
+PERSONAS = ("anonymous", "worker", "worker_b", "reviewer", "commissioner", "presenter", "admin")
+ANYONE = set(PERSONAS)
+LOGGED_IN = ANYONE - {"anonymous"}
+STORY_TEAM = {"worker", "reviewer"}  # organisation A's story: only A's workers and reviewers
+RECORDERS = {"worker", "worker_b", "reviewer"}
+
+# endpoint -> who may reach it, for resources belonging to organisation A.
+ALLOWED: dict[str, set[str]] = {
+    "static": ANYONE,
+    "auth.login": ANYONE,
+    "auth.logout": LOGGED_IN,
+    "index": LOGGED_IN,
+    "stories.index": RECORDERS,
+    "stories.new": RECORDERS,
+    "consent.due": RECORDERS,
+    "stories.view": STORY_TEAM,
+    "stories.approve": {"reviewer"},
+    "consent.change": STORY_TEAM,
+    "consent.withdraw": STORY_TEAM,
+    "consent.names": {"reviewer"},
+    "recordings.audio": STORY_TEAM,
+    "recordings.status": STORY_TEAM,
+    "recordings.retry": STORY_TEAM,
+    "recordings.transcript": STORY_TEAM,
+    "tags.decide": STORY_TEAM,
+    "tags.add": STORY_TEAM,
+    "tags.suggest": STORY_TEAM,
+    "assurance.member_check": STORY_TEAM,
+    "assurance.link_outcome": STORY_TEAM,
+    "assurance.verify": {"reviewer"},
+    "exports.story_csv": STORY_TEAM,
+    "exports.index": LOGGED_IN,
+    "exports.destroyed": LOGGED_IN,  # acts only on the caller's own copies (see the test below)
+    "interventions.index": {"worker", "worker_b", "reviewer", "admin"},
+    "interventions.new": {"worker", "worker_b", "reviewer", "admin"},
+    "interventions.edit": {"worker", "reviewer", "admin"},
+    "msc.index": {"reviewer"},
+    "msc.round_page": {"reviewer"},
+    "msc.seen": LOGGED_IN,  # marks only the caller's own stories' choices as passed on
+    "case_studies.index": {"presenter"},
+    "case_studies.start": {"presenter"},
+    "case_studies.edit": {"presenter"},
+    "case_studies.add_quote": {"presenter"},
+    "case_studies.remove_quote": {"presenter"},
+    "case_studies.export": {"presenter"},
+    "case_studies.delete": {"presenter"},
+    "dashboard.index": {"commissioner", "reviewer", "admin"},
+}
+
+
+@pytest.fixture
+def world(app, instance, db, orgs, users):
+    """One of everything in organisation A, so every route has something real to point at."""
+    intervention = add_intervention(db, {"name": "Telephone befriending"}, provider_id=orgs["a"], actor="t")
+    story_id = record_story(db, story_form(identity_level="named", interventions=[str(intervention)]),
+                            organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    audio = instance.audio_dir / ("0" * 64 + ".webm")
+    audio.write_bytes(b"not played in this test")
+    recording = add_recording(db, story_id, audio_file=audio.name, duration=3.0, codec="opus", actor="t")
+    save_transcript(db, story_id, recording, segments=[{"start": 0, "end": 3, "text": "I feel like myself again."}],
+                    language="en", model="test")
+    correct_transcript(db, story_id, ["My name is Margaret Holt. I feel like myself again."], actor="t", reviewed=True)
+    decide_name(db, story_id, "Priya", "keep", actor="t")
+    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    tag = db.execute(
+        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status, created_at)"
+        " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'person', 'confirmed', 'now')", [story_id]).lastrowid
+    job = create_job(db, story_id, "transcribe")
+    fail_job(db, job, "test")
+    export_id = record_export(db, story_id, user_id=users["worker"], actor="t", kind="csv", audience="team", consent_version=1)
+    request_destruction(db, story_id)
+    round_id = db.execute(
+        "INSERT INTO msc_rounds (organisation_id, domain, title, created_by, created_at) VALUES (?, 'relationships', 'R', ?, 'now')",
+        [orgs["a"], users["reviewer"]]).lastrowid
+    case_study = db.execute(
+        "INSERT INTO case_studies (story_id, created_by, title, created_at, updated_at) VALUES (?, ?, 'Case', 'now', 'now')",
+        [story_id, users["presenter"]]).lastrowid
+    return {"story_id": story_id, "intervention_id": intervention, "tag_id": tag, "job_id": job, "export_id": export_id,
+            "round_id": round_id, "case_study_id": case_study, "filename": "storybank.css"}
+
+
+def routes(app):
+    """(endpoint, method, url template) for every route; destructive ones last, so the rest still have their target."""
+    found = [(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
+             for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    def order(item: tuple[str, str, str]) -> tuple[int, tuple[str, str, str]]:
+        endpoint = item[0]
+        return (2 if endpoint == "auth.logout" else 1 if "delete" in endpoint or "withdraw" in endpoint else 0), item
+
+    return sorted(found, key=order)
+
+
+def reached(endpoint: str, response) -> bool:
+    """Did the request get through (whatever the page then said), rather than being turned away?"""
+    if response.status_code in (403, 404, 405):
+        return False
+    if endpoint == "auth.logout":
+        return "next=" not in response.headers.get("Location", "")  # logging out ends on the login page; refusal asks to log in
+    return not (response.status_code in (301, 302, 303) and "/auth/login" in response.headers.get("Location", ""))
+
+
+def test_every_route_has_a_rule(app):
+    assert {endpoint for endpoint, _, _ in routes(app)} == set(ALLOWED)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_nobody_reaches_what_they_may_not_and_everyone_reaches_what_they_may(app, world, persona):
+    client = app.test_client()
+    if persona != "anonymous":
+        assert client.post("/auth/login", data={"username": persona, "password": "correct horse battery"}).status_code == 302
+    unexpected, refused = [], []
+    for endpoint, method, template in routes(app):
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(world[m.group(1)]), template)
+        response = client.open(url, method=method, data={})
+        assert response.status_code < 500, f"{method} {url} as {persona}: server error"
+        allowed = persona in ALLOWED[endpoint]
+        if reached(endpoint, response) and not allowed:
+            unexpected.append(f"{method} {url} -> {response.status_code}")
+        if allowed and not reached(endpoint, response):
+            refused.append(f"{method} {url} -> {response.status_code}")
+    assert unexpected == [], f"{persona} reached routes they should not: {unexpected}"
+    assert refused == [], f"{persona} was turned away from routes they should reach: {refused}"
+
+
+def test_a_copy_can_only_be_marked_destroyed_by_whoever_holds_it(app, world, db):
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "worker_b", "password": "correct horse battery"})
+    client.post(f"/exports/{world['export_id']}/destroyed")
+    assert db.execute("SELECT destroyed_at FROM exports WHERE id = ?", [world["export_id"]]).fetchone()[0] is None

@@ -27,6 +27,7 @@ from stories.validation import Invalid
 SESSION_COOKIE_NAME = "storybank_session"
 SESSION_IDLE_TIMEOUT = dt.timedelta(minutes=30)
 SESSION_MAX_AGE = dt.timedelta(hours=12)
+TOUCH_EVERY = dt.timedelta(minutes=1)
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
@@ -160,7 +161,8 @@ def user_for_session(db: sqlite_utils.Database, token: str, *, touch: bool = Tru
     user = get_user(db, user_id)
     if user is None or not user.active:
         return None
-    if touch:
+    if touch and moment - dt.datetime.fromisoformat(last_seen_at) > TOUCH_EVERY:
+        # Written at most once a minute: a write (and its fsync) on every page would serialise them all.
         db.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", [moment.isoformat(), _hash(token)])
     return user
 

@@ -6,6 +6,7 @@ Views only translate requests and errors; the domain (stories.*) does the work.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from stories.outcomes import domain_label
 from stories.web.session import SharedSessionInterface
 
 login_manager = LoginManager()
+_thread = threading.local()
 csrf = CSRFProtect()
 
 # No inline script or style anywhere: everything comes from static/.
@@ -51,15 +53,21 @@ def instance() -> Instance:
 
 
 def get_db() -> sqlite_utils.Database:
+    """This thread's connection to the working store, opened once and kept for later requests."""
     if "db" not in g:
-        g.db = connect(instance().store_path)
+        path = str(instance().store_path)
+        connections = _thread.__dict__.setdefault("connections", {})
+        if path not in connections:
+            connections[path] = connect(path)
+        g.db = connections[path]
     return g.db
 
 
 def close_db(_: BaseException | None = None) -> None:
+    """End of request: never leave a transaction (or its snapshot of the WAL) open on a kept connection."""
     db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()
 
 
 def require(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
+import itertools
 import json
 import os
 import random
@@ -53,14 +55,30 @@ FIRST_NAMES = ["Margaret", "Aisha", "Tomasz", "Grace", "Kwame", "Siobhan", "Priy
 SURNAMES = ["Holt", "Khan", "Nowak", "Obi", "Mensah", "Byrne", "Patel", "Walsh", "Ali", "Hughes"]
 
 
+@functools.cache
+def vocabulary() -> tuple[list[str], list[float]]:
+    """English words with Zipf weights (rank r weighs 1/r), plus the stories' own topic words.
+
+    Real stories have thousands of words, each rare; a tiny vocabulary would put every search
+    term in every story and measure a search nobody makes.
+    """
+    path = Path(__file__).resolve().parent.parent / "pipelines" / "data" / "common_words.txt"
+    common = [w for w in path.read_text().split("\n") if w and not w.startswith("#")][:20_000]
+    words = common + WORDS
+    weights = [1 / rank for rank in range(1, len(common) + 1)]
+    topic_weight = sum(weights) * 0.08 / len(WORDS)  # topic words are ~8% of what people say
+    return words, list(itertools.accumulate(weights + [topic_weight] * len(WORDS)))
+
+
 def story_body(rng: random.Random, name: str) -> str:
+    words, cumulative = vocabulary()
     sentences = [f"My name is {name}."]
-    words = 4
-    while words < 250:
+    count = 4
+    while count < 250:
         length = rng.randint(8, 18)
-        sentence = " ".join(rng.choice(WORDS) for _ in range(length))
+        sentence = " ".join(rng.choices(words, cum_weights=cumulative, k=length))
         sentences.append(sentence[0].upper() + sentence[1:] + ".")
-        words += length
+        count += length
     return " ".join(sentences)
 
 

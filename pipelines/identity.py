@@ -70,6 +70,14 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved, tuple(body.redacted))
 
 
+def stored_or_fresh(story: Mapping[str, Any], stored: tuple[str, Mapping[str, Any]] | None) -> tuple[PublishedVersion, str | None]:
+    """The stored version if still current; otherwise a fresh one and the key to store it under."""
+    key = version_key(story)
+    if stored is not None and stored[0] == key:
+        return PublishedVersion.from_json(stored[1]), None
+    return published_version(story), key
+
+
 def apply_identity(story: Mapping[str, Any], text: str) -> redact.Redaction:
     """Any text from this story (title, body, an evidence quote) as its consent lets it be read."""
     names = list(story["storyteller_names"])

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.identity import PublishedVersion, apply_identity, published_version, version_key
+from pipelines.identity import PublishedVersion, apply_identity, stored_or_fresh
 from pipelines.published_file import copy_without, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
@@ -121,12 +121,10 @@ def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]])
     for story in stories:
         if story["consent"] is None or not (story["consent"].audiences & set(PUBLISHED_AUDIENCES)):
             continue  # never published: no identity work
-        key = version_key(story)
-        if story["id"] in stored and stored[story["id"]][0] == key:
-            versions[story["id"]] = PublishedVersion.from_json(stored[story["id"]][1])
-        else:
-            versions[story["id"]] = published_version(story)
-            fresh[story["id"]] = (key, versions[story["id"]].to_json())
+        version, new_key = stored_or_fresh(story, stored.get(story["id"]))
+        versions[story["id"]] = version
+        if new_key:
+            fresh[story["id"]] = (new_key, version.to_json())
     published_version_store.save(db, fresh)
     return versions
 

@@ -14,6 +14,11 @@ def load_all(db: sqlite_utils.Database) -> dict[int, tuple[str, dict[str, Any]]]
     return {row[0]: (row[1], json.loads(row[2])) for row in db.execute("SELECT story_id, key, version FROM published_versions")}
 
 
+def load_one(db: sqlite_utils.Database, story_id: int) -> tuple[str, dict[str, Any]] | None:
+    row = db.execute("SELECT key, version FROM published_versions WHERE story_id = ?", [story_id]).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
 def save(db: sqlite_utils.Database, versions: dict[int, tuple[str, dict[str, Any]]]) -> None:
     if not versions:
         return

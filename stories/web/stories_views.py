@@ -8,10 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pipelines.audio import AudioError
-from pipelines.identity import names_for_review, published_version
+from pipelines.identity import names_for_review, stored_or_fresh
 from pipelines.jobs import request_publish, request_tagging, request_transcription
 from pipelines.recording import Limits, accept_recording, stored_recording
-from stories import assurance, audit, consent, msc, records
+from stories import assurance, audit, consent, msc, published_versions, records
 from stories.clock import today
 from stories.db import write_transaction
 from stories.evidence import is_stored_name, store_evidence
@@ -110,7 +110,7 @@ def _record(form: dict[str, Any]) -> int:
 @require("can_read_stories")
 def view(story_id: int) -> Any:
     story = story_or_404(story_id)
-    version = published_version(story)
+    version, _ = stored_or_fresh(story, published_versions.load_one(get_db(), story_id))
     decisions = records.publication_decisions(story, names_resolved=not version.unresolved_names)
     if story["consent"] and story["consent"].identity_level == consent.NAMED:
         audit.record(get_db(), current_user.actor, "story.view_named", story_id)

@@ -65,6 +65,7 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     title = apply_identity(story, story["title"])
     body = apply_identity(story, story["body"])
     found = {mention.name for mention in title.found + body.found}
+    found |= {mention.name for text in (title.text, body.text) for mention in redact.find_identifiers(text)}
     settled = set(decisions) | _credited(names, level) | _organisation_words(story)
     unresolved = tuple(sorted(name for name in found if name not in settled))
     return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved, tuple(body.redacted))
@@ -99,7 +100,9 @@ def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
     for text in (story["title"], story["body"]):
         without_storyteller = redact.redact_for_level(text, level, names, seed=story["pseudonym_seed"])
         suggestions = redact.suggest_placeholders(without_storyteller.text, without_storyteller.found)
-        for mention in without_storyteller.found:
+        identifiers = redact.find_identifiers(without_storyteller.text)
+        suggestions.update({mention.name: "[contact details]" for mention in identifiers})
+        for mention in [*without_storyteller.found, *identifiers]:
             if mention.name not in settled and mention.name not in review:
                 review[mention.name] = {
                     "name": mention.name,

@@ -130,6 +130,14 @@ _ROLE_AFTER = re.compile(
 _NAMING_BEFORE = re.compile(r"\b(?:called|named|name is|name was|name's|known as)\s+$")
 _WHO_AFTER = re.compile(r"^['’]?s?\s*,\s*who\b")
 _POSSESSIVE = re.compile(r"['’]s?$")
+# UK phone numbers (07700 900123, 0113 496 0000, +44 7700 900123), e-mail addresses, postcodes
+# (LS6 2AB) and NHS numbers (485 777 3456): each is found and offered to the reviewer like a name.
+_IDENTIFIER = re.compile(
+    r"(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
+    r"|\b\d{3}\s\d{3}\s\d{4}\b"
+)
 _CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w@])@\w{2,}")  # e-mail addresses, @handles
 _LISTED_WITH_NAME = re.compile(rf"(?:,| and| &) [{_UPPER}]")
 _LISTED_AFTER_NAME = re.compile(rf"[{_UPPER}][\w'’-]*(?:,| and| &) $")
@@ -780,9 +788,15 @@ def _finish(text: str, rules: Mapping[str, str]) -> Redaction:
 def _other_rules(other_names: Mapping[str, str] | None) -> dict[str, str]:
     rules: dict[str, str] = {}
     for name, placeholder in (other_names or {}).items():
-        for v in name_variants(name):
+        # A phone number, address or e-mail is replaced exactly as found; only names have variants.
+        for v in [name] if _IDENTIFIER.fullmatch(name) else name_variants(name):
             rules.setdefault(v, placeholder)
     return rules
+
+
+def find_identifiers(text: str) -> list[NameMention]:
+    """Phone numbers, e-mail addresses, postcodes and NHS numbers: they identify people as surely as names."""
+    return [NameMention(m.group(), m.start(), m.end()) for m in _IDENTIFIER.finditer(text)]
 
 
 def redact(

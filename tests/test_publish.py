@@ -166,3 +166,12 @@ def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instan
     assert "One more sentence." in published(instance, "public")[0]["body"]
     run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
     assert db.execute("SELECT count(*) FROM published_versions").fetchone()[0] == 0
+
+
+def test_a_phone_number_holds_back_an_anonymous_story_until_a_reviewer_decides(instance, db, signed_off):
+    story_id = signed_off(body="Priya gave me her number, 07700 900123, and rang every week. I feel like myself again.")
+    assert run_publish(instance) == {"commissioners": 0, "public": 0}
+    decide_name(db, story_id, "07700 900123", "redact", placeholder="[phone number]", actor="t")
+    run_publish(instance)
+    body = published(instance, "public")[0]["body"]
+    assert "07700" not in body and "[phone number]" in body

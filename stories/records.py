@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -157,6 +158,19 @@ def change_consent(
                 [now_iso(), story_id],
             )
     return terms
+
+
+def mark_consent_time(db: sqlite_utils.Database, story_id: int, seconds: float, *, actor: str) -> None:
+    """The moment in the recording where the storyteller gives verbal consent, as the consent's evidence."""
+    with write_transaction(db):
+        consent = current_consent(db.query("SELECT * FROM consent_events WHERE story_id = ?", [story_id]))
+        if consent is None or consent.withdrawn:
+            raise Invalid({"evidence_time": "Consent for this story is not in force."})
+        duration = db.execute("SELECT max(duration) FROM recordings WHERE story_id = ?", [story_id]).fetchone()[0]
+        if duration is None or not 0 <= seconds <= duration:
+            raise Invalid({"evidence_time": "Choose a moment within the recording."})
+        # The same terms, now with their evidence: nothing more is revealed, so a sign-off stands.
+        add_consent_event(db, story_id, AMENDED, actor, dataclasses.replace(consent, evidence_time=round(seconds, 1)))
 
 
 def reveals_more(old: Consent, new: Consent) -> bool:

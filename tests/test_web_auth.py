@@ -97,3 +97,22 @@ def test_real_passwords_are_stored_with_a_slow_hash(db, orgs, monkeypatch):
     domain_auth.add_user(db, username="real", display_name="Real", password=PASSWORD, role="worker", organisation_id=orgs["a"], actor="t")
     stored = db.execute("SELECT password_hash FROM users WHERE username = 'real'").fetchone()[0]
     assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_a_session_left_idle_expires(client, auth, db):
+    auth.login("worker")
+    assert client.get("/stories/").status_code == 200
+    db.execute("UPDATE sessions SET last_seen_at = '2000-01-01T00:00:00+00:00'")
+    response = client.get("/stories/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(instance, users, monkeypatch):
+    from app import create_app
+
+    monkeypatch.setenv("STORYBANK_HTTPS", "1")
+    app = create_app({"INSTANCE": str(instance.root), "TESTING": True, "WTF_CSRF_ENABLED": False})
+    response = app.test_client().post("/auth/login", data={"username": "worker", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie

@@ -154,3 +154,18 @@ def test_an_upload_waits_for_the_worker_and_is_transcribed_when_it_starts(client
         queue_for.cache_clear()
     assert latest_jobs(db, story_id)["transcribe"]["status"] == "done"
     assert "lunch club" in db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0].lower()
+
+
+def test_the_moment_of_verbal_consent_is_marked_in_the_recording(client, auth, db, spoken_webm):
+    from stories.records import get_story
+
+    auth.login("worker")
+    story_id = int(post_recording(client, spoken_webm, evidence_time="").headers["Location"].rsplit("/", 1)[1])
+    editor = client.get(f"/stories/{story_id}/transcript").get_data(as_text=True)
+    assert "Consent is given here" in editor
+    start = float(editor.split('name="time" value="')[2].split('"')[0])  # the second part
+    client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": start})
+    consent = get_story(db, story_id)["consent"]
+    assert consent.evidence_time == round(start, 1) and consent.has_evidence
+    response = client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": "9999"}, follow_redirects=True)
+    assert "within the recording" in response.get_data(as_text=True)

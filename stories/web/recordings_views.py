@@ -10,6 +10,7 @@ from flask_login import current_user
 from pipelines import jobs
 from stories import job_status
 from stories.recordings import correct_transcript, get_transcript, recording_for
+from stories.records import mark_consent_time
 from stories.validation import Invalid
 from stories.web import get_db, instance, require
 from stories.web.stories_views import story_or_404
@@ -55,6 +56,22 @@ def retry(story_id: int, job_id: int) -> Any:
     if jobs.retry(instance(), job_id):
         flash("Trying again.")
     return redirect(url_for("stories.view", story_id=story_id))
+
+
+@bp.route("/<int:story_id>/transcript/consent-time", methods=["POST"])
+@require("can_record_stories")
+def consent_time(story_id: int) -> Any:
+    story_or_404(story_id)
+    try:
+        seconds = float(request.form.get("time", ""))
+        mark_consent_time(get_db(), story_id, seconds, actor=current_user.actor)
+    except ValueError:
+        flash("Choose a moment within the recording.", "error")
+    except Invalid as error:
+        flash(" ".join(error.problems.values()), "error")
+    else:
+        flash(f"Verbal consent marked at {int(seconds // 60)}:{int(seconds % 60):02d} in the recording.")
+    return redirect(url_for("recordings.transcript", story_id=story_id))
 
 
 @bp.route("/<int:story_id>/transcript", methods=["GET", "POST"])

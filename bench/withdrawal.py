@@ -272,8 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         if counts["public"] != args.stories:
             print(f"WARNING: only {counts['public']:,} of {args.stories:,} stories reached the public file")
         print("File sizes:")
-        for path in (instance.store_path, instance.store_path.with_name("storybank.db-wal"),
-                     instance.published_path("public"), instance.published_path("commissioners")):
+        for path in (
+            instance.store_path,
+            instance.store_path.with_name("storybank.db-wal"),
+            instance.published_path("public"),
+            instance.published_path("commissioners"),
+        ):
             print("  " + size(path))
 
         ids = sorted(words)
@@ -290,8 +294,15 @@ def main(argv: list[str] | None = None) -> int:
         for story_id in by_cli:
             if story_shown(port, story_id) is not True:
                 raise RuntimeError(f"story {story_id} is not shown before its withdrawal")
-            args_cli = [*storybank_command(), "withdraw", str(story_id), "--reason", "Storyteller asked by phone",
-                        "--instance", str(instance.root)]
+            args_cli = [
+                *storybank_command(),
+                "withdraw",
+                str(story_id),
+                "--reason",
+                "Storyteller asked by phone",
+                "--instance",
+                str(instance.root),
+            ]
             start = time.perf_counter()
             process = processes.start(args_cli, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             gone, odd = wait_until_gone(port, story_id, start, args.timeout)
@@ -302,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             cli_times.append(gone)
             cli_exit.append(exited)
             note = f", {odd} odd answers while polling" if odd else ""
-            print(f"  CLI   story {story_id:>6}: gone from Datasette after {gone:6.2f} s"
-                  f" (command exited after {exited:6.2f} s{note})")
+            print(
+                f"  CLI   story {story_id:>6}: gone from Datasette after {gone:6.2f} s"
+                f" (command exited after {exited:6.2f} s{note})"
+            )
 
         call_times = []
         for story_id in by_call:
@@ -315,10 +328,12 @@ def main(argv: list[str] | None = None) -> int:
             gone, odd = wait_until_gone(port, story_id, start, args.timeout)
             call_times.append(gone)
             note = f", {odd} odd answers while polling" if odd else ""
-            print(f"  call  story {story_id:>6}: gone from Datasette after {gone:6.2f} s"
-                  f" (run_withdrawal returned after {returned:6.2f} s{note})")
+            print(
+                f"  call  story {story_id:>6}: gone from Datasette after {gone:6.2f} s"
+                f" (run_withdrawal returned after {returned:6.2f} s{note})"
+            )
 
-        still = [sid for sid in ids[: 3] if story_shown(port, sid) is not True]
+        still = [sid for sid in ids[:3] if story_shown(port, sid) is not True]
         if still:
             raise RuntimeError(f"stories that were not withdrawn are no longer shown: {still}")
 

@@ -71,8 +71,16 @@ class Export:
 
 
 def export_case_study(
-    db: sqlite_utils.Database, case_study: dict[str, Any], board: BoardStory, kind: str, *, user_id: int, actor: str,
-    exported_by: str, today: dt.date, static_dir: Path = STATIC,
+    db: sqlite_utils.Database,
+    case_study: dict[str, Any],
+    board: BoardStory,
+    kind: str,
+    *,
+    user_id: int,
+    actor: str,
+    exported_by: str,
+    today: dt.date,
+    static_dir: Path = STATIC,
 ) -> Export:
     """Check consent again, render, and only then write the register entry; Refused means nothing was exported."""
     if kind not in FORMATS:
@@ -104,7 +112,8 @@ def build_document(
         story=paragraphs(version.body),
         outcomes=[
             Outcome(domain_label(tag["domain"]), tag["direction"], apply_identity(story, tag["evidence"] or "").text)
-            for tag in story["tags"] if tag["status"] == "confirmed"
+            for tag in story["tags"]
+            if tag["status"] == "confirmed"
         ],
         interventions=[
             item["name"] + (f", commissioned by {item['commissioner']}" if item.get("commissioner") else "")
@@ -181,5 +190,10 @@ def to_pdf(page: str, static_dir: Path = STATIC) -> bytes:
 
 @functools.cache
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

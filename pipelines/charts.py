@@ -80,13 +80,27 @@ def grouped_bars(groups: Sequence[tuple[str, Mapping[str, int]]], series: Sequen
     for index, (label, values) in enumerate(groups):
         x = LEFT + index * group_width + GROUP_GAP / 2
         bars = tuple(
-            Bar(name, values[name], x + slot * BAR, baseline - values[name] / scale_top * plot_height, BAR - 2,
-                values[name] / scale_top * plot_height)
-            for slot, name in enumerate(series) if values.get(name)
+            Bar(
+                name,
+                values[name],
+                x + slot * BAR,
+                baseline - values[name] / scale_top * plot_height,
+                BAR - 2,
+                values[name] / scale_top * plot_height,
+            )
+            for slot, name in enumerate(series)
+            if values.get(name)
         )
         drawn.append(Group(label, x, len(series) * BAR, bars))
-    return BarChart(width, height, LEFT, width - RIGHT, baseline, tuple(drawn),
-                    tuple(Tick(value, baseline - value / scale_top * plot_height) for value in [0, *ticks]))
+    return BarChart(
+        width,
+        height,
+        LEFT,
+        width - RIGHT,
+        baseline,
+        tuple(drawn),
+        tuple(Tick(value, baseline - value / scale_top * plot_height) for value in [0, *ticks]),
+    )
 
 
 def stacked(values: Mapping[str, int], series: Sequence[str], *, largest: int, width: float) -> tuple[Segment, ...]:

@@ -51,8 +51,7 @@ NOW_VERBS = frozenset(
     "loves enjoys lives works will 'll wo".split()
 )
 PAST_VERBS = frozenset(
-    "was were had 'd did could used went came got felt said became thought knew seemed "
-    "left lost took made".split()
+    "was were had 'd did could used went came got felt said became thought knew seemed left lost took made".split()
 )
 REPORTING = frozenset("said says told tells explained explains added adds admits admitted".split())
 NOW_WORDS = frozenset(("now", "nowadays"))
@@ -338,7 +337,8 @@ class _Clause:
         lower = story.lower
         last = len(lower) - 1
         self.subjects = [
-            i for i in range(cs + 1, self.horizon)
+            i
+            for i in range(cs + 1, self.horizon)
             if lower[i] in SCOPE_ENDS and "-" not in (lower[i - 1], lower[min(i + 1, last)])  # "after-school"
         ]
         self.subordinators = frozenset(i for i in self.subjects if lower[i] in SUBORDINATORS)
@@ -412,9 +412,7 @@ class _Clause:
         start = self.cs if after is None else after
         return any(start <= n < pos and pos - n <= 3 for n in self.negs)
 
-    def _change_words(
-        self, targets: list[Target], used: set[Target], changes: list[Value], states: list[Value]
-    ) -> int:
+    def _change_words(self, targets: list[Target], used: set[Target], changes: list[Value], states: list[Value]) -> int:
         """Change words whose sign depends on what they apply to ("started", "stopped", "now")."""
         lower, ce = self.story.lower, self.horizon
         # Strong change words first: "now", "since" only add a change to what nothing else changed.
@@ -475,7 +473,9 @@ class _Clause:
                 continue
             for target in targets:
                 if (
-                    target[2] == NEUTRAL_OBJECT and target not in used and target[0] >= e
+                    target[2] == NEUTRAL_OBJECT
+                    and target not in used
+                    and target[0] >= e
                     and not any(s < i < target[0] for i in self.subordinators)
                     and not self._negated(target[0])
                 ):
@@ -491,8 +491,7 @@ class _Clause:
             value = -weight if kind == "DOWN" else weight
             # "my daughter's asthma has got worse": the change belongs to the word it follows
             told_of = next(
-                (label for ms, me, label in reversed(self.mine)
-                 if me <= s and not any(me <= i < s for i in self.subordinators)),
+                (label for ms, me, label in reversed(self.mine) if me <= s and not any(me <= i < s for i in self.subordinators)),
                 None,
             )
             owner = told_of if told_of == RELATIVES_DOMAIN else None
@@ -512,8 +511,7 @@ class _Clause:
         first = min(s for s, _, label in self.mine if label == domain)
         lower = self.story.lower
         return any(
-            0 < first - r <= 8 and not any(lower[i] in PRONOUNS for i in range(r + 1, first))
-            for r in self.at.get("RELATIVE", ())
+            0 < first - r <= 8 and not any(lower[i] in PRONOUNS for i in range(r + 1, first)) for r in self.at.get("RELATIVE", ())
         )
 
 
@@ -529,10 +527,7 @@ def _horizon(story: Story, cs: int, ce: int, items: list[tuple[int, int, str, fl
     hopes = [s for s, _, kind, _ in items if kind == "HYPOTHETICAL"]
     plans = [s for s, _, kind, _ in items if kind == "FUTURE"]
     if "DATE" in kinds and "PAST" not in kinds:
-        plans += [
-            i for i in range(cs, ce)
-            if lower[i] in PLANNED_STARTS and lower[i - 1] not in ("since", "after", "before")
-        ]
+        plans += [i for i in range(cs, ce) if lower[i] in PLANNED_STARTS and lower[i - 1] not in ("since", "after", "before")]
     horizon = min(hopes, default=ce)
     if plans and min(plans) < horizon:  # "is now on a course | and starts work next month"
         horizon = max([cs] + [i for i in range(cs, min(plans)) if lower[i] in SEGMENT_LINKS])

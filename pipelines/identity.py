@@ -37,8 +37,16 @@ class PublishedVersion:
 def version_key(story: Mapping[str, Any]) -> str:
     """Everything a published version depends on, hashed: a stored version with this key is current."""
     decisions = sorted((name, row["decision"], row["placeholder"]) for name, row in (story.get("name_decisions") or {}).items())
-    parts = [story["title"], story["body"], story["storyteller_names"], _level(story), story["pseudonym_seed"], decisions,
-             sorted(_organisation_words(story)), _redactor_fingerprint()]
+    parts = [
+        story["title"],
+        story["body"],
+        story["storyteller_names"],
+        _level(story),
+        story["pseudonym_seed"],
+        decisions,
+        sorted(_organisation_words(story)),
+        _redactor_fingerprint(),
+    ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -71,7 +79,9 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved, tuple(body.redacted))
 
 
-def stored_or_fresh(story: Mapping[str, Any], stored: tuple[str, Mapping[str, Any]] | None) -> tuple[PublishedVersion, str | None]:
+def stored_or_fresh(
+    story: Mapping[str, Any], stored: tuple[str, Mapping[str, Any]] | None
+) -> tuple[PublishedVersion, str | None]:
     """The stored version if still current; otherwise a fresh one and the key to store it under."""
     key = version_key(story)
     if stored is not None and stored[0] == key:

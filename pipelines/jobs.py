@@ -93,8 +93,12 @@ def queue_for(root: Path) -> Queue:
             log.info("republished after consent review dates passed in %s: %s", lapsed, counts)
 
     return Queue(
-        huey=huey, publish=publish, transcribe=transcribe, tag=tag,
-        republish_lapsed_consents=republish_lapsed_consents, recover_lost_jobs=recover_lost_jobs,
+        huey=huey,
+        publish=publish,
+        transcribe=transcribe,
+        tag=tag,
+        republish_lapsed_consents=republish_lapsed_consents,
+        recover_lost_jobs=recover_lost_jobs,
     )
 
 

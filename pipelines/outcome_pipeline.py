@@ -280,10 +280,7 @@ def _domain_spans(doc: Any) -> list[tuple[int, int, str, str]]:
     for start, end, label, rule in spans:
         if label == CONTEXT_LABEL or any(s < end and start < e and e - s >= end - start for s, e in masks):
             continue
-        if any(
-            other != label and s <= start and end <= e and e - s > end - start
-            for s, e, other, _ in spans
-        ):
+        if any(other != label and s <= start and end <= e and e - s > end - start for s, e, other, _ in spans):
             continue
         kept.append((start, end, label, rule))
     return sorted(kept)

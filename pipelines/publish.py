@@ -51,8 +51,10 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
             counts = {}
             for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):  # the public file first
                 rows = list(published_rows(stories, audience, today, versions))
-                build_file(instance.published_path(audience), functools.partial(write_tables, audience=audience, rows=rows,
-                                                                                interventions=interventions))
+                build_file(
+                    instance.published_path(audience),
+                    functools.partial(write_tables, audience=audience, rows=rows, interventions=interventions),
+                )
                 counts[audience] = len(rows)
             audit.record(db, actor, "publish", counts=counts)
         finally:
@@ -81,7 +83,9 @@ def published_rows(
     """The published form of every story this audience may see today."""
     for story in stories:
         version = versions.get(story["id"])
-        if version is None or not publishable(story_state(story, not version.unresolved_names), story["consent"], audience, today):
+        if version is None or not publishable(
+            story_state(story, not version.unresolved_names), story["consent"], audience, today
+        ):
             continue
         told_on = story["told_on"]
         yield {

@@ -26,13 +26,57 @@ SMALL_COUNT = 5  # in the public file, counts under this are suppressed: small g
 NO_INTERVENTION = "(no intervention linked)"
 
 COLUMNS = {
-    "stories": ("id", "title", "body", "told_on", "year", "organisation", "area", "storyteller", "identity_level", "told_as",
-                "verification", "interventions", "providers", "commissioners", "contracts", "outcomes", "most_significant_change"),
-    "interventions": ("id", "name", "provider", "commissioner", "contract_ref", "contract_ref_kind", "social_value_theme",
-                      "starts_on", "ends_on", "description"),
-    "story_outcomes": ("story_id", "title", "domain", "domain_label", "direction", "evidence", "contribution",
-                       "contribution_statement", "intervention_id", "intervention", "provider", "commissioner", "contract_ref",
-                       "organisation", "area", "year", "verification", "framework"),
+    "stories": (
+        "id",
+        "title",
+        "body",
+        "told_on",
+        "year",
+        "organisation",
+        "area",
+        "storyteller",
+        "identity_level",
+        "told_as",
+        "verification",
+        "interventions",
+        "providers",
+        "commissioners",
+        "contracts",
+        "outcomes",
+        "most_significant_change",
+    ),
+    "interventions": (
+        "id",
+        "name",
+        "provider",
+        "commissioner",
+        "contract_ref",
+        "contract_ref_kind",
+        "social_value_theme",
+        "starts_on",
+        "ends_on",
+        "description",
+    ),
+    "story_outcomes": (
+        "story_id",
+        "title",
+        "domain",
+        "domain_label",
+        "direction",
+        "evidence",
+        "contribution",
+        "contribution_statement",
+        "intervention_id",
+        "intervention",
+        "provider",
+        "commissioner",
+        "contract_ref",
+        "organisation",
+        "area",
+        "year",
+        "verification",
+        "framework",
+    ),
     "story_interventions": ("story_id", "intervention_id"),
 }
 SCHEMA = [
@@ -57,7 +101,9 @@ SCHEMA = [
 ]
 
 
-def write_tables(db: sqlite_utils.Database, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]) -> None:
+def write_tables(
+    db: sqlite_utils.Database, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]
+) -> None:
     """Fill a fresh file from the published form of each story."""
     by_id = {item["id"]: item for item in interventions}
     with db.atomic():
@@ -65,8 +111,11 @@ def write_tables(db: sqlite_utils.Database, audience: str, rows: list[dict[str, 
         _insert(db, "interventions", (item for item in interventions))
         _insert(db, "stories", (_story_row(row) for row in rows))
         _insert(db, "story_outcomes", (_outcome_row(row, outcome, by_id) for row in rows for outcome in row["outcomes"]))
-        _insert(db, "story_interventions", ({"story_id": row["id"], "intervention_id": item["id"]}
-                                            for row in rows for item in row["interventions"]))
+        _insert(
+            db,
+            "story_interventions",
+            ({"story_id": row["id"], "intervention_id": item["id"]} for row in rows for item in row["interventions"]),
+        )
         _finish(db, audience, valid_until=min((row["review_on"] for row in rows), default=None))
 
 
@@ -106,11 +155,21 @@ def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, A
 def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
     """Counts, search index and the file's own description, all derived from the rows now in it."""
     suppress = audience == PUBLIC
-    db.execute("UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)")
+    db.execute(
+        "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
+    )
     if suppress:
         db.execute("UPDATE interventions SET stories = NULL WHERE stories < ?", [SMALL_COUNT])
-    db.execute(SUMMARY_SQL, {"suppress": int(suppress), "small": SMALL_COUNT, "unverified": UNVERIFIED,
-                             "framework": outcomes.DEFAULT_FRAMEWORK, "none": NO_INTERVENTION})
+    db.execute(
+        SUMMARY_SQL,
+        {
+            "suppress": int(suppress),
+            "small": SMALL_COUNT,
+            "unverified": UNVERIFIED,
+            "framework": outcomes.DEFAULT_FRAMEWORK,
+            "none": NO_INTERVENTION,
+        },
+    )
     db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)
     db["stories"].populate_fts(["title", "body"])
     # Search results are listed newest first: the index lets SQLite walk them in that order.
@@ -120,8 +179,10 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
     db["story_outcomes"].create_index(["contract_ref"])
     # valid_until is the first consent review date in the file: after it, the file must be rebuilt (see jobs).
     stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
-    db.execute("INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
-               [audience, now_iso(), stories, valid_until])
+    db.execute(
+        "INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
+        [audience, now_iso(), stories, valid_until],
+    )
 
 
 def _story_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -141,10 +202,19 @@ def _outcome_row(row: dict[str, Any], outcome: dict[str, Any], interventions: Ma
     linked = outcome["intervention_id"] or (row["interventions"][0]["id"] if len(row["interventions"]) == 1 else None)
     intervention = interventions.get(linked) or {}
     return {
-        **outcome, "story_id": row["id"], "title": row["title"], "domain_label": outcomes.domain_label(outcome["domain"]),
-        "intervention_id": linked, "intervention": intervention.get("name"), "provider": intervention.get("provider"),
-        "commissioner": intervention.get("commissioner"), "contract_ref": intervention.get("contract_ref"),
-        "organisation": row["organisation"], "area": row["area"], "year": row["year"], "verification": row["verification"],
+        **outcome,
+        "story_id": row["id"],
+        "title": row["title"],
+        "domain_label": outcomes.domain_label(outcome["domain"]),
+        "intervention_id": linked,
+        "intervention": intervention.get("name"),
+        "provider": intervention.get("provider"),
+        "commissioner": intervention.get("commissioner"),
+        "contract_ref": intervention.get("contract_ref"),
+        "organisation": row["organisation"],
+        "area": row["area"],
+        "year": row["year"],
+        "verification": row["verification"],
     }
 
 

@@ -76,5 +76,3 @@ def copy_file(source: Path, audio_dir: Path, limits: Limits) -> StoredRecording:
     """Accept a recording from a path (the CLI and demo), with the same checks as an upload."""
     with open(source, "rb") as upload:
         return accept_recording(audio_dir, upload, limits)
-
-

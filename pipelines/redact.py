@@ -748,8 +748,16 @@ def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[t
             out += [gap, written]
             spans.append((length + len(gap), length + len(gap) + len(written)))
             length += len(gap) + len(written)
-            redacted.append({"name": text[start:end], "start": start, "end": end, "replacement": replacement,
-                             "new_start": spans[-1][0], "new_end": spans[-1][1]})
+            redacted.append(
+                {
+                    "name": text[start:end],
+                    "start": start,
+                    "end": end,
+                    "replacement": replacement,
+                    "new_start": spans[-1][0],
+                    "new_end": spans[-1][1],
+                }
+            )
         pos = end
     out.append(text[pos:])
     return "".join(out), redacted, spans
@@ -760,7 +768,11 @@ def _absorb_role(text: str, floor: int, start: int, replacement: str) -> int:
     "my son Jamie" becomes "[my son]", not "my son [my son]"."""
     role = replacement[1:-1] if replacement.startswith("[") and replacement.endswith("]") else ""
     before = text[max(floor, start - len(role) - 1) : start]
-    if role and before.lower() == f"{role.lower()} " and (start - len(before) == 0 or not text[start - len(before) - 1].isalnum()):
+    if (
+        role
+        and before.lower() == f"{role.lower()} "
+        and (start - len(before) == 0 or not text[start - len(before) - 1].isalnum())
+    ):
         return start - len(before)
     return start
 

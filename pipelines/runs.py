@@ -48,14 +48,20 @@ def run_transcription(instance: Instance, job_id: int) -> None:
             return
         except Exception:
             log.exception("transcription job %s failed", job_id)
-            job_status.fail_job(db, job_id, "The transcriber stopped unexpectedly. Try again; if it fails again, tell your administrator.")
+            job_status.fail_job(
+                db, job_id, "The transcriber stopped unexpectedly. Try again; if it fails again, tell your administrator."
+            )
             return
         with write_transaction(db):
             if not job_status.owns(db, job):
                 return  # the story was erased meanwhile, or another worker took the job over
             save_transcript(
-                db, job["story_id"], recording["id"],
-                segments=[vars(segment) for segment in transcript.segments], language=transcript.language, model=transcript.model,
+                db,
+                job["story_id"],
+                recording["id"],
+                segments=[vars(segment) for segment in transcript.segments],
+                language=transcript.language,
+                model=transcript.model,
             )
             job_status.finish_job(db, job_id)
     finally:
@@ -108,8 +114,12 @@ def run_tagging(instance: Instance, job_id: int) -> None:
                 return
             for framework, suggestions in lenses:
                 save_suggestions(
-                    db, story_id, [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
-                    framework=framework.id, version=framework.version, provenance=framework_provenance(framework),
+                    db,
+                    story_id,
+                    [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
+                    framework=framework.id,
+                    version=framework.version,
+                    provenance=framework_provenance(framework),
                 )
             job_status.finish_job(db, job_id)
     except Exception:
@@ -117,4 +127,3 @@ def run_tagging(instance: Instance, job_id: int) -> None:
         job_status.fail_job(db, job_id, "Suggesting outcomes failed unexpectedly; you can still add tags yourself.")
     finally:
         db.close()
-

@@ -146,19 +146,14 @@ def _suggestions(
         evidence = text[start:end]
         start, end = start + len(evidence) - len(evidence.lstrip()), end - len(evidence) + len(evidence.rstrip())
         audio_start, audio_end = _audio_times(offsets, start, end)
-        suggestions.append(
-            Suggestion(domain, direction, start, end, text[start:end], confidence, rule,
-                       audio_start, audio_end)
-        )
+        suggestions.append(Suggestion(domain, direction, start, end, text[start:end], confidence, rule, audio_start, audio_end))
     return suggestions
 
 
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(
-    examples: Iterable[dict[str, Any]], framework: Framework | None = None
-) -> dict[str, Any]:
+def evaluate(examples: Iterable[dict[str, Any]], framework: Framework | None = None) -> dict[str, Any]:
     """Per-domain precision/recall/F1, micro-F1 and direction accuracy against human labels.
 
     Each example is {"text": ..., "labels": {domain: direction}}. Direction accuracy counts
@@ -269,10 +264,7 @@ def eval_tagger_command(file: str, framework_path: str | None, as_json: bool) ->
         return
     click.echo(f"{'domain':<20} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}")
     for domain, row in report["per_domain"].items():
-        click.echo(
-            f"{domain:<20} {row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f} "
-            f"{row['support']:>4}"
-        )
+        click.echo(f"{domain:<20} {row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f} {row['support']:>4}")
     micro = report["micro"]
     click.echo(f"{'micro':<20} {micro['precision']:>6.3f} {micro['recall']:>6.3f} {micro['f1']:>6.3f}")
     click.echo(
@@ -284,9 +276,7 @@ def eval_tagger_command(file: str, framework_path: str | None, as_json: bool) ->
 # ---------------------------------------------------------------- audio times
 
 
-def _segment_offsets(
-    segments: list[dict] | None, text: str
-) -> list[tuple[int, int, float, float]] | None:
+def _segment_offsets(segments: list[dict] | None, text: str) -> list[tuple[int, int, float, float]] | None:
     """Character range and audio time of each segment, or None if they don't make up the text."""
     if not segments:
         return None
@@ -303,9 +293,7 @@ def _segment_offsets(
     return offsets
 
 
-def _audio_times(
-    offsets: list[tuple[int, int, float, float]] | None, start: int, end: int
-) -> tuple[float | None, float | None]:
+def _audio_times(offsets: list[tuple[int, int, float, float]] | None, start: int, end: int) -> tuple[float | None, float | None]:
     # Whole segments, not interpolation: playback must include the start of the sentence.
     if not offsets:
         return None, None

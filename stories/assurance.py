@@ -9,7 +9,8 @@ from typing import Any
 import sqlite_utils
 
 from stories import audit
-from stories.clock import now_iso, today as utc_today
+from stories.clock import now_iso
+from stories.clock import today as utc_today
 from stories.db import write_transaction
 from stories.validation import Invalid, Problems, one_of, optional_text, parse_date
 
@@ -30,7 +31,13 @@ CONTRIBUTIONS = {"inherent": "From the core service", "additional": "From an add
 
 
 def record_member_check(
-    db: sqlite_utils.Database, story_id: int, data: Mapping[str, Any], *, actor: str, user_id: int | None, recorded_by: str,
+    db: sqlite_utils.Database,
+    story_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    user_id: int | None,
+    recorded_by: str,
     today: dt.date | None = None,
 ) -> int:
     """The storyteller confirmed the written story reads true: when, and how."""
@@ -43,7 +50,13 @@ def record_member_check(
 
 
 def record_second_person(
-    db: sqlite_utils.Database, story_id: int, data: Mapping[str, Any], *, actor: str, user_id: int, verifier: str,
+    db: sqlite_utils.Database,
+    story_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    user_id: int,
+    verifier: str,
     today: dt.date | None = None,
 ) -> int:
     """A second person (not whoever recorded the story) verified it, perhaps against supporting evidence."""
@@ -67,7 +80,13 @@ def verifications(db: sqlite_utils.Database, story_id: int) -> list[dict[str, An
 
 
 def link_outcome(
-    db: sqlite_utils.Database, story_id: int, tag_id: int, data: Mapping[str, Any], *, actor: str, intervention_ids: Iterable[int],
+    db: sqlite_utils.Database,
+    story_id: int,
+    tag_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    intervention_ids: Iterable[int],
 ) -> None:
     """Record which intervention an outcome came from, inherent or additional, in the storyteller's words."""
     problems = Problems()
@@ -83,7 +102,8 @@ def link_outcome(
     problems.raise_if_any()
     with write_transaction(db):
         changed = db.execute(
-            "UPDATE outcome_tags SET intervention_id = ?, contribution = ?, contribution_statement = ? WHERE id = ? AND story_id = ?",
+            "UPDATE outcome_tags SET intervention_id = ?, contribution = ?, contribution_statement = ?"
+            " WHERE id = ? AND story_id = ?",
             [intervention_id, contribution, statement or None, tag_id, story_id],
         ).rowcount
         if not changed:
@@ -91,8 +111,17 @@ def link_outcome(
         audit.record(db, actor, "story.outcome_linked", story_id, tag_id=tag_id)
 
 
-def _add(db: sqlite_utils.Database, story_id: int, kind: str, method: str, on: dt.date, user_id: int | None, by: str, note: str,
-         actor: str) -> int:
+def _add(
+    db: sqlite_utils.Database,
+    story_id: int,
+    kind: str,
+    method: str,
+    on: dt.date,
+    user_id: int | None,
+    by: str,
+    note: str,
+    actor: str,
+) -> int:
     with write_transaction(db):
         if not db.execute("SELECT 1 FROM stories WHERE id = ?", [story_id]).fetchone():
             raise Invalid({"story": "There is no such story."})

@@ -83,7 +83,14 @@ def add_user(
         cursor = db.execute(
             "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [username, display_name or username, generate_password_hash(password, method=PASSWORD_HASH_METHOD), role, organisation_id, now().isoformat()],
+            [
+                username,
+                display_name or username,
+                generate_password_hash(password, method=PASSWORD_HASH_METHOD),
+                role,
+                organisation_id,
+                now().isoformat(),
+            ],
         )
         audit.record(db, actor, "user.add", username=username, role=role)
         return cursor.lastrowid

@@ -103,8 +103,9 @@ def require_board(board: BoardStory) -> None:
 
 
 def get_case_study(db: sqlite_utils.Database, case_study_id: int, organisation_id: int) -> dict[str, Any] | None:
-    rows = list(db.query(CASE_STUDY_SQL + " WHERE case_studies.id = ? AND stories.organisation_id = ?",
-                         [case_study_id, organisation_id]))
+    rows = list(
+        db.query(CASE_STUDY_SQL + " WHERE case_studies.id = ? AND stories.organisation_id = ?", [case_study_id, organisation_id])
+    )
     return _loaded(rows[0]) if rows else None
 
 
@@ -126,11 +127,17 @@ def check_framing(board: BoardStory, data: Mapping[str, Any]) -> dict[str, str]:
         shown = apply_identity(board.story, value).text if value else value
         if shown != value:
             # The presenter's words are held to the storyteller's consent as much as the story is.
-            problems.add(field, f"{label} mentions a name that the storyteller's consent keeps out of "
-                                f"board papers. As the board may read it: “{shown[:300]}”")
+            problems.add(
+                field,
+                f"{label} mentions a name that the storyteller's consent keeps out of "
+                f"board papers. As the board may read it: “{shown[:300]}”",
+            )
         if value and MONEY.search(value):
-            problems.add(field, f"{label} gives a money value. Storybank keeps evidence in people's words, not priced "
-                                "proxies: please describe the change instead.")
+            problems.add(
+                field,
+                f"{label} gives a money value. Storybank keeps evidence in people's words, not priced "
+                "proxies: please describe the change instead.",
+            )
     problems.raise_if_any()
     return {"title": title, "context": context}
 
@@ -155,8 +162,10 @@ def update_framing(
     require_board(board)
     framing = check_framing(board, data)
     with write_transaction(db):
-        db.execute("UPDATE case_studies SET title = ?, context = ?, updated_at = ? WHERE id = ?",
-                   [framing["title"], framing["context"], now_iso(), case_study_id])
+        db.execute(
+            "UPDATE case_studies SET title = ?, context = ?, updated_at = ? WHERE id = ?",
+            [framing["title"], framing["context"], now_iso(), case_study_id],
+        )
         audit.record(db, actor, "case_study.framing", board.story["id"], case_study_id=case_study_id)
 
 
@@ -174,12 +183,16 @@ def find_quote(body: str, data: Mapping[str, Any]) -> Quote:
     pattern = re.compile(r"\s+".join(re.escape(word) for word in words))
     matches = list(pattern.finditer(body))
     if not matches:
-        raise Invalid({"quote": "Those words are not in the story as the board will read it. A pull quote must be the "
-                                "storyteller's exact words from the text shown here (names already hidden)."})
+        raise Invalid(
+            {
+                "quote": "Those words are not in the story as the board will read it. A pull quote must be the "
+                "storyteller's exact words from the text shown here (names already hidden)."
+            }
+        )
     start = _int(data.get("start"))
     # Of several identical passages, keep the one the presenter selected.
     match = min(matches, key=lambda m: abs(m.start() - start) if start is not None else m.start())
-    return Quote(match.start(), match.end(), body[match.start():match.end()])
+    return Quote(match.start(), match.end(), body[match.start() : match.end()])
 
 
 def add_quote(db: sqlite_utils.Database, case_study_id: int, board: BoardStory, data: Mapping[str, Any], *, actor: str) -> Quote:
@@ -224,7 +237,7 @@ def current_quotes(quotes: list[Quote], body: str) -> tuple[list[Quote], list[Qu
     """
     kept, gone = [], []
     for quote in quotes:
-        if body[quote.start:quote.end] == quote.text:
+        if body[quote.start : quote.end] == quote.text:
             kept.append(quote)
         elif (at := body.find(quote.text)) >= 0:
             kept.append(Quote(at, at + len(quote.text), quote.text))
@@ -238,8 +251,10 @@ def ready_for_export(board: BoardStory, case_study: Mapping[str, Any]) -> list[Q
     require_board(board)
     quotes, gone = current_quotes(case_study["quotes"], board.version.body)
     if gone:
-        raise Refused(f"Pull quotes no longer in the story as the board may now read it: {len(gone)} (its consent or a "
-                      "name decision changed since they were picked). Remove them before exporting.")
+        raise Refused(
+            f"Pull quotes no longer in the story as the board may now read it: {len(gone)} (its consent or a "
+            "name decision changed since they were picked). Remove them before exporting."
+        )
     return quotes
 
 
@@ -261,8 +276,10 @@ def _stored_quotes(db: sqlite_utils.Database, case_study_id: int) -> list[Quote]
 
 
 def _save_quotes(db: sqlite_utils.Database, case_study_id: int, quotes: list[Quote]) -> None:
-    db.execute("UPDATE case_studies SET quotes = ?, updated_at = ? WHERE id = ?",
-               [json.dumps([dataclasses.asdict(q) for q in quotes]), now_iso(), case_study_id])
+    db.execute(
+        "UPDATE case_studies SET quotes = ?, updated_at = ? WHERE id = ?",
+        [json.dumps([dataclasses.asdict(q) for q in quotes]), now_iso(), case_study_id],
+    )
 
 
 def _int(value: Any) -> int | None:

@@ -139,8 +139,9 @@ def users_add(instance: Instance, username: str, role: str, organisation_slug: s
     if org is None:
         raise click.ClickException(f"No organisation {organisation_slug!r}; add it with `storybank organisations add`.")
     try:
-        auth.add_user(db, username=username, display_name=display_name, password=password, role=role,
-                      organisation_id=org["id"], actor="cli")
+        auth.add_user(
+            db, username=username, display_name=display_name, password=password, role=role, organisation_id=org["id"], actor="cli"
+        )
     except Invalid as error:
         raise fail_on_invalid(error) from None
     click.echo(f"Added {username} ({role}, {org['name']})")
@@ -210,26 +211,34 @@ def withdraw_(instance: Instance, story_id: int, erase_story: bool, reason: str)
         counts = run_withdrawal(instance, story_id, actor="cli", reason=reason, erase_story=erase_story)
     except Invalid as error:
         raise fail_on_invalid(error) from None
-    click.echo(f"Story {story_id} {'erased' if erase_story else 'withdrawn'}; republished: "
-               + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
+    click.echo(
+        f"Story {story_id} {'erased' if erase_story else 'withdrawn'}; republished: "
+        + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items())
+    )
 
 
 @cli.command("check-no-trace")
 @click.argument("texts", nargs=-1, required=True)
+@click.option(
+    "--published", "published_only", is_flag=True,
+    help="Scan only the published files (after a withdrawal; the team's own record is kept).",
+)
 @pass_instance
-def check_no_trace(instance: Instance, texts: tuple[str, ...]) -> None:
+def check_no_trace(instance: Instance, texts: tuple[str, ...], published_only: bool) -> None:
     """Scan the raw bytes of every file in the instance for TEXTS; exit 1 if any is found.
 
+    After an erasure, scan everything; after a withdrawal from publication, scan --published.
     Example: storybank check-no-trace "Margaret Holt" "allotment"
     """
     from stories.notrace import find_traces
 
-    hits = find_traces(instance.root, texts)
+    root = instance.published_dir if published_only else instance.root
+    hits = find_traces(root, texts)
     for path, text in hits:
         click.echo(f"FOUND {text!r} in {path.relative_to(instance.root)}")
     if hits:
         raise SystemExit(1)
-    click.echo(f"No trace of {len(texts)} text(s) in {instance.root}")
+    click.echo(f"No trace of {len(texts)} text(s) in {root}")
 
 
 @cli.command("backup")
@@ -311,8 +320,19 @@ def datasette_command(instance: Instance, host: str, port: int) -> list[str]:
         return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
     settings = [arg for name, value in SETTINGS.items() for arg in ("--setting", name, as_text(value))]
-    return [sys.executable, "-m", "datasette", "serve", "--host", host, "--port", str(port),
-            "--metadata", str(METADATA_FILE), *settings]
+    return [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--metadata",
+        str(METADATA_FILE),
+        *settings,
+    ]
 
 
 @cli.command()
@@ -399,15 +419,17 @@ def frameworks_import(instance: Instance, file: Path) -> None:
 
     Example: storybank frameworks import our-outcomes.csv
     """
-    from stories.frameworks import FrameworkError
     from stories.framework_store import import_framework
+    from stories.frameworks import FrameworkError
 
     open_store(instance).close()
     try:
         framework = import_framework(instance, file)
     except FrameworkError as error:
         raise click.ClickException(f"Nothing was imported. Please fix: {error}") from None
-    click.echo(f"Imported {framework.name!r} ({framework.id}, version {framework.version}) with {len(framework.domains)} domains.")
+    click.echo(
+        f"Imported {framework.name!r} ({framework.id}, version {framework.version}) with {len(framework.domains)} domains."
+    )
     click.echo("New stories are tagged with it from now on.")
 
 

@@ -24,8 +24,12 @@ QUOTES = 3
 MAX_MONTHS = 18  # a longer span is drawn by quarter, so the bars stay wide enough to read
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Columns a commissioner filters on, as named in story_outcomes (constants: never user input).
-FACETS = (("contract", "contract_ref"), ("commissioner", "commissioner"), ("provider", "provider"),
-          ("organisation", "organisation"))
+FACETS = (
+    ("contract", "contract_ref"),
+    ("commissioner", "commissioner"),
+    ("provider", "provider"),
+    ("organisation", "organisation"),
+)
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -47,18 +51,27 @@ class Filters:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> Filters:
         return cls(
-            contract=args.get("contract", "").strip(), commissioner=args.get("commissioner", "").strip(),
-            provider=args.get("provider", "").strip(), year_from=_year(args.get("from")), year_to=_year(args.get("to")),
-            verified_only=args.get("verification") != "all", framework=args.get("framework", "").strip() or DEFAULT_FRAMEWORK,
+            contract=args.get("contract", "").strip(),
+            commissioner=args.get("commissioner", "").strip(),
+            provider=args.get("provider", "").strip(),
+            year_from=_year(args.get("from")),
+            year_to=_year(args.get("to")),
+            verified_only=args.get("verification") != "all",
+            framework=args.get("framework", "").strip() or DEFAULT_FRAMEWORK,
         )
 
     def query_args(self, **changes: Any) -> dict[str, str]:
         """This view's query string, with defaults left out so bookmarked links stay short."""
         f = dataclasses.replace(self, **changes)
-        args = {"contract": f.contract, "commissioner": f.commissioner, "provider": f.provider,
-                "from": str(f.year_from or ""), "to": str(f.year_to or ""),
-                "verification": "" if f.verified_only else "all",
-                "framework": "" if f.framework == DEFAULT_FRAMEWORK else f.framework}
+        args = {
+            "contract": f.contract,
+            "commissioner": f.commissioner,
+            "provider": f.provider,
+            "from": str(f.year_from or ""),
+            "to": str(f.year_to or ""),
+            "verification": "" if f.verified_only else "all",
+            "framework": "" if f.framework == DEFAULT_FRAMEWORK else f.framework,
+        }
         return {key: value for key, value in args.items() if value}
 
     @property
@@ -182,15 +195,21 @@ def load(path: Path, filters: Filters) -> Evidence | None:
 def _fill(conn: sqlite3.Connection, filters: Filters, evidence: Evidence) -> None:
     scope, scope_params = filters.where(verification=False)
     where, params = filters.where()
-    evidence.verification_mix = [(level, count) for level, count in conn.execute(
-        f"SELECT verification, COUNT(DISTINCT story_id) FROM story_outcomes o WHERE {scope} GROUP BY 1 ORDER BY 2 DESC, 1",
-        scope_params)]
+    evidence.verification_mix = [
+        (level, count)
+        for level, count in conn.execute(
+            f"SELECT verification, COUNT(DISTINCT story_id) FROM story_outcomes o WHERE {scope} GROUP BY 1 ORDER BY 2 DESC, 1",
+            scope_params,
+        )
+    ]
     evidence.stories = sum(count for _, count in evidence.verification_mix)
     evidence.columns = _columns(conn, filters)
     evidence.rows = _matrix(conn, filters, evidence.columns)
     months = conn.execute(
         f"SELECT substr(s.told_on, 1, 7), o.direction, COUNT(DISTINCT o.story_id) FROM story_outcomes o"
-        f" JOIN stories s ON s.id = o.story_id WHERE {where} GROUP BY 1, 2", params).fetchall()
+        f" JOIN stories s ON s.id = o.story_id WHERE {where} GROUP BY 1, 2",
+        params,
+    ).fetchall()
     evidence.by_quarter, evidence.periods = _periods(months)
     evidence.quotes = _quotes(conn, where, params)
     evidence.options = _options(conn)
@@ -202,13 +221,21 @@ def _columns(conn: sqlite3.Connection, filters: Filters) -> list[Column]:
     columns = []
     for row in conn.execute(
         f"SELECT DISTINCT intervention_id, intervention, contract_ref, provider FROM story_outcomes o WHERE {scope}"
-        " ORDER BY intervention_id IS NULL, contract_ref, intervention, intervention_id", params,
+        " ORDER BY intervention_id IS NULL, contract_ref, intervention, intervention_id",
+        params,
     ):
         if row["intervention_id"] is None:
             columns.append(Column("No intervention linked", None, None, (("intervention_id__isnull", "1"),)))
         else:
-            columns.append(Column(row["intervention"], row["contract_ref"], row["provider"],
-                                  (("intervention_id", str(row["intervention_id"])),), row["intervention_id"]))
+            columns.append(
+                Column(
+                    row["intervention"],
+                    row["contract_ref"],
+                    row["provider"],
+                    (("intervention_id", str(row["intervention_id"])),),
+                    row["intervention_id"],
+                )
+            )
     return [*columns, Column("All interventions", None, None, ())]
 
 
@@ -217,18 +244,22 @@ def _matrix(conn: sqlite3.Connection, filters: Filters, columns: list[Column]) -
     counts: dict[tuple[str, int | None | str], dict[str, int]] = defaultdict(dict)
     for domain, intervention_id, direction, stories in conn.execute(
         f"SELECT domain, intervention_id, direction, COUNT(DISTINCT story_id) FROM story_outcomes o WHERE {where}"
-        " GROUP BY 1, 2, 3", params,
+        " GROUP BY 1, 2, 3",
+        params,
     ):
         counts[domain, intervention_id][direction] = stories
     # "All" counts distinct stories: one story told under two interventions is one story.
     for domain, direction, stories in conn.execute(
-        f"SELECT domain, direction, COUNT(DISTINCT story_id) FROM story_outcomes o WHERE {where} GROUP BY 1, 2", params,
+        f"SELECT domain, direction, COUNT(DISTINCT story_id) FROM story_outcomes o WHERE {where} GROUP BY 1, 2",
+        params,
     ):
         counts[domain, "all"][direction] = stories
     keys = [column.intervention_id if column.explorer_filter else "all" for column in columns]
     present = {domain for domain, _ in counts}
-    return [Row(domain, domain_label(domain), [_ordered(counts.get((domain, key), {})) for key in keys])
-            for domain in _domains(filters.framework, present)]
+    return [
+        Row(domain, domain_label(domain), [_ordered(counts.get((domain, key), {})) for key in keys])
+        for domain in _domains(filters.framework, present)
+    ]
 
 
 def _domains(framework: str, present: set[str]) -> list[str]:
@@ -278,11 +309,23 @@ def _month_number(key: str) -> int:
 
 def _quotes(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[Quote]:
     """A few of the storytellers' own words: verified and recent first, from different stories and domains."""
-    candidates = [Quote(r["story_id"], r["title"], domain_label(r["domain"]), r["direction"], r["evidence"].strip(),
-                        r["intervention"], r["verification"]) for r in conn.execute(
-        f"SELECT story_id, title, domain, direction, evidence, intervention, verification FROM story_outcomes o"
-        f" WHERE {where} AND trim(coalesce(o.evidence, '')) != ''"
-        " ORDER BY o.verification = ?, o.year DESC, o.story_id DESC, o.id LIMIT 200", [*params, UNVERIFIED])]
+    candidates = [
+        Quote(
+            r["story_id"],
+            r["title"],
+            domain_label(r["domain"]),
+            r["direction"],
+            r["evidence"].strip(),
+            r["intervention"],
+            r["verification"],
+        )
+        for r in conn.execute(
+            f"SELECT story_id, title, domain, direction, evidence, intervention, verification FROM story_outcomes o"
+            f" WHERE {where} AND trim(coalesce(o.evidence, '')) != ''"
+            " ORDER BY o.verification = ?, o.year DESC, o.story_id DESC, o.id LIMIT 200",
+            [*params, UNVERIFIED],
+        )
+    ]
     chosen: list[Quote] = []
     for distinct_domains in (True, False):
         for quote in candidates:
@@ -296,15 +339,24 @@ def _quotes(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[Quo
 
 def _options(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     """Choices for the filter form: only values that some published story carries."""
-    contracts = [(ref, f"{ref} — {names}") for ref, names in conn.execute(
-        "SELECT contract_ref, group_concat(intervention, ', ') FROM (SELECT DISTINCT contract_ref, intervention"
-        " FROM story_outcomes WHERE coalesce(contract_ref, '') != '' ORDER BY intervention) GROUP BY 1 ORDER BY 1")]
+    contracts = [
+        (ref, f"{ref} — {names}")
+        for ref, names in conn.execute(
+            "SELECT contract_ref, group_concat(intervention, ', ') FROM (SELECT DISTINCT contract_ref, intervention"
+            " FROM story_outcomes WHERE coalesce(contract_ref, '') != '' ORDER BY intervention) GROUP BY 1 ORDER BY 1"
+        )
+    ]
     options = {"contract": contracts}
     for name, column in FACETS[1:]:
-        options[name] = [(v, v) for (v,) in conn.execute(
-            f"SELECT DISTINCT {column} FROM story_outcomes WHERE coalesce({column}, '') != '' ORDER BY 1")]
-    options["year"] = [(str(y), str(y)) for (y,) in conn.execute(
-        "SELECT DISTINCT year FROM story_outcomes WHERE year IS NOT NULL ORDER BY 1")]
+        options[name] = [
+            (v, v)
+            for (v,) in conn.execute(
+                f"SELECT DISTINCT {column} FROM story_outcomes WHERE coalesce({column}, '') != '' ORDER BY 1"
+            )
+        ]
+    options["year"] = [
+        (str(y), str(y)) for (y,) in conn.execute("SELECT DISTINCT year FROM story_outcomes WHERE year IS NOT NULL ORDER BY 1")
+    ]
     # The shipped lenses are always offered (Five Ways may simply have no stories yet), then any loaded by users.
     frameworks = [*SHIPPED, *sorted({f for (f,) in conn.execute("SELECT DISTINCT framework FROM story_outcomes")} - set(SHIPPED))]
     options["framework"] = [(f, shipped.name if (shipped := _shipped(f)) else f) for f in frameworks]

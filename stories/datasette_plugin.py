@@ -80,9 +80,7 @@ class PublishedDatabase(Database):
         generation = self._generation()
         if self.ds.executor is None:
             return fn(self._connection(generation))
-        return await asyncio.get_event_loop().run_in_executor(
-            self.ds.executor, lambda: fn(self._connection(generation))
-        )
+        return await asyncio.get_event_loop().run_in_executor(self.ds.executor, lambda: fn(self._connection(generation)))
 
 
 def make_datasette(instance: Instance) -> Any:

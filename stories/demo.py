@@ -43,8 +43,15 @@ def load_demo(db: sqlite_utils.Database, evidence_dir: Path, today: dt.date | No
         users[user["username"]] = user
         org_id = get_organisation(db, user["organisation"])["id"]
         if not db.execute("SELECT 1 FROM users WHERE username = ?", [user["username"]]).fetchone():
-            add_user(db, username=user["username"], display_name=user["display_name"], password=DEMO_PASSWORD,
-                     role=user["role"], organisation_id=org_id, actor=ACTOR)
+            add_user(
+                db,
+                username=user["username"],
+                display_name=user["display_name"],
+                password=DEMO_PASSWORD,
+                role=user["role"],
+                organisation_id=org_id,
+                actor=ACTOR,
+            )
             added["users"] += 1
     for item in data["interventions"]:
         if intervention_id_by_slug(db, item["slug"]) is None:
@@ -71,7 +78,10 @@ def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[st
     given_on = today - dt.timedelta(days=consent["given_days_ago"])
     fields = {
         **{k: story[k] for k in ("title", "body", "storyteller_reference", "storyteller_names", "interventions")},
-        **{k: consent[k] for k in ("given_by", "age_band", "witness", "method", "info_sheet_version", "audiences", "identity_level")},
+        **{
+            k: consent[k]
+            for k in ("given_by", "age_band", "witness", "method", "info_sheet_version", "audiences", "identity_level")
+        },
         "special_category": consent["special_category"],
         "told_on": today - dt.timedelta(days=story["told_days_ago"]),
         "given_on": given_on,
@@ -84,8 +94,15 @@ def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[st
     author = users[story["recorded_by"]]
     user_id = db.execute("SELECT id FROM users WHERE username = ?", [author["username"]]).fetchone()[0]
     with write_transaction(db):
-        story_id = record_story(db, fields, organisation_id=org_id, actor=f"user:{author['username']}", user_id=user_id,
-                                status="draft" if story["status"] == "draft" else "submitted", today=today)
+        story_id = record_story(
+            db,
+            fields,
+            organisation_id=org_id,
+            actor=f"user:{author['username']}",
+            user_id=user_id,
+            status="draft" if story["status"] == "draft" else "submitted",
+            today=today,
+        )
         if story["status"] == "approved":
             reviewer = db.execute(
                 "SELECT id, username FROM users WHERE role = 'reviewer' AND organisation_id = ? ORDER BY id", [org_id]
@@ -95,8 +112,14 @@ def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[st
             db.execute(
                 "INSERT INTO name_decisions (story_id, name, decision, placeholder, decided_by, decided_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [story_id, other["name"], "keep" if other.get("keep") else "redact", other.get("placeholder") or "",
-                 ACTOR, now_iso()],
+                [
+                    story_id,
+                    other["name"],
+                    "keep" if other.get("keep") else "redact",
+                    other.get("placeholder") or "",
+                    ACTOR,
+                    now_iso(),
+                ],
             )
         for domain, direction in (story.get("outcomes") or {}).items():
             db.execute(

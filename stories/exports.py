@@ -49,7 +49,9 @@ def awaiting_destruction(db: sqlite_utils.Database, user_id: int) -> list[dict[s
 
 def confirm_destroyed(db: sqlite_utils.Database, export_id: int, *, user_id: int, actor: str) -> None:
     with write_transaction(db):
-        row = db.execute("SELECT story_id, destroy_requested_at FROM exports WHERE id = ? AND user_id = ?", [export_id, user_id]).fetchone()
+        row = db.execute(
+            "SELECT story_id, destroy_requested_at FROM exports WHERE id = ? AND user_id = ?", [export_id, user_id]
+        ).fetchone()
         if row is None or row[1] is None:
             raise Invalid({"export": "There is no copy of yours waiting to be destroyed with that number."})
         db.execute("UPDATE exports SET destroyed_at = ? WHERE id = ? AND destroyed_at IS NULL", [now_iso(), export_id])

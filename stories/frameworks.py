@@ -180,8 +180,7 @@ def _check_unique(domains: list[Domain], file_name: str, noun: str, first_row: i
     for number, domain in enumerate(domains, start=first_row):
         if domain.id in seen:
             raise FrameworkError(
-                f"{file_name}: {noun} {number}: duplicate id '{domain.id}' "
-                f"(first used in {noun} {seen[domain.id]})"
+                f"{file_name}: {noun} {number}: duplicate id '{domain.id}' (first used in {noun} {seen[domain.id]})"
             )
         seen[domain.id] = number
 
@@ -222,19 +221,14 @@ def _phrase_patterns(phrases: dict[str, list[str]]) -> list[dict[str, Any]]:
     ]
 
 
-def _framework(
-    framework_id: str, name: str, domains: list[Domain], patterns: list[dict[str, Any]], path: Path
-) -> Framework:
+def _framework(framework_id: str, name: str, domains: list[Domain], patterns: list[dict[str, Any]], path: Path) -> Framework:
     for domain in domains:
         if not any(p["label"] == domain.id for p in patterns):
             raise FrameworkError(f"{path.name}: domain '{domain.id}' has no phrases or patterns")
     canonical = {
         "id": framework_id,
         "name": name,
-        "domains": [
-            [d.id, d.label, d.description, d.level, {k: list(v) for k, v in d.crosswalk.items()}]
-            for d in domains
-        ],
+        "domains": [[d.id, d.label, d.description, d.level, {k: list(v) for k, v in d.crosswalk.items()}] for d in domains],
         "patterns": patterns,
     }
     blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -18,9 +18,24 @@ from stories.records import check_story, record_story
 from stories.validation import Invalid
 
 COLUMNS = (
-    "title", "body", "told_on", "storyteller_reference", "storyteller_names", "interventions",
-    "given_by", "age_band", "witness", "method", "info_sheet_version", "audiences", "identity_level",
-    "special_category", "given_on", "review_on", "evidence_time", "evidence_path",
+    "title",
+    "body",
+    "told_on",
+    "storyteller_reference",
+    "storyteller_names",
+    "interventions",
+    "given_by",
+    "age_band",
+    "witness",
+    "method",
+    "info_sheet_version",
+    "audiences",
+    "identity_level",
+    "special_category",
+    "given_on",
+    "review_on",
+    "evidence_time",
+    "evidence_path",
 )
 
 

@@ -15,7 +15,16 @@ from stories.validation import Problems, one_of, optional_text, parse_date, requ
 
 CONTRACT_REF_KINDS = ("local", "ocds", "360giving")
 CONTRACT_REF_LABELS = {"local": "Local reference", "ocds": "OCDS contracting process (ocid)", "360giving": "360Giving grant id"}
-FIELDS = ("name", "commissioner", "contract_ref", "contract_ref_kind", "social_value_theme", "starts_on", "ends_on", "description")
+FIELDS = (
+    "name",
+    "commissioner",
+    "contract_ref",
+    "contract_ref_kind",
+    "social_value_theme",
+    "starts_on",
+    "ends_on",
+    "description",
+)
 
 
 def validate_intervention(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -24,7 +33,13 @@ def validate_intervention(data: Mapping[str, Any]) -> dict[str, Any]:
         "name": required_text(problems, data, "name", "Name", 200),
         "commissioner": optional_text(problems, data, "commissioner", "Commissioning body", 200),
         "contract_ref": optional_text(problems, data, "contract_ref", "Contract or grant reference", 120),
-        "contract_ref_kind": one_of(problems, {"contract_ref_kind": data.get("contract_ref_kind") or "local"}, "contract_ref_kind", "Reference kind", CONTRACT_REF_KINDS),
+        "contract_ref_kind": one_of(
+            problems,
+            {"contract_ref_kind": data.get("contract_ref_kind") or "local"},
+            "contract_ref_kind",
+            "Reference kind",
+            CONTRACT_REF_KINDS,
+        ),
         "social_value_theme": optional_text(problems, data, "social_value_theme", "Social Value Model theme", 120),
         "description": optional_text(problems, data, "description", "Description", 4000),
     }
@@ -43,7 +58,9 @@ def validate_intervention(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def add_intervention(db: sqlite_utils.Database, data: Mapping[str, Any], *, provider_id: int, actor: str, slug: str | None = None) -> int:
+def add_intervention(
+    db: sqlite_utils.Database, data: Mapping[str, Any], *, provider_id: int, actor: str, slug: str | None = None
+) -> int:
     values = validate_intervention(data)
     stamp = now_iso()
     with write_transaction(db):

@@ -41,21 +41,29 @@ def get_round(db: sqlite_utils.Database, round_id: int, organisation_id: int) ->
         return None
     item = rows[0]
     item["domain_label"] = domain_label(item["domain"])
-    item["shortlist"] = list(db.query(
-        "SELECT stories.id, stories.title, stories.told_on FROM msc_shortlist JOIN stories ON stories.id = story_id"
-        " WHERE round_id = ? ORDER BY msc_shortlist.added_at", [round_id]))
+    item["shortlist"] = list(
+        db.query(
+            "SELECT stories.id, stories.title, stories.told_on FROM msc_shortlist JOIN stories ON stories.id = story_id"
+            " WHERE round_id = ? ORDER BY msc_shortlist.added_at",
+            [round_id],
+        )
+    )
     choice = list(db.query("SELECT * FROM msc_choices WHERE round_id = ?", [round_id]))
     item["choice"] = choice[0] if choice else None
     return item
 
 
 def list_rounds(db: sqlite_utils.Database, organisation_id: int) -> list[dict[str, Any]]:
-    rounds = list(db.query(
-        "SELECT msc_rounds.*, msc_choices.story_id AS chosen_story_id, stories.title AS chosen_title,"
-        " (SELECT count(*) FROM msc_shortlist WHERE round_id = msc_rounds.id) AS shortlisted"
-        " FROM msc_rounds LEFT JOIN msc_choices ON msc_choices.round_id = msc_rounds.id"
-        " LEFT JOIN stories ON stories.id = msc_choices.story_id"
-        " WHERE msc_rounds.organisation_id = ? ORDER BY msc_rounds.id DESC", [organisation_id]))
+    rounds = list(
+        db.query(
+            "SELECT msc_rounds.*, msc_choices.story_id AS chosen_story_id, stories.title AS chosen_title,"
+            " (SELECT count(*) FROM msc_shortlist WHERE round_id = msc_rounds.id) AS shortlisted"
+            " FROM msc_rounds LEFT JOIN msc_choices ON msc_choices.round_id = msc_rounds.id"
+            " LEFT JOIN stories ON stories.id = msc_choices.story_id"
+            " WHERE msc_rounds.organisation_id = ? ORDER BY msc_rounds.id DESC",
+            [organisation_id],
+        )
+    )
     for item in rounds:
         item["domain_label"] = domain_label(item["domain"])
     return rounds
@@ -63,13 +71,16 @@ def list_rounds(db: sqlite_utils.Database, organisation_id: int) -> list[dict[st
 
 def eligible_stories(db: sqlite_utils.Database, round_: dict[str, Any]) -> list[dict[str, Any]]:
     """The organisation's signed-off stories with a confirmed outcome in the round's domain, consent in force."""
-    rows = list(db.query(
-        "SELECT DISTINCT stories.id, stories.title, stories.told_on FROM stories"
-        " JOIN outcome_tags ON outcome_tags.story_id = stories.id"
-        " WHERE stories.organisation_id = ? AND stories.status = 'approved' AND outcome_tags.domain = ?"
-        " AND outcome_tags.status = 'confirmed'"
-        " AND stories.id NOT IN (SELECT story_id FROM msc_shortlist WHERE round_id = ?) ORDER BY stories.told_on DESC",
-        [round_["organisation_id"], round_["domain"], round_["id"]]))
+    rows = list(
+        db.query(
+            "SELECT DISTINCT stories.id, stories.title, stories.told_on FROM stories"
+            " JOIN outcome_tags ON outcome_tags.story_id = stories.id"
+            " WHERE stories.organisation_id = ? AND stories.status = 'approved' AND outcome_tags.domain = ?"
+            " AND outcome_tags.status = 'confirmed'"
+            " AND stories.id NOT IN (SELECT story_id FROM msc_shortlist WHERE round_id = ?) ORDER BY stories.told_on DESC",
+            [round_["organisation_id"], round_["domain"], round_["id"]],
+        )
+    )
     return [row for row in rows if _consent_in_force(db, row["id"])]
 
 
@@ -101,10 +112,13 @@ def choose(db: sqlite_utils.Database, round_: dict[str, Any], data: dict[str, An
 
 
 def choices_for_story(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
-    rows = list(db.query(
-        "SELECT msc_choices.*, msc_rounds.domain, msc_rounds.title, msc_rounds.panel FROM msc_choices"
-        " JOIN msc_rounds ON msc_rounds.id = msc_choices.round_id WHERE msc_choices.story_id = ? ORDER BY chosen_at",
-        [story_id]))
+    rows = list(
+        db.query(
+            "SELECT msc_choices.*, msc_rounds.domain, msc_rounds.title, msc_rounds.panel FROM msc_choices"
+            " JOIN msc_rounds ON msc_rounds.id = msc_choices.round_id WHERE msc_choices.story_id = ? ORDER BY chosen_at",
+            [story_id],
+        )
+    )
     for row in rows:
         row["domain_label"] = domain_label(row["domain"])
     return rows
@@ -112,10 +126,14 @@ def choices_for_story(db: sqlite_utils.Database, story_id: int) -> list[dict[str
 
 def unseen_choices(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any]]:
     """Choices of stories this worker recorded that they have not yet passed on."""
-    rows = list(db.query(
-        "SELECT msc_choices.*, msc_rounds.domain, stories.title AS story_title FROM msc_choices"
-        " JOIN msc_rounds ON msc_rounds.id = msc_choices.round_id JOIN stories ON stories.id = msc_choices.story_id"
-        " WHERE stories.created_by = ? AND msc_choices.seen_by_recorder_at IS NULL", [user_id]))
+    rows = list(
+        db.query(
+            "SELECT msc_choices.*, msc_rounds.domain, stories.title AS story_title FROM msc_choices"
+            " JOIN msc_rounds ON msc_rounds.id = msc_choices.round_id JOIN stories ON stories.id = msc_choices.story_id"
+            " WHERE stories.created_by = ? AND msc_choices.seen_by_recorder_at IS NULL",
+            [user_id],
+        )
+    )
     for row in rows:
         row["domain_label"] = domain_label(row["domain"])
     return rows
@@ -124,7 +142,9 @@ def unseen_choices(db: sqlite_utils.Database, user_id: int) -> list[dict[str, An
 def mark_seen(db: sqlite_utils.Database, round_id: int, *, user_id: int, actor: str) -> None:
     changed = db.execute(
         "UPDATE msc_choices SET seen_by_recorder_at = ? WHERE round_id = ? AND seen_by_recorder_at IS NULL"
-        " AND story_id IN (SELECT id FROM stories WHERE created_by = ?)", [now_iso(), round_id, user_id]).rowcount
+        " AND story_id IN (SELECT id FROM stories WHERE created_by = ?)",
+        [now_iso(), round_id, user_id],
+    ).rowcount
     if changed:
         audit.record(db, actor, "msc.seen", None, round_id=round_id)
 

@@ -18,7 +18,9 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def ensure_organisation(db: sqlite_utils.Database, name: str, *, slug: str | None = None, kind: str = "charity", area: str = "") -> int:
+def ensure_organisation(
+    db: sqlite_utils.Database, name: str, *, slug: str | None = None, kind: str = "charity", area: str = ""
+) -> int:
     """The id of the organisation with this slug, creating it if new (idempotent)."""
     slug = slug or slugify(name)
     if not slug or not name.strip():
@@ -37,7 +39,11 @@ def ensure_organisation(db: sqlite_utils.Database, name: str, *, slug: str | Non
 
 
 def get_organisation(db: sqlite_utils.Database, slug_or_id: str | int) -> dict[str, Any] | None:
-    sql = "SELECT * FROM organisations WHERE id = ?" if isinstance(slug_or_id, int) else "SELECT * FROM organisations WHERE slug = ?"
+    sql = (
+        "SELECT * FROM organisations WHERE id = ?"
+        if isinstance(slug_or_id, int)
+        else "SELECT * FROM organisations WHERE slug = ?"
+    )
     rows = list(db.query(sql, [slug_or_id]))
     return rows[0] if rows else None
 

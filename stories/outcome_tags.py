@@ -20,7 +20,12 @@ from stories.validation import Invalid
 
 
 def save_suggestions(
-    db: sqlite_utils.Database, story_id: int, suggestions: Iterable[Mapping[str, Any]], *, framework: str, version: str,
+    db: sqlite_utils.Database,
+    story_id: int,
+    suggestions: Iterable[Mapping[str, Any]],
+    *,
+    framework: str,
+    version: str,
     provenance: Mapping[str, Any],
 ) -> int:
     """Replace this framework's undecided machine suggestions; domains a person already decided are left alone."""
@@ -31,19 +36,36 @@ def save_suggestions(
             "DELETE FROM outcome_tags WHERE story_id = ? AND framework = ? AND origin = 'machine' AND status = 'suggested'",
             [story_id, framework],
         )
-        decided = {row[0] for row in db.execute(
-            "SELECT domain FROM outcome_tags WHERE story_id = ? AND framework = ? AND status != 'suggested'", [story_id, framework]
-        )}
+        decided = {
+            row[0]
+            for row in db.execute(
+                "SELECT domain FROM outcome_tags WHERE story_id = ? AND framework = ? AND status != 'suggested'",
+                [story_id, framework],
+            )
+        }
         for item in suggestions:
             if item["domain"] in decided:
                 continue
             db.execute(
-                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, \"end\", evidence,"
+                'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence,'
                 " audio_start, audio_end, origin, confidence, rule, provenance, status, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'machine', ?, ?, ?, 'suggested', ?)",
-                [story_id, framework, version, item["domain"], item["direction"], item["start"], item["end"], item["evidence"],
-                 item.get("audio_start"), item.get("audio_end"), item.get("confidence"), item.get("rule"),
-                 json.dumps(dict(provenance), sort_keys=True), stamp],
+                [
+                    story_id,
+                    framework,
+                    version,
+                    item["domain"],
+                    item["direction"],
+                    item["start"],
+                    item["end"],
+                    item["evidence"],
+                    item.get("audio_start"),
+                    item.get("audio_end"),
+                    item.get("confidence"),
+                    item.get("rule"),
+                    json.dumps(dict(provenance), sort_keys=True),
+                    stamp,
+                ],
             )
             added += 1
         audit.record(db, "system:tagger", "story.tags_suggested", story_id, framework=framework, count=added)
@@ -51,7 +73,13 @@ def save_suggestions(
 
 
 def decide_tag(
-    db: sqlite_utils.Database, story_id: int, tag_id: int, decision: str, *, actor: str, user_id: int | None,
+    db: sqlite_utils.Database,
+    story_id: int,
+    tag_id: int,
+    decision: str,
+    *,
+    actor: str,
+    user_id: int | None,
     direction: str | None = None,
 ) -> None:
     """Accept (optionally with a changed direction) or reject one suggestion."""
@@ -71,8 +99,18 @@ def decide_tag(
 
 
 def add_tag(
-    db: sqlite_utils.Database, story_id: int, *, domain: str, direction: str, start: int, end: int, actor: str, user_id: int | None,
-    domains: Iterable[str], framework: str = DEFAULT_FRAMEWORK, version: str = "",
+    db: sqlite_utils.Database,
+    story_id: int,
+    *,
+    domain: str,
+    direction: str,
+    start: int,
+    end: int,
+    actor: str,
+    user_id: int | None,
+    domains: Iterable[str],
+    framework: str = DEFAULT_FRAMEWORK,
+    version: str = "",
 ) -> int:
     """A person's own tag on the words they selected: confirmed as it is made."""
     body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()
@@ -91,7 +129,7 @@ def add_tag(
         # A person's tag replaces any other tag for that domain: one tag per domain per story.
         db.execute("DELETE FROM outcome_tags WHERE story_id = ? AND framework = ? AND domain = ?", [story_id, framework, domain])
         tag_id = db.execute(
-            "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, \"end\", evidence, origin,"
+            'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence, origin,'
             " status, decided_by, decided_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'person', 'confirmed', ?, ?, ?)",
             [story_id, framework, version, domain, direction, start, end, body[0][start:end], user_id, now_iso(), now_iso()],
         ).lastrowid

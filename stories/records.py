@@ -118,14 +118,14 @@ def record_story(
     return story_id
 
 
-def add_consent_event(db: sqlite_utils.Database, story_id: int, kind: str, actor: str, consent: Consent | None = None, reason: str = "") -> int:
+def add_consent_event(
+    db: sqlite_utils.Database, story_id: int, kind: str, actor: str, consent: Consent | None = None, reason: str = ""
+) -> int:
     fields = consent.to_event_fields() if consent else {}
     columns = ["story_id", "kind", "recorded_at", "recorded_by", "reason", *fields]
     values = [story_id, kind, now_iso(), actor, reason or None, *fields.values()]
     # Column names come from Consent.to_event_fields, never from input.
-    cursor = db.execute(
-        f"INSERT INTO consent_events ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values
-    )
+    cursor = db.execute(f"INSERT INTO consent_events ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values)
     audit.record(db, actor, f"consent.{kind}", story_id)
     return cursor.lastrowid
 

@@ -56,7 +56,9 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
         own_files = story_files(db, story_id)
         request_destruction(db, story_id)
         db.execute("DELETE FROM stories WHERE id = ?", [story_id])  # cascades to consent, links, tags, names
-        db.execute("INSERT OR REPLACE INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, now_iso(), actor])
+        db.execute(
+            "INSERT OR REPLACE INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, now_iso(), actor]
+        )
         audit.record(db, actor, f"consent.{ERASED}", story_id)
         still_used = {name for name in own_files if name in all_story_files(db)}
     # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too. If readers
@@ -104,7 +106,10 @@ def reapply_journal(db: sqlite_utils.Database, root: Path, *, files: list[Path])
                     path.unlink(missing_ok=True)
                 redone["erased"] += 1
             elif not db.execute("SELECT 1 FROM tombstones WHERE story_id = ?", [story_id]).fetchone():
-                db.execute("INSERT INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, entry["at"], entry["actor"]])
+                db.execute(
+                    "INSERT INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)",
+                    [story_id, entry["at"], entry["actor"]],
+                )
         elif entry["kind"] == WITHDRAWN and exists and not _withdrawn_since(db, story_id, entry["at"]):
             withdraw(db, story_id, actor=entry["actor"], reason="re-applied after restore")
             redone["withdrawn"] += 1

@@ -82,15 +82,16 @@ class Storybank:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("STORYBANK_JOBS_IMMEDIATE", "STORYBANK_REDIS_URL")}
-        env.update({
-            "STORYBANK_INSTANCE": str(self.instance),
-            "STORYBANK_APP_URL": self.app_url,
-            "STORYBANK_DATASETTE_URL": self.datasette_url,
-            "ORT_DISABLE_TELEMETRY": "1",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env = {key: value for key, value in os.environ.items() if key not in ("STORYBANK_JOBS_IMMEDIATE", "STORYBANK_REDIS_URL")}
+        env.update(
+            {
+                "STORYBANK_INSTANCE": str(self.instance),
+                "STORYBANK_APP_URL": self.app_url,
+                "STORYBANK_DATASETTE_URL": self.datasette_url,
+                "ORT_DISABLE_TELEMETRY": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     def start(self, timeout: float = 45) -> None:
@@ -103,8 +104,14 @@ class Storybank:
         for name, args in commands.items():
             log = self.logs / f"{name}.log"
             with log.open("wb") as sink:
-                popen = subprocess.Popen([*storybank_command(), *args], env=self.env, stdout=sink, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                popen = subprocess.Popen(
+                    [*storybank_command(), *args],
+                    env=self.env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             self.processes.append(Process(name, popen, log))
         deadline = time.monotonic() + timeout
         self._wait_for("app", f"{self.app_url}/auth/login", deadline)

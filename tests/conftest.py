@@ -55,7 +55,13 @@ def users(db, orgs) -> dict[str, int]:
             db, username=role, display_name=role.title(), password=PASSWORD, role=role, organisation_id=orgs["a"], actor="test"
         )
     made["worker_b"] = domain_auth.add_user(
-        db, username="worker_b", display_name="Worker B", password=PASSWORD, role="worker", organisation_id=orgs["b"], actor="test"
+        db,
+        username="worker_b",
+        display_name="Worker B",
+        password=PASSWORD,
+        role="worker",
+        organisation_id=orgs["b"],
+        actor="test",
     )
     return made
 
@@ -117,3 +123,24 @@ def story_form(**overrides: Any) -> dict[str, Any]:
     }
     form.update(overrides)
     return form
+
+
+def add_tag(
+    db,
+    story_id: int,
+    domain: str = "relationships",
+    direction: str = "improved",
+    *,
+    evidence: str | None = None,
+    status: str = "confirmed",
+    origin: str = "person",
+    framework: str = "ons-wellbeing",
+    start: int | None = None,
+    end: int | None = None,
+) -> int:
+    """An outcome tag written straight into the store, as the tagger or a worker would leave it."""
+    return db.execute(
+        'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence,'
+        " origin, status, created_at) VALUES (?, ?, 'test', ?, ?, ?, ?, ?, ?, ?, 'now')",
+        [story_id, framework, domain, direction, start, end, evidence, origin, status],
+    ).lastrowid

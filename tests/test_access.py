@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import story_form
+from conftest import add_tag, story_form
 from stories.exports import record_export, request_destruction
 from stories.interventions import add_intervention
 from stories.job_status import create_job, fail_job
@@ -72,37 +72,61 @@ ALLOWED: dict[str, set[str]] = {
 def world(app, instance, db, orgs, users):
     """One of everything in organisation A, so every route has something real to point at."""
     intervention = add_intervention(db, {"name": "Telephone befriending"}, provider_id=orgs["a"], actor="t")
-    story_id = record_story(db, story_form(identity_level="named", interventions=[str(intervention)]),
-                            organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    story_id = record_story(
+        db,
+        story_form(identity_level="named", interventions=[str(intervention)]),
+        organisation_id=orgs["a"],
+        actor="t",
+        user_id=users["worker"],
+    )
     audio = instance.audio_dir / ("0" * 64 + ".webm")
     audio.write_bytes(b"not played in this test")
     recording = add_recording(db, story_id, audio_file=audio.name, duration=3.0, codec="opus", actor="t")
-    save_transcript(db, story_id, recording, segments=[{"start": 0, "end": 3, "text": "I feel like myself again."}],
-                    language="en", model="test")
+    save_transcript(
+        db,
+        story_id,
+        recording,
+        segments=[{"start": 0, "end": 3, "text": "I feel like myself again."}],
+        language="en",
+        model="test",
+    )
     correct_transcript(db, story_id, ["My name is Margaret Holt. I feel like myself again."], actor="t", reviewed=True)
     decide_name(db, story_id, "Priya", "keep", actor="t")
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
-    tag = db.execute(
-        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status, created_at)"
-        " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'person', 'confirmed', 'now')", [story_id]).lastrowid
+    tag = add_tag(db, story_id)
     job = create_job(db, story_id, "transcribe")
     fail_job(db, job, "test")
     export_id = record_export(db, story_id, user_id=users["worker"], actor="t", kind="csv", audience="team", consent_version=1)
     request_destruction(db, story_id)
     round_id = db.execute(
-        "INSERT INTO msc_rounds (organisation_id, domain, title, created_by, created_at) VALUES (?, 'relationships', 'R', ?, 'now')",
-        [orgs["a"], users["reviewer"]]).lastrowid
+        "INSERT INTO msc_rounds (organisation_id, domain, title, created_by, created_at)"
+        " VALUES (?, 'relationships', 'R', ?, 'now')",
+        [orgs["a"], users["reviewer"]],
+    ).lastrowid
     case_study = db.execute(
         "INSERT INTO case_studies (story_id, created_by, title, created_at, updated_at) VALUES (?, ?, 'Case', 'now', 'now')",
-        [story_id, users["presenter"]]).lastrowid
-    return {"story_id": story_id, "intervention_id": intervention, "tag_id": tag, "job_id": job, "export_id": export_id,
-            "round_id": round_id, "case_study_id": case_study, "filename": "storybank.css"}
+        [story_id, users["presenter"]],
+    ).lastrowid
+    return {
+        "story_id": story_id,
+        "intervention_id": intervention,
+        "tag_id": tag,
+        "job_id": job,
+        "export_id": export_id,
+        "round_id": round_id,
+        "case_study_id": case_study,
+        "filename": "storybank.css",
+    }
 
 
 def routes(app):
     """(endpoint, method, url template) for every route; destructive ones last, so the rest still have their target."""
-    found = [(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
-             for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    found = [
+        (rule.endpoint, method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+
     def order(item: tuple[str, str, str]) -> tuple[int, tuple[str, str, str]]:
         endpoint = item[0]
         return (2 if endpoint == "auth.logout" else 1 if "delete" in endpoint or "withdraw" in endpoint else 0), item

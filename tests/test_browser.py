@@ -139,9 +139,12 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Record a story").click()
         expect(page.get_by_role("heading", name="Record a story", level=1)).to_be_visible()
         fill_story(
-            page, title="A reason to get dressed", reference="BF-BROWSER-1", names="Edna Pickles; Ed",
+            page,
+            title="A reason to get dressed",
+            reference="BF-BROWSER-1",
+            names="Edna Pickles; Ed",
             body="After my hip operation I stopped going out. The befriending volunteer rings me on a Tuesday "
-                 "and now I go to the Friday group. I have made friends and I feel less lonely.",
+            "and now I go to the Friday group. I have made friends and I feel less lonely.",
         )
         fill_consent(page, evidence_time="0:42")
         page.get_by_role("button", name="Save story and consent").click()
@@ -155,9 +158,14 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
             expect(decision(page, audience)).to_contain_text("no — not yet signed off by a reviewer")
         facts = page.get_by_role("region", name="Consent").get_by_role("definition")
         for fact in (
-            "The storyteller (age 65+), witnessed by Priya Shah", "Verbal, on the recording, at 0:42 in the recording",
-            "version 2.1", "Our team, Commissioners, Board case studies, The public", "Anonymous", "explicitly consented",
-            (TODAY - dt.timedelta(days=3)).isoformat(), (TODAY + dt.timedelta(days=365)).isoformat(),
+            "The storyteller (age 65+), witnessed by Priya Shah",
+            "Verbal, on the recording, at 0:42 in the recording",
+            "version 2.1",
+            "Our team, Commissioners, Board case studies, The public",
+            "Anonymous",
+            "explicitly consented",
+            (TODAY - dt.timedelta(days=3)).isoformat(),
+            (TODAY + dt.timedelta(days=365)).isoformat(),
         ):
             expect(facts.filter(has_text=fact)).to_have_count(1)
 

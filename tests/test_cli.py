@@ -21,11 +21,28 @@ def test_init_users_and_publish(tmp_path, monkeypatch):
     assert runner.invoke(cli, ["init", "--instance", str(root)]).exit_code == 0
     result = runner.invoke(cli, ["organisations", "add", "Leeds Befriending", "--instance", str(root)])
     assert result.exit_code == 0 and "leeds-befriending" in result.output
-    result = runner.invoke(cli, ["users", "add", "asha", "--role", "worker", "--organisation", "leeds-befriending",
-                                 "--instance", str(root)], input="a long enough password\na long enough password\n")
+    result = runner.invoke(
+        cli,
+        ["users", "add", "asha", "--role", "worker", "--organisation", "leeds-befriending", "--instance", str(root)],
+        input="a long enough password\na long enough password\n",
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["users", "add", "bo", "--role", "worker", "--organisation", "leeds-befriending",
-                                 "--password", "short", "--instance", str(root)])
+    result = runner.invoke(
+        cli,
+        [
+            "users",
+            "add",
+            "bo",
+            "--role",
+            "worker",
+            "--organisation",
+            "leeds-befriending",
+            "--password",
+            "short",
+            "--instance",
+            str(root),
+        ],
+    )
     assert result.exit_code != 0 and "at least 10 characters" in result.output
     result = runner.invoke(cli, ["publish", "--instance", str(root)])
     assert "commissioners: 0 stories" in result.output and "public: 0 stories" in result.output

@@ -24,9 +24,17 @@ READY = StoryState(status="approved", text_reviewed=True, names_resolved=True)
 
 def consent(**changes) -> Consent:
     base = Consent(
-        given_by="storyteller", age_band="25-44", witness="Sam, support worker", method="written",
-        info_sheet_version="2.1", audiences=frozenset(AUDIENCES), identity_level=ANONYMOUS, special_category=True,
-        given_on=TODAY - dt.timedelta(days=30), review_on=TODAY + dt.timedelta(days=300), evidence_file="form.pdf",
+        given_by="storyteller",
+        age_band="25-44",
+        witness="Sam, support worker",
+        method="written",
+        info_sheet_version="2.1",
+        audiences=frozenset(AUDIENCES),
+        identity_level=ANONYMOUS,
+        special_category=True,
+        given_on=TODAY - dt.timedelta(days=30),
+        review_on=TODAY + dt.timedelta(days=300),
+        evidence_file="form.pdf",
     )
     return dataclasses.replace(base, **changes)
 
@@ -80,10 +88,21 @@ def test_verbal_consent_time_counts_as_evidence():
 
 def _event(id, kind, **fields):
     base = {
-        "id": id, "kind": kind, "recorded_at": "2026-11-01T10:00:00+00:00", "given_by": "storyteller",
-        "age_band": "25-44", "witness": "w", "method": "written", "info_sheet_version": "1",
-        "audiences": '["team", "public"]', "identity_level": "anonymous", "special_category": 1,
-        "given_on": "2026-10-01", "review_on": "2027-10-01", "evidence_file": "f.pdf", "evidence_time": None,
+        "id": id,
+        "kind": kind,
+        "recorded_at": "2026-11-01T10:00:00+00:00",
+        "given_by": "storyteller",
+        "age_band": "25-44",
+        "witness": "w",
+        "method": "written",
+        "info_sheet_version": "1",
+        "audiences": '["team", "public"]',
+        "identity_level": "anonymous",
+        "special_category": 1,
+        "given_on": "2026-10-01",
+        "review_on": "2027-10-01",
+        "evidence_file": "f.pdf",
+        "evidence_time": None,
     }
     base.update(fields)
     return base
@@ -118,9 +137,16 @@ def test_events_are_read_in_order_whatever_order_they_arrive_in():
 
 def _validate(**fields):
     data = {
-        "given_by": "storyteller", "age_band": "25-44", "witness": "Sam", "method": "written",
-        "info_sheet_version": "2", "audiences": ["team", "public"], "identity_level": "anonymous",
-        "special_category": "yes", "given_on": "2026-11-01", "review_on": "2027-11-01",
+        "given_by": "storyteller",
+        "age_band": "25-44",
+        "witness": "Sam",
+        "method": "written",
+        "info_sheet_version": "2",
+        "audiences": ["team", "public"],
+        "identity_level": "anonymous",
+        "special_category": "yes",
+        "given_on": "2026-11-01",
+        "review_on": "2027-11-01",
     }
     data.update(fields)
     problems = Problems()

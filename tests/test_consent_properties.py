@@ -418,8 +418,15 @@ def machine():
 
 
 def record_signed_off(m: ConsentMachine, **raw_overrides) -> int:
-    raw = {"audiences": {"commissioners", "public"}, "identity_level": "anonymous", "special_category": True,
-           "evidence": "file", "given_days_ago": 5, "review_in_days": 30, **raw_overrides}
+    raw = {
+        "audiences": {"commissioners", "public"},
+        "identity_level": "anonymous",
+        "special_category": True,
+        "evidence": "file",
+        "given_days_ago": 5,
+        "review_in_days": 30,
+        **raw_overrides,
+    }
     story_id = m.record(raw, STORYTELLERS[0])
     m.decide(story_id, "keep")
     m.sign_off(story_id)
@@ -431,8 +438,14 @@ def record_signed_off(m: ConsentMachine, **raw_overrides) -> int:
 def test_withdrawn_consent_cannot_be_renewed_or_amended_only_given_afresh(machine):
     story_id = record_signed_off(machine)
     run_withdrawal(machine.instance, story_id, actor="test", reason="changed my mind")
-    raw = {"audiences": {"public"}, "identity_level": "anonymous", "special_category": True, "evidence": "time",
-           "given_days_ago": 0, "review_in_days": 30}
+    raw = {
+        "audiences": {"public"},
+        "identity_level": "anonymous",
+        "special_category": True,
+        "evidence": "time",
+        "given_days_ago": 0,
+        "review_in_days": 30,
+    }
     fields, _ = machine.form_terms(raw, "unused")
     for kind in ("renewed", "amended"):
         with pytest.raises(Invalid):

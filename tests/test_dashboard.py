@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import story_form
+from conftest import add_tag, story_form
 from pipelines.publish import run_publish
 from stories import assurance
 from stories.datasette_plugin import make_datasette
@@ -50,31 +50,36 @@ def links(html: str) -> dict[str, str]:
 
 
 def column_headers(html: str) -> list[str]:
-    matrix = html[html.index('<table class="matrix">'):]
-    matrix = matrix[:matrix.index("</thead>")]
+    matrix = html[html.index('<table class="matrix">') :]
+    matrix = matrix[: matrix.index("</thead>")]
     return [" ".join(re.sub("<[^>]+>", " ", th).split()) for th in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', matrix, re.S)]
 
 
 def tag(db, story_id: int, domain: str, direction: str, evidence: str, framework: str = "ons-wellbeing") -> None:
-    db.execute(
-        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status,"
-        " created_at) VALUES (?, ?, 'x', ?, ?, ?, 'person', 'confirmed', 'now')",
-        [story_id, framework, domain, direction, evidence])
+    add_tag(db, story_id, domain, direction, evidence=evidence, framework=framework)
 
 
 @pytest.fixture
 def evidence(instance, db, orgs, users):
     """LCC-7 covers befriending and a lunch club; GRANT-2 a money clinic. One story is for the team only."""
+
     def intervention(name, ref, commissioner):
-        return add_intervention(db, {"name": name, "contract_ref": ref, "commissioner": commissioner},
-                                provider_id=orgs["a"], actor="t")
+        return add_intervention(
+            db, {"name": name, "contract_ref": ref, "commissioner": commissioner}, provider_id=orgs["a"], actor="t"
+        )
 
     befriending = intervention("Telephone befriending", "LCC-7", "Leeds City Council")
     lunch = intervention("Lunch club", "LCC-7", "Leeds City Council")
     clinic = intervention("Money clinic", "GRANT-2", "Lottery")
     stories = [
-        ("Verified one", befriending, "2024-01-15", True, SHARED,
-         [("relationships", "improved", "Priya rings every Tuesday."), ("health", "mixed", "I sleep a little better.")]),
+        (
+            "Verified one",
+            befriending,
+            "2024-01-15",
+            True,
+            SHARED,
+            [("relationships", "improved", "Priya rings every Tuesday."), ("health", "mixed", "I sleep a little better.")],
+        ),
         ("Verified two", befriending, "2024-03-10", True, SHARED, [("relationships", "improved", "I have a friend now.")]),
         ("Not verified", befriending, "2024-03-20", False, SHARED, [("relationships", "worsened", "My sister moved away.")]),
         ("Lunch story", lunch, "2024-03-01", True, SHARED, [("relationships", "improved", "We laugh at lunch.")]),
@@ -82,17 +87,29 @@ def evidence(instance, db, orgs, users):
         ("Team only", befriending, "2024-02-20", True, TEAM, [("relationships", "improved", "Words only my team may read.")]),
     ]
     for title, intervention_id, told_on, verified, audiences, tags in stories:
-        story_id = record_story(db, story_form(title=title, identity_level="named", told_on=told_on, audiences=audiences,
-                                               interventions=[str(intervention_id)]),
-                                organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+        story_id = record_story(
+            db,
+            story_form(
+                title=title, identity_level="named", told_on=told_on, audiences=audiences, interventions=[str(intervention_id)]
+            ),
+            organisation_id=orgs["a"],
+            actor="t",
+            user_id=users["worker"],
+        )
         approve_story(db, story_id, actor="t", user_id=users["reviewer"])
         for domain, direction, words in tags:
             tag(db, story_id, domain, direction, words)
         if title == "Verified one":
             tag(db, story_id, "connect", "improved", "Priya rings every Tuesday.", framework="five-ways")
         if verified:
-            assurance.record_second_person(db, story_id, {"verified_on": dt.date.today().isoformat()}, actor="t",
-                                           user_id=users["reviewer"], verifier="Reviewer")
+            assurance.record_second_person(
+                db,
+                story_id,
+                {"verified_on": dt.date.today().isoformat()},
+                actor="t",
+                user_id=users["reviewer"],
+                verifier="Reviewer",
+            )
     run_publish(instance)
 
 
@@ -124,7 +141,11 @@ def test_verified_only_by_default_and_switchable(commissioner, evidence):
 
 def test_filtering_by_contract_narrows_to_its_interventions(commissioner, evidence):
     assert [h.split(" LCC-7")[0] for h in column_headers(commissioner.get("/dashboard/?contract=LCC-7").text)] == [
-        "Wellbeing domain", "Lunch club", "Telephone befriending", "All interventions"]
+        "Wellbeing domain",
+        "Lunch club",
+        "Telephone befriending",
+        "All interventions",
+    ]
     grant = column_headers(commissioner.get("/dashboard/?contract=GRANT-2").text)
     assert grant == ["Wellbeing domain", "Money clinic GRANT-2 · Befriending Network", "All interventions"]
 
@@ -147,10 +168,10 @@ def test_a_count_links_to_exactly_the_stories_behind_it(instance, client, commis
 
 def test_stories_over_time_draw_one_bar_group_per_month(commissioner, evidence):
     page = commissioner.get("/dashboard/?verification=all").text
-    chart = page[page.index('<svg class="bars"'):page.index("</svg>", page.index('<svg class="bars"'))]
+    chart = page[page.index('<svg class="bars"') : page.index("</svg>", page.index('<svg class="bars"'))]
     assert chart.count('<g class="period">') == 3  # January to March 2024: February, with no story, still shows
     assert ">Feb 2024</text>" in chart and "style=" not in page and "<script>" not in page
-    assert "<caption class=\"visually-hidden\">Stories per month by direction of change</caption>" in page
+    assert '<caption class="visually-hidden">Stories per month by direction of change</caption>' in page
 
 
 def test_the_five_ways_lens_and_the_period_are_filters_too(commissioner, evidence):
@@ -181,22 +202,23 @@ def test_nothing_published_yet_is_explained(commissioner, instance):
     assert response.status_code == 200 and "No evidence published for commissioners yet" in response.text
 
 
-
-
 def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db, orgs, users, instance):
-    from conftest import story_form
     from pipelines.publish import run_publish
     from stories.auth import add_user
     from stories.records import approve_story, record_story
 
-    add_user(db, username="reviewer_b", display_name="Reviewer B", password="correct horse battery", role="reviewer",
-             organisation_id=orgs["b"], actor="t")
+    add_user(
+        db,
+        username="reviewer_b",
+        display_name="Reviewer B",
+        password="correct horse battery",
+        role="reviewer",
+        organisation_id=orgs["b"],
+        actor="t",
+    )
     story_id = record_story(db, story_form(title="Across town", identity_level="named"), organisation_id=orgs["a"], actor="t")
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
-    db.execute(
-        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status, created_at)"
-        " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'A quote from across town.', 'person', 'confirmed', 'now')",
-        [story_id])
+    add_tag(db, story_id, evidence="A quote from across town.")
     run_publish(instance)
     auth.login("reviewer_b")
     page = client.get("/dashboard/?verification=all").get_data(as_text=True)

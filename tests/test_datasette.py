@@ -70,7 +70,11 @@ def test_a_worker_logged_into_the_app_is_refused_the_commissioners_file(publishe
 
 
 def test_a_forged_cookie_is_ignored(published):
-    response = get(make_datasette(published), "/commissioners/stories.json", cookies={"storybank_session": "eyJfdXNlcl9pZCI6IngifQ.forged.sig"})
+    response = get(
+        make_datasette(published),
+        "/commissioners/stories.json",
+        cookies={"storybank_session": "eyJfdXNlcl9pZCI6IngifQ.forged.sig"},
+    )
     assert response.status_code in (302, 403)
 
 

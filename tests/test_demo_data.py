@@ -57,17 +57,43 @@ EXPECTED_USERS = {
 }
 
 STORY_KEYS = {
-    "title", "body", "told_days_ago", "organisation", "recorded_by",
-    "storyteller_reference", "storyteller_names", "interventions", "status",
-    "consent", "withdrawn", "outcomes", "other_names",
+    "title",
+    "body",
+    "told_days_ago",
+    "organisation",
+    "recorded_by",
+    "storyteller_reference",
+    "storyteller_names",
+    "interventions",
+    "status",
+    "consent",
+    "withdrawn",
+    "outcomes",
+    "other_names",
 }
 CONSENT_KEYS = {
-    "given_by", "age_band", "witness", "method", "info_sheet_version", "audiences",
-    "identity_level", "special_category", "review_in_days", "given_days_ago",
+    "given_by",
+    "age_band",
+    "witness",
+    "method",
+    "info_sheet_version",
+    "audiences",
+    "identity_level",
+    "special_category",
+    "review_in_days",
+    "given_days_ago",
 }
 INTERVENTION_KEYS = {
-    "slug", "name", "provider", "commissioner", "contract_ref", "contract_ref_kind",
-    "social_value_theme", "starts_on", "ends_on", "description",
+    "slug",
+    "name",
+    "provider",
+    "commissioner",
+    "contract_ref",
+    "contract_ref_kind",
+    "social_value_theme",
+    "starts_on",
+    "ends_on",
+    "description",
 }
 
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

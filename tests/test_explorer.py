@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import story_form
+from conftest import add_tag, story_form
 from pipelines.publish import run_publish
 from stories import assurance
 from stories.datasette_plugin import make_datasette
@@ -26,24 +26,40 @@ def get(ds, path, cookies=None):
 @pytest.fixture
 def evidence(instance, db, orgs, users):
     """Two contracts; under LCC-7 two verified stories and one unverified; under GRANT-2 one verified."""
-    lcc = add_intervention(db, {"name": "Telephone befriending", "contract_ref": "LCC-7", "commissioner": "Leeds City Council"},
-                           provider_id=orgs["a"], actor="t")
-    grant = add_intervention(db, {"name": "Money clinic", "contract_ref": "GRANT-2", "commissioner": "Lottery"},
-                             provider_id=orgs["a"], actor="t")
+    lcc = add_intervention(
+        db,
+        {"name": "Telephone befriending", "contract_ref": "LCC-7", "commissioner": "Leeds City Council"},
+        provider_id=orgs["a"],
+        actor="t",
+    )
+    grant = add_intervention(
+        db, {"name": "Money clinic", "contract_ref": "GRANT-2", "commissioner": "Lottery"}, provider_id=orgs["a"], actor="t"
+    )
     made = {}
-    for title, intervention, verified in [("Verified one", lcc, True), ("Verified two", lcc, True),
-                                         ("Not verified", lcc, False), ("Other contract", grant, True)]:
-        story_id = record_story(db, story_form(title=title, identity_level="named", interventions=[str(intervention)]),
-                                organisation_id=orgs["a"], actor="t", user_id=users["worker"])
-        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
-        db.execute(
-            "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status, created_at)"
-            " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'I go to the lunch club.', 'person', 'confirmed', 'now')",
-            [story_id],
+    for title, intervention, verified in [
+        ("Verified one", lcc, True),
+        ("Verified two", lcc, True),
+        ("Not verified", lcc, False),
+        ("Other contract", grant, True),
+    ]:
+        story_id = record_story(
+            db,
+            story_form(title=title, identity_level="named", interventions=[str(intervention)]),
+            organisation_id=orgs["a"],
+            actor="t",
+            user_id=users["worker"],
         )
+        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+        add_tag(db, story_id, evidence="I go to the lunch club.")
         if verified:
-            assurance.record_second_person(db, story_id, {"verified_on": dt.date.today().isoformat()}, actor="t",
-                                           user_id=users["reviewer"], verifier="Reviewer")
+            assurance.record_second_person(
+                db,
+                story_id,
+                {"verified_on": dt.date.today().isoformat()},
+                actor="t",
+                user_id=users["reviewer"],
+                verifier="Reviewer",
+            )
         made[title] = story_id
     run_publish(instance)
     return made
@@ -57,21 +73,25 @@ def commissioner_cookie(client, auth):
 
 def test_a_contract_lists_exactly_its_verified_stories(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
-    response = get(ds, "/commissioners/verified_improvements.json?_shape=objects&domain=relationships&contract=LCC-7",
-                   commissioner_cookie)
+    response = get(
+        ds, "/commissioners/verified_improvements.json?_shape=objects&domain=relationships&contract=LCC-7", commissioner_cookie
+    )
     assert sorted(row["title"] for row in response.json()["rows"]) == ["Verified one", "Verified two"]
 
 
 def test_what_changed_under_a_contract(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
     rows = get(ds, "/commissioners/contract_evidence.json?_shape=objects&contract=GRANT-2", commissioner_cookie).json()["rows"]
-    assert [(r["title"], r["domain_label"], r["direction"]) for r in rows] == [("Other contract", "Our relationships", "improved")]
+    assert [(r["title"], r["domain_label"], r["direction"]) for r in rows] == [
+        ("Other contract", "Our relationships", "improved")
+    ]
 
 
 def test_commissioners_facet_outcomes_by_domain_contract_and_verification(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
-    data = get(ds, "/commissioners/story_outcomes.json?_facet=contract_ref&_facet=verification&_facet=domain_label",
-               commissioner_cookie).json()
+    data = get(
+        ds, "/commissioners/story_outcomes.json?_facet=contract_ref&_facet=verification&_facet=domain_label", commissioner_cookie
+    ).json()
     facets = {name: {item["value"]: item["count"] for item in facet["results"]} for name, facet in data["facet_results"].items()}
     assert facets["contract_ref"] == {"LCC-7": 3, "GRANT-2": 1}
     assert facets["verification"] == {"Verified by a second person": 3, "Not yet verified": 1}
@@ -93,8 +113,12 @@ def test_the_public_file_hides_counts_under_five_and_offers_no_facets(instance, 
 
 
 def test_the_story_text_is_rendered_as_paragraphs(instance, db, orgs, users):
-    story_id = record_story(db, story_form(body="First paragraph about Priya.\n\nSecond paragraph.", identity_level="named"),
-                            organisation_id=orgs["a"], actor="t")
+    story_id = record_story(
+        db,
+        story_form(body="First paragraph about Priya.\n\nSecond paragraph.", identity_level="named"),
+        organisation_id=orgs["a"],
+        actor="t",
+    )
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     run_publish(instance)
     page = get(make_datasette(instance), f"/public/stories/{story_id}").text

@@ -89,8 +89,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def test_16_concurrent_writers_lose_no_story_and_see_no_error(instance, db, orgs, processes, form_file):
     writers = [
-        processes([sys.executable, SCRIPTS / "submit_stories.py", instance.root, form_file, orgs["a"], f"w{n}", STORIES_EACH],
-                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        processes(
+            [sys.executable, SCRIPTS / "submit_stories.py", instance.root, form_file, orgs["a"], f"w{n}", STORIES_EACH],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for n in range(WRITERS)
     ]
     for writer in writers:  # every connection open before any writing: they really do overlap
@@ -104,9 +108,11 @@ def test_16_concurrent_writers_lose_no_story_and_see_no_error(instance, db, orgs
 
     errors = sum((Counter(result["errors"]) for result in results), Counter())
     total = WRITERS * STORIES_EACH
-    print(f"\n{WRITERS} writers x {STORIES_EACH} stories (WAL, BEGIN IMMEDIATE): {sum(r['ok'] for r in results)} recorded "
-          f"in {elapsed:.1f} s = {total / elapsed:.0f} stories/s; slowest writer {max(r['seconds'] for r in results):.1f} s; "
-          f"errors {sum(errors.values())} {dict(errors) or ''}")
+    print(
+        f"\n{WRITERS} writers x {STORIES_EACH} stories (WAL, BEGIN IMMEDIATE): {sum(r['ok'] for r in results)} recorded "
+        f"in {elapsed:.1f} s = {total / elapsed:.0f} stories/s; slowest writer {max(r['seconds'] for r in results):.1f} s; "
+        f"errors {sum(errors.values())} {dict(errors) or ''}"
+    )
     assert errors == Counter()
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == total
     assert db.execute("SELECT count(*) FROM consent_events WHERE kind = 'given'").fetchone()[0] == total
@@ -139,8 +145,12 @@ class Crashes:
 
 @pytest.fixture
 def crashes(instance, orgs, processes, form_file) -> Crashes:
-    launcher = processes([sys.executable, SCRIPTS / "crash_target.py", instance.root, form_file, orgs["a"]],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    launcher = processes(
+        [sys.executable, SCRIPTS / "crash_target.py", instance.root, form_file, orgs["a"]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     return Crashes(launcher)
 
 
@@ -171,8 +181,10 @@ def test_kill_9_while_writing_never_loses_an_acknowledged_story(instance, crashe
             unacknowledged_but_kept = len(stored - acknowledged)  # committed, killed before it could say so: fine
         finally:
             db.close()
-    print(f"\nkill -9 while writing (seed {SEED}): {KILLS_WHILE_WRITING} kills, {len(acknowledged)} stories acknowledged, "
-          f"corrupt 0, acknowledged-but-lost 0, committed-but-unacknowledged {unacknowledged_but_kept}")
+    print(
+        f"\nkill -9 while writing (seed {SEED}): {KILLS_WHILE_WRITING} kills, {len(acknowledged)} stories acknowledged, "
+        f"corrupt 0, acknowledged-but-lost 0, committed-but-unacknowledged {unacknowledged_but_kept}"
+    )
 
 
 def fill_for_publishing(db, organisation_id: int, today: dt.date) -> None:
@@ -229,10 +241,12 @@ def test_kill_9_while_publishing_leaves_the_complete_old_or_new_file(instance, d
 
     run_publish(instance, today=dates["A"])
     assert list(instance.published_dir.glob(f".*{TEMP_SUFFIX}")) == []
-    print(f"\nkill -9 while publishing {PUBLISHED_STORIES} stories (seed {SEED}): {KILLS_WHILE_PUBLISHING} kills, "
-          f"{publishes} publishes completed between them, {mid_build} kills left a half-built temp file; after each kill "
-          f"each file was the complete old one {kept} times and the complete new one {swapped} times, corrupt 0, "
-          f"neither 0; stale temp files after the next run 0")
+    print(
+        f"\nkill -9 while publishing {PUBLISHED_STORIES} stories (seed {SEED}): {KILLS_WHILE_PUBLISHING} kills, "
+        f"{publishes} publishes completed between them, {mid_build} kills left a half-built temp file; after each kill "
+        f"each file was the complete old one {kept} times and the complete new one {swapped} times, corrupt 0, "
+        f"neither 0; stale temp files after the next run 0"
+    )
 
 
 # --- a transcription worker killed mid-job ----------------------------------------------------
@@ -286,8 +300,10 @@ def test_a_transcription_worker_killed_mid_job_is_retried_and_completes(instance
     processes(worker, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: get_job(db, job_id)["status"] in ("done", "failed"), 120, "the second worker to finish the job")
     job = get_job(db, job_id)
-    print(f"\nworker killed mid-transcription of {info.duration:.0f} s of speech: job re-queued by recovery, finished "
-          f"by a new worker in {time.perf_counter() - started:.1f} s, status {job['status']}, attempts {job['attempts']}")
+    print(
+        f"\nworker killed mid-transcription of {info.duration:.0f} s of speech: job re-queued by recovery, finished "
+        f"by a new worker in {time.perf_counter() - started:.1f} s, status {job['status']}, attempts {job['attempts']}"
+    )
     assert job["status"] == "done" and job["attempts"] == 2
     transcript = get_transcript(db, story_id)
     assert "shed" in " ".join(segment["text"] for segment in transcript["segments"]).lower()

@@ -15,8 +15,24 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 # marks, emoji, lone surrogates replaced, NULs, SQL and HTML that must stay inert.
 nasty_text = st.one_of(
     st.text(max_size=300),
-    st.sampled_from(["", " ", "\x00", "\u202e\u202dreversed", "💥" * 50, "'; DROP TABLE stories; --", "<script>alert(1)</script>",
-                     "../../etc/passwd", "2026-02-30", "9999-99-99", "NaN", "-1", "1e309", "\r\n" * 20]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\u202e\u202dreversed",
+            "💥" * 50,
+            "'; DROP TABLE stories; --",
+            "<script>alert(1)</script>",
+            "../../etc/passwd",
+            "2026-02-30",
+            "9999-99-99",
+            "NaN",
+            "-1",
+            "1e309",
+            "\r\n" * 20,
+        ]
+    ),
     st.integers(50_001, 60_000).map(lambda n: "ab " * (n // 3)),  # over every field's limit
 )
 STORY_FIELDS = list(story_form())
@@ -50,11 +66,24 @@ def test_the_story_form_survives_any_field_values(client, auth, db, changes):
 
 
 @FUZZ
-@given(content=st.one_of(
-    st.binary(max_size=4096),
-    st.sampled_from([b"%PDF-1.4 fake", b"RIFF\x00\x00\x00\x00WAVEfmt ", b"ID3\x03\x00\x00\x00", b"OggS\x00\x02",
-                     b"\x1aE\xdf\xa3\x9fB\x86\x81\x01", b"fLaC\x00\x00\x00\x22", b"\x00" * 1000, b"GIF89a"]),
-), name=st.sampled_from(["story.mp3", "story.wav", "story.webm", "story.m4a", "story.ogg", "story.flac", "story.exe", "x"]))
+@given(
+    content=st.one_of(
+        st.binary(max_size=4096),
+        st.sampled_from(
+            [
+                b"%PDF-1.4 fake",
+                b"RIFF\x00\x00\x00\x00WAVEfmt ",
+                b"ID3\x03\x00\x00\x00",
+                b"OggS\x00\x02",
+                b"\x1aE\xdf\xa3\x9fB\x86\x81\x01",
+                b"fLaC\x00\x00\x00\x22",
+                b"\x00" * 1000,
+                b"GIF89a",
+            ]
+        ),
+    ),
+    name=st.sampled_from(["story.mp3", "story.wav", "story.webm", "story.m4a", "story.ogg", "story.flac", "story.exe", "x"]),
+)
 def test_any_upload_as_a_recording_is_refused_cleanly_or_accepted(client, auth, db, instance, content, name):
     auth.login("worker")
     before = counts(db)
@@ -82,8 +111,23 @@ def test_any_upload_as_a_consent_form_is_refused_cleanly_or_accepted(client, aut
 
 
 @FUZZ
-@given(data=st.dictionaries(st.sampled_from(["name", "commissioner", "contract_ref", "contract_ref_kind", "starts_on", "ends_on",
-                                             "description", "social_value_theme"]), nasty_text))
+@given(
+    data=st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "commissioner",
+                "contract_ref",
+                "contract_ref_kind",
+                "starts_on",
+                "ends_on",
+                "description",
+                "social_value_theme",
+            ]
+        ),
+        nasty_text,
+    )
+)
 def test_the_intervention_form_survives_any_values(client, auth, data):
     auth.login("worker")
     assert client.post("/interventions/new", data=data).status_code in (302, 422)
@@ -96,8 +140,28 @@ def test_login_survives_any_values(client, username, password):
 
 
 @FUZZ
-@given(data=st.dictionaries(st.sampled_from(["scope", "reason", "kind", *STORY_FIELDS, "start", "end", "domain", "direction",
-                                             "method", "verified_on", "note", "intervention_id", "contribution"]), nasty_text))
+@given(
+    data=st.dictionaries(
+        st.sampled_from(
+            [
+                "scope",
+                "reason",
+                "kind",
+                *STORY_FIELDS,
+                "start",
+                "end",
+                "domain",
+                "direction",
+                "method",
+                "verified_on",
+                "note",
+                "intervention_id",
+                "contribution",
+            ]
+        ),
+        nasty_text,
+    )
+)
 def test_story_actions_survive_any_values(client, auth, db, orgs, users, data):
     from stories.records import record_story
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from conftest import story_form
+from conftest import add_tag, story_form
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
 from stories.records import approve_story, record_story
@@ -16,14 +16,20 @@ from stories.records import approve_story, record_story
 def stories(db, orgs, users):
     """Three signed-off stories with a confirmed relationships outcome; one for the team only."""
     made = {}
-    for title, audiences in [("Tuesday calls", ["team", "commissioners", "public"]), ("The walking group", ["team", "public"]),
-                             ("Team only", ["team"])]:
-        story_id = record_story(db, story_form(title=title, audiences=audiences, identity_level="named"),
-                                organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    for title, audiences in [
+        ("Tuesday calls", ["team", "commissioners", "public"]),
+        ("The walking group", ["team", "public"]),
+        ("Team only", ["team"]),
+    ]:
+        story_id = record_story(
+            db,
+            story_form(title=title, audiences=audiences, identity_level="named"),
+            organisation_id=orgs["a"],
+            actor="t",
+            user_id=users["worker"],
+        )
         approve_story(db, story_id, actor="t", user_id=users["reviewer"])
-        db.execute(
-            "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status, created_at)"
-            " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'person', 'confirmed', 'now')", [story_id])
+        add_tag(db, story_id)
         made[title] = story_id
     return made
 
@@ -40,8 +46,14 @@ def test_a_panel_shortlists_chooses_and_the_choice_is_published_and_passed_on(cl
     assert "Tuesday calls" in page and "The walking group" in page
     for title in ("Tuesday calls", "The walking group"):
         client.post(f"/msc/{round_id}", data={"action": "shortlist", "story_id": stories[title]})
-    response = client.post(f"/msc/{round_id}", data={"action": "choose", "story_id": stories["Tuesday calls"],
-                                                     "reason": "It shows how one call a week ended years of silence."})
+    response = client.post(
+        f"/msc/{round_id}",
+        data={
+            "action": "choose",
+            "story_id": stories["Tuesday calls"],
+            "reason": "It shows how one call a week ended years of silence.",
+        },
+    )
     assert response.status_code == 302
     run_publish(instance)
     with sqlite3.connect(instance.published_path("public")) as conn:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from conftest import story_form
+from conftest import add_tag, story_form
 from pipelines.publish import run_publish
 from stories.consent import WITHDRAWN
 from stories.records import add_consent_event, approve_story, decide_name, record_story
@@ -121,34 +121,28 @@ def test_stale_half_built_files_are_removed(instance):
 def test_outcomes_and_interventions_are_published_with_the_story(instance, db, orgs, users, signed_off):
     from stories.interventions import add_intervention
 
-    intervention_id = add_intervention(db, {"name": "Telephone befriending", "contract_ref": "LCC-7"}, provider_id=orgs["a"], actor="t")
+    intervention_id = add_intervention(
+        db, {"name": "Telephone befriending", "contract_ref": "LCC-7"}, provider_id=orgs["a"], actor="t"
+    )
     story_id = signed_off(interventions=[str(intervention_id)])
-    db.execute(
-        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, evidence, origin, status, created_at)"
-        " VALUES (?, 'ons-wellbeing', 'x', 'relationships', 'improved', 'My name is Margaret Holt.', 'person', 'confirmed', 'now')",
-        [story_id],
-    )
-    db.execute(
-        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status, created_at)"
-        " VALUES (?, 'ons-wellbeing', 'x', 'health', 'worsened', 'machine', 'suggested', 'now')",
-        [story_id],
-    )
+    add_tag(db, story_id, evidence="My name is Margaret Holt.")
+    add_tag(db, story_id, "health", "worsened", origin="machine", status="suggested")
     run_publish(instance)
     outcomes = published(instance, "public", "SELECT domain, direction, evidence FROM story_outcomes")
     assert outcomes == [{"domain": "relationships", "direction": "improved", "evidence": "My name is [the storyteller]."}]
-    assert published(instance, "commissioners", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": 1}]
-    assert published(instance, "public", "SELECT name, stories FROM interventions") == [{"name": "Telephone befriending", "stories": None}]
+    assert published(instance, "commissioners", "SELECT name, stories FROM interventions") == [
+        {"name": "Telephone befriending", "stories": 1}
+    ]
+    assert published(instance, "public", "SELECT name, stories FROM interventions") == [
+        {"name": "Telephone befriending", "stories": None}
+    ]
 
 
 def test_evidence_is_cut_from_the_published_body_so_names_stay_out(instance, db, signed_off):
     story_id = signed_off()
     body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0]
     start, end = 0, body.index(".") + 1  # "My name is Margaret Holt."
-    db.execute(
-        "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, \"end\", evidence, origin,"
-        " status, created_at) VALUES (?, 'ons-wellbeing', 'x', 'personal_wellbeing', 'improved', ?, ?, ?, 'machine', 'confirmed', 'now')",
-        [story_id, start, end, body[start:end]],
-    )
+    add_tag(db, story_id, "personal_wellbeing", evidence=body[start:end], start=start, end=end, origin="machine")
     run_publish(instance)
     assert published(instance, "public", "SELECT evidence FROM story_outcomes") == [{"evidence": "My name is [the storyteller]."}]
 

@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_command_is_documented_and_every_documented_command_exists():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^storybank ([a-z-]+)", readme, flags=re.MULTILINE))
-    documented |= {name for line in re.findall(r"^storybank ([a-z |-]+)#", readme, flags=re.MULTILINE)
-                   for name in line.replace("|", " ").split()}
+    documented |= {
+        name
+        for line in re.findall(r"^storybank ([a-z |-]+)#", readme, flags=re.MULTILINE)
+        for name in line.replace("|", " ").split()
+    }
     assert documented == set(cli.commands)
 
 

@@ -166,7 +166,9 @@ def test_cli_prints_the_json_shape():
     data = json.loads(result.output)
     assert set(data) == {"text", "redacted", "found"}
     assert data["text"] == "[the storyteller] met Priya."
-    assert data["redacted"] == [{"name": "Maria", "start": 0, "end": 5, "replacement": "[the storyteller]", "new_start": 0, "new_end": 17}]
+    assert data["redacted"] == [
+        {"name": "Maria", "start": 0, "end": 5, "replacement": "[the storyteller]", "new_start": 0, "new_end": 17}
+    ]
     assert data["found"] == [{"name": "Priya", "start": 22, "end": 27}]
 
 

@@ -72,8 +72,10 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 @pytest.fixture
 def redis_url(processes, tmp_path) -> str:
     port = free_port()
-    processes(["redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", tmp_path],
-              stdout=subprocess.DEVNULL)
+    processes(
+        ["redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", tmp_path],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis.Redis(host="127.0.0.1", port=port)
 
     def answers() -> bool:
@@ -101,8 +103,11 @@ def test_two_workers_on_redis_share_the_jobs_and_lose_none(instance, db, orgs, p
     workers = []
     for n in range(2):
         with (tmp_path / f"worker-{n}.log").open("w") as log:  # tracebacks, should a worker fail
-            workers.append(processes([sys.executable, SCRIPTS / "observed_worker.py"], env=env, stdout=subprocess.PIPE,
-                                     stderr=log, text=True))
+            workers.append(
+                processes(
+                    [sys.executable, SCRIPTS / "observed_worker.py"], env=env, stdout=subprocess.PIPE, stderr=log, text=True
+                )
+            )
     try:
         queue = queue_for(instance.root)
 
@@ -110,8 +115,9 @@ def test_two_workers_on_redis_share_the_jobs_and_lose_none(instance, db, orgs, p
             return queue.huey.pending_count() == 0 and waiting_on_queue(redis_url) >= 2
 
         wait_for(both_idle, 60, "both workers to wait on the Redis queue")
-        story_ids = [record_story(db, story_form(title=f"Shared {n}"), organisation_id=orgs["a"], actor="test")
-                     for n in range(JOBS)]
+        story_ids = [
+            record_story(db, story_form(title=f"Shared {n}"), organisation_id=orgs["a"], actor="test") for n in range(JOBS)
+        ]
         started = time.perf_counter()
         job_ids = [request_tagging(instance, story_id) for story_id in story_ids]
         wait_for(lambda: all(get_job(db, job_id)["status"] in ("done", "failed") for job_id in job_ids), 90, "every job")
@@ -127,8 +133,10 @@ def test_two_workers_on_redis_share_the_jobs_and_lose_none(instance, db, orgs, p
     runs_per_job = Counter(int(job_id) for _, _, job_id in ran)
     jobs = [get_job(db, job_id) for job_id in job_ids]
     split = " / ".join(f"worker {pid} ran {n}" for pid, n in per_worker.items())
-    print(f"\n{JOBS} tagging jobs through Redis in {elapsed:.1f} s: {split}; done {sum(j['status'] == 'done' for j in jobs)}, "
-          f"lost {JOBS - len(runs_per_job)}, run twice {sum(n > 1 for n in runs_per_job.values())}, queued {queue_left}")
+    print(
+        f"\n{JOBS} tagging jobs through Redis in {elapsed:.1f} s: {split}; done {sum(j['status'] == 'done' for j in jobs)}, "
+        f"lost {JOBS - len(runs_per_job)}, run twice {sum(n > 1 for n in runs_per_job.values())}, queued {queue_left}"
+    )
     assert all(job["status"] == "done" and job["attempts"] == 1 for job in jobs)
     assert runs_per_job == Counter(job_ids)  # every job delivered to exactly one worker, once
     assert len(per_worker) == 2 and all(n > 0 for n in per_worker.values())  # both did a share

@@ -67,10 +67,7 @@ def test_a_plan_for_the_future_is_not_a_change_yet():
 
 
 def test_a_relatives_illness_is_not_carried_along_by_the_storytellers_progress():
-    text = (
-        "My mum has cancer and is having chemotherapy. "
-        "Through the young carers group I made friends and I'm much happier now."
-    )
+    text = "My mum has cancer and is having chemotherapy. Through the young carers group I made friends and I'm much happier now."
     tags = by_domain(text)
     assert tags["relationships"].direction == "improved"
     assert tags["health"].direction == "mentioned"
@@ -123,8 +120,13 @@ def test_provenance_names_the_framework_version():
     assert provenance["framework_version"] == ons.version and len(ons.version) == 12
     assert provenance["spacy_version"].startswith("3.")
     assert [d.id for d in ons.domains if d.level == "person"] == [
-        "personal_wellbeing", "relationships", "health", "what_we_do",
-        "where_we_live", "personal_finance", "education_skills",
+        "personal_wellbeing",
+        "relationships",
+        "health",
+        "what_we_do",
+        "where_we_live",
+        "personal_finance",
+        "education_skills",
     ]
 
 
@@ -173,16 +175,15 @@ def test_tag_command_json_output_shape():
     result = CliRunner().invoke(tag_command, ["-", "--json"], input="I was homeless for a year. Now I have my own flat.")
     assert result.exit_code == 0, result.output
     tags = json.loads(result.output)
-    assert tags and all(
-        set(tag) == {"domain", "direction", "start", "end", "evidence", "confidence", "rule"} for tag in tags
-    )
+    assert tags and all(set(tag) == {"domain", "direction", "start", "end", "evidence", "confidence", "rule"} for tag in tags)
     assert {"domain": "where_we_live", "direction": "improved"}.items() <= tags[0].items()
 
 
 def test_importing_the_tagger_does_not_load_spacy():
     code = "import sys, pipelines.tag; print('spacy' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+    )
     assert out.stdout.strip() == "False"
 
 

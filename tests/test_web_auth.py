@@ -94,7 +94,9 @@ def test_real_passwords_are_stored_with_a_slow_hash(db, orgs, monkeypatch):
     from stories import auth as domain_auth
 
     monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "scrypt")
-    domain_auth.add_user(db, username="real", display_name="Real", password=PASSWORD, role="worker", organisation_id=orgs["a"], actor="t")
+    domain_auth.add_user(
+        db, username="real", display_name="Real", password=PASSWORD, role="worker", organisation_id=orgs["a"], actor="t"
+    )
     stored = db.execute("SELECT password_hash FROM users WHERE username = 'real'").fetchone()[0]
     assert stored.startswith("scrypt:") and PASSWORD not in stored
 

@@ -10,8 +10,8 @@ import sys
 import time
 
 import pytest
-
 from audio import speak
+
 from conftest import story_form
 from pipelines.publish import run_publish
 from stories.job_status import latest_jobs
@@ -76,8 +76,9 @@ def test_a_recorded_story_is_transcribed_reviewed_and_published(client, auth, in
 
 def test_a_file_that_is_not_audio_is_refused_and_the_typed_fields_stay(client, auth, db, orgs):
     auth.login("worker")
-    response = post_recording(client, b"%PDF-1.4 this is a consent form, not a recording", name="story.mp3",
-                              title="Told in the kitchen")
+    response = post_recording(
+        client, b"%PDF-1.4 this is a consent form, not a recording", name="story.mp3", title="Told in the kitchen"
+    )
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "not audio we can read" in text and "it looks like a PDF" in text
@@ -142,8 +143,9 @@ def test_an_upload_waits_for_the_worker_and_is_transcribed_when_it_starts(client
     assert "Waiting for the transcriber" in client.get(f"/stories/{story_id}").get_data(as_text=True)
 
     env = {**os.environ, "STORYBANK_INSTANCE": str(instance.root)}
-    worker = subprocess.Popen([sys.executable, "-m", "stories.cli", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "stories.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and latest_jobs(db, story_id)["transcribe"]["status"] != "done":

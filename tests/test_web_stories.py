@@ -86,10 +86,17 @@ def test_interventions_can_be_added_and_linked(client, auth, db):
     response = client.post("/interventions/new", data={"name": "", "contract_ref_kind": "ocds", "contract_ref": "LCC-1"})
     assert response.status_code == 422
     assert "An OCDS contracting process id starts with" in response.get_data(as_text=True)
-    response = client.post("/interventions/new", data={
-        "name": "Telephone befriending", "commissioner": "Leeds City Council", "contract_ref_kind": "ocds",
-        "contract_ref": "ocds-b5fd17-000123", "starts_on": "2024-04-01", "ends_on": "2027-03-31",
-    })
+    response = client.post(
+        "/interventions/new",
+        data={
+            "name": "Telephone befriending",
+            "commissioner": "Leeds City Council",
+            "contract_ref_kind": "ocds",
+            "contract_ref": "ocds-b5fd17-000123",
+            "starts_on": "2024-04-01",
+            "ends_on": "2027-03-31",
+        },
+    )
     assert response.status_code == 302
     intervention_id = db.execute("SELECT id FROM interventions").fetchone()[0]
     location = client.post("/stories/new", data=story_form(interventions=[str(intervention_id)])).headers["Location"]
@@ -110,9 +117,10 @@ def test_a_forged_evidence_file_name_cannot_point_outside_the_evidence_folder(cl
     assert response.status_code == 302
     story = get_story(db, list_stories(db, orgs["a"])[0]["id"])
     assert story["consent"].evidence_file is None
-    from stories.validation import Invalid
-    from stories.records import record_story
     import pytest
+
+    from stories.records import record_story
+    from stories.validation import Invalid
 
     with pytest.raises(Invalid) as error:
         record_story(db, story_form(evidence_file="../../etc/passwd"), organisation_id=orgs["a"], actor="t")

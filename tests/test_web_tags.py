@@ -20,7 +20,10 @@ def record(client, **fields):
 
 
 def tags(db, story_id):
-    return {row["domain"]: row for row in db.query("SELECT * FROM outcome_tags WHERE story_id = ? AND framework = 'ons-wellbeing'", [story_id])}
+    return {
+        row["domain"]: row
+        for row in db.query("SELECT * FROM outcome_tags WHERE story_id = ? AND framework = 'ons-wellbeing'", [story_id])
+    }
 
 
 def test_a_typed_story_arrives_with_suggestions_and_highlighted_evidence(client, auth, db):
@@ -30,7 +33,7 @@ def test_a_typed_story_arrives_with_suggestions_and_highlighted_evidence(client,
     assert {"where_we_live", "personal_finance", "education_skills"} <= set(suggested)
     assert all(tag["status"] == "suggested" and tag["origin"] == "machine" for tag in suggested.values())
     housing = suggested["where_we_live"]
-    assert BODY[housing["start"]:housing["end"]] == housing["evidence"]
+    assert BODY[housing["start"] : housing["end"]] == housing["evidence"]
     assert housing["direction"] == "improved"
     page = client.get(f"/stories/{story_id}").get_data(as_text=True)
     assert '<mark class="evidence"' in page
@@ -42,10 +45,15 @@ def test_only_confirmed_tags_are_published_with_the_direction_a_person_chose(cli
     story_id = record(client)
     suggested = tags(db, story_id)
     housing, money = suggested["where_we_live"]["id"], suggested["personal_finance"]["id"]
-    client.post(f"/stories/{story_id}/tags", data={
-        f"tag-{housing}": "confirmed", f"tag-{housing}-direction": "improved",
-        f"tag-{money}": "confirmed", f"tag-{money}-direction": "mixed",
-    })
+    client.post(
+        f"/stories/{story_id}/tags",
+        data={
+            f"tag-{housing}": "confirmed",
+            f"tag-{housing}-direction": "improved",
+            f"tag-{money}": "confirmed",
+            f"tag-{money}-direction": "mixed",
+        },
+    )
     client.post(f"/stories/{story_id}/approve")
     run_publish(instance)
     with sqlite3.connect(instance.published_path("public")) as conn:
@@ -68,7 +76,9 @@ def test_a_worker_tags_the_words_they_select(client, auth, db):
     story_id = record(client)
     start = BODY.index("I started a cooking course")
     end = BODY.index("certificate.") + len("certificate.")
-    client.post(f"/stories/{story_id}/tags/add", data={"domain": "what_we_do", "direction": "improved", "start": start, "end": end})
+    client.post(
+        f"/stories/{story_id}/tags/add", data={"domain": "what_we_do", "direction": "improved", "start": start, "end": end}
+    )
     added = tags(db, story_id)["what_we_do"]
     assert added["origin"] == "person" and added["status"] == "confirmed"
     assert added["evidence"] == BODY[start:end]
@@ -77,6 +87,9 @@ def test_a_worker_tags_the_words_they_select(client, auth, db):
 def test_a_tag_without_selected_words_is_refused_with_a_message(client, auth, db):
     auth.login("worker")
     story_id = record(client)
-    response = client.post(f"/stories/{story_id}/tags/add", data={"domain": "health", "direction": "improved", "start": "", "end": ""},
-                           follow_redirects=True)
+    response = client.post(
+        f"/stories/{story_id}/tags/add",
+        data={"domain": "health", "direction": "improved", "start": "", "end": ""},
+        follow_redirects=True,
+    )
     assert "Select the words in the story" in response.get_data(as_text=True)

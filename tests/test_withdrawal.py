@@ -42,7 +42,7 @@ def test_withdrawing_in_the_app_takes_the_story_out_of_every_file_at_once(client
     response = client.post(f"/stories/{story_id}/withdraw", data={"scope": "publication", "reason": "Asked by phone"})
     assert response.status_code == 302
     assert published_ids(instance, "public") == [] and published_ids(instance, "commissioners") == []
-    result = CliRunner().invoke(cli, ["check-no-trace", SECRET_WORD, "--instance", str(instance.root / "published")])
+    result = CliRunner().invoke(cli, ["check-no-trace", SECRET_WORD, "--published", "--instance", str(instance.root)])
     assert result.exit_code == 0, result.output
     assert "consent withdrawn" in client.get(f"/stories/{story_id}").get_data(as_text=True)
 
@@ -55,7 +55,9 @@ def test_a_withdrawal_without_a_reason_is_refused_and_changes_nothing(client, au
 
 
 def test_erasure_leaves_no_trace_anywhere_in_the_instance(instance, db, story_id):
-    result = CliRunner().invoke(cli, ["withdraw", str(story_id), "--erase", "--reason", "Storyteller asked", "--instance", str(instance.root)])
+    result = CliRunner().invoke(
+        cli, ["withdraw", str(story_id), "--erase", "--reason", "Storyteller asked", "--instance", str(instance.root)]
+    )
     assert result.exit_code == 0, result.output
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     result = CliRunner().invoke(cli, ["check-no-trace", SECRET_WORD, "Margaret Holt", "--instance", str(instance.root)])
@@ -85,7 +87,9 @@ def test_erasure_removes_the_signed_form_unless_another_story_shares_it(instance
 
 
 def test_restore_reapplies_withdrawals_and_erasures_made_after_the_backup(instance, db, orgs, users, story_id, tmp_path):
-    other = record_story(db, story_form(title="Another story", body="Told about the allotment."), organisation_id=orgs["a"], actor="t")
+    other = record_story(
+        db, story_form(title="Another story", body="Told about the allotment."), organisation_id=orgs["a"], actor="t"
+    )
     copy = backup(instance, tmp_path / "backups")
     run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
     run_withdrawal(instance, other, actor="t", reason="asked")
@@ -170,16 +174,25 @@ def test_workers_see_consent_coming_due(client, auth, db, orgs):
 
 
 def test_a_reviewer_decides_on_each_name_before_an_anonymous_story_goes_out(client, auth, instance, db, orgs, users):
-    story_id = record_story(db, story_form(body="My son Jamie and Priya from the service helped. Margaret Holt."),
-                            organisation_id=orgs["a"], actor="t")
+    story_id = record_story(
+        db,
+        story_form(body="My son Jamie and Priya from the service helped. Margaret Holt."),
+        organisation_id=orgs["a"],
+        actor="t",
+    )
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     auth.login("reviewer")
     page = client.get(f"/stories/{story_id}").get_data(as_text=True)
     assert "Jamie" in page and "needs a decision" in page and "[my son]" in page
     assert "other people&#39;s names not yet reviewed" in page
-    client.post(f"/stories/{story_id}/names", data={
-        "name-Jamie": "redact", "name-Jamie-placeholder": "[my son]", "name-Priya": "keep",
-    })
+    client.post(
+        f"/stories/{story_id}/names",
+        data={
+            "name-Jamie": "redact",
+            "name-Jamie-placeholder": "[my son]",
+            "name-Priya": "keep",
+        },
+    )
     with sqlite3.connect(instance.published_path("public")) as conn:
         body = conn.execute("SELECT body FROM stories").fetchone()[0]
     assert "[my son]" in body and "Jamie" not in body and "Priya" in body and "Margaret" not in body

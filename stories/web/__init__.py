@@ -140,8 +140,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
-        return render_template("error.html", title="This form has expired",
-                               message="Please go back, reload the page and submit again. " + error.description), 400
+        return render_template(
+            "error.html",
+            title="This form has expired",
+            message="Please go back, reload the page and submit again. " + error.description,
+        ), 400
 
     for code, title in ((403, "Not allowed"), (404, "Not found"), (413, "Too large")):
         app.register_error_handler(code, functools.partial(_error_page, code=code, title=title))
@@ -149,8 +152,12 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:
         return {
-            "datasette_url": app.config["DATASETTE_URL"], "labelled": labelled, "copies_to_destroy": copies_to_destroy,
-            "evidence_chunks": evidence_chunks, "domain_label": domain_label, "msc_notices": msc_notices,
+            "datasette_url": app.config["DATASETTE_URL"],
+            "labelled": labelled,
+            "copies_to_destroy": copies_to_destroy,
+            "evidence_chunks": evidence_chunks,
+            "domain_label": domain_label,
+            "msc_notices": msc_notices,
         }
 
 

@@ -38,8 +38,11 @@ def index() -> Any:
 def start(story_id: int) -> Any:
     board = _board_or_404(story_id)
     if not board.decision.allowed:
-        return render_template("error.html", title="Not available for the board",
-                               message=f"This story cannot be used for a board case study: {board.decision.reason}."), 403
+        return render_template(
+            "error.html",
+            title="Not available for the board",
+            message=f"This story cannot be used for a board case study: {board.decision.reason}.",
+        ), 403
     form = {"title": board.version.title, "context": ""}
     problems: dict[str, str] = {}
     if request.method == "POST":
@@ -118,28 +121,54 @@ def export(case_study_id: int) -> Any:
     case_study, board = _case_study_or_404(case_study_id)
     try:
         made = export_case_study(
-            get_db(), case_study, board, request.form.get("kind", ""), user_id=current_user.id, actor=current_user.actor,
-            exported_by=current_user.display_name, today=today(), static_dir=Path(current_app.static_folder or "static"),
+            get_db(),
+            case_study,
+            board,
+            request.form.get("kind", ""),
+            user_id=current_user.id,
+            actor=current_user.actor,
+            exported_by=current_user.display_name,
+            today=today(),
+            static_dir=Path(current_app.static_folder or "static"),
         )
     except Refused as error:
         flash(f"Nothing was exported. {error}", "error")
         return redirect(url_for("case_studies.edit", case_study_id=case_study_id), 303)
-    return Response(made.content, content_type=made.mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store",
-    })
+    return Response(
+        made.content,
+        content_type=made.mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{made.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
-def _builder(case_study: dict[str, Any], board: BoardStory, *, form: dict[str, Any] | None = None,
-             quote_form: Any = None, problems: dict[str, str] | None = None) -> Any:
+def _builder(
+    case_study: dict[str, Any],
+    board: BoardStory,
+    *,
+    form: dict[str, Any] | None = None,
+    quote_form: Any = None,
+    problems: dict[str, str] | None = None,
+) -> Any:
     """The builder page; with problems it keeps what was typed and answers 422."""
-    context: dict[str, Any] = {"case_study": case_study, "board": board, "problems": problems or {},
-                               "form": form or {"title": case_study["title"], "context": case_study["context"]},
-                               "quote_form": quote_form or {}, "formats": FORMAT_LABELS}
+    context: dict[str, Any] = {
+        "case_study": case_study,
+        "board": board,
+        "problems": problems or {},
+        "form": form or {"title": case_study["title"], "context": case_study["context"]},
+        "quote_form": quote_form or {},
+        "formats": FORMAT_LABELS,
+    }
     if board.decision.allowed:
         quotes, gone = case_studies.current_quotes(case_study["quotes"], board.version.body)
-        context.update(quotes=quotes, gone=gone, chunks=case_studies.quote_chunks(board.version.body, quotes),
-                       doc=build_document(board, case_study, [q.text for q in quotes],
-                                          exported_by=current_user.display_name, today=today()))
+        context.update(
+            quotes=quotes,
+            gone=gone,
+            chunks=case_studies.quote_chunks(board.version.body, quotes),
+            doc=build_document(board, case_study, [q.text for q in quotes], exported_by=current_user.display_name, today=today()),
+        )
         _note_named_view(board)
     return render_template("case_studies/builder.html", **context), (422 if problems else 200)
 

@@ -82,8 +82,12 @@ def names(story_id: int) -> Any:
         decision = request.form.get(key)
         if decision in ("keep", "redact"):
             records.decide_name(
-                get_db(), story_id, item["name"], decision,
-                placeholder=request.form.get(f"{key}-placeholder") or item["suggestion"], actor=current_user.actor,
+                get_db(),
+                story_id,
+                item["name"],
+                decision,
+                placeholder=request.form.get(f"{key}-placeholder") or item["suggestion"],
+                actor=current_user.actor,
             )
     request_publish(instance())
     flash("Name decisions saved.")
@@ -102,6 +106,8 @@ def _form_from_consent(terms: consent.Consent) -> dict[str, Any]:
         **{key: value for key, value in terms.to_event_fields().items() if key != "audiences"},
         "audiences": sorted(terms.audiences),
         "special_category": "yes" if terms.special_category else "no",
-        "evidence_time": "" if terms.evidence_time is None else f"{int(terms.evidence_time // 60)}:{int(terms.evidence_time % 60):02d}",
+        "evidence_time": ""
+        if terms.evidence_time is None
+        else f"{int(terms.evidence_time // 60)}:{int(terms.evidence_time % 60):02d}",
         "evidence_file": terms.evidence_file or "",
     }

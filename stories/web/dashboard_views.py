@@ -34,17 +34,24 @@ def index() -> Any:
     if evidence and evidence.periods:
         chart = charts.grouped_bars([(period.label, period.counts) for period in evidence.periods], DIRECTIONS)
     return render_template(
-        "dashboard/index.html", filters=filters, evidence=evidence, chart=chart, directions=DIRECTIONS,
+        "dashboard/index.html",
+        filters=filters,
+        evidence=evidence,
+        chart=chart,
+        directions=DIRECTIONS,
         # Reviewers may see the dashboard but not (yet) the commissioners' Datasette: no links they cannot follow.
         can_explore=current_user.role.can_view_commissioners_file(),
-        explorer_url=functools.partial(_outcomes_url, filters), story_url=_story_url,
+        explorer_url=functools.partial(_outcomes_url, filters),
+        story_url=_story_url,
         view_url=lambda **changes: url_for("dashboard.index", **filters.query_args(**changes)),
-        cell_bar=_cell_bars(evidence), cell_bar_width=CELL_BAR_WIDTH,
+        cell_bar=_cell_bars(evidence),
+        cell_bar_width=CELL_BAR_WIDTH,
     )
 
 
-def _outcomes_url(filters: dashboard.Filters, domain: str | None = None, column: dashboard.Column | None = None,
-                  direction: str | None = None) -> str:
+def _outcomes_url(
+    filters: dashboard.Filters, domain: str | None = None, column: dashboard.Column | None = None, direction: str | None = None
+) -> str:
     """The Datasette page listing exactly the outcome rows behind a count (or behind the whole view)."""
     cell = [("domain", domain)] if domain else []
     cell += list(column.explorer_filter) if column else []

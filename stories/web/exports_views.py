@@ -28,16 +28,35 @@ def story_csv(story_id: int) -> Any:
     if consent is None or consent.withdrawn:
         flash("Consent for this story has been withdrawn: it cannot be exported.", "error")
         return redirect(url_for("stories.view", story_id=story_id))
-    exports.record_export(get_db(), story_id, user_id=current_user.id, actor=current_user.actor, kind="csv",
-                          audience=TEAM, consent_version=consent.version)
+    exports.record_export(
+        get_db(),
+        story_id,
+        user_id=current_user.id,
+        actor=current_user.actor,
+        kind="csv",
+        audience=TEAM,
+        consent_version=consent.version,
+    )
     version = published_version(story)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["story_id", "title", "told_on", "organisation", "storyteller", "body", "consent_version"])
-    writer.writerow([story_id, version.title, story["told_on"], story["organisation"], version.storyteller or "",
-                     version.body, consent.version])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="storybank-story-{story_id}.csv"'})
+    writer.writerow(
+        [
+            story_id,
+            version.title,
+            story["told_on"],
+            story["organisation"],
+            version.storyteller or "",
+            version.body,
+            consent.version,
+        ]
+    )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="storybank-story-{story_id}.csv"'},
+    )
 
 
 @bp.route("/exports/")

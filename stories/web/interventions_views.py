@@ -59,6 +59,9 @@ def edit(intervention_id: int) -> Any:
 
 def _form(form: dict[str, Any], problems: dict[str, str], editing: dict[str, Any] | None) -> Any:
     return render_template(
-        "interventions/form.html", form=form, problems=problems, editing=editing,
+        "interventions/form.html",
+        form=form,
+        problems=problems,
+        editing=editing,
         kinds=interventions.CONTRACT_REF_LABELS,
     ), (422 if problems else 200)

@@ -24,15 +24,21 @@ def index() -> Any:
     if request.method == "POST":
         form = request.form.to_dict()
         try:
-            round_id = msc.create_round(get_db(), form, organisation_id=current_user.organisation_id,
-                                        user_id=current_user.id, actor=current_user.actor)
+            round_id = msc.create_round(
+                get_db(), form, organisation_id=current_user.organisation_id, user_id=current_user.id, actor=current_user.actor
+            )
         except Invalid as error:
             problems = error.problems
         else:
             return redirect(url_for("msc.round_page", round_id=round_id))
     domains = [(d, domain_label(d)) for d in person_level_domains()]
-    return render_template("msc/index.html", rounds=msc.list_rounds(get_db(), current_user.organisation_id),
-                           form=form, problems=problems, domains=domains), (422 if problems else 200)
+    return render_template(
+        "msc/index.html",
+        rounds=msc.list_rounds(get_db(), current_user.organisation_id),
+        form=form,
+        problems=problems,
+        domains=domains,
+    ), (422 if problems else 200)
 
 
 @bp.route("/<int:round_id>", methods=["GET", "POST"])
@@ -55,8 +61,9 @@ def round_page(round_id: int) -> Any:
             problems = error.problems
         else:
             return redirect(url_for("msc.round_page", round_id=round_id))
-    return render_template("msc/round.html", round=round_, eligible=msc.eligible_stories(get_db(), round_),
-                           form=form, problems=problems), (422 if problems else 200)
+    return render_template(
+        "msc/round.html", round=round_, eligible=msc.eligible_stories(get_db(), round_), form=form, problems=problems
+    ), (422 if problems else 200)
 
 
 @bp.route("/<int:round_id>/seen", methods=["POST"])

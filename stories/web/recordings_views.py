@@ -17,7 +17,14 @@ from stories.web.stories_views import story_or_404
 
 bp = Blueprint("recordings", __name__, url_prefix="/stories")
 
-MIMETYPES = {"webm": "audio/webm", "ogg": "audio/ogg", "mp3": "audio/mpeg", "m4a": "audio/mp4", "wav": "audio/wav", "flac": "audio/flac"}
+MIMETYPES = {
+    "webm": "audio/webm",
+    "ogg": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+}
 
 
 @bp.route("/<int:story_id>/audio")
@@ -29,8 +36,12 @@ def audio(story_id: int) -> Any:
     if recording is None:
         abort(404)
     extension = recording["audio_file"].rsplit(".", 1)[-1]
-    response = send_file(instance().audio_dir / recording["audio_file"], mimetype=MIMETYPES.get(extension, "application/octet-stream"),
-                         conditional=True, max_age=0)
+    response = send_file(
+        instance().audio_dir / recording["audio_file"],
+        mimetype=MIMETYPES.get(extension, "application/octet-stream"),
+        conditional=True,
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -40,10 +51,12 @@ def audio(story_id: int) -> Any:
 def status(story_id: int) -> Any:
     """What the background jobs are doing, for the story page to follow without a reload."""
     story_or_404(story_id)
-    return jsonify({
-        kind: {"id": job["id"], "status": job["status"], "progress": round(job["progress"], 3), "error": job["error"]}
-        for kind, job in job_status.latest_jobs(get_db(), story_id).items()
-    })
+    return jsonify(
+        {
+            kind: {"id": job["id"], "status": job["status"], "progress": round(job["progress"], 3), "error": job["error"]}
+            for kind, job in job_status.latest_jobs(get_db(), story_id).items()
+        }
+    )
 
 
 @bp.route("/<int:story_id>/jobs/<int:job_id>/retry", methods=["POST"])
@@ -99,5 +112,6 @@ def transcript(story_id: int) -> Any:
             flash("Corrections saved.")
             return redirect(url_for("recordings.transcript", story_id=story_id))
     segments = [{**segment, "text": text} for segment, text in zip(current["segments"], texts, strict=False)]
-    return render_template("recordings/transcript.html", story=story, transcript=current, segments=segments,
-                           problems=problems), (422 if problems else 200)
+    return render_template("recordings/transcript.html", story=story, transcript=current, segments=segments, problems=problems), (
+        422 if problems else 200
+    )

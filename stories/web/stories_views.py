@@ -62,7 +62,11 @@ def new() -> Any:
             flash("Story saved. A reviewer will check it before it goes any further.")
             return redirect(url_for("stories.view", story_id=story_id))
     return render_template(
-        "stories/new.html", form=form, problems=problems, interventions=list_interventions(get_db()), consent=consent,
+        "stories/new.html",
+        form=form,
+        problems=problems,
+        interventions=list_interventions(get_db()),
+        consent=consent,
         limits=Limits.from_env(),
     ), (422 if problems else 200)
 
@@ -93,12 +97,22 @@ def _record(form: dict[str, Any]) -> int:
     records.check_story(db, form, today(), source, problems)
     with write_transaction(db):
         story_id = records.record_story(
-            db, form, organisation_id=current_user.organisation_id, actor=current_user.actor, user_id=current_user.id,
+            db,
+            form,
+            organisation_id=current_user.organisation_id,
+            actor=current_user.actor,
+            user_id=current_user.id,
             source=source,
         )
         if stored:
-            add_recording(db, story_id, audio_file=stored.audio_file, duration=stored.info.duration, codec=stored.info.codec,
-                          actor=current_user.actor)
+            add_recording(
+                db,
+                story_id,
+                audio_file=stored.audio_file,
+                duration=stored.info.duration,
+                codec=stored.info.codec,
+                actor=current_user.actor,
+            )
     if stored:
         request_transcription(instance(), story_id)
     else:
@@ -115,11 +129,19 @@ def view(story_id: int) -> Any:
     if story["consent"] and story["consent"].identity_level == consent.NAMED:
         audit.record(get_db(), current_user.actor, "story.view_named", story_id)
     return render_template(
-        "stories/view.html", story=story, version=version, decisions=decisions, consent=consent,
+        "stories/view.html",
+        story=story,
+        version=version,
+        decisions=decisions,
+        consent=consent,
         names=names_for_review(story) if records.needs_name_review(story) else [],
-        jobs=latest_jobs(get_db(), story_id), transcript=get_transcript(get_db(), story_id),
-        person_domains=person_level_domains(), verifications=assurance.verifications(get_db(), story_id),
-        assurance=assurance, today=today().isoformat(), msc_choices=msc.choices_for_story(get_db(), story_id),
+        jobs=latest_jobs(get_db(), story_id),
+        transcript=get_transcript(get_db(), story_id),
+        person_domains=person_level_domains(),
+        verifications=assurance.verifications(get_db(), story_id),
+        assurance=assurance,
+        today=today().isoformat(),
+        msc_choices=msc.choices_for_story(get_db(), story_id),
     )
 
 
@@ -158,5 +180,7 @@ def attach_evidence(form: dict[str, Any]) -> None:
     upload = request.files.get("evidence_upload")
     if upload and upload.filename:
         form["evidence_file"] = store_evidence(instance().evidence_dir, upload.read())
-    elif form.get("evidence_file") and not (is_stored_name(form["evidence_file"]) and (instance().evidence_dir / form["evidence_file"]).is_file()):
+    elif form.get("evidence_file") and not (
+        is_stored_name(form["evidence_file"]) and (instance().evidence_dir / form["evidence_file"]).is_file()
+    ):
         form["evidence_file"] = ""

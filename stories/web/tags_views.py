@@ -25,8 +25,15 @@ def decide(story_id: int) -> Any:
             decision = request.form.get(f"tag-{tag['id']}")
             if decision in ("confirmed", "rejected"):
                 direction = request.form.get(f"tag-{tag['id']}-direction") or None
-                outcome_tags.decide_tag(get_db(), story_id, tag["id"], decision, actor=current_user.actor,
-                                        user_id=current_user.id, direction=direction)
+                outcome_tags.decide_tag(
+                    get_db(),
+                    story_id,
+                    tag["id"],
+                    decision,
+                    actor=current_user.actor,
+                    user_id=current_user.id,
+                    direction=direction,
+                )
     except Invalid as error:
         flash(" ".join(error.problems.values()), "error")
     else:
@@ -41,9 +48,15 @@ def add(story_id: int) -> Any:
     story_or_404(story_id)
     try:
         outcome_tags.add_tag(
-            get_db(), story_id, domain=request.form.get("domain", ""), direction=request.form.get("direction", ""),
-            start=_int(request.form.get("start")), end=_int(request.form.get("end")), actor=current_user.actor,
-            user_id=current_user.id, domains=outcomes.person_level_domains(),
+            get_db(),
+            story_id,
+            domain=request.form.get("domain", ""),
+            direction=request.form.get("direction", ""),
+            start=_int(request.form.get("start")),
+            end=_int(request.form.get("end")),
+            actor=current_user.actor,
+            user_id=current_user.id,
+            domains=outcomes.person_level_domains(),
         )
     except Invalid as error:
         flash(" ".join(error.problems.values()), "error")

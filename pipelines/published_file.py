@@ -170,8 +170,7 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
             "none": NO_INTERVENTION,
         },
     )
-    db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)
-    db["stories"].populate_fts(["title", "body"])
+    db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)  # also fills the index
     # Search results are listed newest first: the index lets SQLite walk them in that order.
     db["stories"].create_index(["told_on"])
     db["story_outcomes"].create_index(["domain", "direction"])

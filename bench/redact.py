@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipelines import names as n  # noqa: E402
 from pipelines import redact as r  # noqa: E402
 
 SETS = {
@@ -41,7 +42,7 @@ def score(stories: list[dict], show_misses: bool) -> tuple[int, int, int, int]:
     found = labelled = right = made = 0
     for story in stories:
         text, gold = story["text"], story["names"]
-        mentions = r.find_names(text)
+        mentions = n.find_names(text)
         for g in gold:
             hit = any(overlaps(m.start, m.end, g["start"], g["end"]) for m in mentions)
             found += hit
@@ -60,7 +61,7 @@ def score(stories: list[dict], show_misses: bool) -> tuple[int, int, int, int]:
 def speed_text(stories: list[dict]) -> str:
     """Stories repeated to SPEED_WORDS words, each labelled name replaced by a random one."""
     rng = random.Random(20240601)
-    names = sorted(r._read_list("given_names.txt")) + sorted(r._read_list("surnames.txt"))
+    names = sorted(n.read_list("given_names.txt")) + sorted(n.read_list("surnames.txt"))
     parts, words = [], 0
     while words < SPEED_WORDS:
         for story in stories:
@@ -75,7 +76,7 @@ def speed_text(stories: list[dict]) -> str:
 
 
 def timed(label: str, words: int, run) -> None:
-    r._kind.cache_clear()
+    n._kind.cache_clear()
     start = time.perf_counter()
     run()
     seconds = time.perf_counter() - start
@@ -85,7 +86,7 @@ def timed(label: str, words: int, run) -> None:
 def main() -> None:
     show_misses = "--misses" in sys.argv
     start = time.perf_counter()
-    r._lexicon()
+    n.lexicon()
     print(f"gazetteers loaded in {time.perf_counter() - start:.3f} s")
     every_story = []
     for label, path in SETS.items():
@@ -99,7 +100,7 @@ def main() -> None:
     text = speed_text(every_story)
     words = len(text.split())
     others = {"Jamie": "[my son]", "Bethan Rees": "[support worker]", "Mrs Okafor": "[adviser]"}
-    timed("find_names", words, lambda: r.find_names(text))
+    timed("find_names", words, lambda: n.find_names(text))
     timed("redact", words, lambda: r.redact(text, ["Maria Smith", "Mimi"], other_names=others))
 
 

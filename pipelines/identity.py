@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import redact
+from pipelines.names import find_identifiers, suggest_placeholders
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 
 
@@ -54,8 +55,8 @@ def version_key(story: Mapping[str, Any]) -> str:
 def _redactor_fingerprint() -> str:
     """A new name list or redaction rule must not be hidden by versions made with the old one."""
     folder = Path(redact.__file__).parent
-    digest = hashlib.sha256(Path(redact.__file__).read_bytes())
-    for path in sorted((folder / "data").glob("*")):
+    digest = hashlib.sha256()
+    for path in [folder / "redact.py", folder / "names.py", *sorted((folder / "data").glob("*"))]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -73,7 +74,7 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     title = apply_identity(story, story["title"])
     body = apply_identity(story, story["body"])
     found = {mention.name for mention in title.found + body.found}
-    found |= {mention.name for text in (title.text, body.text) for mention in redact.find_identifiers(text)}
+    found |= {mention.name for text in (title.text, body.text) for mention in find_identifiers(text)}
     settled = set(decisions) | _credited(names, level) | _organisation_words(story)
     unresolved = tuple(sorted(name for name in found if name not in settled))
     return PublishedVersion(title.text, body.text, _credit(names, level, story), unresolved, tuple(body.redacted))
@@ -109,8 +110,8 @@ def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
     review = {}
     for text in (story["title"], story["body"]):
         without_storyteller = redact.redact_for_level(text, level, names, seed=story["pseudonym_seed"])
-        suggestions = redact.suggest_placeholders(without_storyteller.text, without_storyteller.found)
-        identifiers = redact.find_identifiers(without_storyteller.text)
+        suggestions = suggest_placeholders(without_storyteller.text, without_storyteller.found)
+        identifiers = find_identifiers(without_storyteller.text)
         suggestions.update({mention.name: "[contact details]" for mention in identifiers})
         for mention in [*without_storyteller.found, *identifiers]:
             if mention.name not in settled and mention.name not in review:

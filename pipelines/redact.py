@@ -1,4 +1,4 @@
-"""Find person names in story text and redact them to the storyteller's identity level."""
+"""Redact a story to the storyteller's identity level: their names in every variant, others' as placeholders."""
 
 from __future__ import annotations
 
@@ -8,150 +8,30 @@ import json
 import re
 import secrets
 import sys
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 
-DATA = Path(__file__).parent / "data"
+from pipelines.names import (
+    CONTACT,
+    IDENTIFIER,
+    PARTICLES,
+    NameMention,
+    find_names,
+    fold,
+    lexicon,
+    read_list,
+    strip_accents,
+)
+
 IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
 STORYTELLER = "[the storyteller]"
-DEFAULT_PLACEHOLDER = "[name]"
-
-# Titles that make the next capitalised word a name ("Mrs Patel", "Auntie Claudette").
-HONORIFICS = frozenset(
-    "mr mrs ms miss mx mister missus dr doctor prof professor nurse matron sister brother "
-    "father mother auntie aunty aunt uncle granny grandma grandad grandpa nana nan nanny gran "
-    "cousin imam rev revd reverend pastor rabbi sheikh shaykh maulana bishop canon vicar cllr "
-    "councillor sgt sergeant cpl corporal capt captain lt lieutenant col colonel lord lady "
-    "sir dame judge coach".split()
-)
-# Lower-case joiners inside a name ("Nadia bint Khalid", "Rosa de Souza", "van der Merwe").
-PARTICLES = frozenset(
-    "van von der den de da di del della dos das du le la bin bint ibn ben al el ap ab ní nic mac ter ten abu".split()
-)
-# Family words: the relation is kept in a placeholder ("[my son]") and they are never names.
-KIN_ROLES = frozenset(
-    "son daughter boy girl lad lass child kid kids baby twin mum mother mam mom dad father "
-    "stepdad stepmum stepson stepdaughter brother sister wife husband partner boyfriend "
-    "girlfriend fiance fiancé fiancee fiancée ex grandson granddaughter grandchild nan gran "
-    "grandma grandmother grandad grandfather granny nanna nana uncle aunt auntie aunty cousin "
-    "niece nephew friend mate pal neighbour neighbor flatmate housemate sibling".split()
-)
-# Roles of workers and other people; the placeholder is the role alone ("[support worker]").
-WORK_ROLES = frozenset(
-    "worker adviser advisor coordinator co-ordinator volunteer mentor coach teacher tutor "
-    "headteacher head nurse doctor gp consultant psychiatrist psychologist counsellor therapist "
-    "caseworker keyworker officer manager colleague carer host landlord landlady boss employer "
-    "chaplain imam vicar pastor priest rabbi minister solicitor lawyer barrister advocate "
-    "interpreter translator assessor practitioner visitor specialist instructor trainer "
-    "befriender buddy navigator champion leader organiser organizer founder chair driver "
-    "listener cook chef receptionist librarian councillor midwife paramedic physio "
-    "physiotherapist pharmacist dentist facilitator director trustee client tenant resident "
-    "member student pupil classmate supervisor sponsor guardian".split()
-)
-ROLES = KIN_ROLES | WORK_ROLES
-_OWNERS = frozenset("my our his her their your".split())
-# Words that follow a subject: "Grace came", "Hope is", "Will said" make a sentence-initial
-# everyday word (Grace, Hope, Will) a name.
-SUBJECT_VERBS = frozenset(
-    "said says told tells asked asks came comes went goes was is has had got gets made makes "
-    "took takes helped helps found finds started starts runs ran sat sits showed shows noticed "
-    "gave gives wrote writes rang rings knew knows loved loves works worked lives lived "
-    "visited visits brought brings met meets used uses became stayed stays spoke speaks smiled "
-    "laughed cried plays played volunteers volunteered walked walks drove drives sent sends "
-    "sorted explained explains listened believed believes did does never always still also "
-    "now who would could will can turned keeps kept tried tries wanted wants needed needs "
-    "thinks thought felt feels saw sees looks looked called calls texted texts are were".split()
-)
-_DETERMINERS = frozenset("the a an this that these those".split())
-_ATTRIBUTION = frozenset("said says asked told replied added explained laughed shouted".split())
-# A non-given capitalised word after these is a place ("in Bradford"), and a month after
-# these a time ("since May").
-_PLACE_BEFORE = frozenset("in near around outside across towards into via within".split())
-_TIME_BEFORE = _PLACE_BEFORE | frozenset("since until till by last next early late mid during from to of".split())
-_MOTION = frozenset(
-    "moved move moving went go going gone came come coming travelled traveled fled flew "
-    "drove walked arrived returned back home way trip journey bus train flight relocated "
-    "escaped transferred originally all far over".split()
-)
-# Chains holding one of these are organisations or places ("Bradford Council", "Fleet Street").
-ORG_WORDS = frozenset(
-    "council trust centre center hospital hospice road street avenue fund advice credit school "
-    "academy college university services service team project association society club group "
-    "foundation partnership network shed station library surgery clinic practice prison estate "
-    "square market gardens café cafe hub forum alliance union board authority agency department "
-    "office programme program scheme charity community housing hotel museum theatre airport fc "
-    "ltd limited plc cic inc united city kitchen pantry mosque cathedral gurdwara synagogue "
-    "infirmary unit tribunal institute trust's".split()
-)
-# ...and these only when the chain does not start with a given name ("Heaton Park", not
-# "Grace Hall").
-PLACE_WORDS = frozenset(
-    "park hall hill green wood house lane close way place bridge cross gate field fields heath "
-    "common vale valley bay beach island river lake forest manor grove terrace crescent drive "
-    "mews row walk rise view end side town village borough church chapel temple court ward bank "
-    "banks".split()
-)
-_PLACE_SUFFIXES = tuple(
-    "ham ton ford bury field borough burgh wich pool mouth shire chester caster cester stow minster combe dale wick "
-    "thorpe".split()
-)
-# A title says the role when nothing else does: "Dr Rahman" becomes "[doctor]".
-_TITLE_ROLES = dict(
-    pair.split(":")
-    for pair in "dr:doctor doctor:doctor nurse:nurse imam:imam rev:minister revd:minister reverend:minister pastor:pastor "
-    "rabbi:rabbi cllr:councillor councillor:councillor".split()
-)
-# Modal verbs and the like that are also given names: never a name in lower-case speech.
-_LOWERCASE_NEVER = frozenset("will may can might must shall don won ed bill mark sue van said thi ion tek ram".split())
-
-_UPPER = "".join(c for c in map(chr, [*range(0x41, 0x250), *range(0x1E00, 0x1F00)]) if c.isupper())
-_CAP_TOKEN = re.compile(rf"(?<![\w'’])[{_UPPER}]\w*(?:['’‘-]\w+)*['’]?")
-_LOWER_TOKEN = re.compile(r"(?<![\w'’])[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_CONTRACTION = re.compile(r"['’](?:t|re|ve|ll|d|m)$", re.IGNORECASE)
-_LINE = re.compile(r"[^\n]+")
-_LOWER_I = re.compile(r"(?:^|[\s,.])i(?:['’](?:m|ve|d|ll)\b|\s)")
-_NEXT_WORD = re.compile(r"['’]?s?\s+([a-z]+)")
-_ROLE_ALT = "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True))
-# Up to two words before the role ("support worker", "wee brother"), but not "and his".
-_MODIFIER = r"(?!(?:and|or|but|with|to|of|for|at|in|on|my|our|his|her|their|your|the|a|an)\s)[a-z][a-z'’-]*\s+"
-_ROLE_BEFORE = re.compile(
-    rf"(?:\b(my|our|his|her|their|your|the|a|an)\s+)?((?:{_MODIFIER}){{0,2}}?(?:{_ROLE_ALT}))"
-    rf"\s*,?\s*(?:(?:who\s+is\s+)?(?:called|named)\s+)?$"
-)
-_ROLE_AFTER = re.compile(
-    rf"^['’]?s?\s*,\s*(?:(my|our|his|her|their|your|the|a|an)\s+)"
-    rf"((?:{_MODIFIER}){{0,2}}?(?:{_ROLE_ALT}))\b"
-)
-_NAMING_BEFORE = re.compile(r"\b(?:called|named|name is|name was|name's|known as)\s+$")
-_WHO_AFTER = re.compile(r"^['’]?s?\s*,\s*who\b")
-_POSSESSIVE = re.compile(r"['’]s?$")
-# UK phone numbers (07700 900123, 0113 496 0000, +44 7700 900123), e-mail addresses, postcodes
-# (LS6 2AB) and NHS numbers (485 777 3456): each is found and offered to the reviewer like a name.
-_IDENTIFIER = re.compile(
-    r"(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
-    r"|\b\d{3}\s\d{3}\s\d{4}\b"
-)
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w@])@\w{2,}")  # e-mail addresses, @handles
-_LISTED_WITH_NAME = re.compile(rf"(?:,| and| &) [{_UPPER}]")
-_LISTED_AFTER_NAME = re.compile(rf"[{_UPPER}][\w'’-]*(?:,| and| &) $")
 
 
 class RedactionError(ValueError):
     """A redaction request that cannot be carried out safely."""
-
-
-@dataclass(frozen=True)
-class NameMention:
-    name: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -184,440 +64,9 @@ def new_offset(redacted: Sequence[Mapping[str, Any]], offset: int, *, end: bool 
     return offset + shift
 
 
-@dataclass(frozen=True)
-class _Lexicon:
-    given: frozenset[str]
-    surnames: frozenset[str]
-    common: frozenset[str]
-    frequent: frozenset[str]
-    stop: frozenset[str]
-    stop_acronyms: frozenset[str]
-    stop_phrases: dict[str, tuple[str, ...]]
-
-
-def _fold(word: str) -> str:
-    """Lower-case without accents, so "Siân" meets "Sian"."""
-    return word.lower() if word.isascii() else _strip_accents(word.lower())
-
-
-def _strip_accents(word: str) -> str:
-    """ "Siân" as it is often typed: "Sian"."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def _read_list(name: str) -> list[str]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [line.strip().replace("’", "'") for line in lines if line.strip() and line[0] != "#"]
-
-
-def _with_folds(words: Iterable[str]) -> frozenset[str]:
-    return frozenset(w for word in words for w in (word.lower(), _fold(word)))
-
-
-@functools.cache
-def _lexicon() -> _Lexicon:
-    stop, acronyms, phrases = set(), set(), {}
-    for entry in _read_list("not_names.txt"):
-        if " " in entry:
-            first = _POSSESSIVE.sub("", entry.split()[0].lower())
-            phrases[first] = (*phrases.get(first, ()), entry.lower())
-        elif entry.isupper() and len(entry) > 1:
-            acronyms.add(entry)
-        else:
-            stop.add(entry.lower())
-    common = _read_list("common_words.txt")  # most frequent first
-    return _Lexicon(
-        given=_with_folds(_read_list("given_names.txt")),
-        surnames=_with_folds(_read_list("surnames.txt")),
-        common=frozenset(common),
-        frequent=frozenset(common[:300]),
-        stop=frozenset(stop),
-        stop_acronyms=frozenset(acronyms),
-        stop_phrases={k: tuple(sorted(v, key=len, reverse=True)) for k, v in phrases.items()},
-    )
-
-
 @functools.cache
 def _pseudonyms() -> tuple[str, ...]:
-    return tuple(_read_list("pseudonyms.txt"))
-
-
-# --- finding names ------------------------------------------------------------------------
-
-# Kinds of capitalised token: NAME is a name wherever it stands; AMBIGUOUS (Grace, Will) is a
-# name mid-sentence but needs a cue at a sentence start; WEAK (May, Jordan, Chelsea) is a
-# name only with a cue; WORD (Honey, Blue, but also Credit) is an everyday word that is a
-# name only standing alone with a cue; the rest never start a name.
-NAME, AMBIGUOUS, WEAK, WORD, HONORIFIC, INITIAL, SAINT, OTHER = range(8)
-
-
-@functools.lru_cache(maxsize=65536)
-def _kind(word: str) -> int:
-    """Classify one capitalised token (possessive already removed)."""
-    lex = _lexicon()
-    lower = word.lower()
-    if len(word) == 1:
-        return OTHER if word in "IA" else INITIAL
-    if lower in HONORIFICS:
-        return HONORIFIC
-    if lower in ("st", "saint"):
-        return SAINT
-    folded = _fold(word)
-    is_given = folded in lex.given
-    if word.isupper() or (word[:-1].isupper() and word[-1] == "s" and len(word) > 2):
-        if word in lex.stop_acronyms or len(word) < 3 or not is_given or lower in lex.common:
-            return OTHER  # NHS, GCSEs, PIP; but "ALAN" on a badge is a name
-    if lower in KIN_ROLES:
-        return OTHER
-    if lower in lex.stop or (lower[-1] == "s" and lower[:-1] in lex.stop and not is_given):
-        return WEAK if is_given else OTHER  # "Fridays" too
-    if lower in lex.common:
-        if is_given:
-            return AMBIGUOUS
-        return OTHER if lower in lex.frequent else WORD  # "The", "She" never need a look
-    if "-" in word:
-        parts = [p.lower() for p in word.split("-")]
-        if all(p in lex.common or p in lex.stop for p in parts) and not any(
-            _fold(p) in lex.given or _fold(p) in lex.surnames for p in parts
-        ):
-            return OTHER  # "Follow-up", "Stoke-on-Trent"
-    return NAME
-
-
-def _is_known_name(word: str) -> bool:
-    lex = _lexicon()
-    folded = _fold(word)
-    return folded in lex.given or folded in lex.surnames
-
-
-def _sentence_initial(text: str, start: int) -> bool:
-    i = start - 1
-    while i >= 0 and text[i] in " \t([*•–—-":
-        i -= 1
-    return i < 0 or text[i] in ".!?…:;\n\"“‘'"  # quoted speech starts a sentence
-
-
-def _previous_word(text: str, start: int) -> str:
-    head = text[max(0, start - 30) : start].rstrip()
-    cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("("), head.rfind('"'))
-    return head[cut + 1 :].lower()
-
-
-def _role_before(text: str, start: int) -> re.Match[str] | None:
-    """ "my son " or "a volunteer called " just before start."""
-    before = text[max(0, start - 60) : start].lower()
-    last = before.rstrip(" ,").rsplit(None, 1)[-1:]
-    if not last or (last[0] not in ROLES and last[0] not in ("called", "named")):
-        return None  # cheap test first: the regex is the slow part of finding names
-    return _ROLE_BEFORE.search(before)
-
-
-def _has_cue(text: str, start: int, end: int, possessive: bool) -> bool:
-    """Context that marks a doubtful word as a person: "my son X", "X said", "X, who"."""
-    if possessive:
-        return True
-    after = text[end : end + 40]
-    nxt = _NEXT_WORD.match(after)
-    if nxt and nxt.group(1) in SUBJECT_VERBS:
-        return True
-    if after[:1] in ",'’" and (_WHO_AFTER.match(after) or _ROLE_AFTER.match(after)):
-        return True
-    if _role_before(text, start) or _NAMING_BEFORE.search(text, max(0, start - 20), start):
-        return True
-    return _previous_word(text, start) in _ATTRIBUTION
-
-
-@dataclass
-class _Token:
-    start: int
-    end: int  # end of the word without any possessive
-    word: str
-    kind: int
-    possessive: bool
-
-
-def _cap_tokens(text: str) -> list[_Token]:
-    tokens = []
-    for m in _CAP_TOKEN.finditer(text):
-        raw = m.group()
-        if _CONTRACTION.search(raw):
-            continue  # Don't, I'm, You're
-        word = _POSSESSIVE.sub("", raw) if raw[-1] in "'’" or raw[-2:] in ("'s", "’s") else raw
-        if not word:
-            continue
-        start, end = m.start(), m.start() + len(word)
-        # "A. Osei": a lone capital before a full stop is an initial, even "A" or "I"
-        kind = INITIAL if len(word) == 1 and text[end : end + 1] == "." else _kind(word)
-        tokens.append(_Token(start, end, word, kind, word != raw))
-    return tokens
-
-
-def _joinable(text: str, prev: _Token, cur: _Token) -> bool:
-    gap = text[prev.end : cur.start]
-    if prev.possessive:
-        return gap == " "
-    if gap == " ":
-        return True
-    if gap in (". ", ".") and prev.kind in (INITIAL, HONORIFIC, SAINT):
-        return True
-    if gap == " and " and prev.kind == HONORIFIC and cur.kind == HONORIFIC:
-        return True  # "Mr and Mrs Wiśniewski"
-    inner = gap.strip()
-    return gap.startswith(" ") and gap.endswith(" ") and all(w in PARTICLES for w in inner.split())
-
-
-def _chains(text: str, tokens: list[_Token]) -> list[list[_Token]]:
-    chains: list[list[_Token]] = []
-    for tok in tokens:
-        if chains and _joinable(text, chains[-1][-1], tok):
-            chains[-1].append(tok)
-        else:
-            chains.append([tok])
-    return chains
-
-
-def _mark_stop_phrases(text: str, chain: list[_Token]) -> list[_Token]:
-    """Drop tokens covered by a listed non-name phrase ("Sue Ryder", "Isle of Wight")."""
-    phrases = _lexicon().stop_phrases
-    kept, covered_to = [], -1
-    for tok in chain:
-        if tok.start < covered_to:
-            continue
-        for phrase in phrases.get(tok.word.lower().replace("’", "'").rstrip("'"), ()):
-            end = tok.start + len(phrase)
-            candidate = text[tok.start : end].lower().replace("’", "'")
-            if candidate == phrase and not text[end : end + 1].isalnum():
-                covered_to = end
-                break
-        else:
-            kept.append(tok)
-    return kept
-
-
-def _is_org_or_place(chain: list[_Token]) -> bool:
-    if len(chain) == 1:
-        return chain[0].kind == SAINT or chain[0].word.lower() in ORG_WORDS
-    if any(t.kind == HONORIFIC for t in chain):
-        return False
-    if chain[0].kind == SAINT:
-        return True  # St Mark's, St Thomas' Hospital
-    words = [t.word.lower() for t in chain]
-    if any(w in ORG_WORDS for w in words):
-        return True
-    if len(chain) > 1 and any(t.possessive for t in chain[:-1]):
-        return True  # "Winston's Wish", "Yarl's Wood"
-    first_given = _fold(chain[0].word) in _lexicon().given
-    return len(chain) > 1 and words[-1] in PLACE_WORDS and not first_given
-
-
-def _runs(chain: list[_Token]) -> list[list[_Token]]:
-    """Split a chain into candidate names at words that cannot be part of one."""
-    if len(chain) == 1 and chain[0].kind == WORD:
-        return [chain]  # a lone everyday word: "Blue wants to play", not "Universal Credit"
-    runs: list[list[_Token]] = []
-    current: list[_Token] = []
-    for tok in chain:
-        anchored = any(t.kind in (NAME, AMBIGUOUS, HONORIFIC) for t in current)
-        if tok.kind in (NAME, AMBIGUOUS, WEAK, HONORIFIC, INITIAL):
-            if tok.kind == HONORIFIC and current and current[-1].kind != HONORIFIC:
-                runs.append(current)
-                current = []
-            current.append(tok)
-        elif anchored and _fold(tok.word) in _lexicon().surnames:
-            current.append(tok)  # "Helen Marsh", "Mrs Green"
-        else:
-            if current:
-                runs.append(current)
-            current = []
-        if tok.possessive and current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return runs
-
-
-def _looks_like_place(text: str, tok: _Token) -> bool:
-    if _fold(tok.word) in _lexicon().given:
-        return False
-    head = text[max(0, tok.start - 40) : tok.start].lower().split()
-    prev = head[-1] if head else ""
-    if prev in _PLACE_BEFORE:
-        return True
-    if _is_known_name(tok.word):
-        return False
-    # "moved to Hounslow" is a place, "a call from Semhar" a person
-    if prev in ("to", "from", "at") and len(head) > 1 and head[-2] in _MOTION:
-        return True
-    return tok.word.lower().endswith(_PLACE_SUFFIXES)
-
-
-def _judge(text: str, run: list[_Token]) -> str:
-    """'yes' for a name, 'no' for none, 'maybe' for a doubtful word another mention can confirm."""
-    kinds = [t.kind for t in run]
-    if HONORIFIC in kinds:
-        return "yes" if kinds[-1] != HONORIFIC else "no"
-    first = run[0]
-    if len(run) > 1:
-        return "yes"
-    if first.kind == INITIAL:
-        after = text[first.end : first.end + 3]
-        return "yes" if re.match(r"\.(?:\s+[a-z,]|,)", after) else "no"
-    if first.kind == WEAK:
-        if _previous_word(text, first.start) in _TIME_BEFORE:
-            return "no"
-        return "yes" if _has_cue(text, first.start, first.end, False) else "no"
-    previous = _previous_word(text, first.start)
-    if first.kind == WORD:
-        if previous in _DETERMINERS:
-            return "no"
-        if _has_cue(text, first.start, first.end, False):
-            return "maybe" if _sentence_initial(text, first.start) else "yes"
-        listed = _LISTED_WITH_NAME.match(text, first.end) or _LISTED_AFTER_NAME.search(
-            text, max(0, first.start - 40), first.start
-        )
-        return "maybe" if listed else "no"
-    if first.kind == NAME:
-        if previous in _DETERMINERS and not _is_known_name(first.word):
-            return "no"  # "the Playhouse", "an Englishman"
-        return "no" if _looks_like_place(text, first) else "yes"
-    if not _sentence_initial(text, first.start):
-        return "yes"
-    return "yes" if _has_cue(text, first.start, first.end, first.possessive) else "maybe"
-
-
-def _capitalised_mentions(text: str) -> tuple[list[NameMention], list[NameMention]]:
-    found, doubtful = [], []
-    for chain in _chains(text, _cap_tokens(text)):
-        if all(t.kind == OTHER for t in chain):
-            continue
-        chain = _mark_stop_phrases(text, chain)
-        if not chain or _is_org_or_place(chain):
-            continue
-        for run in _runs(chain):
-            verdict = _judge(text, run)
-            if verdict == "no":
-                continue
-            start = run[0].start
-            end = run[-1].end + (1 if run[-1].kind == INITIAL and text[run[-1].end : run[-1].end + 1] == "." else 0)
-            mention = NameMention(text[start:end], start, end)
-            (found if verdict == "yes" else doubtful).append(mention)
-    return found, doubtful
-
-
-def _lowercase_line(line: str) -> bool:
-    """Transcribed speech with no capitals: "so i went to see priya"."""
-    return bool(_LOWER_I.search(line)) or (line == line.lower() and line.count(" ") >= 5)
-
-
-def _lowercase_mentions(text: str, known: set[str]) -> list[NameMention]:
-    lex = _lexicon()
-    found: list[NameMention] = []
-    for line in _LINE.finditer(text):
-        if not _lowercase_line(line.group()):
-            continue
-        prev_word, run_start, run_end = "", -1, -1
-        for m in _LOWER_TOKEN.finditer(text, line.start(), line.end()):
-            word, start, end = m.group(), m.start(), m.end()
-            if not word.islower() or _CONTRACTION.search(word):
-                prev_word = word.lower()
-                continue
-            word = _POSSESSIVE.sub("", word) if word.endswith(("'s", "’s")) else word
-            end = start + len(word)
-            folded = _fold(word)
-            in_lists = folded in lex.given or folded in lex.surnames
-            plain = word not in lex.common and word not in lex.stop
-            if prev_word in HONORIFICS and (plain or in_lists):
-                start = run_start if run_start >= 0 else m.start() - len(prev_word) - 1
-                is_name = True
-            elif word in _LOWERCASE_NEVER:
-                is_name = False
-            elif (in_lists and plain and len(word) > 1) or word in known:
-                is_name = True
-            else:  # "my boss stelios", "my daughter grace"
-                is_name = (plain or folded in lex.given) and len(word) > 2 and _has_cue(text, start, end, False)
-            if is_name:
-                if run_end >= 0 and text[run_end:start] == " ":
-                    start = run_start  # "mohamed farah" is one name
-                if found and found[-1].start == start:
-                    found.pop()
-                found.append(NameMention(text[start:end], start, end))
-                run_start, run_end = start, end
-            else:
-                run_start, run_end = -1, -1
-            prev_word = word
-    return found
-
-
-def find_names(text: str) -> list[NameMention]:
-    """Every person-name mention in text, tuned for recall: a reviewer dismisses the extras."""
-    found, doubtful = _capitalised_mentions(text)
-    known = {_fold(m.name) for m in found} | {_fold(p) for m in found for p in m.name.split()}
-    # A doubtful word is confirmed by another mention of the same word or by a name it is
-    # listed with ("Honey and Blue are the twins"); one confirmation can enable another.
-    for _ in range(2):
-        starts, ends = {m.start for m in found}, {m.end for m in found}
-        for m in doubtful:
-            if m.start in starts:
-                continue
-            after = _LISTED_WITH_NAME.match(text, m.end)
-            before = re.search(r"(?:,| and| &) $", text[max(0, m.start - 5) : m.start])
-            if (
-                _fold(m.name) in known
-                or (after and after.end() - 1 in starts)
-                or (before and m.start - len(before.group()) in ends)
-            ):
-                found.append(m)
-                starts.add(m.start)
-                known.add(_fold(m.name))
-    found += _lowercase_mentions(text, known)
-    if "@" in text:  # an e-mail address or a handle identifies as well as a name
-        found += [NameMention(m.group(), m.start(), m.end()) for m in _CONTACT.finditer(text)]
-    found.sort(key=lambda m: (m.start, -m.end))
-    result: list[NameMention] = []
-    for m in found:
-        if result and m.start < result[-1].end:
-            continue
-        result.append(m)
-    return result
-
-
-def role_hint(text: str, mention: NameMention) -> str | None:
-    """The role a placeholder can keep: "my son Jamie" gives "my son", "Priya, my support
-    worker" gives "support worker", "Dr Rahman" gives "doctor"; None when nothing says."""
-    after = text[mention.end : mention.end + 60].lower()
-    match = _role_before(text, mention.start) or _ROLE_AFTER.match(after)
-    if match:
-        owner, role = match.group(1), " ".join(match.group(2).split())
-        head = role.split()[-1]
-        if head in KIN_ROLES and owner in _OWNERS:
-            return f"{owner} {role}"
-        return role
-    title = mention.name.split()[0].rstrip(".").lower()
-    return _TITLE_ROLES.get(title)
-
-
-def suggest_placeholders(text: str, mentions: Iterable[NameMention] | None = None) -> dict[str, str]:
-    """A placeholder for every name found, the same for every mention of one person and
-    different for different people: {"Jamie": "[my son]", "Bethan Rees": "[support worker]"}."""
-    mentions = list(find_names(text) if mentions is None else mentions)
-    by_part: dict[str, str] = {}
-    placeholders: dict[str, str] = {}
-    used: dict[str, int] = {}
-    # Longer names first, so "Bethan" reuses the placeholder of "Bethan Rees".
-    for m in sorted(mentions, key=lambda m: -len(m.name.split())):
-        parts = [_fold(p) for p in m.name.split() if p.rstrip(".").lower() not in HONORIFICS]
-        if m.name in placeholders:
-            continue
-        known = next((by_part[p] for p in parts if p in by_part), None)
-        if known is None:
-            role = role_hint(text, m) or "name"  # DEFAULT_PLACEHOLDER
-            used[role] = used.get(role, 0) + 1
-            known = f"[{role}]" if used[role] == 1 else f"[{role} {used[role]}]"
-        placeholders[m.name] = known
-        for p in parts:
-            by_part.setdefault(p, known)
-    return placeholders
+    return tuple(read_list("pseudonyms.txt"))
 
 
 # --- redacting ----------------------------------------------------------------------------
@@ -657,7 +106,7 @@ def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
     the full name and each part, in title, upper and lower case, hyphen and apostrophe
     pieces, spellings without the apostrophe, and initials ("M.S.", "M. Smith", "Maria S.").
     Lower-case forms of everyday words (Will, Grace) are left out: "will" is not a name."""
-    common = _lexicon().common
+    common = lexicon().common
     variants: list[str] = []
     for full in [name, *aliases]:
         full = " ".join(full.replace("’", "'").split())
@@ -686,7 +135,7 @@ def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
             variants += [f"{first[0]}. {last}", f"{first[0]} {last}", f"{first} {last[0]}.", f"{first} {last}"]
         variants += _initials(parts)
     variants += [v.replace("'", "’") for v in variants if "'" in v]
-    variants += [_strip_accents(v) for v in variants if not v.isascii()]
+    variants += [strip_accents(v) for v in variants if not v.isascii()]
     seen: dict[str, None] = {}
     for v in sorted(variants, key=len, reverse=True):
         seen.setdefault(v.strip(), None)
@@ -781,7 +230,7 @@ def _contact_rules(text: str, rules: Mapping[str, str]) -> dict[str, str]:
     """Whole e-mail addresses and handles holding a redacted name: "maria.smith@x.org"."""
     words = {v.casefold(): r for v, r in rules.items() if len(v) > 2 and v.isalpha()}
     found: dict[str, str] = {}
-    for m in _CONTACT.finditer(text):
+    for m in CONTACT.finditer(text):
         contact = m.group().casefold()
         replacement = next((r for w, r in words.items() if w in contact), None)
         if replacement:
@@ -801,14 +250,9 @@ def _other_rules(other_names: Mapping[str, str] | None) -> dict[str, str]:
     rules: dict[str, str] = {}
     for name, placeholder in (other_names or {}).items():
         # A phone number, address or e-mail is replaced exactly as found; only names have variants.
-        for v in [name] if _IDENTIFIER.fullmatch(name) else name_variants(name):
+        for v in [name] if IDENTIFIER.fullmatch(name) else name_variants(name):
             rules.setdefault(v, placeholder)
     return rules
-
-
-def find_identifiers(text: str) -> list[NameMention]:
-    """Phone numbers, e-mail addresses, postcodes and NHS numbers: they identify people as surely as names."""
-    return [NameMention(m.group(), m.start(), m.end()) for m in _IDENTIFIER.finditer(text)]
 
 
 def redact(
@@ -862,11 +306,11 @@ def pseudonym_for(seed: bytes | str, avoid: Iterable[str] = ()) -> str:
         raise RedactionError("a pseudonym needs the storyteller's secret seed")
     raw = seed.encode() if isinstance(seed, str) else seed
     names = _pseudonyms()
-    banned = {_fold(p) for a in avoid for p in _name_parts(a)}
+    banned = {fold(p) for a in avoid for p in _name_parts(a)}
     start = int.from_bytes(hashlib.sha256(b"storybank pseudonym\0" + raw).digest()[:8], "big")
     for step in range(len(names)):
         candidate = names[(start + step) % len(names)]
-        if _fold(candidate) not in banned:
+        if fold(candidate) not in banned:
             return candidate
     raise RedactionError("every pseudonym clashes with the names to avoid")
 

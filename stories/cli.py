@@ -220,7 +220,9 @@ def withdraw_(instance: Instance, story_id: int, erase_story: bool, reason: str)
 @cli.command("check-no-trace")
 @click.argument("texts", nargs=-1, required=True)
 @click.option(
-    "--published", "published_only", is_flag=True,
+    "--published",
+    "published_only",
+    is_flag=True,
     help="Scan only the published files (after a withdrawal; the team's own record is kept).",
 )
 @pass_instance

@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipelines.names import NameMention, find_names
 from pipelines.redact import (
-    NameMention,
     RedactionError,
-    find_names,
     first_name_only,
     name_variants,
     new_seed,
@@ -17,75 +16,9 @@ from pipelines.redact import (
     redact,
     redact_command,
     redact_for_level,
-    role_hint,
-    suggest_placeholders,
 )
 
 DATA = Path(__file__).parent / "data"
-
-
-def names(text: str) -> list[str]:
-    return [m.name for m in find_names(text)]
-
-
-def labelled(name: str) -> list[dict]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line]
-
-
-def recall(stories: list[dict]) -> float:
-    hits = total = 0
-    for story in stories:
-        mentions = find_names(story["text"])
-        for g in story["names"]:
-            total += 1
-            hits += any(m.start < g["end"] and g["start"] < m.end for m in mentions)
-    return hits / total
-
-
-def test_multi_word_names_are_one_mention_and_possessive_is_left_out():
-    text = "Mrs Patel rang Dr Amina Yusuf. Mary-Jane O'Connor came with Sam's mum."
-    assert names(text) == ["Mrs Patel", "Dr Amina Yusuf", "Mary-Jane O'Connor", "Sam"]
-
-
-def test_mention_offsets_point_at_the_name():
-    text = "After the course, Tomasz and his key worker Agnieszka Nowak met Mr and Mrs Begum."
-    for m in find_names(text):
-        assert text[m.start : m.end] == m.name
-    assert names(text) == ["Tomasz", "Agnieszka Nowak", "Mr and Mrs Begum"]
-
-
-def test_places_organisations_and_days_are_not_names():
-    text = (
-        "On Monday I went to Citizens Advice in Bradford, then to Mind and Age UK in "
-        "Swansea. In May the NHS and the Jobcentre sorted my Universal Credit by Christmas."
-    )
-    assert names(text) == []
-
-
-def test_names_that_are_words_are_found_when_used_as_names():
-    text = "I hope it helps. Our coordinator, Hope, sat with Grace. Will said Jack would come."
-    assert names(text) == ["Hope", "Grace", "Will", "Jack"]
-
-
-def test_lower_case_speech_and_initials():
-    assert names("so i went to see priya and mr obi at the hub and my son jack came") == [
-        "priya",
-        "mr obi",
-        "jack",
-    ]
-    assert names("The first time I met J. she had nothing. A. Osei helped.") == ["J.", "A. Osei"]
-
-
-def test_role_hint_and_consistent_placeholders():
-    text = "My son Jamie loves Bethan Rees, my support worker. Bethan calls Jamie every week."
-    jamie = find_names(text)[0]
-    assert role_hint(text, jamie) == "my son"
-    assert suggest_placeholders(text) == {
-        "Jamie": "[my son]",
-        "Bethan Rees": "[support worker]",
-        "Bethan": "[support worker]",
-    }
 
 
 def test_storyteller_variants_are_all_removed():
@@ -107,7 +40,7 @@ def test_accents_and_addresses_holding_a_name_are_redacted():
     text = "Siân wrote from sian.evans@example.org as @SianE; Sian signed it."
     result = redact(text, ["Siân Evans"], replacement="[x]")
     assert result.text == "[x] wrote from [x] as [x]; [x] signed it."
-    assert names("Write to priya.k@example.net.") == ["priya.k@example.net"]
+    assert [m.name for m in find_names("Write to priya.k@example.net.")] == ["priya.k@example.net"]
 
 
 def test_a_name_inside_another_word_is_not_mangled():
@@ -173,17 +106,8 @@ def test_cli_prints_the_json_shape():
 
 
 def test_import_loads_no_gazetteer_and_no_spacy():
-    code = "import sys, pipelines.redact as r; assert 'spacy' not in sys.modules; assert r._lexicon.cache_info().currsize == 0"
+    code = (
+        "import sys, pipelines.redact, pipelines.names as n;"
+        " assert 'spacy' not in sys.modules; assert n.lexicon.cache_info().currsize == 0"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=DATA.parent.parent)
-
-
-@pytest.mark.parametrize("name", ["names_dev.jsonl", "names_heldout.jsonl"])
-def test_labelled_offsets_are_exact(name):
-    for story in labelled(name):
-        for g in story["names"]:
-            assert story["text"][g["start"] : g["end"]] == g["name"]
-
-
-@pytest.mark.parametrize("name", ["names_dev.jsonl", "names_heldout.jsonl"])
-def test_recall_on_labelled_stories(name):
-    assert recall(labelled(name)) >= 0.95

@@ -1,0 +1,97 @@
+"""Finding person names and contact details: recall first, without mangling places and organisations."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.names import find_identifiers, find_names, role_hint, suggest_placeholders
+
+DATA = Path(__file__).parent / "data"
+
+
+def names(text: str) -> list[str]:
+    return [m.name for m in find_names(text)]
+
+
+def labelled(name: str) -> list[dict]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line]
+
+
+def recall(stories: list[dict]) -> float:
+    hits = total = 0
+    for story in stories:
+        mentions = find_names(story["text"])
+        for g in story["names"]:
+            total += 1
+            hits += any(m.start < g["end"] and g["start"] < m.end for m in mentions)
+    return hits / total
+
+
+def test_multi_word_names_are_one_mention_and_possessive_is_left_out():
+    text = "Mrs Patel rang Dr Amina Yusuf. Mary-Jane O'Connor came with Sam's mum."
+    assert names(text) == ["Mrs Patel", "Dr Amina Yusuf", "Mary-Jane O'Connor", "Sam"]
+
+
+def test_mention_offsets_point_at_the_name():
+    text = "After the course, Tomasz and his key worker Agnieszka Nowak met Mr and Mrs Begum."
+    for m in find_names(text):
+        assert text[m.start : m.end] == m.name
+    assert names(text) == ["Tomasz", "Agnieszka Nowak", "Mr and Mrs Begum"]
+
+
+def test_places_organisations_and_days_are_not_names():
+    text = (
+        "On Monday I went to Citizens Advice in Bradford, then to Mind and Age UK in "
+        "Swansea. In May the NHS and the Jobcentre sorted my Universal Credit by Christmas."
+    )
+    assert names(text) == []
+
+
+def test_names_that_are_words_are_found_when_used_as_names():
+    text = "I hope it helps. Our coordinator, Hope, sat with Grace. Will said Jack would come."
+    assert names(text) == ["Hope", "Grace", "Will", "Jack"]
+
+
+def test_lower_case_speech_and_initials():
+    assert names("so i went to see priya and mr obi at the hub and my son jack came") == [
+        "priya",
+        "mr obi",
+        "jack",
+    ]
+    assert names("The first time I met J. she had nothing. A. Osei helped.") == ["J.", "A. Osei"]
+
+
+def test_role_hint_and_consistent_placeholders():
+    text = "My son Jamie loves Bethan Rees, my support worker. Bethan calls Jamie every week."
+    jamie = find_names(text)[0]
+    assert role_hint(text, jamie) == "my son"
+    assert suggest_placeholders(text) == {
+        "Jamie": "[my son]",
+        "Bethan Rees": "[support worker]",
+        "Bethan": "[support worker]",
+    }
+
+
+@pytest.mark.parametrize("name", ["names_dev.jsonl", "names_heldout.jsonl"])
+def test_labelled_offsets_are_exact(name):
+    for story in labelled(name):
+        for g in story["names"]:
+            assert story["text"][g["start"] : g["end"]] == g["name"]
+
+
+@pytest.mark.parametrize("name", ["names_dev.jsonl", "names_heldout.jsonl"])
+def test_recall_on_labelled_stories(name):
+    assert recall(labelled(name)) >= 0.95
+
+
+def test_contact_details_are_found_like_names():
+    text = "Ring 07700 900123 or 0113 496 0000, write to a.b@example.org, LS6 2AB. NHS 485 777 3456. Born 1976."
+    assert [m.name for m in find_identifiers(text)] == [
+        "07700 900123",
+        "0113 496 0000",
+        "a.b@example.org",
+        "LS6 2AB",
+        "485 777 3456",
+    ]

@@ -78,10 +78,14 @@ def demo(instance: Instance) -> None:
     Example: storybank demo
     """
     from pipelines.publish import run_publish
+    from pipelines.tag import tag_text
     from stories.demo import DEMO_PASSWORD, load_demo
 
+    def evidence(body: str) -> dict[str, tuple[int, int]]:
+        return {s.domain: (s.start, s.end) for s in tag_text(body)}
+
     db = init_instance(instance)
-    added = load_demo(db, instance.evidence_dir)
+    added = load_demo(db, instance.evidence_dir, suggest=evidence)
     db.close()
     counts = run_publish(instance, actor="demo")
     click.echo("Demo loaded: " + ", ".join(f"{n} {what}" for what, n in added.items()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import sqlite_utils
 import yaml
 
 from stories import audit
+from stories.assurance import record_member_check, record_second_person
 from stories.auth import add_user
 from stories.clock import now_iso
 from stories.clock import today as utc_today
@@ -23,14 +25,21 @@ from stories.records import add_consent_event, approve_story, record_story
 DEMO_FILE = Path(__file__).with_name("demo_data.yml")
 DEMO_PASSWORD = "storybank-demo"  # only ever set by `storybank demo`; real accounts choose their own
 ACTOR = "demo"
+Suggest = Callable[[str], dict[str, tuple[int, int]]]
 
 
 def demo_usernames() -> set[str]:
     return {user["username"] for user in yaml.safe_load(DEMO_FILE.read_text())["users"]}
 
 
-def load_demo(db: sqlite_utils.Database, evidence_dir: Path, today: dt.date | None = None) -> dict[str, int]:
-    """Load the demo data (skipping anything already there); returns what was added."""
+def load_demo(
+    db: sqlite_utils.Database, evidence_dir: Path, today: dt.date | None = None, suggest: Suggest | None = None
+) -> dict[str, int]:
+    """Load the demo data (skipping anything already there); returns what was added.
+
+    `suggest` finds each outcome's evidence in a story ({domain: (start, end)}), so the demo's
+    confirmed tags point at the storyteller's words as a worker's would.
+    """
     today = today or utc_today()
     data = yaml.safe_load(DEMO_FILE.read_text())
     added = {"organisations": 0, "users": 0, "interventions": 0, "stories": 0}
@@ -59,13 +68,21 @@ def load_demo(db: sqlite_utils.Database, evidence_dir: Path, today: dt.date | No
             add_intervention(db, item, provider_id=provider_id, actor=ACTOR, slug=item["slug"])
             added["interventions"] += 1
     form = store_evidence(evidence_dir, _demo_consent_form())
-    for story in data["stories"]:
-        if _load_story(db, story, users, form, today):
+    for position, story in enumerate(data["stories"]):
+        if _load_story(db, story, users, form, today, position, suggest):
             added["stories"] += 1
     return added
 
 
-def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[str, Any], form: str, today: dt.date) -> bool:
+def _load_story(
+    db: sqlite_utils.Database,
+    story: dict[str, Any],
+    users: dict[str, Any],
+    form: str,
+    today: dt.date,
+    position: int,
+    suggest: Suggest | None,
+) -> bool:
     org_id = get_organisation(db, story["organisation"])["id"]
     exists = db.execute(
         "SELECT 1 FROM stories JOIN storytellers ON storytellers.id = storyteller_id"
@@ -105,7 +122,8 @@ def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[st
         )
         if story["status"] == "approved":
             reviewer = db.execute(
-                "SELECT id, username FROM users WHERE role = 'reviewer' AND organisation_id = ? ORDER BY id", [org_id]
+                "SELECT id, username, display_name FROM users WHERE role = 'reviewer' AND organisation_id = ? ORDER BY id",
+                [org_id],
             ).fetchone()
             approve_story(db, story_id, actor=f"user:{reviewer[1]}", user_id=reviewer[0])
         for other in story.get("other_names") or []:
@@ -121,16 +139,53 @@ def _load_story(db: sqlite_utils.Database, story: dict[str, Any], users: dict[st
                     now_iso(),
                 ],
             )
+        evidence = suggest(story["body"]) if suggest else {}
         for domain, direction in (story.get("outcomes") or {}).items():
+            start, end = evidence.get(domain, (None, None))
             db.execute(
-                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, origin, status,"
-                " decided_at, created_at) VALUES (?, 'ons-wellbeing', 'demo', ?, ?, 'person', 'confirmed', ?, ?)",
-                [story_id, domain, direction, now_iso(), now_iso()],
+                'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence,'
+                " origin, status, decided_at, created_at)"
+                " VALUES (?, 'ons-wellbeing', 'demo', ?, ?, ?, ?, ?, 'person', 'confirmed', ?, ?)",
+                [
+                    story_id,
+                    domain,
+                    direction,
+                    start,
+                    end,
+                    story["body"][start:end] if start is not None else None,
+                    now_iso(),
+                    now_iso(),
+                ],
             )
+        if story["status"] == "approved":
+            _verify(db, story_id, position, reviewer, today)
         if story.get("withdrawn"):
             add_consent_event(db, story_id, WITHDRAWN, ACTOR, reason=story["withdrawn"]["reason"])
         audit.record(db, ACTOR, "demo.story", story_id)
     return True
+
+
+def _verify(db: sqlite_utils.Database, story_id: int, position: int, reviewer: tuple[int, str, str], today: dt.date) -> None:
+    """Most signed-off demo stories were read back to their storyteller; every other one also checked by a reviewer."""
+    checked_on = {"verified_on": (today - dt.timedelta(days=7)).isoformat()}
+    if position % 4 != 3:
+        record_member_check(
+            db,
+            story_id,
+            {**checked_on, "method": "read_back"},
+            actor=ACTOR,
+            user_id=None,
+            recorded_by="the worker who recorded it",
+        )
+    if position % 2 == 0:
+        record_second_person(
+            db,
+            story_id,
+            {**checked_on, "note": "Checked against the service's case notes"},
+            actor=f"user:{reviewer[1]}",
+            user_id=reviewer[0],
+            verifier=reviewer[2],
+        )
 
 
 def _demo_consent_form() -> bytes:

@@ -65,3 +65,27 @@ def test_import_reports_each_problem_and_changes_nothing(instance, orgs, tmp_pat
 def test_commands_on_a_missing_instance_say_how_to_start(tmp_path):
     result = CliRunner().invoke(cli, ["publish", "--instance", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "storybank init" in result.output
+
+
+def test_demo_meets_a_new_user_with_a_living_system(tmp_path, monkeypatch):
+    import sqlite3
+
+    import yaml
+
+    from stories.demo import DEMO_FILE
+
+    monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "1")
+    root = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--instance", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "30 stories" in result.output and "storybank-demo" in result.output
+    withdrawn = next(s for s in yaml.safe_load(DEMO_FILE.read_text())["stories"] if s.get("withdrawn"))
+    for audience in ("public", "commissioners"):
+        with sqlite3.connect(root / "published" / f"{audience}.db") as conn:
+            titles = {row[0] for row in conn.execute("SELECT title FROM stories")}
+            levels = {row[0] for row in conn.execute("SELECT verification FROM stories")}
+            quotes = conn.execute("SELECT count(*) FROM story_outcomes WHERE evidence IS NOT NULL").fetchone()[0]
+        assert titles and withdrawn["title"] not in titles
+        assert "Checked with the storyteller and verified by a second person" in levels and quotes > 0
+    again = CliRunner().invoke(cli, ["demo", "--instance", str(root)])
+    assert "0 stories" in again.output  # loading it twice adds nothing

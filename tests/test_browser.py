@@ -286,3 +286,45 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
     assert not steps.page_errors, steps.page_errors
     print("  " + "\n  ".join(f"{seconds:5.1f} s  {name}" for name, seconds in steps.timings))
     print(f"  browser journey {time.monotonic() - started:.1f} s")
+
+
+def test_a_story_recorded_in_the_browser_is_transcribed(storybank, tmp_path, request):
+    """MediaRecorder for real: Chromium's fake microphone plays spoken words into the recorder."""
+    microphone = speak(SPOKEN, tmp_path, "microphone", fmt="wav")
+    fake_media = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *fake_media])
+        steps = Steps(browser, storybank, request.node.name)
+        try:
+            context = browser.new_context(permissions=["microphone"])
+            context.set_default_timeout(10_000)
+            page = steps.watch(context.new_page())
+            with steps("record with pause and resume"):
+                log_in(page, storybank.app_url, WORKER)
+                page.goto(f"{storybank.app_url}/stories/new")
+                recorder = page.get_by_role("group", name="Typed or recorded?")
+                recorder.get_by_role("button", name="● Record").click()
+                expect(recorder.get_by_role("button", name="Pause")).to_be_enabled()
+                page.wait_for_timeout(2500)
+                recorder.get_by_role("button", name="Pause").click()
+                expect(recorder.get_by_role("status")).to_have_text("Paused.")
+                recorder.get_by_role("button", name="Resume").click()
+                page.wait_for_timeout(3500)
+                recorder.get_by_role("button", name="Stop").click()
+                expect(recorder.get_by_role("status")).to_contain_text("Recorded 0:0")
+                assert page.locator("#recording").evaluate("input => input.files.length") == 1
+            with steps("save it and watch it transcribed"):
+                fill_story(page, title="Recorded on a laptop", reference="BF-MIC-1", names="Edna Pickles")
+                fill_consent(page, evidence_time="0:02")
+                page.get_by_role("button", name="Save story and consent").click()
+                recording = page.get_by_role("region", name="Recording")
+                expect(recording.get_by_role("link", name="Check and correct the transcript")).to_be_visible(timeout=JOB_TIMEOUT)
+                page.get_by_role("link", name="Check and correct the transcript").click()
+                words = " ".join(page.locator("textarea[name=segment]").evaluate_all("fields => fields.map(f => f.value)"))
+                assert words.strip(), "the recording was transcribed to nothing"
+        finally:
+            browser.close()

@@ -220,22 +220,56 @@ def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | N
     return story
 
 
-def list_stories(db: sqlite_utils.Database, organisation_id: int, *, status: str | None = None) -> list[dict[str, Any]]:
-    sql = STORY_SQL + " WHERE stories.organisation_id = ?"
-    params: list[Any] = [organisation_id]
+def list_stories(
+    db: sqlite_utils.Database,
+    organisation_id: int,
+    *,
+    status: str | None = None,
+    search: str = "",
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """An organisation's stories, newest told first; `search` matches title or storyteller reference."""
+    sql, params = _story_filter(organisation_id, status, search)
+    sql = STORY_SQL + sql + " ORDER BY stories.told_on DESC, stories.id DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return list(db.query(sql, params))
+
+
+def count_stories(db: sqlite_utils.Database, organisation_id: int, *, status: str | None = None, search: str = "") -> int:
+    sql, params = _story_filter(organisation_id, status, search)
+    return db.execute(
+        "SELECT count(*) FROM stories JOIN storytellers ON storytellers.id = stories.storyteller_id" + sql, params
+    ).fetchone()[0]
+
+
+def _story_filter(organisation_id: int, status: str | None, search: str) -> tuple[str, list[Any]]:
+    sql, params = " WHERE stories.organisation_id = ?", [organisation_id]
     if status:
         sql += " AND stories.status = ?"
         params.append(status)
-    return list(db.query(sql + " ORDER BY stories.told_on DESC, stories.id DESC", params))
+    if search.strip():
+        sql += " AND (stories.title LIKE ? OR storytellers.reference LIKE ?)"
+        params += [f"%{search.strip()}%"] * 2
+    return sql, params
 
 
 def consent_due(db: sqlite_utils.Database, organisation_id: int, today: dt.date, within_days: int = 30) -> list[dict[str, Any]]:
     """Stories whose consent review date has passed or falls in the next `within_days` days."""
     horizon = today + dt.timedelta(days=within_days)
+    stories = {story["id"]: story for story in list_stories(db, organisation_id)}
+    events: dict[int, list[dict[str, Any]]] = {story_id: [] for story_id in stories}
+    for event in db.query(
+        "SELECT consent_events.* FROM consent_events JOIN stories ON stories.id = story_id"
+        " WHERE stories.organisation_id = ? ORDER BY consent_events.id",
+        [organisation_id],
+    ):
+        events[event["story_id"]].append(event)
     due = []
-    for story in list_stories(db, organisation_id):
-        events = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story["id"]]))
-        consent = current_consent(events)
+    for story_id, story in stories.items():
+        consent = current_consent(events[story_id])
         if consent is not None and not consent.withdrawn and consent.review_on <= horizon:
             due.append({**story, "review_on": consent.review_on, "overdue": consent.review_on < today})
     return sorted(due, key=lambda story: story["review_on"])

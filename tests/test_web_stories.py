@@ -125,3 +125,18 @@ def test_a_forged_evidence_file_name_cannot_point_outside_the_evidence_folder(cl
     with pytest.raises(Invalid) as error:
         record_story(db, story_form(evidence_file="../../etc/passwd"), organisation_id=orgs["a"], actor="t")
     assert "evidence_file" in error.value.problems
+
+
+def test_the_story_list_is_paged_and_searchable(client, auth, db, orgs):
+    from stories.records import record_story
+
+    for n in range(55):
+        record_story(
+            db, story_form(title=f"Story number {n}", storyteller_reference=f"REF-{n}"), organisation_id=orgs["a"], actor="t"
+        )
+    auth.login("worker")
+    first = client.get("/stories/").get_data(as_text=True)
+    assert "55 stories" in first and "page 1 of 2" in first and first.count("Story number") == 50
+    assert client.get("/stories/?page=2").get_data(as_text=True).count("Story number") == 5
+    found = client.get("/stories/?q=REF-42").get_data(as_text=True)
+    assert "Story number 42" in found and "1 story" in found

@@ -26,6 +26,7 @@ from stories.web import get_db, instance, require
 bp = Blueprint("stories", __name__, url_prefix="/stories")
 
 LIST_FIELDS = ("audiences", "interventions")
+PAGE_SIZE = 50
 
 
 @login_required
@@ -42,9 +43,17 @@ def home() -> Any:
 @bp.route("/")
 @require("can_read_stories")
 def index() -> Any:
-    status = request.args.get("status") or None
-    stories = records.list_stories(get_db(), current_user.organisation_id, status=status if status in records.STATUSES else None)
-    return render_template("stories/list.html", stories=stories, status=status)
+    status = request.args.get("status") if request.args.get("status") in records.STATUSES else None
+    search = request.args.get("q", "")[:100]
+    page = max(1, request.args.get("page", 1, type=int))
+    total = records.count_stories(get_db(), current_user.organisation_id, status=status, search=search)
+    stories = records.list_stories(
+        get_db(), current_user.organisation_id, status=status, search=search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        "stories/list.html", stories=stories, status=status, search=search, page=page, pages=pages, total=total
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -9,25 +9,12 @@
   const status = document.getElementById("quote-status");
   if (!text || !quote || !start) return;
 
-  // Characters of the published text before (node, offset). The text is rendered as one string,
-  // quote marks being the only elements inside it, so DOM offsets are offsets into the text.
-  const offsetIn = (node, offset) => {
-    const range = document.createRange();
-    range.selectNodeContents(text);
-    range.setEnd(node, offset);
-    return range.toString().length;
-  };
-
-  document.addEventListener("selectionchange", () => {
-    const selection = document.getSelection();
-    if (!selection.rangeCount || selection.isCollapsed) return;
-    const range = selection.getRangeAt(0);
-    if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) return;
-    const words = range.toString().trim();
+  window.Storybank.onTextSelection(text, (selected) => {
+    const words = selected.text.trim();
     if (!words) return;
     // The server checks the words against the published text; the offset only says which
     // occurrence was meant when the same words appear twice.
-    start.value = offsetIn(range.startContainer, range.startOffset) + (range.toString().length - range.toString().trimStart().length);
+    start.value = selected.start + (selected.text.length - selected.text.trimStart().length);
     quote.value = words;
     if (status) status.textContent = `Ready to add as a pull quote: “${words.slice(0, 120)}”`;
   });

@@ -44,24 +44,9 @@
   const end = document.getElementById("selection-end");
   const shown = document.getElementById("selected-words");
   if (!text || !start || !end) return;
-  const offsetIn = (node, offset) => {
-    // Characters of the story text before (node, offset): the story is rendered as one text,
-    // evidence marks being the only elements inside it, so DOM text offsets are story offsets.
-    const range = document.createRange();
-    range.selectNodeContents(text);
-    range.setEnd(node, offset);
-    return range.toString().length;
-  };
-  document.addEventListener("selectionchange", () => {
-    const selection = document.getSelection();
-    if (!selection.rangeCount || selection.isCollapsed) return;
-    const range = selection.getRangeAt(0);
-    if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) return;
-    const a = offsetIn(range.startContainer, range.startOffset);
-    const b = offsetIn(range.endContainer, range.endOffset);
-    if (b <= a) return;
-    start.value = a;
-    end.value = b;
-    shown.textContent = `Selected: “${range.toString().slice(0, 200)}”`;
+  window.Storybank.onTextSelection(text, (selected) => {
+    start.value = selected.start;
+    end.value = selected.end;
+    shown.textContent = `Selected: “${selected.text.slice(0, 200)}”`;
   });
 })();

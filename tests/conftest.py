@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +17,28 @@ from stories.organisations import ensure_organisation
 
 PASSWORD = "correct horse battery"
 ROLES = ("worker", "reviewer", "commissioner", "presenter", "admin")
+
+
+@pytest.fixture
+def processes() -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start subprocesses, each in its own process group, all stopped at teardown even when an assertion failed."""
+    started: list[subprocess.Popen] = []
+
+    def start(args: list[str], **kwargs) -> subprocess.Popen:
+        process = subprocess.Popen([str(arg) for arg in args], start_new_session=True, **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # the group: a launcher's forked children too
+    for process in started:
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,28 +39,6 @@ WRITERS, STORIES_EACH = 16, 200
 KILLS_WHILE_WRITING, KILLS_WHILE_PUBLISHING = 50, 50
 PUBLISHED_STORIES = 600  # enough that one publish takes a few tenths of a second, so kills land inside it
 SEED = int(os.environ.get("STORYBANK_FAULT_SEED", time.time_ns() % 1_000_000))  # printed, to replay a failure
-
-
-@pytest.fixture
-def processes() -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start subprocesses, each in its own process group, all stopped at teardown even when an assertion failed."""
-    started: list[subprocess.Popen] = []
-
-    def start(args: list[str], **kwargs) -> subprocess.Popen:
-        process = subprocess.Popen([str(arg) for arg in args], start_new_session=True, **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # the group: a launcher's forked children too
-    for process in started:
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
 
 
 @pytest.fixture

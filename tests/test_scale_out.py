@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,28 +31,6 @@ JOBS = 40
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="Debian's redis-server is not installed (`make system` installs it)"
 )
-
-
-@pytest.fixture
-def processes() -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start subprocesses, each in its own process group, all stopped at teardown even when an assertion failed."""
-    started: list[subprocess.Popen] = []
-
-    def start(args: list[str], **kwargs) -> subprocess.Popen:
-        process = subprocess.Popen([str(arg) for arg in args], start_new_session=True, **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in started:
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
 
 
 def free_port() -> int:

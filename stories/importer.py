@@ -17,27 +17,6 @@ from stories.evidence import store_evidence
 from stories.records import check_story, record_story
 from stories.validation import Invalid
 
-COLUMNS = (
-    "title",
-    "body",
-    "told_on",
-    "storyteller_reference",
-    "storyteller_names",
-    "interventions",
-    "given_by",
-    "age_band",
-    "witness",
-    "method",
-    "info_sheet_version",
-    "audiences",
-    "identity_level",
-    "special_category",
-    "given_on",
-    "review_on",
-    "evidence_time",
-    "evidence_path",
-)
-
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a .csv (with a header) or .jsonl file; unreadable lines are reported, not skipped."""

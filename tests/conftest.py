@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import signal
@@ -170,3 +171,13 @@ def add_tag(
         " origin, status, created_at) VALUES (?, ?, 'test', ?, ?, ?, ?, ?, ?, ?, 'now')",
         [story_id, framework, domain, direction, start, end, evidence, origin, status],
     ).lastrowid
+
+
+def datasette_get(ds, path: str, cookies: dict[str, str] | None = None):
+    """A request to Datasette's in-process client, as a browser with these cookies would make it."""
+
+    async def fetch():
+        await ds.invoke_startup()
+        return await ds.client.get(path, cookies=cookies or {})
+
+    return asyncio.run(fetch())

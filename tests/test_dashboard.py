@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from html.parser import HTMLParser
 
 import pytest
 
-from conftest import add_tag, story_form
+from conftest import add_tag, datasette_get, story_form
 from pipelines.publish import run_publish
 from stories import assurance
 from stories.datasette_plugin import make_datasette
@@ -156,13 +155,8 @@ def test_a_count_links_to_exactly_the_stories_behind_it(instance, client, commis
     assert href.startswith(f"{DATASETTE}/commissioners/story_outcomes?")
     path, query = href.removeprefix(DATASETTE).split("?")
 
-    async def follow():
-        ds = make_datasette(instance)
-        await ds.invoke_startup()
-        cookies = {"storybank_session": client.get_cookie("storybank_session").value}
-        return await ds.client.get(f"{path}.json?_shape=objects&{query}", cookies=cookies)
-
-    rows = asyncio.run(follow()).json()["rows"]
+    cookies = {"storybank_session": client.get_cookie("storybank_session").value}
+    rows = datasette_get(make_datasette(instance), f"{path}.json?_shape=objects&{query}", cookies).json()["rows"]
     assert sorted(row["title"] for row in rows) == ["Verified one", "Verified two"]
 
 

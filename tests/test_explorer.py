@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
 
-from conftest import add_tag, story_form
+from conftest import add_tag, datasette_get, story_form
 from pipelines.publish import run_publish
 from stories import assurance
 from stories.datasette_plugin import make_datasette
 from stories.interventions import add_intervention
 from stories.records import approve_story, record_story
-
-
-def get(ds, path, cookies=None):
-    async def fetch():
-        await ds.invoke_startup()
-        return await ds.client.get(path, cookies=cookies or {})
-
-    return asyncio.run(fetch())
 
 
 @pytest.fixture
@@ -73,7 +64,7 @@ def commissioner_cookie(client, auth):
 
 def test_a_contract_lists_exactly_its_verified_stories(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
-    response = get(
+    response = datasette_get(
         ds, "/commissioners/verified_improvements.json?_shape=objects&domain=relationships&contract=LCC-7", commissioner_cookie
     )
     assert sorted(row["title"] for row in response.json()["rows"]) == ["Verified one", "Verified two"]
@@ -81,7 +72,9 @@ def test_a_contract_lists_exactly_its_verified_stories(instance, evidence, commi
 
 def test_what_changed_under_a_contract(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
-    rows = get(ds, "/commissioners/contract_evidence.json?_shape=objects&contract=GRANT-2", commissioner_cookie).json()["rows"]
+    rows = datasette_get(ds, "/commissioners/contract_evidence.json?_shape=objects&contract=GRANT-2", commissioner_cookie).json()[
+        "rows"
+    ]
     assert [(r["title"], r["domain_label"], r["direction"]) for r in rows] == [
         ("Other contract", "Our relationships", "improved")
     ]
@@ -89,7 +82,7 @@ def test_what_changed_under_a_contract(instance, evidence, commissioner_cookie):
 
 def test_commissioners_facet_outcomes_by_domain_contract_and_verification(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
-    data = get(
+    data = datasette_get(
         ds, "/commissioners/story_outcomes.json?_facet=contract_ref&_facet=verification&_facet=domain_label", commissioner_cookie
     ).json()
     facets = {name: {item["value"]: item["count"] for item in facet["results"]} for name, facet in data["facet_results"].items()}
@@ -100,15 +93,17 @@ def test_commissioners_facet_outcomes_by_domain_contract_and_verification(instan
 
 def test_stories_per_outcome_per_intervention(instance, evidence, commissioner_cookie):
     ds = make_datasette(instance)
-    rows = get(ds, "/commissioners/stories_per_outcome_per_intervention.json?_shape=objects", commissioner_cookie).json()["rows"]
+    rows = datasette_get(
+        ds, "/commissioners/stories_per_outcome_per_intervention.json?_shape=objects", commissioner_cookie
+    ).json()["rows"]
     assert {r["intervention"]: r["stories"] for r in rows} == {"Money clinic": "1", "Telephone befriending": "3"}
 
 
 def test_the_public_file_hides_counts_under_five_and_offers_no_facets(instance, evidence):
     ds = make_datasette(instance)
-    rows = get(ds, "/public/stories_per_outcome_per_intervention.json?_shape=objects").json()["rows"]
+    rows = datasette_get(ds, "/public/stories_per_outcome_per_intervention.json?_shape=objects").json()["rows"]
     assert rows and all(r["stories"] == "fewer than 5" and r["verified_stories"] is None for r in rows)
-    data = get(ds, "/public/story_outcomes.json?_facet=contract_ref").json()
+    data = datasette_get(ds, "/public/story_outcomes.json?_facet=contract_ref").json()
     assert not data.get("facet_results")
 
 
@@ -121,5 +116,5 @@ def test_the_story_text_is_rendered_as_paragraphs(instance, db, orgs, users):
     )
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     run_publish(instance)
-    page = get(make_datasette(instance), f"/public/stories/{story_id}").text
+    page = datasette_get(make_datasette(instance), f"/public/stories/{story_id}").text
     assert "<p>First paragraph about Priya.</p><p>Second paragraph.</p>" in page

@@ -7,7 +7,7 @@ rules read it the way a careful coder does, from plain token lists (no spaCy her
    frameworks/direction-cues.jsonl are read against the domain words the framework matched:
    a change word applies to the nearest state or domain word ("stopped" + "panic attacks" is
    better, "stopped" + "going out" is worse), negators flip what follows them, and each cue
-   counts in full for the domain nearest it.
+   counts for the domain nearest it only.
 2. Tense and aspect: hopes, plans and fears ("hopes to train", "starts a course in
    September", "worried she will lose the flat") are not changes yet; "used to", "had been"
    and "at first" tell the before; "now", "since" and "no longer" tell the after.
@@ -17,7 +17,9 @@ rules read it the way a careful coder does, from plain token lists (no spaCy her
    later, "sleeping on my sister's sofa... we moved in", is improved too), unless it then got
    worse again or is told as fragile ("I still have bad days"), which is mixed; one that only
    got worse is worsened; a told problem followed by a clearly better story is improved, and a
-   lived problem in a story of decline is worsened; otherwise the domain is mentioned.
+   lived problem in a story of decline is worsened; a domain told with no cue of its own in
+   the second half of a story that ends well is part of its outcome, improved; otherwise the
+   domain is mentioned.
 
 Cue kinds: GOOD, BAD (states); CONDITION (a named illness or disability: bad, but context
 when nothing else is said); COST (amounts better smaller: bills, rent, medication); REGULAR
@@ -71,10 +73,10 @@ SEGMENT_LINKS = frozenset(("and", "but", ",", "while"))
 
 NEUTRAL_OBJECT = 0.7  # a domain word with no polarity of its own ("a job", "the course")
 COST_OBJECT = -0.9  # an amount that is better smaller ("the gas bill"): polarity, but no state
-NEARBY = 2  # tokens of slack when deciding which domain a cue is about
-ELSEWHERE = 0.4  # weight of a cue for the other domains in its clause
+NEARBY = 1  # tokens of slack when deciding which domain a cue is about
 RELATIVES_DOMAIN = "health"  # where a relative's state is usually the teller's context
 ARC_GAIN = 1.0  # how clearly the rest of the story must improve to resolve a told problem
+SUCCESS = 3.0  # how clearly the second half must go well for a domain told there to be improved
 DECLINE = 3.0  # how clearly a story must get worse for its lived problems to count as worsened
 FRAGILE_REACH = 2  # sentences back that "I still have bad days" can reach for its domain
 
@@ -267,7 +269,20 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
     lived = [k for k, sig in signals if (sig.felt < 0 or sig.change <= -0.5) and not sig.other]
     if lived and _declining(moods):  # "I feel useless", told in a story of things going wrong
         return "worsened", max(lived)
+    # "Almost three years on, Sivar is working part-time": a domain told without a cue of its
+    # own, in the second half of a story that ends well, is part of the good outcome.
+    late = [k for k, _ in signals if k[0] >= len(moods) / 2]
+    if late and _succeeding(moods):
+        return "improved", max(late)
     return "mentioned", signals[0][0]
+
+
+def _succeeding(moods: list[float]) -> bool:
+    """Does the second half of the story clearly go well (where case studies tell outcomes)?"""
+    half = len(moods) // 2
+    gain = sum(m for m in moods[half:] if m > 0)
+    loss = -sum(m for m in moods[half:] if m < 0)
+    return gain >= SUCCESS * max(loss, 0.5)
 
 
 def _resolved_by_arc(last: int, moods: list[float]) -> Key | None:
@@ -435,6 +450,8 @@ class _Clause:
             # "felt worthless and had stopped answering the phone": the object follows the verb
             ahead_only = not backwards and e < ce and (lower[e].endswith("ing") or lower[e] in DETERMINERS)
             target = _nearest(objects, s, e, self.subjects, backwards, self.subordinators, ahead_only)
+            if target is None and ahead_only:  # "the bailiffs have stopped calling": its subject
+                target = next((t for t in objects if 0 < s - t[1] <= 2 and self._joined(t[1], s)), None)
             if target is None or (kind == "SOFT_PLUS" and target in used):
                 news += kind == "SOFT_PLUS" and lower[s] in NOW_WORDS
                 continue
@@ -456,6 +473,10 @@ class _Clause:
             used.add(target)
             changes.append((target[0], value, None))
         return news
+
+    def _joined(self, start: int, end: int) -> bool:
+        """No clause link between two words ("felt worthless and had stopped": not joined)."""
+        return not any(self.story.lower[i] in SEGMENT_LINKS for i in range(start, end))
 
     def _pluperfect(self, pos: int) -> bool:
         """Is the word at `pos` in the past perfect ("had stopped", "had already lost"), not an
@@ -535,16 +556,19 @@ def _horizon(story: Story, cs: int, ce: int, items: list[tuple[int, int, str, fl
 
 
 def _attributed(values: list[Value], domain: str, mine: list[Span], direct: bool = False) -> float:
-    """Sum values for a domain: those on its own words in full; other cues in full for the
-    domain nearest them, in part for the rest (or not at all when only `direct` ones count)."""
+    """Sum values for a domain: those on its own words, and other cues of the clause when this
+    domain is nearest them (unless only `direct` ones count).
+
+    A cue counts for no other domain of its clause: on published stories, letting "it's really
+    good" spill over to every domain named nearby cost more than it found."""
     total = 0.0
     for pos, value, owner in values:
         if owner is not None:
             total += value if owner == domain else 0.0
         elif any(s <= pos < e and label == domain for s, e, label in mine):
             total += value
-        elif not direct:
-            total += value if _is_nearest(pos, domain, mine) else value * ELSEWHERE
+        elif not direct and _is_nearest(pos, domain, mine):
+            total += value
     return total
 
 

@@ -44,7 +44,7 @@ __all__ = [
 
 DIRECTIONS = ("improved", "worsened", "mixed", "mentioned")
 PERSON_LEVEL = ("person",)
-TAGGER_RELEASE = "1.1"
+TAGGER_RELEASE = "1.2"
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,28 @@ def test_naming_the_housing_officer_is_not_about_where_the_storyteller_lives():
     assert tags["relationships"].direction == "improved"
 
 
+def test_idioms_are_not_domains():
+    assert "education_skills" not in by_domain("Of course I was nervous at first. Now I love the lunch club.")
+    assert "where_we_live" not in by_domain("She is a trained counsellor and listens to me every week.")
+
+
+def test_what_stopped_can_be_the_subject():
+    text = (
+        "I owed money everywhere and the bailiffs kept calling. The adviser set up a payment plan. "
+        "The bailiffs have stopped calling and my debt is finally under control."
+    )
+    assert by_domain(text)["personal_finance"].direction == "improved"
+
+
+def test_a_domain_told_as_part_of_a_good_ending_is_improved():
+    text = (
+        "When Amir arrived he could not speak to anyone and felt completely alone. "
+        "He joined our English class and made friends there. His confidence grew week by week. "
+        "Two years on, Amir is working part-time in a bakery. He says he is proud and happy."
+    )
+    assert by_domain(text)["what_we_do"].direction == "improved"
+
+
 def test_audio_times_come_from_the_segments_of_the_evidence_sentence():
     segments = [
         {"start": 0.0, "end": 4.2, "text": "My name is Dot and I go to chair yoga."},
@@ -200,4 +222,4 @@ def test_held_out_stories_stay_above_their_floor():
     report = evaluate(read_examples(str(HELDOUT_SET)))
     assert report["examples"] >= 120
     assert report["micro"]["f1"] >= 0.82
-    assert report["direction_accuracy"] >= 0.65
+    assert report["direction_accuracy"] >= 0.70

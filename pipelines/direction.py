@@ -240,7 +240,7 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
                 problems_now.append(key)
         if sig.fragile >= 1.0 and (sig.tense == "now" or better):
             fragile.append(key)
-        elif sig.fragile:
+        elif sig.fragile and sig.change + sig.state <= 0:  # "sometimes" in good news is no setback
             hedged.append(key)
     strength = dict(signals)
     if better:

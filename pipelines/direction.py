@@ -246,7 +246,9 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
     strength = dict(signals)
     if better:
         first, last = min(better), max(better)
-        if worse and max(worse) > last:  # things got better, then worse again
+        # things got better, then worse again; but a loss told in the past after the good news
+        # is usually back story told late ("having been diagnosed ten years ago, ..."), not a relapse
+        if worse and max(worse) > last and strength[max(worse)].tense != "past":
             return "mixed", max(worse)
         # a problem told in the present after the good news ("the fear people with COPD live with")
         # is too often someone else's or the story's general point to call it mixed: it takes

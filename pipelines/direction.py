@@ -77,7 +77,7 @@ NEARBY = 1  # tokens of slack when deciding which domain a cue is about
 RELATIVES_DOMAIN = "health"  # where a relative's state is usually the teller's context
 ARC_GAIN = 1.0  # how clearly the rest of the story must improve to resolve a told problem
 SUCCESS = 3.0  # how clearly the second half must go well for a domain told there to be improved
-DECLINE = 3.0  # how clearly a story must get worse for its lived problems to count as worsened
+DECLINE = 2.0  # how clearly a story's second half must go badly for its lived problems to count as worsened
 FRAGILE_REACH = 2  # sentences back that "I still have bad days" can reach for its domain
 
 Span = tuple[int, int, str]  # token start, token end, domain
@@ -302,9 +302,11 @@ def _resolved_by_arc(last: int, moods: list[float]) -> Key | None:
 
 
 def _declining(moods: list[float]) -> bool:
-    """Is the story as a whole one of things getting worse?"""
-    gain, loss = sum(m for m in moods if m > 0), -sum(m for m in moods if m < 0)
-    return loss >= DECLINE and loss > 2 * gain
+    """Is the story one of things getting worse? Its second half must be mostly bad news: a
+    success story opens with its troubles, however many, and tells the good news after."""
+    later = moods[len(moods) // 2 :]
+    gain, loss = sum(m for m in later if m > 0), -sum(m for m in later if m < 0)
+    return loss >= DECLINE and loss > gain
 
 
 def _confidence(matches: int, direction: str, signals: list[Signal]) -> float:

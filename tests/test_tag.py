@@ -117,6 +117,23 @@ def test_a_domain_told_as_part_of_a_good_ending_is_improved():
     assert by_domain(text)["what_we_do"].direction == "improved"
 
 
+def test_sometimes_in_good_news_is_no_setback():
+    text = (
+        "Money was so tight that we went without meals. The adviser sorted out my benefits and now "
+        "I can pay the bills. Sometimes I even manage to save a bit of money for Christmas."
+    )
+    assert by_domain(text)["personal_finance"].direction == "improved"
+
+
+def test_back_story_told_late_is_not_a_relapse():
+    text = (
+        "Jean joined the dance class in the spring and she has loved it. Her balance has improved and "
+        "she walks with more confidence. Having been diagnosed with Parkinson's ten years ago, she had "
+        "never danced before."
+    )
+    assert by_domain(text)["health"].direction == "improved"
+
+
 def test_audio_times_come_from_the_segments_of_the_evidence_sentence():
     segments = [
         {"start": 0.0, "end": 4.2, "text": "My name is Dot and I go to chair yoga."},

@@ -433,7 +433,11 @@ class _Clause:
 
     def _negated(self, pos: int, after: int | None = None) -> bool:
         start = self.cs if after is None else after
-        return any(start <= n < pos and pos - n <= 3 for n in self.negs)
+        lower = self.story.lower
+        # "not have any close family or friends": "any" carries the negation further
+        return any(
+            start <= n < pos and (pos - n <= 3 or (pos - n <= 7 and "any" in lower[n + 1 : n + 3])) for n in self.negs
+        )
 
     def _change_words(self, targets: list[Target], used: set[Target], changes: list[Value], states: list[Value]) -> int:
         """Change words whose sign depends on what they apply to ("started", "stopped", "now")."""

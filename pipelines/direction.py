@@ -435,9 +435,7 @@ class _Clause:
         start = self.cs if after is None else after
         lower = self.story.lower
         # "not have any close family or friends": "any" carries the negation further
-        return any(
-            start <= n < pos and (pos - n <= 3 or (pos - n <= 7 and "any" in lower[n + 1 : n + 3])) for n in self.negs
-        )
+        return any(start <= n < pos and (pos - n <= 3 or (pos - n <= 7 and "any" in lower[n + 1 : n + 3])) for n in self.negs)
 
     def _change_words(self, targets: list[Target], used: set[Target], changes: list[Value], states: list[Value]) -> int:
         """Change words whose sign depends on what they apply to ("started", "stopped", "now")."""
@@ -569,6 +567,7 @@ def _horizon(story: Story, cs: int, ce: int, items: list[tuple[int, int, str, fl
 
 
 def _past_verb(story: Story, start: int, end: int) -> bool:
+    """Is there a verb in the past tense between start and end ("was", "started")?"""
     return any(
         story.lower[i] in PAST_VERBS or (story.lower[i].endswith("ed") and story.lemma[i] != story.lower[i])
         for i in range(start, end)
@@ -656,6 +655,6 @@ def _tense(story: Story, cs: int, ce: int, kinds: set[str]) -> str:
             continue  # "she said she finally feels...": the tense of what was said
         if low in NOW_VERBS:
             return "now"
-        if low in PAST_VERBS or (low.endswith("ed") and story.lemma[i] != low):
+        if _past_verb(story, i, i + 1):
             return "past"
     return "past"  # stories are told in the past unless they say otherwise

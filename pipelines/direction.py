@@ -285,16 +285,14 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
 
 def _succeeding(moods: list[float]) -> bool:
     """Does the second half of the story clearly go well (where case studies tell outcomes)?"""
-    half = len(moods) // 2
-    gain = sum(m for m in moods[half:] if m > 0)
-    loss = -sum(m for m in moods[half:] if m < 0)
+    gain, loss = _good_and_bad(moods[len(moods) // 2 :])
     return gain >= SUCCESS * max(loss, 0.5)
 
 
 def _resolved_by_arc(last: int, moods: list[float]) -> Key | None:
     """The best sentence after `last` if the rest of the story is clearly better, else None."""
     after = moods[last + 1 :]
-    gain, loss = sum(m for m in after if m > 0), -sum(m for m in after if m < 0)
+    gain, loss = _good_and_bad(after)
     if gain < ARC_GAIN or gain < 2 * loss:
         return None
     best = max(range(len(after)), key=lambda i: (after[i], -i))
@@ -304,9 +302,13 @@ def _resolved_by_arc(last: int, moods: list[float]) -> Key | None:
 def _declining(moods: list[float]) -> bool:
     """Is the story one of things getting worse? Its second half must be mostly bad news: a
     success story opens with its troubles, however many, and tells the good news after."""
-    later = moods[len(moods) // 2 :]
-    gain, loss = sum(m for m in later if m > 0), -sum(m for m in later if m < 0)
+    gain, loss = _good_and_bad(moods[len(moods) // 2 :])
     return loss >= DECLINE and loss > gain
+
+
+def _good_and_bad(moods: list[float]) -> tuple[float, float]:
+    """How much good news and how much bad news (as a positive number) some sentences tell."""
+    return sum(m for m in moods if m > 0), -sum(m for m in moods if m < 0)
 
 
 def _confidence(matches: int, direction: str, signals: list[Signal]) -> float:

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -124,6 +125,15 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll until `condition()` holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
 
 
 def story_form(**overrides: Any) -> dict[str, Any]:

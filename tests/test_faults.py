@@ -17,13 +17,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from audio import STORIES, speak
 
-from conftest import story_form
+from conftest import story_form, wait_for
 from pipelines.audio import probe_audio
 from pipelines.jobs import queue_for, request_transcription
 from pipelines.publish import TEMP_SUFFIX, run_publish
@@ -52,14 +51,6 @@ def form_file(tmp_path) -> Path:
 def integrity(path: Path) -> str:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 # --- many writers -----------------------------------------------------------------------------

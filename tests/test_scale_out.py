@@ -14,13 +14,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
-from conftest import story_form
+from conftest import story_form, wait_for
 from pipelines.jobs import IMMEDIATE_ENV, REDIS_ENV, queue_for, request_tagging
 from stories.job_status import get_job
 from stories.records import record_story
@@ -37,14 +36,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -276,11 +276,16 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
     if lived and _declining(moods):  # "I feel useless", told in a story of things going wrong
         return "worsened", max(lived)
     # "Almost three years on, Sivar is working part-time": a domain told without a cue of its
-    # own, in the second half of a story that ends well, is part of the good outcome.
-    late = [k for k, _ in signals if k[0] >= len(moods) / 2]
-    if late and _succeeding(moods):
-        return "improved", max(late)
+    # own, in the second half of a story that ends well or in its present ("I volunteer three
+    # times a week"), is part of the good outcome.
+    outcome = [k for k, s in signals if k[0] >= len(moods) / 2 or _present_and_untroubled(s)]
+    if outcome and _succeeding(moods):
+        return "improved", max(outcome)
     return "mentioned", signals[0][0]
+
+
+def _present_and_untroubled(sig: Signal) -> bool:
+    return sig.tense == "now" and sig.state >= 0 and sig.change >= 0
 
 
 def _succeeding(moods: list[float]) -> bool:

@@ -44,7 +44,7 @@ __all__ = [
 
 DIRECTIONS = ("improved", "worsened", "mixed", "mentioned")
 PERSON_LEVEL = ("person",)
-TAGGER_RELEASE = "1.2"
+TAGGER_RELEASE = "1.3"
 
 
 @dataclass(frozen=True)

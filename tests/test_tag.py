@@ -134,6 +134,38 @@ def test_back_story_told_late_is_not_a_relapse():
     assert by_domain(text)["health"].direction == "improved"
 
 
+def test_a_service_named_house_is_not_a_home():
+    text = "At Rainbow House I volunteer with other people in recovery. I feel useful again."
+    assert "where_we_live" not in by_domain(text)
+
+
+def test_saving_a_life_is_not_about_money():
+    assert "personal_finance" not in by_domain("She says the group saved her life when she was at her lowest.")
+
+
+def test_not_leaving_the_house_is_what_we_do_not_where_we_live():
+    tags = by_domain("I wasn't leaving my house for months. Now I go to the craft group every week and love it.")
+    assert "where_we_live" not in tags
+    assert tags["what_we_do"].direction == "improved"
+
+
+def test_what_a_storyteller_does_now_in_a_story_that_ends_well_is_improved():
+    text = (
+        "These days I work at the family centre. It was not always like this. After my wife died I was "
+        "lonely and low. The befriending group changed that. I have made good friends and I feel "
+        "confident again. I am proud of myself."
+    )
+    assert by_domain(text)["what_we_do"].direction == "improved"
+
+
+def test_a_difficulty_that_remains_is_mixed():
+    text = (
+        "After my husband died I was terribly lonely. The choir has given me new friends and something "
+        "to look forward to. Living without him remains challenging."
+    )
+    assert by_domain(text)["relationships"].direction == "mixed"
+
+
 def test_audio_times_come_from_the_segments_of_the_evidence_sentence():
     segments = [
         {"start": 0.0, "end": 4.2, "text": "My name is Dot and I go to chair yoga."},

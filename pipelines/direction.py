@@ -224,7 +224,7 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
     state counts as a change when it is present or told after a problem. The last word on a
     domain weighs most: a problem and then a change for the better is improved; a change for
     the better and then one for the worse, or a problem told as still there ("still", "some
-    days", "bad days"), is mixed.
+    days", "bad days"), is mixed, unless the good news far outweighs it.
     """
     better, worse, problems_now, fragile, hedged = [], [], [], [], []
     troubled = False  # has a problem or a change for the worse been told yet?
@@ -248,13 +248,14 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
         first, last = min(better), max(better)
         # things got better, then worse again; but a loss told in the past after the good news
         # is usually back story told late ("having been diagnosed ten years ago, ..."), not a relapse
-        if worse and max(worse) > last and strength[max(worse)].tense != "past":
+        relapses = [k for k in worse if k > last]
+        if relapses and strength[max(worse)].tense != "past" and _in_balance(better, relapses):
             return "mixed", max(worse)
         # a problem told in the present after the good news ("the fear people with COPD live with")
         # is too often someone else's or the story's general point to call it mixed: it takes
         # "still", a hedge or a fragile phrase
         setbacks = fragile + [k for k in hedged if k > first]
-        if setbacks:
+        if setbacks and _in_balance(better, setbacks):
             return "mixed", max(setbacks)
         return "improved", max(better, key=lambda k: (strength[k].change + strength[k].state / 2, k))
     if worse:
@@ -282,6 +283,12 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
     if outcome and _succeeding(moods):
         return "improved", max(outcome)
     return "mentioned", signals[0][0]
+
+
+def _in_balance(better: list[Key], setbacks: list[Key]) -> bool:
+    """Mixed takes setbacks that weigh against the good news: one hedge among many clauses of
+    progress is still a story of improvement, and the hedge is as likely someone else's."""
+    return len(better) <= 2 * len(setbacks)
 
 
 def _present_and_untroubled(sig: Signal) -> bool:

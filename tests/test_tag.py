@@ -166,6 +166,14 @@ def test_a_difficulty_that_remains_is_mixed():
     assert by_domain(text)["relationships"].direction == "mixed"
 
 
+def test_one_hedge_among_much_good_news_is_still_improved():
+    text = (
+        "After my stroke I stopped going out and had nothing to do all day. Then I joined the walking "
+        "group. Now I walk with them every week and I have started swimming too. I have taken up "
+        "painting and I love it. Sometimes the walks are hard on my knees."
+    )
+    assert by_domain(text)["what_we_do"].direction == "improved"
+
 def test_audio_times_come_from_the_segments_of_the_evidence_sentence():
     segments = [
         {"start": 0.0, "end": 4.2, "text": "My name is Dot and I go to chair yoga."},

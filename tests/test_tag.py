@@ -174,6 +174,7 @@ def test_one_hedge_among_much_good_news_is_still_improved():
     )
     assert by_domain(text)["what_we_do"].direction == "improved"
 
+
 def test_where_care_is_given_is_not_the_domain_it_names():
     text = (
         "After her stroke a speech and language therapist visited her home every week. "
@@ -182,6 +183,7 @@ def test_where_care_is_given_is_not_the_domain_it_names():
     tags = by_domain(text)
     assert "education_skills" not in tags
     assert tags["health"].direction == "improved"
+
 
 def test_audio_times_come_from_the_segments_of_the_evidence_sentence():
     segments = [

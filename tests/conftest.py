@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from stories import assurance
 from stories import auth as domain_auth
 from stories.instance import Instance, init_instance
 from stories.organisations import ensure_organisation
@@ -181,6 +182,13 @@ def add_tag(
         " origin, status, created_at) VALUES (?, ?, 'test', ?, ?, ?, ?, ?, ?, ?, 'now')",
         [story_id, framework, domain, direction, start, end, evidence, origin, status],
     ).lastrowid
+
+
+def verify_today(db, story_id: int, reviewer_id: int) -> None:
+    """A reviewer's second-person verification of a story, dated today."""
+    assurance.record_second_person(
+        db, story_id, {"verified_on": dt.date.today().isoformat()}, actor="t", user_id=reviewer_id, verifier="Reviewer"
+    )
 
 
 def datasette_get(ds, path: str, cookies: dict[str, str] | None = None):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from html.parser import HTMLParser
 
 import pytest
 
-from conftest import add_tag, datasette_get, story_form
+from conftest import add_tag, datasette_get, story_form, verify_today
 from pipelines.publish import run_publish
-from stories import assurance
 from stories.datasette_plugin import make_datasette
 from stories.interventions import add_intervention
 from stories.records import approve_story, record_story
@@ -101,14 +99,7 @@ def evidence(instance, db, orgs, users):
         if title == "Verified one":
             tag(db, story_id, "connect", "improved", "Priya rings every Tuesday.", framework="five-ways")
         if verified:
-            assurance.record_second_person(
-                db,
-                story_id,
-                {"verified_on": dt.date.today().isoformat()},
-                actor="t",
-                user_id=users["reviewer"],
-                verifier="Reviewer",
-            )
+            verify_today(db, story_id, users["reviewer"])
     run_publish(instance)
 
 

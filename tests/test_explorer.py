@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from conftest import add_tag, datasette_get, story_form
+from conftest import add_tag, datasette_get, story_form, verify_today
 from pipelines.publish import run_publish
-from stories import assurance
 from stories.datasette_plugin import make_datasette
 from stories.interventions import add_intervention
 from stories.records import approve_story, record_story
@@ -43,14 +40,7 @@ def evidence(instance, db, orgs, users):
         approve_story(db, story_id, actor="t", user_id=users["reviewer"])
         add_tag(db, story_id, evidence="I go to the lunch club.")
         if verified:
-            assurance.record_second_person(
-                db,
-                story_id,
-                {"verified_on": dt.date.today().isoformat()},
-                actor="t",
-                user_id=users["reviewer"],
-                verifier="Reviewer",
-            )
+            verify_today(db, story_id, users["reviewer"])
         made[title] = story_id
     run_publish(instance)
     return made

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
@@ -12,6 +10,7 @@ from flask_login import current_user, login_required
 from pipelines.identity import published_version
 from stories import exports
 from stories.consent import TEAM
+from stories.spreadsheet import csv_text
 from stories.validation import Invalid
 from stories.web import get_db, require
 from stories.web.stories_views import story_or_404
@@ -38,22 +37,22 @@ def story_csv(story_id: int) -> Any:
         consent_version=consent.version,
     )
     version = published_version(story)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["story_id", "title", "told_on", "organisation", "storyteller", "body", "consent_version"])
-    writer.writerow(
+    text = csv_text(
         [
-            story_id,
-            version.title,
-            story["told_on"],
-            story["organisation"],
-            version.storyteller or "",
-            version.body,
-            consent.version,
+            ["story_id", "title", "told_on", "organisation", "storyteller", "body", "consent_version"],
+            [
+                story_id,
+                version.title,
+                story["told_on"],
+                story["organisation"],
+                version.storyteller or "",
+                version.body,
+                consent.version,
+            ],
         ]
     )
     return Response(
-        out.getvalue(),
+        text,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="storybank-story-{story_id}.csv"'},
     )

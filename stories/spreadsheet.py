@@ -1,0 +1,39 @@
+"""CSV that a spreadsheet opens as data: a cell it would run as a formula gets a leading quote.
+
+OWASP's rule for CSV injection: Excel, LibreOffice and Google Sheets run a cell that starts
+with =, +, - or @ (or a tab or carriage return before one) as a formula, which can fetch URLs
+or run commands. A leading ' makes them show it as text. Used by every CSV Storybank emits:
+the app's exports and Datasette's .csv (stories.datasette_guard); the published files and
+the JSON and HTML views keep the words exactly as told.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain number ("-5", "+1.5") is data a spreadsheet reads as a number, never as a formula.
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def safe_cell(value: Any) -> Any:
+    """The value, with a leading ' if a spreadsheet would run it as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as CSV (Python's csv dialect, as Datasette writes it), formula cells neutralised."""
+    out = io.StringIO()
+    csv.writer(out).writerows([safe_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()
+
+
+def neutralise_csv(text: str) -> str:
+    """The same CSV with its formula cells neutralised; every other byte is as it was."""
+    return csv_text(csv.reader(io.StringIO(text, newline="")))

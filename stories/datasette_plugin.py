@@ -120,12 +120,12 @@ def actor_from_request(datasette: Any, request: Any) -> Any:
         return None
 
     async def inner() -> dict[str, Any] | None:
-        return await asyncio.to_thread(_actor_for_cookie, cookie)
+        return await asyncio.to_thread(actor_for_cookie, cookie)
 
     return inner
 
 
-def _actor_for_cookie(cookie: str) -> dict[str, Any] | None:
+def actor_for_cookie(cookie: str) -> dict[str, Any] | None:
     instance = _instance()
     try:
         payload = session_serializer(instance.secret_key()).loads(cookie, max_age=int(SESSION_MAX_AGE.total_seconds()))

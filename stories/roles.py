@@ -36,6 +36,10 @@ class Role(StrEnum):
         """Arbitrary SQL in Datasette, on published files only."""
         return self is Role.ADMIN
 
+    def can_inspect_datasette(self) -> bool:
+        """Datasette's pages about itself: versions, plugins, settings, the files' paths."""
+        return self is Role.ADMIN
+
     def can_publish(self) -> bool:
         return self in (Role.REVIEWER, Role.ADMIN)
 

@@ -115,7 +115,7 @@ class Storybank:
             self.processes.append(Process(name, popen, log))
         deadline = time.monotonic() + timeout
         self._wait_for("app", f"{self.app_url}/auth/login", deadline)
-        self._wait_for("datasette", f"{self.datasette_url}/-/versions.json", deadline)
+        self._wait_for("datasette", f"{self.datasette_url}/public.json", deadline)
         self._check_alive()
 
     def _process(self, name: str) -> Process:

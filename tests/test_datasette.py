@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import http.client
+import os
+import signal
+import subprocess
+import time
+import urllib.parse
+from types import SimpleNamespace
+
 import pytest
 
-from conftest import datasette_get, story_form
+from conftest import datasette_get, story_form, wait_for
 from pipelines.publish import run_publish
+from stories.auth import list_users, session_serializer, start_session
 from stories.datasette_plugin import make_datasette
+from stories.instance import Instance
 from stories.records import approve_story, decide_name, record_story
 
 
@@ -90,3 +100,203 @@ def test_a_new_publish_is_served_without_a_restart(published, db, orgs, users):
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     run_publish(published)
     assert sorted(titles(datasette_get(ds, "/public/stories.json?_shape=objects"))) == ["A brand new story", "Open to everyone"]
+
+
+# --- The real `storybank datasette` process, asked what an outsider might ask --------------------------
+
+# (path, the statuses that are a right answer). None of them may be a server error or write a traceback.
+OUTSIDER_REQUESTS = [
+    ("//", {404}),
+    ("//evil.example/x", {404}),
+    ("//evil.example/", {404}),  # not a redirect to another site
+    ("/\\evil.example/", {404}),
+    ("/%2F%2Fevil.example/", {302, 404}),
+    ("/nothing-here", {404}),
+    ("/%00", {302, 404}),
+    ("/public/%00", {302, 404}),
+    ("/public/stories%00.json", {302, 404}),
+    ("/public/ストーリー", {302, 404}),
+    ("/public/\u202estories", {302, 404}),
+    ("/_memory", {404}),
+    ("/_memory.json?sql=select+1", {404}),
+    ("/:memory:", {301, 404}),
+    ("/public/-/blob/1", {404}),
+    ("/public/stories/-/insert", {404}),
+    ("/public/stories/-/upsert", {404}),
+    ("/public/-/create", {400, 404}),
+    ("/public/stories/1/-/update", {404}),
+    ("/public/stories/1/-/delete", {404}),
+    ("/public/stories/99999999999999999999999", {404}),
+    ("/public/stories/-1", {404}),
+    ("/public/stories?_sort=zzz", {400}),
+    ("/public/stories?_sort_desc=zzz", {400}),
+    ("/public/stories?_sort=id&_sort_desc=id", {400}),
+    ('/public/stories?_through={"table":"x"}', {400}),
+    ("/public/stories?_through=not-json", {400}),
+    ('/public/stories?_through={"table":"story_interventions","column":"zzz","value":1}', {400}),
+    ('/public/stories?_through={"table":"story_interventions","column":"intervention_id","value":{"a":1}}', {400}),
+    ('/public/stories?_through={"table":"stories_fts_data","column":"id","value":1}', {403}),
+    ('/public/stories?_through={"table":"nope","column":"id","value":1}', {400, 404}),
+    ("/public/stories?_facet=zzz", {200, 400}),
+    ("/public/stories?_facet_array=zzz", {200, 400}),
+    ("/public/stories?_where=1=1", {403}),
+    ("/public/stories?_where=id>0&_where=1", {403}),
+    ("/public/stories?sql=select+body+from+stories_fts_data", {200}),  # sql= means nothing on a table page
+    ("/public.json?sql=select+1", {403}),
+    ("/public.csv?sql=select+1", {403}),
+    ("/public/stories?_size=100000", {400}),
+    ("/public/stories?_size=-1", {400}),
+    ("/public/stories?_size=abc", {400}),
+    ("/public/stories?_next=zzz", {200, 400}),
+    ("/public/stories?_next=99999999999999999999999", {200, 400}),
+    ("/public/stories?_sort=told_on&_next=zzz", {200, 400}),
+    ("/public/stories?_search=%22", {200, 400}),
+    ("/public/stories?_searchmode=raw&_search=%22", {200, 400}),
+    ("/public/stories?_search=" + "a" * 5000, {200}),
+    ("/public/stories?_col=zzz", {400}),
+    ("/public/stories?_nocol=zzz", {400}),
+    ("/public/stories?year__gt=abc", {200, 400}),
+    ("/public/stories?year__zzz=1", {200, 400}),
+    ("/public/stories?id__in=1,2,%00", {200, 400}),
+    ("/public/stories.json?_shape=zzz", {400}),
+    ("/public/stories.zzz", {200, 404}),
+    ("/public/stories.csv?_stream=1", {400}),
+    ("/public/stories.csv?_size=max&_next=zzz", {200, 400}),
+    ("/public/stories?_labels=zzz", {200, 400}),
+    ("/public/stories_fts_data", {403}),
+    ("/public/stories_fts_idx.csv", {403}),
+    ("/public.db", {403}),
+    ("/commissioners.db", {302, 403}),
+    ("/commissioners/stories.csv", {302, 403}),
+    ("/public/stories_by_outcome.json", {200, 400}),
+    ("/public/stories_by_outcome.json?domain=%00", {200}),
+    ("/-/databases.json", {404}),
+    ("/-/databases", {404}),
+    ("/-/versions.json", {404}),
+    ("/-/plugins.json", {404}),
+    ("/-/settings.json", {404}),
+    ("/-/metadata.json", {404}),
+    ("/-/config.json", {404}),
+    ("/-/config", {404}),
+    ("/-/threads.json", {404}),
+    ("/-/actor.json", {404}),
+    ("/-/messages", {404}),
+    ("/-/allow-debug", {404}),
+    ("/-/permissions", {404}),
+    ("/-/patterns", {404}),
+    ("/-/auth-token", {404}),
+    ("/-/logout", {404}),
+    ("/-/nothing", {404}),
+]
+POSTS = ["/public/stories", "/public/stories/-/insert", "/-/messages", "/public/stories_by_outcome", "/public.json"]
+TRACEBACK_SIGNS = ("Traceback", "│ │", "Exception in ASGI application", 'File "/')
+
+
+@pytest.fixture(scope="module")
+def real_datasette(tmp_path_factory):
+    """`storybank datasette` on the demo's published files, with its log, as `storybank serve` runs it."""
+    from browser_helpers import free_port, run_storybank, storybank_command
+
+    root = tmp_path_factory.mktemp("outsider")
+    env = {**os.environ, "STORYBANK_INSTANCE": str(root / "instance"), "PYTHONUNBUFFERED": "1"}
+    env.pop("STORYBANK_JOBS_IMMEDIATE", None)
+    run_storybank(["init"], env)
+    run_storybank(["demo"], env)
+    port = free_port()
+    log = root / "datasette.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*storybank_command(), "datasette", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{url}/public.json"), 45, "Datasette to start")
+        yield SimpleNamespace(url=url, log=log, instance=Instance(root / "instance"))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return outsider_request(url).status == 200
+    except OSError:
+        return False
+
+
+def outsider_request(url: str, method: str = "GET", cookie: str | None = None) -> SimpleNamespace:
+    """One HTTP request exactly as sent (no path normalising, no redirects followed)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    target = "".join(c if c.isascii() else urllib.parse.quote(c) for c in target)  # as a browser sends it
+    headers = {"Cookie": f"storybank_session={cookie}"} if cookie else {}
+    try:
+        connection.request(method, target, body=b"" if method == "POST" else None, headers=headers)
+        response = connection.getresponse()
+        return SimpleNamespace(
+            status=response.status, headers=dict(response.getheaders()), text=response.read().decode("utf-8", "replace")
+        )
+    finally:
+        connection.close()
+
+
+def admin_cookie(instance: Instance) -> str:
+    """A logged-in admin's session cookie, as the app's login would set it."""
+    db = instance.open()
+    try:
+        admin = next(user for user in list_users(db) if user.role == "admin")
+        token = start_session(db, admin)
+    finally:
+        db.close()
+    return session_serializer(instance.secret_key()).dumps({"_user_id": token})
+
+
+def new_log(datasette, request) -> tuple[SimpleNamespace, str]:
+    before = datasette.log.stat().st_size
+    response = request()
+    time.sleep(0.05)  # the access log line follows the response
+    with datasette.log.open("rb") as handle:
+        handle.seek(before)
+        return response, handle.read().decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(("path", "expected"), OUTSIDER_REQUESTS, ids=[path[:60] for path, _ in OUTSIDER_REQUESTS])
+def test_an_outsider_gets_a_clear_answer_and_the_log_one_line(real_datasette, path, expected):
+    response, logged = new_log(real_datasette, lambda: outsider_request(real_datasette.url + path))
+    assert response.status in expected, f"{path}: {response.status} {response.text[:300]}"
+    assert not any(sign in logged for sign in TRACEBACK_SIGNS), logged[:2000]
+    assert len(logged.splitlines()) <= 3, logged[:2000]  # the access line, an error line, at most Datasette's SQL error line
+    assert str(real_datasette.instance.root) not in response.text
+    location = response.headers.get("location", "")
+    assert not location.startswith(("//", "/\\")) and "evil.example" not in location
+
+
+@pytest.mark.parametrize("path", POSTS)
+def test_writing_to_datasette_is_refused_without_a_traceback(real_datasette, path):
+    response, logged = new_log(real_datasette, lambda: outsider_request(real_datasette.url + path, method="POST"))
+    assert response.status in (403, 404, 405)
+    assert not any(sign in logged for sign in TRACEBACK_SIGNS), logged[:2000]
+
+
+def test_datasettes_pages_about_itself_are_for_admins_only(real_datasette):
+    cookie = admin_cookie(real_datasette.instance)
+    for page in ("/-/databases.json", "/-/versions.json", "/-/plugins.json", "/-/settings.json", "/-/threads.json"):
+        assert outsider_request(real_datasette.url + page).status == 404
+        assert outsider_request(real_datasette.url + page, cookie=cookie).status == 200
+    paths = outsider_request(real_datasette.url + "/-/databases.json", cookie=cookie).text
+    assert str(real_datasette.instance.root) in paths  # the admin sees where the files are; nobody else does
+    for page in ("/", "/.json", "/public", "/public.json", "/public/stories", "/public/stories.json", "/public/stories.csv"):
+        response = outsider_request(real_datasette.url + page)
+        assert response.status == 200 and str(real_datasette.instance.root) not in response.text
+        assert "v0.65" not in response.text  # no version for a visitor to look up vulnerabilities by
+    assert outsider_request(real_datasette.url + "/-/static/app.css").status == 200
+
+
+def test_nothing_asked_wrote_a_traceback(real_datasette):
+    logged = real_datasette.log.read_text(errors="replace")
+    assert not any(sign in logged for sign in TRACEBACK_SIGNS), logged[-3000:]

@@ -171,3 +171,36 @@ def test_a_copy_can_only_be_marked_destroyed_by_whoever_holds_it(app, world, db)
     client.post("/auth/login", data={"username": "worker_b", "password": "correct horse battery"})
     client.post(f"/exports/{world['export_id']}/destroyed")
     assert db.execute("SELECT destroyed_at FROM exports WHERE id = ?", [world["export_id"]]).fetchone()[0] is None
+
+
+HUGE_IDS = (str(2**63), str(2**64), "9" * 30)
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "worker", "reviewer", "presenter", "admin"])
+def test_no_route_fails_on_a_huge_or_negative_id_or_page(app, world, persona):
+    """Ids past SQLite's 64-bit integers, negative ids and huge page numbers: 404 or a clear page, never a server error."""
+    client = app.test_client()
+    if persona != "anonymous":
+        client.post("/auth/login", data={"username": persona, "password": "correct horse battery"})
+    failures = []
+    for endpoint, method, template in routes(app):
+        if endpoint in ("auth.logout", "static"):
+            continue
+        ids = re.findall(r"<int:(\w+)>", template)
+        for name in ids:
+            for bad in (*HUGE_IDS, "-1"):
+                url = re.sub(
+                    r"<(?:\w+:)?(\w+)>",
+                    lambda m, name=name, bad=bad: bad if m.group(1) == name else str(world[m.group(1)]),
+                    template,
+                )
+                response = client.open(url, method=method, data={})
+                if response.status_code >= 500 or (response.status_code == 200 and method == "GET"):
+                    failures.append(f"{method} {url} -> {response.status_code}")
+        if method == "GET" and not ids:
+            url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(world[m.group(1)]), template)
+            for page in (*HUGE_IDS, "-5", "0", "x"):
+                response = client.get(f"{url}?page={page}")
+                if response.status_code >= 500:
+                    failures.append(f"GET {url}?page={page} -> {response.status_code}")
+    assert failures == []

@@ -30,6 +30,8 @@ nasty_text = st.one_of(
             "NaN",
             "-1",
             "1e309",
+            str(2**63),  # one past SQLite's largest integer
+            "9" * 30,
             "\r\n" * 20,
         ]
     ),
@@ -169,4 +171,30 @@ def test_story_actions_survive_any_values(client, auth, db, orgs, users, data):
     auth.login("reviewer")
     for path in ("consent", "withdraw", "tags/add", "tags", "member-check", "verify", "names", "approve"):
         response = client.post(f"/stories/{story_id}/{path}", data=data)
+        assert response.status_code < 500, path
+
+
+@FUZZ
+@given(number=nasty_text, other=nasty_text)
+def test_number_fields_of_panels_and_case_studies_survive_any_values(client, auth, db, orgs, users, number, other):
+    from stories.records import approve_story, record_story
+
+    story_id = record_story(db, story_form(), organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    round_id = db.execute(
+        "INSERT INTO msc_rounds (organisation_id, domain, title, created_by, created_at)"
+        " VALUES (?, 'relationships', 'R', ?, 'now')",
+        [orgs["a"], users["reviewer"]],
+    ).lastrowid
+    case_study = db.execute(
+        "INSERT INTO case_studies (story_id, created_by, title, created_at, updated_at) VALUES (?, ?, 'Case', 'now', 'now')",
+        [story_id, users["presenter"]],
+    ).lastrowid
+    auth.login("reviewer")
+    for data in ({"action": "shortlist", "story_id": number}, {"action": "choose", "story_id": number, "reason": other}):
+        assert client.post(f"/msc/{round_id}", data=data).status_code < 500
+    auth.logout()
+    auth.login("presenter")
+    for path in ("quotes", "quotes/remove"):
+        response = client.post(f"/case-studies/{case_study}/{path}", data={"start": number, "end": other})
         assert response.status_code < 500, path

@@ -14,12 +14,16 @@ import sqlite_utils
 from flask import Flask, abort, g, render_template, request
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from stories import auth
 from stories.db import connect
 from stories.instance import Instance
 from stories.outcomes import domain_label
 from stories.web.session import SharedSessionInterface
+
+# SQLite's largest integer: a bigger id names nothing stored, and binding it fails the query.
+MAX_ID = 2**63 - 1
 
 login_manager = LoginManager()
 _thread = threading.local()
@@ -30,6 +34,28 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self' {datasette}; frame-ancestors 'none'"
 )
+
+
+class StoredId(IntegerConverter):
+    """Every <int:...> in the app's URLs: an id past MAX_ID matches no route (404) rather than failing in SQLite."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any):
+        super().__init__(url_map, *args, **{"max": MAX_ID, **kwargs})
+
+
+def page_number(pages: int) -> int:
+    """?page= as a page that exists: missing or junk is the first page, past the end the last."""
+    page = request.args.get("page", 1, type=int)
+    return min(max(1, page), max(1, pages))
+
+
+def whole_number(value: str | None) -> int | None:
+    """A whole number sent in a form, or None if it is not one SQLite can hold."""
+    try:
+        number = int((value or "").strip())
+    except ValueError:
+        return None
+    return number if -MAX_ID - 1 <= number <= MAX_ID else None
 
 
 class WebUser(UserMixin):
@@ -108,6 +134,7 @@ def init_app(app: Flask) -> None:
         tags_views,
     )
 
+    app.url_map.converters["int"] = StoredId  # before the blueprints' rules are made
     app.session_interface = SharedSessionInterface()
     app.teardown_appcontext(close_db)
     login_manager.init_app(app)

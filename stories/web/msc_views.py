@@ -11,7 +11,7 @@ from pipelines.jobs import request_publish
 from stories import msc
 from stories.outcomes import domain_label, person_level_domains
 from stories.validation import Invalid
-from stories.web import get_db, instance, require
+from stories.web import get_db, instance, require, whole_number
 
 bp = Blueprint("msc", __name__, url_prefix="/msc")
 
@@ -51,7 +51,7 @@ def round_page(round_id: int) -> Any:
         form = request.form.to_dict()
         try:
             if request.form.get("action") == "shortlist":
-                msc.shortlist(get_db(), round_, int(request.form.get("story_id") or 0), actor=current_user.actor)
+                msc.shortlist(get_db(), round_, whole_number(request.form.get("story_id")) or 0, actor=current_user.actor)
                 flash("Added to the shortlist.")
             else:
                 msc.choose(get_db(), round_, form, user_id=current_user.id, actor=current_user.actor)

@@ -21,7 +21,7 @@ from stories.outcomes import person_level_domains
 from stories.recordings import add_recording, get_transcript
 from stories.roles import Role
 from stories.validation import Invalid, Problems
-from stories.web import get_db, instance, require
+from stories.web import get_db, instance, page_number, require
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
 
@@ -45,12 +45,12 @@ def home() -> Any:
 def index() -> Any:
     status = request.args.get("status") if request.args.get("status") in records.STATUSES else None
     search = request.args.get("q", "")[:100]
-    page = max(1, request.args.get("page", 1, type=int))
     total = records.count_stories(get_db(), current_user.organisation_id, status=status, search=search)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = page_number(pages)
     stories = records.list_stories(
         get_db(), current_user.organisation_id, status=status, search=search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    pages = max(1, -(-total // PAGE_SIZE))
     return render_template(
         "stories/list.html", stories=stories, status=status, search=search, page=page, pages=pages, total=total
     )

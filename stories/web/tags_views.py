@@ -10,7 +10,7 @@ from flask_login import current_user
 from pipelines.jobs import request_publish, request_tagging
 from stories import outcome_tags, outcomes
 from stories.validation import Invalid
-from stories.web import get_db, instance, require
+from stories.web import get_db, instance, require, whole_number
 from stories.web.stories_views import story_or_404
 
 bp = Blueprint("tags", __name__, url_prefix="/stories")
@@ -52,8 +52,8 @@ def add(story_id: int) -> Any:
             story_id,
             domain=request.form.get("domain", ""),
             direction=request.form.get("direction", ""),
-            start=_int(request.form.get("start")),
-            end=_int(request.form.get("end")),
+            start=_offset(request.form.get("start")),
+            end=_offset(request.form.get("end")),
             actor=current_user.actor,
             user_id=current_user.id,
             domains=outcomes.person_level_domains(),
@@ -75,8 +75,7 @@ def suggest(story_id: int) -> Any:
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")
 
 
-def _int(value: str | None) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        return -1
+def _offset(value: str | None) -> int:
+    """A character offset from the form; -1 (never valid) when it is not a number."""
+    number = whole_number(value)
+    return -1 if number is None else number

@@ -5,6 +5,11 @@ carries the facets a commissioner filters by (domain, direction, intervention, p
 commissioning body, contract, area, year, verification), so Datasette needs no joins.
 Counts (per intervention, per outcome) are computed in SQL from the rows written, so a file
 copied without a withdrawn story (see `copy_without`) counts exactly as a full rebuild would.
+
+Counts are not suppressed, in any file: every row a count is made from is in the same file for
+the same visitors, so hiding a small count would hide nothing its rows do not show. What can
+point to a person is the combination of details on one row (the day told, the area, a small
+intervention), so the public file carries the month a story was told, never the day.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from stories.clock import now_iso
 from stories.consent import PUBLIC
 
 UNVERIFIED = LEVELS[()]
-SMALL_COUNT = 5  # in the public file, counts under this are suppressed: small groups can identify people
 NO_INTERVENTION = "(no intervention linked)"
 
 COLUMNS = {
@@ -96,7 +100,7 @@ SCHEMA = [
         story_id INTEGER REFERENCES stories(id), intervention_id INTEGER REFERENCES interventions(id),
         PRIMARY KEY (story_id, intervention_id))""",
     """CREATE TABLE outcome_summary (
-        domain_label TEXT, direction TEXT, intervention TEXT, verified_stories INTEGER, stories INTEGER, shown TEXT)""",
+        domain_label TEXT, direction TEXT, intervention TEXT, verified_stories INTEGER, stories INTEGER)""",
     "CREATE TABLE publication (audience TEXT, built_at TEXT, stories INTEGER, valid_until TEXT)",
 ]
 
@@ -109,7 +113,7 @@ def write_tables(
     with db.atomic():
         _create(db)
         _insert(db, "interventions", (item for item in interventions))
-        _insert(db, "stories", (_story_row(row) for row in rows))
+        _insert(db, "stories", (_story_row(row, audience) for row in rows))
         _insert(db, "story_outcomes", (_outcome_row(row, outcome, by_id) for row in rows for outcome in row["outcomes"]))
         _insert(
             db,
@@ -154,17 +158,12 @@ def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, A
 
 def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
     """Counts, search index and the file's own description, all derived from the rows now in it."""
-    suppress = audience == PUBLIC
     db.execute(
         "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
     )
-    if suppress:
-        db.execute("UPDATE interventions SET stories = NULL WHERE stories < ?", [SMALL_COUNT])
     db.execute(
         SUMMARY_SQL,
         {
-            "suppress": int(suppress),
-            "small": SMALL_COUNT,
             "unverified": UNVERIFIED,
             "framework": outcomes.DEFAULT_FRAMEWORK,
             "none": NO_INTERVENTION,
@@ -184,10 +183,11 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
     )
 
 
-def _story_row(row: dict[str, Any]) -> dict[str, Any]:
+def _story_row(row: dict[str, Any], audience: str) -> dict[str, Any]:
     interventions = row["interventions"]
     return {
         **row,
+        "told_on": row["told_on"][:7] if audience == PUBLIC else row["told_on"],  # YYYY-MM: see the module's docstring
         "interventions": json.dumps(sorted({i["name"] for i in interventions})),
         "providers": json.dumps(sorted({i["provider"] for i in interventions})),
         "commissioners": json.dumps(sorted({i["commissioner"] for i in interventions if i["commissioner"]})),
@@ -217,13 +217,10 @@ def _outcome_row(row: dict[str, Any], outcome: dict[str, Any], interventions: Ma
     }
 
 
-# Stories per outcome per intervention; in the public file counts under :small are shown only as "fewer than".
+# Stories per outcome per intervention, counted from the outcome rows in the same file.
 SUMMARY_SQL = """
-INSERT INTO outcome_summary (domain_label, direction, intervention, verified_stories, stories, shown)
-SELECT domain_label, direction, coalesce(intervention, :none),
-       CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE sum(verification != :unverified) END,
-       CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE count(*) END,
-       CASE WHEN :suppress AND count(*) < :small THEN 'fewer than ' || :small ELSE CAST(count(*) AS TEXT) END
+INSERT INTO outcome_summary (domain_label, direction, intervention, verified_stories, stories)
+SELECT domain_label, direction, coalesce(intervention, :none), sum(verification != :unverified), count(*)
 FROM story_outcomes WHERE framework = :framework
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """

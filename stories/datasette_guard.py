@@ -36,6 +36,7 @@ DEFAULT_ERROR_HANDLER = "datasette.handle_exception"
 SERVER_PAGES = "/-/"
 ASSETS = ("/-/static/", "/-/static-plugins/")
 READING = ("GET", "HEAD")
+FACET_KINDS = ("_facet", "_facet_array", "_facet_date")
 THROUGH_EXAMPLE = '{"table": "story_interventions", "column": "intervention_id", "value": 1}'
 
 
@@ -96,13 +97,10 @@ def extra_template_vars() -> dict[str, str]:
 
 
 @hookimpl(tryfirst=True)
-def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> None:
-    """Refuse a malformed ?_through= clearly, before Datasette's own filter fails on it with a server error."""
+def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
+    """Refuse a malformed ?_through= or ?_facet= clearly, before Datasette fails on it with a server error."""
     for value in request.args.getlist("_through"):
-        try:
-            through = json.loads(value)
-        except ValueError:
-            through = None
+        through = _json(value)
         if not (
             isinstance(through, dict)
             and isinstance(through.get("table"), str)
@@ -110,6 +108,29 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             and isinstance(through.get("value"), str | int | float)
         ):
             raise BadRequest(f"_through needs a table, a column and a value, for example {THROUGH_EXAMPLE}")
+    facets = [
+        (key, value)
+        for key in request.args.keys()
+        if key.startswith("_facet") and key != "_facet_size"
+        for value in request.args.getlist(key)
+    ]
+
+    async def check_facets() -> None:
+        columns = set(await datasette.get_database(database).table_columns(table)) if facets else set()
+        for key, value in facets:
+            config = _json(value) if value.startswith("{") else {"simple": value}
+            column = config.get("simple") if isinstance(config, dict) else None
+            if key not in FACET_KINDS or column not in columns:
+                raise BadRequest(f"There is no column {value!r} to count by here.")
+
+    return check_facets
+
+
+def _json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 @hookimpl

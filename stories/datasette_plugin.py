@@ -21,7 +21,7 @@ from itsdangerous import BadSignature
 from markupsafe import Markup, escape
 
 from stories.auth import SESSION_COOKIE_NAME, SESSION_MAX_AGE, session_serializer, user_for_session
-from stories.consent import COMMISSIONERS, PUBLIC, PUBLISHED_AUDIENCES
+from stories.consent import COMMISSIONERS, PUBLISHED_AUDIENCES
 from stories.db import connect
 from stories.instance import ENV_VAR, Instance
 from stories.roles import Role
@@ -180,24 +180,6 @@ def menu_links(datasette: Any, actor: Any, request: Any) -> list[dict[str, str]]
 @hookimpl
 def extra_template_vars(datasette: Any, request: Any) -> dict[str, str]:
     return {"storybank_login_url": f"{_app_url()}/auth/login"}
-
-
-@hookimpl
-def asgi_wrapper(datasette: Any) -> Any:
-    """Facets are aggregate counts: in the public file they could single out a small group, so they are off."""
-
-    def wrap(app: Any) -> Any:
-        async def without_public_facets(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            if scope.get("type") == "http" and scope.get("path", "").startswith(f"/{PUBLIC}"):
-                query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-                kept = [(key, value) for key, value in query if not key.startswith("_facet")]
-                if len(kept) != len(query):
-                    scope = {**scope, "query_string": urllib.parse.urlencode(kept).encode("latin-1")}
-            await app(scope, receive, send)
-
-        return without_public_facets
-
-    return wrap
 
 
 @hookimpl

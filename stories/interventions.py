@@ -93,6 +93,17 @@ def list_interventions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return list(db.query(LIST_SQL + " ORDER BY interventions.name"))
 
 
+def story_counts(db: sqlite_utils.Database, organisation_id: int) -> dict[int, int]:
+    """Stories of one organisation linked to each intervention: a count over others' stories would tell of them."""
+    return dict(
+        db.execute(
+            "SELECT story_interventions.intervention_id, count(*) FROM story_interventions"
+            " JOIN stories ON stories.id = story_interventions.story_id WHERE stories.organisation_id = ? GROUP BY 1",
+            [organisation_id],
+        ).fetchall()
+    )
+
+
 def intervention_id_by_slug(db: sqlite_utils.Database, slug: str) -> int | None:
     row = db.execute("SELECT id FROM interventions WHERE slug = ?", [slug]).fetchone()
     return row[0] if row else None
@@ -108,7 +119,6 @@ def _free_slug(db: sqlite_utils.Database, base: str) -> str:
 
 # Field names are constants above, never user input, so joining them into SQL is safe.
 LIST_SQL = (
-    "SELECT interventions.*, organisations.name AS provider,"
-    " (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id) AS story_count"
+    "SELECT interventions.*, organisations.name AS provider"
     " FROM interventions JOIN organisations ON organisations.id = interventions.provider_id"
 )

@@ -134,7 +134,7 @@ def test_outcomes_and_interventions_are_published_with_the_story(instance, db, o
         {"name": "Telephone befriending", "stories": 1}
     ]
     assert published(instance, "public", "SELECT name, stories FROM interventions") == [
-        {"name": "Telephone befriending", "stories": None}
+        {"name": "Telephone befriending", "stories": 1}
     ]
 
 

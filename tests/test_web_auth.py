@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import PASSWORD, story_form
 from stories.records import record_story
 
@@ -118,3 +120,29 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(instance,
     response = app.test_client().post("/auth/login", data={"username": "worker", "password": PASSWORD})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_the_interventions_list_counts_only_stories_its_viewer_may_read(client, auth, db, orgs, users):
+    """A count over stories the viewer may not read would tell them about those stories: each organisation counts its own."""
+    from stories.interventions import add_intervention
+
+    shared = add_intervention(db, {"name": "Telephone befriending"}, provider_id=orgs["a"], actor="t")
+    for title in ("Team only one", "Team only two"):
+        record_story(
+            db, story_form(title=title, audiences=["team"], interventions=[str(shared)]), organisation_id=orgs["a"], actor="t"
+        )
+    record_story(db, story_form(interventions=[str(shared)]), organisation_id=orgs["b"], actor="t")
+
+    def count_shown(username: str) -> str:
+        auth.login(username)
+        page = client.get("/interventions/").get_data(as_text=True)
+        auth.logout()
+        if "Your stories" not in page:
+            return ""
+        headings = re.findall(r'<th scope="col">(.*?)</th>', page)
+        row = page.split("<td>Telephone befriending</td>")[1].split("</tr>")[0]
+        return re.findall(r"<td>(.*?)</td>", "<td>Telephone befriending</td>" + row)[headings.index("Your stories")]
+
+    assert count_shown("worker") == "2"
+    assert count_shown("worker_b") == "1"  # organisation A's two team-only stories are not B's to count
+    assert count_shown("admin") == ""  # an admin reads no stories, so counts none

@@ -17,7 +17,9 @@ bp = Blueprint("interventions", __name__, url_prefix="/interventions")
 @bp.route("/")
 @require("can_manage_interventions")
 def index() -> Any:
-    return render_template("interventions/list.html", interventions=interventions.list_interventions(get_db()))
+    # Only those who read their organisation's stories see how many are linked (an admin reads none).
+    counts = interventions.story_counts(get_db(), current_user.organisation_id) if current_user.role.can_read_stories() else None
+    return render_template("interventions/list.html", interventions=interventions.list_interventions(get_db()), counts=counts)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from stories import audit
 from stories.clock import now_iso
 from stories.clock import today as utc_today
 from stories.db import write_transaction
-from stories.validation import Invalid, Problems, one_of, optional_text, parse_date
+from stories.validation import Invalid, Problems, one_of, optional_text, parse_date, whole_number
 
 MEMBER_CHECK, SECOND_PERSON = "member_check", "second_person"
 MEMBER_CHECK_METHODS = {
@@ -91,7 +91,7 @@ def link_outcome(
     """Record which intervention an outcome came from, inherent or additional, in the storyteller's words."""
     problems = Problems()
     raw = str(data.get("intervention_id") or "").strip()
-    intervention_id = int(raw) if raw.isdigit() else None
+    intervention_id = whole_number(raw)
     if raw and intervention_id not in set(intervention_ids):
         problems.add("intervention_id", "Choose one of the interventions linked to this story.")
         intervention_id = None

@@ -23,7 +23,7 @@ from stories.clock import now_iso
 from stories.consent import ANONYMOUS, BOARD, LABELS, NAMED, PSEUDONYM, Decision, publishable
 from stories.db import write_transaction
 from stories.records import get_story, list_stories, story_state
-from stories.validation import Invalid, Problems, optional_text, required_text
+from stories.validation import Invalid, Problems, optional_text, required_text, whole_number
 
 MAX_TITLE = 200
 MAX_CONTEXT = 3000
@@ -189,7 +189,7 @@ def find_quote(body: str, data: Mapping[str, Any]) -> Quote:
                 "storyteller's exact words from the text shown here (names already hidden)."
             }
         )
-    start = _int(data.get("start"))
+    start = whole_number(data.get("start"))
     # Of several identical passages, keep the one the presenter selected.
     match = min(matches, key=lambda m: abs(m.start() - start) if start is not None else m.start())
     return Quote(match.start(), match.end(), body[match.start() : match.end()])
@@ -280,11 +280,6 @@ def _save_quotes(db: sqlite_utils.Database, case_study_id: int, quotes: list[Quo
         "UPDATE case_studies SET quotes = ?, updated_at = ? WHERE id = ?",
         [json.dumps([dataclasses.asdict(q) for q in quotes]), now_iso(), case_study_id],
     )
-
-
-def _int(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
 
 
 CASE_STUDY_SQL = (

@@ -18,6 +18,7 @@ from typing import Any
 from stories.assurance import LEVELS
 from stories.frameworks import DEFAULT_FRAMEWORK, Framework, FrameworkError, load_framework
 from stories.outcomes import DIRECTIONS, SHIPPED, domain_label
+from stories.validation import whole_number
 
 UNVERIFIED = LEVELS[()]
 QUOTES = 3
@@ -374,5 +375,5 @@ def _shipped(framework: str) -> Framework | None:
 
 
 def _year(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) == 4 else None
+    year = whole_number(value)
+    return year if year is not None and 1000 <= year <= 9999 else None

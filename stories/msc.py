@@ -15,7 +15,7 @@ from stories.clock import now_iso
 from stories.consent import current_consent
 from stories.db import write_transaction
 from stories.outcomes import domain_label, person_level_domains
-from stories.validation import Invalid, Problems, optional_text, required_text
+from stories.validation import Invalid, Problems, optional_text, required_text, whole_number
 
 
 def create_round(db: sqlite_utils.Database, data: dict[str, Any], *, organisation_id: int, user_id: int, actor: str) -> int:
@@ -97,7 +97,7 @@ def choose(db: sqlite_utils.Database, round_: dict[str, Any], data: dict[str, An
     """Record the panel's choice and, in the panel's words, why it is the most significant change."""
     problems = Problems()
     reason = required_text(problems, data, "reason", "Why the panel chose it", 2000)
-    story_id = int(data["story_id"]) if str(data.get("story_id") or "").isdigit() else None
+    story_id = whole_number(data.get("story_id"))
     if story_id not in {row["id"] for row in round_["shortlist"]}:
         problems.add("story_id", "Choose one of the shortlisted stories.")
     if round_["choice"]:

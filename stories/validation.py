@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+MAX_INTEGER = 2**63 - 1  # SQLite's largest integer: a larger one names nothing stored and fails a query
+
 
 class Invalid(Exception):
     """Input that cannot be accepted; `problems` maps each field to what to fix."""
@@ -34,6 +36,15 @@ def text(value: Any) -> str:
     if value is None:
         return ""
     return str(value).strip()
+
+
+def whole_number(value: Any) -> int | None:
+    """A whole number as typed or sent ("12", " 7 ", "-3"), or None if it is not one SQLite can hold."""
+    try:
+        number = int(text(value))
+    except ValueError:  # "", "x", "1.5", and digits int() does not read, such as "²"
+        return None
+    return number if -MAX_INTEGER - 1 <= number <= MAX_INTEGER else None
 
 
 def required_text(problems: Problems, data: Mapping[str, Any], field: str, label: str, max_length: int) -> str:

@@ -211,3 +211,9 @@ def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db,
     auth.logout()
     auth.login("reviewer")
     assert "A quote from across town." in client.get("/dashboard/?verification=all").get_data(as_text=True)
+
+
+def test_a_year_in_digits_python_cannot_read_is_ignored_not_a_server_error(client, auth):
+    auth.login("commissioner")
+    for year in ("²²²²", "٢٠٢٥", "9" * 30, "-2025"):
+        assert client.get("/dashboard/", query_string={"from": year, "to": year}).status_code == 200

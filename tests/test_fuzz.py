@@ -32,6 +32,8 @@ nasty_text = st.one_of(
             "1e309",
             str(2**63),  # one past SQLite's largest integer
             "9" * 30,
+            "²²²²",  # digits to str.isdigit(), not to int()
+            "٣",
             "\r\n" * 20,
         ]
     ),
@@ -198,3 +200,14 @@ def test_number_fields_of_panels_and_case_studies_survive_any_values(client, aut
     for path in ("quotes", "quotes/remove"):
         response = client.post(f"/case-studies/{case_study}/{path}", data={"start": number, "end": other})
         assert response.status_code < 500, path
+
+
+@FUZZ
+@given(
+    args=st.dictionaries(
+        st.sampled_from(["contract", "commissioner", "provider", "from", "to", "verification", "framework"]), nasty_text
+    )
+)
+def test_the_dashboard_survives_any_filters(client, auth, args):
+    auth.login("commissioner")
+    assert client.get("/dashboard/", query_string=args).status_code == 200

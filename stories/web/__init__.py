@@ -20,10 +20,8 @@ from stories import auth
 from stories.db import connect
 from stories.instance import Instance
 from stories.outcomes import domain_label
+from stories.validation import MAX_INTEGER
 from stories.web.session import SharedSessionInterface
-
-# SQLite's largest integer: a bigger id names nothing stored, and binding it fails the query.
-MAX_ID = 2**63 - 1
 
 login_manager = LoginManager()
 _thread = threading.local()
@@ -37,25 +35,16 @@ CONTENT_SECURITY_POLICY = (
 
 
 class StoredId(IntegerConverter):
-    """Every <int:...> in the app's URLs: an id past MAX_ID matches no route (404) rather than failing in SQLite."""
+    """Every <int:...> in the app's URLs: an id past SQLite's integers matches no route (404) rather than failing a query."""
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any):
-        super().__init__(url_map, *args, **{"max": MAX_ID, **kwargs})
+        super().__init__(url_map, *args, **{"max": MAX_INTEGER, **kwargs})
 
 
 def page_number(pages: int) -> int:
     """?page= as a page that exists: missing or junk is the first page, past the end the last."""
     page = request.args.get("page", 1, type=int)
     return min(max(1, page), max(1, pages))
-
-
-def whole_number(value: str | None) -> int | None:
-    """A whole number sent in a form, or None if it is not one SQLite can hold."""
-    try:
-        number = int((value or "").strip())
-    except ValueError:
-        return None
-    return number if -MAX_ID - 1 <= number <= MAX_ID else None
 
 
 class WebUser(UserMixin):

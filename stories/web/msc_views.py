@@ -10,8 +10,8 @@ from flask_login import current_user, login_required
 from pipelines.jobs import request_publish
 from stories import msc
 from stories.outcomes import domain_label, person_level_domains
-from stories.validation import Invalid
-from stories.web import get_db, instance, require, whole_number
+from stories.validation import Invalid, whole_number
+from stories.web import get_db, instance, require
 
 bp = Blueprint("msc", __name__, url_prefix="/msc")
 

@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from pipelines.jobs import request_publish, request_tagging
 from stories import outcome_tags, outcomes
-from stories.validation import Invalid
-from stories.web import get_db, instance, require, whole_number
+from stories.validation import Invalid, whole_number
+from stories.web import get_db, instance, require
 from stories.web.stories_views import story_or_404
 
 bp = Blueprint("tags", __name__, url_prefix="/stories")

@@ -6,11 +6,13 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stories.auth import SESSION_COOKIE_NAME, SESSION_MAX_AGE
 from stories.instance import Instance
 
 MAX_UPLOAD_MB_ENV = "STORYBANK_MAX_UPLOAD_MB"
+TRUSTED_PROXIES_ENV = "STORYBANK_TRUSTED_PROXIES"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,7 +36,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         raise RuntimeError(f"No secret key in {instance.root}: run `storybank init` first.")
 
+    proxies = _trusted_proxies()
+    if proxies:
+        # Behind that many proxies of our own, the client's address (for login throttling) is the one
+        # they add to X-Forwarded-For. With none, the header is ignored: anyone could write any address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
     from stories import web
 
     web.init_app(app)
     return app
+
+
+def _trusted_proxies() -> int:
+    value = os.environ.get(TRUSTED_PROXIES_ENV, "0").strip() or "0"
+    if not value.isdigit():
+        raise RuntimeError(
+            f"{TRUSTED_PROXIES_ENV} must be the number of proxies in front of the app (0, 1, 2...), not {value!r}."
+        )
+    return int(value)

@@ -1,4 +1,4 @@
-"""Accounts, passwords, login throttling and server-side sessions.
+"""Accounts, passwords, logging in and server-side sessions.
 
 A session is a random token whose hash is stored here; the signed cookie holds only the
 token. Logging out deletes the row, so a copied cookie stops working. The same cookie is
@@ -18,9 +18,10 @@ import sqlite_utils
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from stories import audit
+from stories import audit, throttle
 from stories.clock import now
 from stories.db import write_transaction
+from stories.passwords import password_problem
 from stories.roles import Role
 from stories.validation import Invalid
 
@@ -28,16 +29,13 @@ SESSION_COOKIE_NAME = "storybank_session"
 SESSION_IDLE_TIMEOUT = dt.timedelta(minutes=30)
 SESSION_MAX_AGE = dt.timedelta(hours=12)
 TOUCH_EVERY = dt.timedelta(minutes=1)
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 10
 PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's memory-hard default; tests lower it for speed
 WRONG = "That username and password do not match."
-LOCKED = "Too many failed attempts: this account is locked for 15 minutes."
+ANONYMOUS = "anonymous"  # the audit log's actor for a login with an unknown username (never the name typed)
 
 
 class LoginRefused(Exception):
-    """Wrong credentials or a locked account; the message is safe to show."""
+    """Wrong credentials, or too many attempts from this address; the message is safe to show."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,15 +64,24 @@ def session_serializer(secret_key: bytes) -> URLSafeTimedSerializer:
 
 
 def add_user(
-    db: sqlite_utils.Database, *, username: str, display_name: str, password: str, role: str, organisation_id: int, actor: str
+    db: sqlite_utils.Database,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    organisation_id: int,
+    actor: str,
+    check_strength: bool = True,
 ) -> int:
+    """A new account; its password must pass stories.passwords (only `storybank demo` sets its shared one unchecked)."""
     problems = {}
     if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         problems["username"] = "A username uses letters, digits, '-', '_' or '.'."
     if role not in list(Role):
         problems["role"] = f"Role must be one of {', '.join(Role)}."
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems["password"] = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+    if check_strength and (problem := password_problem(password, about=(username, display_name))):
+        problems["password"] = problem
     if problems:
         raise Invalid(problems)
     with write_transaction(db):
@@ -105,38 +112,33 @@ def list_users(db: sqlite_utils.Database) -> list[User]:
     return [_user(row) for row in db.query(USER_SQL + " ORDER BY organisations.name, users.username")]
 
 
-def authenticate(db: sqlite_utils.Database, username: str, password: str) -> User:
-    """The user these credentials belong to, or LoginRefused (throttled after repeated failures)."""
+def authenticate(db: sqlite_utils.Database, username: str, password: str, address: str) -> User:
+    """The user these credentials belong to, or LoginRefused; attempts are throttled per address (stories.throttle).
+
+    A real and an unknown username, active or not, get the same answers for the same work (one
+    password hash each, none once throttled), so neither words nor timing tell which exist.
+    """
     moment = now()
     refusal = None
-    # Decide inside the transaction, refuse after it: raising inside would roll back the count.
+    # Decide inside the transaction, refuse after it: raising inside would roll back the failure.
     with write_transaction(db):
-        row = db.execute(
-            "SELECT id, password_hash, active, failed_logins, locked_until FROM users WHERE username = ?", [username]
-        ).fetchone()
-        if row is None:
-            # Same work and message as a wrong password, so usernames cannot be probed.
-            check_password_hash(_dummy_hash(), password)
-            refusal = WRONG
+        row = db.execute("SELECT id, password_hash, active FROM users WHERE username = ?", [username]).fetchone()
+        actor = f"user:{username}" if row else ANONYMOUS
+        wait = throttle.minutes_to_wait(db, username, address, moment)
+        if wait:
+            audit.record(db, actor, "login.throttled", address=address)
+            refusal = throttle.message(wait)
+        elif check_password_hash(row[1] if row else _dummy_hash(PASSWORD_HASH_METHOD), password) and row and row[2]:
+            throttle.forget(db, username, address)
+            audit.record(db, actor, "login", address=address)
         else:
-            user_id, password_hash, active, failed, locked_until = row
-            if locked_until and dt.datetime.fromisoformat(locked_until) > moment:
-                audit.record(db, f"user:{username}", "login.refused_locked")
-                refusal = LOCKED
-            elif not active or not check_password_hash(password_hash, password):
-                failed += 1
-                lock = (moment + LOCKOUT).isoformat() if failed >= MAX_FAILED_LOGINS else None
-                db.execute(
-                    "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", [0 if lock else failed, lock, user_id]
-                )
-                audit.record(db, f"user:{username}", "login.failed", locked=bool(lock))
-                refusal = LOCKED if lock else WRONG
-            else:
-                db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [user_id])
-                audit.record(db, f"user:{username}", "login")
+            throttle.record_failure(db, username, address, moment)
+            audit.record(db, actor, "login.failed", address=address)
+            wait = throttle.minutes_to_wait(db, username, address, moment)
+            refusal = throttle.message(wait) if wait else WRONG
     if refusal:
         raise LoginRefused(refusal)
-    user = get_user(db, user_id)
+    user = get_user(db, row[0])
     assert user is not None
     return user
 
@@ -201,5 +203,6 @@ USER_SQL = (
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16), method=PASSWORD_HASH_METHOD)
+def _dummy_hash(method: str) -> str:
+    """A hash to check an unknown username's password against, made the way real ones are."""
+    return generate_password_hash(secrets.token_hex(16), method=method)

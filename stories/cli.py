@@ -118,6 +118,16 @@ def organisations_add(instance: Instance, name: str, kind: str, area: str) -> No
     click.echo(f"{get_organisation(db, org_id)['slug']} (id {org_id})")
 
 
+def _strong_password(ctx: click.Context, _: click.Parameter, password: str) -> str:
+    """Refuse a weak password saying why; when it was prompted for, click asks again."""
+    from stories.passwords import password_problem
+
+    problem = password_problem(password, about=(ctx.params.get("username", ""), ctx.params.get("display_name", "")))
+    if problem:
+        raise click.BadParameter(problem)
+    return password
+
+
 @cli.group()
 def users() -> None:
     """Manage user accounts."""
@@ -128,7 +138,7 @@ def users() -> None:
 @click.option("--role", required=True, type=click.Choice(["worker", "reviewer", "commissioner", "presenter", "admin"]))
 @click.option("--organisation", "organisation_slug", required=True, help="Organisation slug.")
 @click.option("--name", "display_name", default="", help="Name shown in the app.")
-@click.password_option(help="Prompted for (hidden) when not given.")
+@click.password_option(help="Prompted for (hidden) when not given.", callback=_strong_password)
 @pass_instance
 def users_add(instance: Instance, username: str, role: str, organisation_slug: str, display_name: str, password: str) -> None:
     """Add a user with a role in an organisation.

@@ -342,3 +342,20 @@ def m006_published_versions(db: sqlite_utils.Database) -> None:
             version TEXT NOT NULL
         )"""
     )
+
+
+@migration
+def m009_login_failures(db: sqlite_utils.Database) -> None:
+    # Failed logins by address and (hashed) username, for throttling (stories/throttle.py). They
+    # replace the per-account lock, which let anyone lock anyone out with five wrong passwords.
+    db.execute(
+        """CREATE TABLE login_failures (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            address TEXT NOT NULL,
+            username_key TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX login_failures_address ON login_failures(address, at)")
+    db.execute("ALTER TABLE users DROP COLUMN failed_logins")
+    db.execute("ALTER TABLE users DROP COLUMN locked_until")

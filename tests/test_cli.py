@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
 
 from click.testing import CliRunner
 
@@ -89,3 +91,35 @@ def test_demo_meets_a_new_user_with_a_living_system(tmp_path, monkeypatch):
         assert "Checked with the storyteller and verified by a second person" in levels and quotes > 0
     again = CliRunner().invoke(cli, ["demo", "--instance", str(root)])
     assert "0 stories" in again.output  # loading it twice adds nothing
+
+
+WEAK = {
+    "aaaaaaaaaa": "Repeats like",
+    "password12": "very common password",
+    " " * 10: "only spaces",
+    "asha-storybank": "too easy to guess",  # the username and the product's name are the first guesses
+}
+
+
+def test_users_add_refuses_weak_passwords_saying_why_and_what_instead(tmp_path):
+    """Run as an admin would type it: the real `storybank` command, the password given and then prompted for."""
+    from browser_helpers import storybank_command
+
+    env = {**os.environ, "STORYBANK_INSTANCE": str(tmp_path / "instance")}
+
+    def storybank(*args: str, typed: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([*storybank_command(), *args], env=env, input=typed, capture_output=True, text=True, timeout=60)
+
+    storybank("init")
+    storybank("organisations", "add", "Leeds Befriending")
+    add = ("users", "add", "asha", "--role", "admin", "--organisation", "leeds-befriending")
+    for weak, why in WEAK.items():
+        done = storybank(*add, "--password", weak)
+        assert done.returncode != 0, weak
+        assert why in done.stderr and "three or four unrelated words" in done.stderr, done.stderr
+    # Prompted: a weak password is explained and asked for again; nothing typed before it is lost.
+    done = storybank(*add, typed="password12\npassword12\nheron quilt marmalade\nheron quilt marmalade\n")
+    assert done.returncode == 0, done.stderr
+    assert "very common password" in done.stdout + done.stderr
+    assert "Added asha (admin" in done.stdout
+    assert "asha" in storybank("users", "list").stdout

@@ -22,12 +22,124 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, a
     assert auth.login("nobody", "whatever").status_code == 401
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(client, auth):
+ATTACKER, OFFICE = "203.0.113.9", "198.51.100.7"
+
+
+def log_in_from(client, address: str, username: str, password: str):
+    return client.post("/auth/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address})
+
+
+def refusal(response) -> str:
+    """The message a refused login shows, without the username the form keeps."""
+    return response.get_data(as_text=True).split('role="alert"><p>')[1].split("</p>")[0]
+
+
+def test_repeated_failures_from_one_address_refuse_even_the_right_password_there(client):
     for _ in range(5):
-        auth.login("worker", "wrong password!")
-    response = auth.login("worker", PASSWORD)
+        log_in_from(client, ATTACKER, "worker", "wrong password!")
+    response = log_in_from(client, ATTACKER, "worker", PASSWORD)
     assert response.status_code == 401
-    assert b"locked" in response.data
+    assert "Please try again in 15 minutes" in refusal(response)
+
+
+def test_five_wrong_passwords_typed_elsewhere_lock_nobody_out(client):
+    for _ in range(6):
+        log_in_from(client, ATTACKER, "admin", "wrong password!")
+    assert log_in_from(client, OFFICE, "admin", PASSWORD).status_code == 302
+
+
+def test_throttling_reads_and_costs_the_same_for_real_and_unknown_usernames(client, monkeypatch):
+    """Nothing in the answer, or in the work done for it, tells whether an account exists."""
+    from stories import auth as domain_auth
+
+    hashes = []
+    real_check = domain_auth.check_password_hash
+    monkeypatch.setattr(domain_auth, "check_password_hash", lambda *a: hashes.append(1) or real_check(*a))
+
+    def attempts(address: str, username: str) -> list[tuple[int, str, int]]:
+        seen = []
+        for _ in range(7):
+            hashes.clear()
+            response = log_in_from(client, address, username, "wrong password!")
+            seen.append((response.status_code, refusal(response), len(hashes)))
+        return seen
+
+    real = attempts("192.0.2.1", "worker")
+    unknown = attempts("192.0.2.2", "nobody-by-this-name")
+    assert real == unknown
+    assert real[0] == (401, "That username and password do not match.", 1)
+    assert real[-1] == (401, "Too many failed attempts to log in from here. Please try again in 15 minutes.", 0)
+
+
+def test_an_inactive_account_costs_the_same_work_as_any_other(client, db, monkeypatch):
+    from stories import auth as domain_auth
+
+    db.execute("UPDATE users SET active = 0 WHERE username = 'presenter'")
+    hashes = []
+    real_check = domain_auth.check_password_hash
+    monkeypatch.setattr(domain_auth, "check_password_hash", lambda *a: hashes.append(1) or real_check(*a))
+    response = log_in_from(client, ATTACKER, "presenter", PASSWORD)
+    assert response.status_code == 401 and len(hashes) == 1
+    assert refusal(response) == "That username and password do not match."
+
+
+def test_one_address_trying_many_accounts_is_throttled_across_them(client):
+    for n in range(20):
+        log_in_from(client, ATTACKER, f"guess-{n}", "wrong password!")
+    response = log_in_from(client, ATTACKER, "reviewer", PASSWORD)
+    assert response.status_code == 401 and "Please try again in" in refusal(response)
+    assert log_in_from(client, OFFICE, "reviewer", PASSWORD).status_code == 302
+
+
+def test_a_forwarded_address_is_believed_only_behind_a_trusted_proxy(instance, users, monkeypatch):
+    from app import create_app
+
+    def app_client():
+        return create_app({"INSTANCE": str(instance.root), "TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+
+    def fail_five(client, claimed: str) -> None:
+        for _ in range(5):
+            client.post(
+                "/auth/login",
+                data={"username": "worker", "password": "wrong password!"},
+                headers={"X-Forwarded-For": claimed},
+                environ_base={"REMOTE_ADDR": "10.0.0.2"},
+            )
+
+    # No proxy configured: a client cannot dodge the throttle by claiming another address each time.
+    direct = app_client()
+    for n in range(5):
+        fail_five(direct, f"192.0.2.{n}")
+    response = direct.post(
+        "/auth/login", data={"username": "worker", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+    )
+    assert response.status_code == 401
+    # Behind one trusted proxy (10.0.0.2), each person is throttled by the address the proxy saw.
+    monkeypatch.setenv("STORYBANK_TRUSTED_PROXIES", "1")
+    proxied = app_client()
+    fail_five(proxied, ATTACKER)
+    office = proxied.post(
+        "/auth/login",
+        data={"username": "worker", "password": PASSWORD},
+        headers={"X-Forwarded-For": OFFICE},
+        environ_base={"REMOTE_ADDR": "10.0.0.3"},
+    )
+    assert office.status_code == 302
+
+
+def test_logins_are_audited_with_the_address_and_no_unknown_username(client, db):
+    log_in_from(client, ATTACKER, "worker", "wrong password!")
+    log_in_from(client, ATTACKER, "my-secret-password", "oops")
+    log_in_from(client, OFFICE, "worker", PASSWORD)
+    rows = db.execute("SELECT actor, action, detail FROM audit_log WHERE action LIKE 'login%' ORDER BY id").fetchall()
+    assert [(actor, action) for actor, action, _ in rows] == [
+        ("user:worker", "login.failed"),
+        ("anonymous", "login.failed"),
+        ("user:worker", "login"),
+    ]
+    assert ATTACKER in rows[0][2] and OFFICE in rows[2][2]
+    everything = " ".join(str(v) for row in db.execute("SELECT * FROM audit_log").fetchall() for v in row)
+    assert "my-secret-password" not in everything
 
 
 def test_logout_ends_the_session_even_for_a_copied_cookie(app, client, auth):

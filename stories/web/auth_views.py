@@ -20,7 +20,7 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         try:
-            user = auth.authenticate(get_db(), username, request.form.get("password", ""))
+            user = auth.authenticate(get_db(), username, request.form.get("password", ""), request.remote_addr or "unknown")
         except auth.LoginRefused as refused:
             return render_template("auth/login.html", error=str(refused), username=username, next=next_url), 401
         token = auth.start_session(get_db(), user)

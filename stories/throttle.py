@@ -1,0 +1,62 @@
+"""Login throttling by client address, and by username at that address: nobody can lock anyone out.
+
+Each failed login is kept for WINDOW (the address, a hash of the username typed, the time).
+Too many failures for one username from one address, or for any usernames from one address,
+refuse logins from that address for a while, in the same words and with the same work whether
+or not the username exists. Someone at another address is never affected, so five wrong
+passwords typed by a stranger lock no one out; strong passwords (stories/passwords.py) answer
+guessing spread over many addresses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+
+import sqlite_utils
+
+WINDOW = dt.timedelta(minutes=15)
+PER_USERNAME = 5  # failures for one username from one address
+PER_ADDRESS = 20  # failures for any usernames from one address: one guesser trying many accounts
+
+
+def message(minutes: int) -> str:
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"Too many failed attempts to log in from here. Please try again in {minutes} {unit}."
+
+
+def minutes_to_wait(db: sqlite_utils.Database, username: str, address: str, moment: dt.datetime) -> int | None:
+    """How long this address must wait before trying this username again; None if it may try now."""
+    since = (moment - WINDOW).isoformat()
+    waits = []
+    for condition, params, limit in (
+        ("address = ? AND username_key = ?", [address, _key(username)], PER_USERNAME),
+        ("address = ?", [address], PER_ADDRESS),
+    ):
+        # The limit-th most recent failure: once it leaves the window, one more attempt is allowed.
+        row = db.execute(
+            f"SELECT at FROM login_failures WHERE {condition} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
+            [*params, since, limit - 1],
+        ).fetchone()
+        if row:
+            free_at = dt.datetime.fromisoformat(row[0]) + WINDOW
+            waits.append(max(1, math.ceil((free_at - moment).total_seconds() / 60)))
+    return max(waits, default=None)
+
+
+def record_failure(db: sqlite_utils.Database, username: str, address: str, moment: dt.datetime) -> None:
+    db.execute("DELETE FROM login_failures WHERE at <= ?", [(moment - WINDOW).isoformat()])
+    db.execute(
+        "INSERT INTO login_failures (at, address, username_key) VALUES (?, ?, ?)", [moment.isoformat(), address, _key(username)]
+    )
+
+
+def forget(db: sqlite_utils.Database, username: str, address: str) -> None:
+    """A successful login clears that username's failures from that address."""
+    db.execute("DELETE FROM login_failures WHERE address = ? AND username_key = ?", [address, _key(username)])
+
+
+def _key(username: str) -> str:
+    # Hashed: people sometimes type their password into the username field.
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()

@@ -36,6 +36,14 @@ DEFAULT_ERROR_HANDLER = "datasette.handle_exception"
 SERVER_PAGES = "/-/"
 ASSETS = ("/-/static/", "/-/static-plugins/")
 READING = ("GET", "HEAD")
+TITLES = {
+    400: "That question cannot be answered",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Read only",
+    500: "Something went wrong",
+}
+NOTHING_HERE = Markup('There is nothing at this address. <a href="/">See the published stories</a>.')
 FACET_KINDS = ("_facet", "_facet_array", "_facet_date")
 THROUGH_EXAMPLE = '{"table": "story_interventions", "column": "intervention_id", "value": 1}'
 
@@ -64,13 +72,17 @@ def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
 
 def _explain(exception: Exception) -> tuple[int, str, str | None]:
     if isinstance(exception, Base400):
-        return exception.status, str(exception.args[0]) if exception.args else "Not found", None
+        said = str(exception.args[0]) if exception.args else ""
+        if exception.status == 404 and said in ("", "404"):  # Datasette's bare 404 for an unknown path
+            said = NOTHING_HERE
+        return exception.status, said, TITLES.get(exception.status)
     if isinstance(exception, DatasetteError):
         # Datasette raises DatasetteError for a request it cannot answer ("Cannot sort table by
         # zzz"), leaving the status at 500 unless told otherwise: it is the request that was wrong.
         message = Markup(exception.message) if exception.message_is_html else exception.message
-        return (exception.status if exception.status < 500 else 400), message, exception.title
-    return 500, "Something went wrong on our side. Please try again later.", None
+        status = exception.status if exception.status < 500 else 400
+        return status, message, exception.title or TITLES.get(status)
+    return 500, "Something went wrong on our side. Please try again later.", TITLES[500]
 
 
 def _innermost_frame(exception: Exception) -> str:
@@ -82,11 +94,16 @@ def _innermost_frame(exception: Exception) -> str:
 
 
 async def error_response(datasette: Any, request: Any, status: int, message: str, title: str | None = None) -> Response:
-    info = {"ok": False, "error": message, "status": status, "title": title}
+    info = {
+        "ok": False,
+        "error": str(message.striptags()) if isinstance(message, Markup) else message,
+        "status": status,
+        "title": title,
+    }
     if request.path.endswith(".json"):
         return Response.json(info, status=status)
     template = datasette.jinja_env.select_template([f"{status}.html", "error.html"])
-    context = dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(), menu_links=lambda: [])
+    context = dict(info, error=message, urls=datasette.urls, app_css_hash=datasette.app_css_hash(), menu_links=lambda: [])
     return Response.html(await template.render_async(context), status=status)
 
 
@@ -145,13 +162,14 @@ def asgi_wrapper(datasette: Any) -> Any:
             refusal = None
             # "//host/" would be redirected to "//host" (another site) by Datasette's trailing-slash rule.
             if path.startswith(("//", "/\\")) or (server_page and not await _is_admin(scope)):
-                refusal = (404, "Not found")
+                refusal = (404, NOTHING_HERE)
             elif scope.get("method") not in READING and not server_page:
                 # The files are read-only and no canned query writes: Datasette fails on a POST with a server error.
                 refusal = (405, "Published stories can be read here, not changed.")
             if refusal:
                 request = Request(scope, receive)
-                await (await error_response(datasette, request, *refusal)).asgi_send(send)
+                status, message = refusal
+                await (await error_response(datasette, request, status, message, TITLES[status])).asgi_send(send)
                 return
             if path.endswith(".csv"):
                 await _neutralised_csv(app, scope, receive, send)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from audio import speak
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank
+from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank, slug
 
 from stories.demo import DEMO_PASSWORD
 
@@ -328,3 +328,38 @@ def test_a_story_recorded_in_the_browser_is_transcribed(storybank, tmp_path, req
                 assert words.strip(), "the recording was transcribed to nothing"
         finally:
             browser.close()
+
+
+def test_a_throttled_login_says_when_to_try_again_the_same_for_any_username(storybank, chromium_browser, request):
+    """Wrong passwords typed into the real form, at a laptop's and a phone's width; screenshots kept in test-artifacts/."""
+    folder = ARTIFACTS / "login-throttled"
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = Steps(chromium_browser, storybank, request.node.name)
+    shown = {}
+    for username, width in (("admin", 1366), ("nobody-by-this-name", 390)):
+        context = chromium_browser.new_context(viewport={"width": width, "height": 800})
+        context.set_default_timeout(10_000)
+        page = steps.watch(context.new_page())
+        with steps(f"{username} at {width} px"):
+            for attempt in range(5):
+                page.goto(f"{storybank.app_url}/auth/login")
+                page.get_by_label("Username").fill(username)
+                page.get_by_label("Password").fill(f"not the password {attempt}")
+                page.get_by_role("button", name="Log in").click()
+            alert = page.get_by_role("alert")
+            expect(alert).to_have_text(
+                re.compile(r"Too many failed attempts to log in from here\. Please try again in 1[45] minutes\.")
+            )
+            expect(page.get_by_label("Username")).to_have_value(username)  # what was typed is kept
+            shown[username] = alert.inner_text()
+            page.screenshot(path=str(folder / f"{slug(username)}-{width}.png"), full_page=True)
+            # Even the right password is refused from here until the wait is over.
+            if username == "admin":
+                page.get_by_label("Password").fill(DEMO_PASSWORD)
+                page.get_by_role("button", name="Log in").click()
+                expect(page.get_by_role("alert")).to_contain_text("Please try again in")
+                page.set_viewport_size({"width": 390, "height": 800})
+                page.screenshot(path=str(folder / "admin-right-password-390.png"), full_page=True)
+        context.close()
+    assert shown["admin"] == shown["nobody-by-this-name"]
+    assert not steps.page_errors, steps.page_errors

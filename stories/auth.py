@@ -120,6 +120,7 @@ def authenticate(db: sqlite_utils.Database, username: str, password: str, addres
     """
     moment = now()
     refusal = None
+    dummy = _dummy_hash(PASSWORD_HASH_METHOD)  # made on the first login of any kind, so its cost tells nothing
     # Decide inside the transaction, refuse after it: raising inside would roll back the failure.
     with write_transaction(db):
         row = db.execute("SELECT id, password_hash, active FROM users WHERE username = ?", [username]).fetchone()
@@ -128,7 +129,7 @@ def authenticate(db: sqlite_utils.Database, username: str, password: str, addres
         if wait:
             audit.record(db, actor, "login.throttled", address=address)
             refusal = throttle.message(wait)
-        elif check_password_hash(row[1] if row else _dummy_hash(PASSWORD_HASH_METHOD), password) and row and row[2]:
+        elif check_password_hash(row[1] if row else dummy, password) and row and row[2]:
             throttle.forget(db, username, address)
             audit.record(db, actor, "login", address=address)
         else:

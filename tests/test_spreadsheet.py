@@ -99,6 +99,9 @@ def test_every_datasette_csv_neutralises_formulas_but_json_and_the_file_keep_the
         with sqlite3.connect(instance.published_path(database)) as conn:
             assert conn.execute("SELECT title FROM stories WHERE id = ?", [evil_story]).fetchone()[0] == EVIL
     assert "'" + EVIL in seen and "'" + EVIDENCE in seen
+    # Datasette's ?_trace= would show the raw CSV inside a web page: the CSV comes back as a file instead.
+    traced = datasette_get(ds, "/public/stories.csv?_trace=1", cookies)
+    assert "'" + EVIL in cells(traced.text) and "<textarea" not in traced.text
     if persona == "admin":
         query = datasette_get(ds, "/public.csv?sql=select+title+from+stories", cookies)
         assert cells(query.text) == ["title", "'" + EVIL]

@@ -196,8 +196,10 @@ async def _is_admin(scope: dict[str, Any]) -> bool:
 async def _neutralised_csv(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Datasette's CSV for a table, row or query, with every formula cell neutralised (stories.spreadsheet)."""
     query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    # ?_trace= shows the CSV inside a web page instead of as a file: drop it so only a file comes back.
-    scope = {**scope, "query_string": urllib.parse.urlencode([(k, v) for k, v in query if k != "_trace"]).encode("latin-1")}
+    if any(key == "_trace" for key, _ in query):
+        # ?_trace= shows the CSV inside a web page instead of as a file: drop it so only a file comes back.
+        kept = urllib.parse.urlencode([(key, value) for key, value in query if key != "_trace"])
+        scope = {**scope, "query_string": kept.encode("latin-1")}
     start: dict[str, Any] = {}
     chunks: list[bytes] = []
 

@@ -342,3 +342,40 @@ def m006_published_versions(db: sqlite_utils.Database) -> None:
             version TEXT NOT NULL
         )"""
     )
+
+
+@migration
+def m008_pending_uploads(db: sqlite_utils.Database) -> None:
+    # A recording or consent form is stored the moment it is uploaded, so a form sent back for
+    # another field keeps it. Until a story claims it, it is only its uploader's to claim, and the
+    # worker deletes it after stories.uploads.UNCLAIMED_HOURS.
+    db.execute(
+        """CREATE TABLE pending_uploads (
+            id INTEGER PRIMARY KEY,
+            folder TEXT NOT NULL CHECK (folder IN ('audio', 'evidence')),
+            file TEXT NOT NULL,
+            uploaded_by TEXT NOT NULL,
+            uploaded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX pending_uploads_file ON pending_uploads(folder, file)")
+
+
+@migration
+def m008_consent_evidence_recording(db: sqlite_utils.Database) -> None:
+    # Verbal consent is a moment in one particular recording: a time means nothing in another one.
+    db.execute("ALTER TABLE consent_events ADD COLUMN evidence_recording TEXT")
+    # Terms recorded before this knew their recording only implicitly. Name it where the time falls
+    # inside the story's recording, so those stories keep publishing; this adds a fact and changes
+    # no term, which is why the append-only guard is lifted for this one statement.
+    db.execute("DROP TRIGGER consent_events_append_only")
+    db.execute(
+        "UPDATE consent_events SET evidence_recording = ("
+        " SELECT audio_file FROM recordings WHERE consent_events.evidence_time <= duration"
+        " AND id = (SELECT max(id) FROM recordings AS latest WHERE latest.story_id = consent_events.story_id))"
+        " WHERE method = 'verbal_recording' AND evidence_time >= 0"
+    )
+    db.execute(
+        "CREATE TRIGGER consent_events_append_only BEFORE UPDATE ON consent_events"
+        " BEGIN SELECT RAISE(ABORT, 'consent history is append-only'); END"
+    )

@@ -20,6 +20,7 @@ from stories.consent import ERASED, GIVEN, WITHDRAWN, current_consent
 from stories.db import checkpoint, write_transaction
 from stories.exports import request_destruction
 from stories.records import add_consent_event
+from stories.stored_files import all_story_files, story_files
 from stories.validation import Invalid
 
 JOURNAL_NAME = "withdrawals.jsonl"
@@ -47,7 +48,7 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
     """Delete a story and everything recorded from it, keeping only a tombstone; returns files to remove.
 
     `files` are the folders whose content-addressed files may belong to this story (evidence, audio);
-    a file is removed only when no remaining story refers to it.
+    a file is removed only when no remaining story (nor anyone's upload in waiting) refers to it.
     """
     _checked_reason(reason)
     with write_transaction(db):
@@ -60,22 +61,12 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
             "INSERT OR REPLACE INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, now_iso(), actor]
         )
         audit.record(db, actor, f"consent.{ERASED}", story_id)
-        still_used = {name for name in own_files if name in all_story_files(db)}
+        still_used = own_files & (all_story_files(db) | {row[0] for row in db.execute("SELECT file FROM pending_uploads")})
     # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too. If readers
     # keep it busy, the worker's periodic checkpoint finishes the job within minutes.
     if not checkpoint(db):
         log.warning("erasure of story %s: the WAL is still busy; it will be checkpointed by the worker", story_id)
     return [folder / name for folder in files for name in own_files - still_used if (folder / name).exists()]
-
-
-def story_files(db: sqlite_utils.Database, story_id: int) -> set[str]:
-    """Names of the stored files (consent forms, recordings) that belong to one story."""
-    rows = db.execute(FILES_SQL, [story_id, story_id]).fetchall()
-    return {row[0] for row in rows}
-
-
-def all_story_files(db: sqlite_utils.Database) -> set[str]:
-    return {row[0] for row in db.execute(ALL_FILES_SQL)}
 
 
 def journal(root: Path, story_id: int, kind: str, actor: str) -> None:
@@ -132,11 +123,3 @@ def _checked_reason(reason: str) -> str:
     if len(reason) > MAX_REASON:
         raise Invalid({"reason": f"The reason is {len(reason):,} characters long; the limit is {MAX_REASON:,}."})
     return reason
-
-
-# Every stored file a story refers to: signed consent forms and recordings.
-FILES_SQL = (
-    "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL AND story_id = ?"
-    " UNION SELECT audio_file FROM recordings WHERE story_id = ?"
-)
-ALL_FILES_SQL = "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL UNION SELECT audio_file FROM recordings"

@@ -345,6 +345,24 @@ def m006_published_versions(db: sqlite_utils.Database) -> None:
 
 
 @migration
+def m008_story_uids(db: sqlite_utils.Database) -> None:
+    # An id can come round again after a restore; a uid never does. The withdrawal journal and the
+    # tombstones name each story by its uid, so a restore re-applies an erasure only to its own story.
+    db.execute("ALTER TABLE stories ADD COLUMN uid TEXT")
+    db.execute("UPDATE stories SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL")
+    db.execute("CREATE UNIQUE INDEX stories_by_uid ON stories(uid)")
+    # In the schema rather than in record_story, so no way of adding a story can leave one out.
+    db.execute(
+        "CREATE TRIGGER stories_get_a_uid AFTER INSERT ON stories WHEN NEW.uid IS NULL"
+        " BEGIN UPDATE stories SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id; END"
+    )
+    db.execute("ALTER TABLE tombstones ADD COLUMN story_uid TEXT")
+    # Each journalled withdrawal names its event, so a restore can tell whether the store holds it
+    # (timestamps cannot: two events in the same second are not ordered by them).
+    db.execute("ALTER TABLE consent_events ADD COLUMN journal_entry TEXT")
+
+
+@migration
 def m008_pending_uploads(db: sqlite_utils.Database) -> None:
     # A recording or consent form is stored the moment it is uploaded, so a form sent back for
     # another field keeps it. Until a story claims it, it is only its uploader's to claim, and the

@@ -193,10 +193,11 @@ def add_consent_event(
     actor: str,
     consent: Consent | None = None,
     reason: str = "",
+    journal_entry: str | None = None,
 ) -> int:
     fields = consent.to_event_fields() if consent else {}
-    columns = ["story_id", "kind", "recorded_at", "recorded_by", "reason", *fields]
-    values = [story_id, kind, now_iso(), actor, reason or None, *fields.values()]
+    columns = ["story_id", "kind", "recorded_at", "recorded_by", "reason", "journal_entry", *fields]
+    values = [story_id, kind, now_iso(), actor, reason or None, journal_entry, *fields.values()]
     # Column names come from Consent.to_event_fields, never from input.
     cursor = db.execute(f"INSERT INTO consent_events ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values)
     audit.record(db, actor, f"consent.{kind}", story_id)

@@ -9,6 +9,7 @@ their bytes, no storyteller name may survive a hidden identity, and the audit lo
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -24,12 +25,13 @@ import pytest
 from audio import tone
 from hypothesis import HealthCheck, currently_in_test_context, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
 import stories.clock
 from conftest import story_form
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
+from stories.backup import backup, restore
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.notrace import find_traces
@@ -95,6 +97,8 @@ class ModelStory:
     withdrawn: bool = False
     erased: bool = False
     recorded: bool = False  # told aloud: verbal consent can point into its recording
+    withdrawals: int = 0  # withdrawals that took effect (each one journalled)
+    lost: bool = False  # not in the backup restored last: gone like an erased story, but a later backup may hold it
 
 
 def reveals_more(old: Terms, new: Terms) -> bool:
@@ -156,6 +160,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.expected: dict[str, set[int]] = {}
         self.published_levels: dict[int, str] = {}  # identity level of each story when last published
         self.audit_seen: list[tuple] = []
+        self.backups: list[TakenBackup] = []
         self.publish()
 
     def teardown(self) -> None:
@@ -256,6 +261,7 @@ class ConsentMachine(RuleBasedStateMachine):
         if erase:
             story.erased = True
         else:
+            story.withdrawals += int(not story.withdrawn)
             story.withdrawn = True
         self.published_now()  # withdrawal republishes at once
 
@@ -363,6 +369,42 @@ class ConsentMachine(RuleBasedStateMachine):
     def publish_now(self):
         self.publish()
 
+    # --- backup and restore --------------------------------------------------------------------
+
+    @rule()
+    def take_backup(self):
+        folder = backup(self.instance, self.tmp / f"backups-{len(self.backups)}")
+        audit = [tuple(r) for r in self.db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()]
+        self.backups.append(TakenBackup(folder, copy.deepcopy(self.model), audit))
+
+    @precondition(lambda self: self.backups)
+    @rule(which=st.integers(0, 5))
+    def restore_backup(self, which):
+        """`storybank restore`: the store goes back, every withdrawal and erasure since is re-applied, it republishes."""
+        taken = self.backups[which % len(self.backups)]
+        if any(s.withdrawals > taken.model[i].withdrawals for i, s in self.model.items() if i in taken.model):
+            self.note_event("restored a backup older than a withdrawal")
+        if set(self.model) - set(taken.model):
+            self.note_event("restored a backup older than a story")
+        self.db.close()
+        restore(self.instance, taken.folder)
+        self.db = self.instance.open()
+        for story_id, story in self.model.items():
+            then = taken.model.get(story_id)
+            if story.erased and not story.lost:
+                continue  # erased, and the journal erases it again
+            if then is None:
+                story.erased = story.lost = True  # told after the backup: lost with it, and nothing of it may remain
+                continue
+            withdrawn_since = story.withdrawals > then.withdrawals  # journalled, so withdrawn again
+            self.model[story_id] = dataclasses.replace(
+                then, withdrawals=story.withdrawals, withdrawn=then.withdrawn or withdrawn_since
+            )
+        self.publish()
+        rows = [tuple(r) for r in self.db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()]
+        assert rows[: len(taken.audit)] == taken.audit  # the log went back to the backup's, and grows from there
+        self.audit_seen = rows
+
     # --- invariants ----------------------------------------------------------------------------
 
     @invariant()
@@ -410,6 +452,13 @@ class ConsentMachine(RuleBasedStateMachine):
         ids = [self.record(raw, who, decide_now=True, sign_off_now=True) for raw, who in ready]
         self.publish()
         return multiple(*ids)
+
+
+@dataclasses.dataclass
+class TakenBackup:
+    folder: Path
+    model: dict[int, ModelStory]  # what the model knew when the backup was taken
+    audit: list[tuple]
 
 
 @functools.cache

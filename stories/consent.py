@@ -245,7 +245,8 @@ def validate_consent(problems: Problems, data: Mapping[str, Any], today: dt.date
         if evidence_time is not None and not evidence_file:
             problems.add(
                 "evidence_file",
-                f"{LABELS[method]}: upload the signed form. A time in the recording is evidence only of verbal consent.",
+                f"For a {LABELS[method].lower()}, upload the signed form: a time in the recording is evidence only of"
+                " verbal consent.",
             )
         evidence_time = None
     elif method == VERBAL:

@@ -132,3 +132,78 @@ def test_an_import_cannot_name_a_stored_form_it_did_not_bring(client, auth, inst
     result = import_file(instance, path)
     assert result.exit_code == 1, result.output
     assert "row 1, evidence_file:" in result.output
+
+
+def test_a_moment_in_the_recording_is_no_evidence_of_a_written_consent(client, auth, db):
+    from audio import tone
+
+    auth.login("worker")
+    form = story_form(body="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    story_id = int(post_story(client, form).headers["Location"].rsplit("/", 1)[1])
+    response = client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": "1.0"}, follow_redirects=True)
+    assert "evidence only of verbal consent" in response.get_data(as_text=True)
+    assert get_consent(db, story_id).evidence_time is None
+
+
+def test_replacing_the_recording_takes_the_verbal_evidence_with_it(client, auth, db, users):
+    from audio import tone
+
+    from stories.recordings import add_recording
+    from stories.records import approve_story, get_story, publication_decisions
+
+    auth.login("worker")
+    form = story_form(body="", method="verbal_recording", evidence_time="0:01", identity_level="named")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    story_id = int(post_story(client, form).headers["Location"].rsplit("/", 1)[1])
+    db.execute("UPDATE stories SET text_reviewed = 1 WHERE id = ?", [story_id])  # as if its transcript were reviewed
+    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    assert publication_decisions(get_story(db, story_id), names_resolved=True)["public"]
+    add_recording(db, story_id, audio_file="f" * 64 + ".wav", duration=60.0, codec="pcm_s16le", actor="t")
+    decision = publication_decisions(get_story(db, story_id), names_resolved=True)["public"]
+    assert not decision and "a recording this story no longer has" in decision.reason
+
+
+def test_terms_from_before_the_upgrade_keep_their_recording_when_the_time_falls_inside_it(tmp_path):
+    """m008 names the recording of verbal consents already stored, so they keep publishing, and gives stories uids."""
+    from unittest import mock
+
+    from stories import migrations
+    from stories.db import connect
+
+    db = connect(tmp_path / "before.db")
+    with mock.patch.object(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if not m[0].startswith("m008_")]):
+        migrations.migrate(db)
+    db.execute("INSERT INTO organisations (id, slug, name, created_at) VALUES (1, 'o', 'O', 'now')")
+    db.execute(
+        "INSERT INTO storytellers (id, organisation_id, reference, pseudonym_seed, created_at) VALUES (1, 1, 'R', 's', 'now')"
+    )
+    for story_id in (1, 2):
+        db.execute(
+            "INSERT INTO stories (id, organisation_id, storyteller_id, title, body, told_on, created_at, updated_at)"
+            " VALUES (?, 1, 1, 't', 'b', '2026-01-01', 'now', 'now')",
+            [story_id],
+        )
+        db.execute(
+            "INSERT INTO recordings (story_id, audio_file, duration, codec, uploaded_by, uploaded_at)"
+            " VALUES (?, ?, 30, 'opus', 't', 'now')",
+            [story_id, f"{story_id}.webm"],
+        )
+    for story_id, seconds in ((1, 12.0), (2, 42.0)):  # inside the 30 s recording, and past its end
+        db.execute(
+            "INSERT INTO consent_events (story_id, kind, recorded_at, recorded_by, method, evidence_time)"
+            " VALUES (?, 'given', 'now', 't', 'verbal_recording', ?)",
+            [story_id, seconds],
+        )
+    migrations.migrate(db)
+    named = dict(db.execute("SELECT story_id, evidence_recording FROM consent_events"))
+    assert named == {1: "1.webm", 2: None}
+    assert len({uid for (uid,) in db.execute("SELECT uid FROM stories")} - {None}) == 2
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE consent_events SET evidence_time = 0")
+
+
+def get_consent(db, story_id):
+    from stories.records import get_story
+
+    return get_story(db, story_id)["consent"]

@@ -366,7 +366,7 @@ def m008_story_uids(db: sqlite_utils.Database) -> None:
 def m008_pending_uploads(db: sqlite_utils.Database) -> None:
     # A recording or consent form is stored the moment it is uploaded, so a form sent back for
     # another field keeps it. Until a story claims it, it is only its uploader's to claim, and the
-    # worker deletes it after stories.uploads.UNCLAIMED_HOURS.
+    # worker deletes it after stories.stored_files.UNCLAIMED_HOURS.
     db.execute(
         """CREATE TABLE pending_uploads (
             id INTEGER PRIMARY KEY,

@@ -58,6 +58,11 @@ def all_story_files(db: sqlite_utils.Database) -> set[str]:
     return {row[0] for row in db.execute(ALL_FILES_SQL)}
 
 
+def files_in_use(db: sqlite_utils.Database) -> set[str]:
+    """Every stored file a story refers to or an upload is waiting with: none of these may be deleted."""
+    return all_story_files(db) | {row[0] for row in db.execute("SELECT file FROM pending_uploads")}
+
+
 def unaccounted_files(db: sqlite_utils.Database, root: Path) -> list[tuple[Path, str | None]]:
     """Every file in the instance's audio and evidence folders that no story refers to.
 

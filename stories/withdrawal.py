@@ -23,7 +23,7 @@ from stories.consent import ERASED, GIVEN, WITHDRAWN, current_consent
 from stories.db import checkpoint, write_transaction
 from stories.exports import request_destruction
 from stories.records import add_consent_event
-from stories.stored_files import all_story_files, story_files
+from stories.stored_files import files_in_use, story_files
 from stories.validation import Invalid
 
 JOURNAL_NAME = "withdrawals.jsonl"
@@ -74,7 +74,7 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
             [story_id, uid, now_iso(), actor],
         )
         audit.record(db, actor, f"consent.{ERASED}", story_id)
-        still_used = own_files & (all_story_files(db) | {row[0] for row in db.execute("SELECT file FROM pending_uploads")})
+        still_used = own_files & files_in_use(db)
     # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too. If readers
     # keep it busy, the worker's periodic checkpoint finishes the job within minutes.
     if not checkpoint(db):

@@ -33,6 +33,7 @@ from pathlib import Path
 from pipelines.publish import run_publish
 from stories.auth import add_user
 from stories.clock import now_iso, today
+from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.organisations import ensure_organisation
 
@@ -92,6 +93,7 @@ def build_store(instance: Instance, count: int) -> float:
         db, username="reviewer", display_name="Reviewer", password=PASSWORD, role="reviewer", organisation_id=org, actor="bench"
     )
     stamp, given_on, review_on = now_iso(), today().isoformat(), today().replace(year=today().year + 2).isoformat()
+    signed_form = store_evidence(instance.evidence_dir, b"%PDF-1.4\n% a signed consent form\n%%EOF\n")  # one, shared
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     interventions = []
@@ -119,9 +121,17 @@ def build_store(instance: Instance, count: int) -> float:
         ).lastrowid
         conn.execute(
             "INSERT INTO consent_events (story_id, kind, recorded_at, recorded_by, given_by, age_band, witness, method,"
-            " info_sheet_version, audiences, identity_level, special_category, given_on, review_on, evidence_time)"
-            " VALUES (?, 'given', ?, 'bench', 'storyteller', '45-64', 'Worker', 'verbal_recording', '2', ?, ?, 1, ?, ?, 12)",
-            [story_id, stamp, json.dumps(["team", "commissioners", "board", "public"]), rng.choice(LEVELS), given_on, review_on],
+            " info_sheet_version, audiences, identity_level, special_category, given_on, review_on, evidence_file)"
+            " VALUES (?, 'given', ?, 'bench', 'storyteller', '45-64', 'Worker', 'written', '2', ?, ?, 1, ?, ?, ?)",
+            [
+                story_id,
+                stamp,
+                json.dumps(["team", "commissioners", "board", "public"]),
+                rng.choice(LEVELS),
+                given_on,
+                review_on,
+                signed_form,
+            ],
         )
         conn.execute(
             "INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, rng.choice(interventions)]

@@ -33,10 +33,12 @@ from pathlib import Path
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
 from stories.db import write_transaction
+from stories.evidence import store_evidence
 from stories.instance import ENV_VAR, Instance, init_instance
 from stories.interventions import list_interventions
 from stories.organisations import ensure_organisation
 from stories.records import approve_story, decide_name, record_story, stories_for_publication
+from stories.stored_files import EVIDENCE, register_upload
 
 POLL_SECONDS = 0.02
 TARGET_SECONDS = 5.0
@@ -74,8 +76,10 @@ def fill_store(instance: Instance, count: int, seed: int = 7) -> dict[int, str]:
     try:
         org = ensure_organisation(db, "Befriending Network", kind="charity", area="Leeds")
         words = {}
+        signed_form = store_evidence(instance.evidence_dir, b"%PDF-1.4\n% a signed consent form\n%%EOF\n")
         with write_transaction(db):
             for index in range(count):
+                register_upload(db, EVIDENCE, signed_form, "bench")  # each story's own upload of the (same) form
                 full_name = STORYTELLERS[index % len(STORYTELLERS)]
                 body, word = story_body(rng, index, full_name)
                 form = {
@@ -87,8 +91,8 @@ def fill_store(instance: Instance, count: int, seed: int = 7) -> dict[int, str]:
                     "given_by": "storyteller",
                     "age_band": "65+",
                     "witness": "Priya Shah, befriending coordinator",
-                    "method": "verbal_recording",
-                    "evidence_time": "0:42",
+                    "method": "written",
+                    "evidence_file": signed_form,
                     "info_sheet_version": "2.1",
                     "audiences": ["team", "commissioners", "board", "public"],
                     "identity_level": IDENTITY_LEVELS[index % len(IDENTITY_LEVELS)],

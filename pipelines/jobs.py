@@ -82,6 +82,13 @@ def queue_for(root: Path) -> Queue:
         finally:
             db.close()
 
+    @huey.periodic_task(crontab(minute="*/15"))
+    def sweep_unclaimed_uploads() -> None:
+        """Recordings and forms from forms never saved go a day on: nobody consented to keeping them."""
+        from pipelines.runs import run_upload_sweep
+
+        run_upload_sweep(instance)
+
     @huey.periodic_task(crontab(minute="*/10"))
     def republish_lapsed_consents() -> None:
         """A story past its consent review date drops out of the published files without anyone asking."""

@@ -13,6 +13,7 @@ from stories.framework_store import frameworks_in_use
 from stories.instance import Instance
 from stories.outcome_tags import save_suggestions
 from stories.recordings import get_transcript, recording_for, save_transcript
+from stories.stored_files import UNCLAIMED_HOURS, sweep_unclaimed
 
 log = logging.getLogger(__name__)
 PROGRESS_STEP = 0.05  # write progress at most every 5%, so the store is not hammered
@@ -127,3 +128,14 @@ def run_tagging(instance: Instance, job_id: int) -> None:
         job_status.fail_job(db, job_id, "Suggesting outcomes failed unexpectedly; you can still add tags yourself.")
     finally:
         db.close()
+
+
+def run_upload_sweep(instance: Instance) -> None:
+    """Delete uploads no story claimed within UNCLAIMED_HOURS (a form sent back and never finished)."""
+    db = instance.open()
+    try:
+        gone = sweep_unclaimed(db, instance.root)
+    finally:
+        db.close()
+    if gone:
+        log.info("deleted %d upload(s) no story claimed within %d hours", len(gone), UNCLAIMED_HOURS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stories.consent import ERASED, WITHDRAWN
 from stories.instance import Instance
-from stories.withdrawal import erase, journal, withdraw
+from stories.withdrawal import erase, journal, story_uid, withdraw
 
 
 def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str, erase_story: bool = False) -> dict[str, int]:
@@ -18,13 +18,15 @@ def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str
 
     db = instance.open()
     try:
+        uid = story_uid(db, story_id)
         if erase_story:
             doomed = erase(db, story_id, actor=actor, reason=reason, files=[instance.evidence_dir, instance.audio_dir])
-            journal(instance.root, story_id, ERASED, actor)
+            journal(instance.root, story_id, ERASED, actor, story_uid=uid)
         else:
-            withdraw(db, story_id, actor=actor, reason=reason)
+            entry = withdraw(db, story_id, actor=actor, reason=reason)
             doomed = []
-            journal(instance.root, story_id, WITHDRAWN, actor)
+            if entry:  # None: it was withdrawn already, and that withdrawal is journalled
+                journal(instance.root, story_id, WITHDRAWN, actor, story_uid=uid, entry=entry)
     finally:
         db.close()
     counts = remove_from_published(instance, [story_id], actor=actor)

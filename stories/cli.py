@@ -85,7 +85,7 @@ def demo(instance: Instance) -> None:
         return {s.domain: (s.start, s.end) for s in tag_text(body)}
 
     db = init_instance(instance)
-    added = load_demo(db, instance.evidence_dir, suggest=evidence)
+    added = load_demo(db, instance.evidence_dir, instance.audio_dir, suggest=evidence)
     db.close()
     counts = run_publish(instance, actor="demo")
     click.echo("Demo loaded: " + ", ".join(f"{n} {what}" for what, n in added.items()))
@@ -243,16 +243,21 @@ def withdraw_(instance: Instance, story_id: int, erase_story: bool, reason: str)
 def check_no_trace(instance: Instance, texts: tuple[str, ...], published_only: bool) -> None:
     """Scan the raw bytes of every file in the instance for TEXTS; exit 1 if any is found.
 
-    After an erasure, scan everything; after a withdrawal from publication, scan --published.
+    A recording or a scanned form cannot be searched for words, so a stored file that no story
+    refers to is reported too (and also exits 1). After an erasure, scan everything; after a
+    withdrawal from publication, scan --published.
     Example: storybank check-no-trace "Margaret Holt" "allotment"
     """
-    from stories.notrace import find_traces
+    from stories.notrace import find_traces, unaccounted_files
 
     root = instance.published_dir if published_only else instance.root
     hits = find_traces(root, texts)
     for path, text in hits:
         click.echo(f"FOUND {text!r} in {path.relative_to(instance.root)}")
-    if hits:
+    strays = [] if published_only else unaccounted_files(instance)
+    for path, why in strays:
+        click.echo(f"UNACCOUNTED {path.relative_to(instance.root)}: {why}; its sound or image cannot be searched for words")
+    if hits or strays:
         raise SystemExit(1)
     click.echo(f"No trace of {len(texts)} text(s) in {root}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,7 +28,9 @@ IDENTITY_LEVELS = (NAMED, FIRST_NAME, PSEUDONYM, ANONYMOUS)
 HIDDEN_IDENTITY_LEVELS = (PSEUDONYM, ANONYMOUS)
 
 GIVERS = ("storyteller", "parent_guardian", "advocate")
-METHODS = ("written", "verbal_recording", "easy_read")
+WRITTEN, VERBAL, EASY_READ = "written", "verbal_recording", "easy_read"
+METHODS = (WRITTEN, VERBAL, EASY_READ)
+FORM_METHODS = (WRITTEN, EASY_READ)  # evidenced by the signed form; verbal consent by a moment in the recording
 AGE_BANDS = ("under 13", "13-15", "16-17", "18-24", "25-44", "45-64", "65+")
 CHILD_AGE_BANDS = ("under 13", "13-15")
 UNDER_18_AGE_BANDS = ("under 13", "13-15", "16-17")
@@ -73,13 +76,10 @@ class Consent:
     review_on: dt.date
     evidence_file: str | None = None
     evidence_time: float | None = None
+    evidence_recording: str | None = None  # the stored recording `evidence_time` is a moment in
     version: int | None = None  # id of the event that set these terms
     withdrawn: bool = False
     withdrawn_on: dt.date | None = None
-
-    @property
-    def has_evidence(self) -> bool:
-        return bool(self.evidence_file) or self.evidence_time is not None
 
     def to_event_fields(self) -> dict[str, Any]:
         """The columns of a consent_events row that carry these terms."""
@@ -96,6 +96,7 @@ class Consent:
             "review_on": self.review_on.isoformat(),
             "evidence_file": self.evidence_file,
             "evidence_time": self.evidence_time,
+            "evidence_recording": self.evidence_recording,
         }
 
 
@@ -106,6 +107,7 @@ class StoryState:
     status: str  # draft | submitted | approved
     text_reviewed: bool  # a typed story is its own text; a transcript needs a person's review
     names_resolved: bool  # every person name found has a keep-or-redact decision
+    recording: str | None = None  # the stored name of the story's recording, if it has one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,8 +137,9 @@ def publishable(story: StoryState, consent: Consent | None, audience: str, today
         return Decision(True, "consented for the team")
     if not consent.special_category:
         return Decision(False, "no explicit consent for special-category details, so team only")
-    if not consent.has_evidence:
-        return Decision(False, "no consent evidence (signed form or time in the recording)")
+    missing = missing_evidence(consent, story.recording)
+    if missing:
+        return Decision(False, f"no consent evidence: {missing}")
     if story.status != "approved":
         return Decision(False, "not yet signed off by a reviewer")
     if not story.text_reviewed:
@@ -144,6 +147,26 @@ def publishable(story: StoryState, consent: Consent | None, audience: str, today
     if consent.identity_level in HIDDEN_IDENTITY_LEVELS and not story.names_resolved:
         return Decision(False, "other people's names not yet reviewed")
     return Decision(True, f"consented for {LABELS[audience].lower()}, {LABELS[consent.identity_level].lower()}")
+
+
+def missing_evidence(consent: Consent, recording: str | None) -> str:
+    """What the evidence for these terms lacks, for a story with this recording ('' when it holds).
+
+    Evidence must match the method: a signed form for written and easy-read consent, a moment
+    inside this story's own recording for verbal consent. A time in any other recording, or in
+    none, is no evidence at all.
+    """
+    if consent.method in FORM_METHODS:
+        return "" if consent.evidence_file else "no signed consent form on file"
+    if consent.method != VERBAL:
+        return "the consent method is not known"
+    if consent.evidence_time is None or not 0 <= consent.evidence_time < math.inf:
+        return "no moment marked in the recording where consent is given"
+    if recording is None:
+        return "verbal consent needs the story's recording, and it has none"
+    if consent.evidence_recording != recording:
+        return "the moment of verbal consent was marked in a recording this story no longer has"
+    return ""
 
 
 def current_consent(events: Iterable[Mapping[str, Any]]) -> Consent | None:
@@ -175,7 +198,9 @@ def consent_from_event(event: Mapping[str, Any]) -> Consent:
         given_on=dt.date.fromisoformat(event["given_on"]),
         review_on=dt.date.fromisoformat(event["review_on"]),
         evidence_file=event["evidence_file"],
-        evidence_time=event["evidence_time"],
+        # Terms saved before an infinite time was refused must still be read (as no time at all).
+        evidence_time=event["evidence_time"] if _finite(event["evidence_time"]) else None,
+        evidence_recording=event.get("evidence_recording"),
         version=event["id"],
     )
 
@@ -215,8 +240,19 @@ def validate_consent(problems: Problems, data: Mapping[str, Any], today: dt.date
     if evidence_file and not is_stored_name(evidence_file):
         problems.add("evidence_file", "The consent form on file could not be found; please upload it again.")
         evidence_file = None
-    if method == "verbal_recording" and evidence_file and evidence_time is None:
-        problems.add("evidence_time", "For verbal consent, mark the time in the recording where consent is given.")
+    # Only evidence that matches the method is kept: a time is no evidence of a written consent.
+    if method in FORM_METHODS:
+        if evidence_time is not None and not evidence_file:
+            problems.add(
+                "evidence_file",
+                f"For a {LABELS[method].lower()}, upload the signed form: a time in the recording is evidence only of"
+                " verbal consent.",
+            )
+        evidence_time = None
+    elif method == VERBAL:
+        if evidence_file and evidence_time is None:
+            problems.add("evidence_time", "For verbal consent, mark the time in the recording where consent is given.")
+        evidence_file = None
 
     return Consent(
         given_by=given_by,
@@ -244,12 +280,18 @@ def _evidence_time(problems: Problems, data: Mapping[str, Any]) -> float | None:
         for part in raw.split(":"):
             seconds = seconds * 60 + float(part)
     except ValueError:
+        seconds = math.nan
+    if not _finite(seconds):  # "inf", "nan" and "1e400" are numbers to float(), but no moment in a recording
         problems.add("evidence_time", f"The time in the recording must look like 1:23 or 83 (got {raw[:20]!r}).")
         return None
     if seconds < 0:
         problems.add("evidence_time", "The time in the recording cannot be negative.")
         return None
     return seconds
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 def describe_audiences(audiences: Iterable[str]) -> str:

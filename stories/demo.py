@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
+import os
+import random
+import struct
+import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,17 +21,20 @@ from stories.assurance import record_member_check, record_second_person
 from stories.auth import add_user
 from stories.clock import now_iso
 from stories.clock import today as utc_today
-from stories.consent import WITHDRAWN
+from stories.consent import VERBAL, WITHDRAWN
 from stories.db import write_transaction
 from stories.evidence import store_evidence
 from stories.interventions import add_intervention, intervention_id_by_slug
 from stories.organisations import ensure_organisation, get_organisation
+from stories.recordings import Recording, correct_transcript, recording_for, save_transcript
 from stories.records import add_consent_event, approve_story, record_story
+from stories.stored_files import AUDIO, EVIDENCE, register_upload
 
 DEMO_FILE = Path(__file__).with_name("demo_data.yml")
 DEMO_PASSWORD = "storybank-demo"  # only ever set by `storybank demo`; real accounts choose their own
 ACTOR = "demo"
 Suggest = Callable[[str], dict[str, tuple[int, int]]]
+RECORDING_SECONDS = 30  # long enough to hold the moment of verbal consent, 0:12
 
 
 def demo_usernames() -> set[str]:
@@ -33,12 +42,18 @@ def demo_usernames() -> set[str]:
 
 
 def load_demo(
-    db: sqlite_utils.Database, evidence_dir: Path, today: dt.date | None = None, suggest: Suggest | None = None
+    db: sqlite_utils.Database,
+    evidence_dir: Path,
+    audio_dir: Path,
+    today: dt.date | None = None,
+    suggest: Suggest | None = None,
 ) -> dict[str, int]:
     """Load the demo data (skipping anything already there); returns what was added.
 
     `suggest` finds each outcome's evidence in a story ({domain: (start, end)}), so the demo's
-    confirmed tags point at the storyteller's words as a worker's would.
+    confirmed tags point at the storyteller's words as a worker's would. Every consent has real
+    evidence: a signed form on file, or (for verbal consent) a moment in the story's recording,
+    so the stories given verbal consent are told aloud, with a reviewed transcript.
     """
     today = today or utc_today()
     data = yaml.safe_load(DEMO_FILE.read_text())
@@ -69,8 +84,9 @@ def load_demo(
             add_intervention(db, item, provider_id=provider_id, actor=ACTOR, slug=item["slug"])
             added["interventions"] += 1
     form = store_evidence(evidence_dir, _demo_consent_form())
+    recording = _store_demo_recording(audio_dir)
     for position, story in enumerate(data["stories"]):
-        if _load_story(db, story, users, form, today, position, suggest):
+        if _load_story(db, story, users, (form, recording), today, position, suggest):
             added["stories"] += 1
     return added
 
@@ -79,7 +95,7 @@ def _load_story(
     db: sqlite_utils.Database,
     story: dict[str, Any],
     users: dict[str, Any],
-    form: str,
+    evidence: tuple[str, Recording],
     today: dt.date,
     position: int,
     suggest: Suggest | None,
@@ -105,22 +121,29 @@ def _load_story(
         "given_on": given_on,
         "review_on": today + dt.timedelta(days=consent["review_in_days"]),
     }
-    if consent["method"] == "verbal_recording":
+    form, recording = evidence
+    told_aloud = consent["method"] == VERBAL
+    author = users[story["recorded_by"]]
+    actor = f"user:{author['username']}"
+    if told_aloud:
         fields["evidence_time"] = "0:12"
+        register_upload(db, AUDIO, recording.audio_file, actor)
     else:
         fields["evidence_file"] = form
-    author = users[story["recorded_by"]]
+        register_upload(db, EVIDENCE, form, actor)
     user_id = db.execute("SELECT id FROM users WHERE username = ?", [author["username"]]).fetchone()[0]
     with write_transaction(db):
         story_id = record_story(
             db,
             fields,
             organisation_id=org_id,
-            actor=f"user:{author['username']}",
+            actor=actor,
             user_id=user_id,
             status="draft" if story["status"] == "draft" else "submitted",
             today=today,
+            recording=recording if told_aloud else None,
         )
+        body = _reviewed_transcript(db, story_id, story["body"], actor) if told_aloud else story["body"]
         if story["status"] == "approved":
             reviewer = db.execute(
                 "SELECT id, username, display_name FROM users WHERE role = 'reviewer' AND organisation_id = ? ORDER BY id",
@@ -140,9 +163,9 @@ def _load_story(
                     now_iso(),
                 ],
             )
-        evidence = suggest(story["body"]) if suggest else {}
+        spans = suggest(body) if suggest else {}
         for domain, direction in (story.get("outcomes") or {}).items():
-            start, end = evidence.get(domain, (None, None))
+            start, end = spans.get(domain, (None, None))
             db.execute(
                 'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence,'
                 " origin, status, decided_at, created_at)"
@@ -153,7 +176,7 @@ def _load_story(
                     direction,
                     start,
                     end,
-                    story["body"][start:end] if start is not None else None,
+                    body[start:end] if start is not None else None,
                     now_iso(),
                     now_iso(),
                 ],
@@ -187,6 +210,34 @@ def _verify(db: sqlite_utils.Database, story_id: int, position: int, reviewer: t
             user_id=reviewer[0],
             verifier=reviewer[2],
         )
+
+
+def _reviewed_transcript(db: sqlite_utils.Database, story_id: int, text: str, actor: str) -> str:
+    """The story's words as the transcript of its recording, one part per paragraph, reviewed; returns the text."""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    step = RECORDING_SECONDS / len(paragraphs)
+    segments = [{"start": n * step, "end": (n + 1) * step, "text": p} for n, p in enumerate(paragraphs)]
+    save_transcript(db, story_id, recording_for(db, story_id)["id"], segments=segments, language="en", model="demo")
+    correct_transcript(db, story_id, paragraphs, actor=actor, reviewed=True)
+    return " ".join(paragraphs)
+
+
+def _store_demo_recording(audio_dir: Path) -> Recording:
+    """A quiet room, standing in for a recorded story as the demo PDF stands in for a signed form."""
+    rate, noise = 8000, random.Random(0)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"".join(struct.pack("<h", noise.randint(-300, 300)) for _ in range(RECORDING_SECONDS * rate)))
+    data = out.getvalue()
+    name = f"{hashlib.sha256(data).hexdigest()}.wav"  # stored by content, as every recording is
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    if not (audio_dir / name).exists():
+        (audio_dir / f".{name}.partial").write_bytes(data)
+        os.replace(audio_dir / f".{name}.partial", audio_dir / name)
+    return Recording(audio_file=name, duration=float(RECORDING_SECONDS), codec="pcm_s16le")
 
 
 def _demo_consent_form() -> bytes:

@@ -15,6 +15,7 @@ from stories.clock import today as utc_today
 from stories.db import write_transaction
 from stories.evidence import store_evidence
 from stories.records import check_story, record_story
+from stories.stored_files import EVIDENCE, register_upload
 from stories.validation import Invalid
 
 
@@ -54,21 +55,27 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 def import_stories(
     db: sqlite_utils.Database, path: Path, *, organisation_id: int, actor: str, evidence_dir: Path, today: dt.date | None = None
 ) -> int:
-    """Check every row, then save them all in one transaction; any problem rejects the whole file."""
+    """Check every row, then save them all in one transaction; any problem rejects the whole file.
+
+    Signed forms named by `evidence_path` are stored first, as uploads of `actor`, so each row's
+    consent is checked against its real evidence; a rejected file leaves them to the sweep, like a
+    form sent back in the app.
+    """
     today = today or utc_today()
-    rows = read_rows(path)
+    rows = [dict(row) for row in read_rows(path)]
     if not rows:
         raise Invalid({"file": "The file has no stories in it."})
     problems: dict[str, str] = {}
     for number, row in enumerate(rows, start=1):
         found: dict[str, str] = {}
         try:
-            check_story(db, row, today)
+            _attach_form(db, row, path.parent, evidence_dir, actor)
         except Invalid as error:
             found.update(error.problems)
-        evidence = row.get("evidence_path")
-        if evidence and not (path.parent / str(evidence)).is_file():
-            found["evidence_path"] = f"no file {evidence!r} next to the import file"
+        try:
+            check_story(db, row, today, actor=actor)
+        except Invalid as error:
+            found.update(error.problems)
         for field, message in found.items():
             problems[f"row {number}, {field}"] = message
     if problems:
@@ -76,14 +83,22 @@ def import_stories(
 
     with write_transaction(db):
         for number, row in enumerate(rows, start=1):
-            row = dict(row)
-            if row.get("evidence_path"):
-                try:
-                    row["evidence_file"] = store_evidence(evidence_dir, (path.parent / str(row["evidence_path"])).read_bytes())
-                except Invalid as error:
-                    raise Invalid({f"row {number}, evidence_path": m for m in error.problems.values()}) from None
             try:
                 record_story(db, row, organisation_id=organisation_id, actor=actor, today=today)
             except Invalid as error:
                 raise Invalid({f"row {number}, {field}": m for field, m in error.problems.items()}) from None
     return len(rows)
+
+
+def _attach_form(db: sqlite_utils.Database, row: dict[str, Any], folder: Path, evidence_dir: Path, actor: str) -> None:
+    """Store the signed form a row names, checked by content, as this import's own upload."""
+    evidence = row.get("evidence_path")
+    if not evidence:
+        return
+    if not (folder / str(evidence)).is_file():
+        raise Invalid({"evidence_path": f"no file {evidence!r} next to the import file"})
+    try:
+        row["evidence_file"] = store_evidence(evidence_dir, (folder / str(evidence)).read_bytes())
+    except Invalid as error:
+        raise Invalid({"evidence_path": " ".join(error.problems.values())}) from None
+    register_upload(db, EVIDENCE, row["evidence_file"], actor)

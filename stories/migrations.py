@@ -359,3 +359,58 @@ def m009_login_failures(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX login_failures_address ON login_failures(address, at)")
     db.execute("ALTER TABLE users DROP COLUMN failed_logins")
     db.execute("ALTER TABLE users DROP COLUMN locked_until")
+
+
+@migration
+def m008_story_uids(db: sqlite_utils.Database) -> None:
+    # An id can come round again after a restore; a uid never does. The withdrawal journal and the
+    # tombstones name each story by its uid, so a restore re-applies an erasure only to its own story.
+    db.execute("ALTER TABLE stories ADD COLUMN uid TEXT")
+    db.execute("UPDATE stories SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL")
+    db.execute("CREATE UNIQUE INDEX stories_by_uid ON stories(uid)")
+    # In the schema rather than in record_story, so no way of adding a story can leave one out.
+    db.execute(
+        "CREATE TRIGGER stories_get_a_uid AFTER INSERT ON stories WHEN NEW.uid IS NULL"
+        " BEGIN UPDATE stories SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id; END"
+    )
+    db.execute("ALTER TABLE tombstones ADD COLUMN story_uid TEXT")
+    # Each journalled withdrawal names its event, so a restore can tell whether the store holds it
+    # (timestamps cannot: two events in the same second are not ordered by them).
+    db.execute("ALTER TABLE consent_events ADD COLUMN journal_entry TEXT")
+
+
+@migration
+def m008_pending_uploads(db: sqlite_utils.Database) -> None:
+    # A recording or consent form is stored the moment it is uploaded, so a form sent back for
+    # another field keeps it. Until a story claims it, it is only its uploader's to claim, and the
+    # worker deletes it after stories.stored_files.UNCLAIMED_HOURS.
+    db.execute(
+        """CREATE TABLE pending_uploads (
+            id INTEGER PRIMARY KEY,
+            folder TEXT NOT NULL CHECK (folder IN ('audio', 'evidence')),
+            file TEXT NOT NULL,
+            uploaded_by TEXT NOT NULL,
+            uploaded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX pending_uploads_file ON pending_uploads(folder, file)")
+
+
+@migration
+def m008_consent_evidence_recording(db: sqlite_utils.Database) -> None:
+    # Verbal consent is a moment in one particular recording: a time means nothing in another one.
+    db.execute("ALTER TABLE consent_events ADD COLUMN evidence_recording TEXT")
+    # Terms recorded before this knew their recording only implicitly. Name it where the time falls
+    # inside the story's recording, so those stories keep publishing; this adds a fact and changes
+    # no term, which is why the append-only guard is lifted for this one statement.
+    db.execute("DROP TRIGGER consent_events_append_only")
+    db.execute(
+        "UPDATE consent_events SET evidence_recording = ("
+        " SELECT audio_file FROM recordings WHERE consent_events.evidence_time <= duration"
+        " AND id = (SELECT max(id) FROM recordings AS latest WHERE latest.story_id = consent_events.story_id))"
+        " WHERE method = 'verbal_recording' AND evidence_time >= 0"
+    )
+    db.execute(
+        "CREATE TRIGGER consent_events_append_only BEFORE UPDATE ON consent_events"
+        " BEGIN SELECT RAISE(ABORT, 'consent history is append-only'); END"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -15,6 +16,15 @@ from stories.validation import Invalid
 MAX_SEGMENT_TEXT = 5_000
 
 
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """A stored recording, as a story holds it."""
+
+    audio_file: str  # name under the instance's audio folder (its content hash)
+    duration: float  # seconds
+    codec: str
+
+
 def add_recording(db: sqlite_utils.Database, story_id: int, *, audio_file: str, duration: float, codec: str, actor: str) -> int:
     recording_id = db.execute(
         "INSERT INTO recordings (story_id, audio_file, duration, codec, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -25,8 +35,15 @@ def add_recording(db: sqlite_utils.Database, story_id: int, *, audio_file: str, 
 
 
 def recording_for(db: sqlite_utils.Database, story_id: int) -> dict[str, Any] | None:
+    """The story's recording (the latest, should it ever have had more than one)."""
     rows = list(db.query("SELECT * FROM recordings WHERE story_id = ? ORDER BY id DESC LIMIT 1", [story_id]))
     return rows[0] if rows else None
+
+
+def latest_recordings(db: sqlite_utils.Database) -> dict[int, str]:
+    """Every story's recording (its stored name), for building many stories at once."""
+    latest = "SELECT story_id, audio_file FROM recordings WHERE id IN (SELECT max(id) FROM recordings GROUP BY story_id)"
+    return dict(db.execute(latest))
 
 
 def save_transcript(

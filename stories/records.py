@@ -20,7 +20,9 @@ from stories.consent import (
     GIVEN,
     HIDDEN_IDENTITY_LEVELS,
     IDENTITY_LEVELS,
+    LABELS,
     RENEWED,
+    VERBAL,
     Consent,
     Decision,
     StoryState,
@@ -29,6 +31,8 @@ from stories.consent import (
     validate_consent,
 )
 from stories.db import write_transaction
+from stories.recordings import Recording, add_recording, latest_recordings, recording_for
+from stories.stored_files import AUDIO, EVIDENCE, UPLOAD_AGAIN, claim_upload, is_pending, story_files
 from stories.validation import Invalid, Problems, optional_text, parse_date, required_text, split_list, text
 
 MAX_TITLE = 200
@@ -61,18 +65,64 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
 
 
 def check_story(
-    db: sqlite_utils.Database, data: Mapping[str, Any], today: dt.date, source: str = "text", problems: Problems | None = None
+    db: sqlite_utils.Database,
+    data: Mapping[str, Any],
+    today: dt.date,
+    source: str = "text",
+    problems: Problems | None = None,
+    *,
+    actor: str,
+    recording: Recording | None = None,
 ) -> tuple[dict[str, Any], Consent, list[int]]:
     """A story's fields, its consent and its intervention ids, or Invalid listing every problem.
 
     Pass `problems` already found elsewhere (an unreadable recording) to report them all together.
+    `actor` is who is recording it: only files they uploaded can become its recording or evidence.
     """
     problems = problems or Problems()
     story = validate_story(problems, data, today, source)
     consent = validate_consent(problems, data, today)
+    if recording and not is_pending(db, AUDIO, recording.audio_file, actor):
+        problems.add("recording", UPLOAD_AGAIN[AUDIO])
+        recording = None
+    consent = check_evidence(db, problems, consent, actor=actor, story_id=None, recording=recording)
     intervention_ids = _intervention_ids(db, problems, story["interventions"])
     problems.raise_if_any()
     return story, consent, intervention_ids
+
+
+def check_evidence(
+    db: sqlite_utils.Database,
+    problems: Problems,
+    terms: Consent,
+    *,
+    actor: str,
+    story_id: int | None,
+    recording: Recording | None,
+) -> Consent:
+    """Is the evidence real? A form this person just uploaded (or the story's own), a moment inside its recording.
+
+    Returns the terms with a verbal consent's time bound to that recording, so replacing the
+    recording later takes the evidence away.
+    """
+    form = terms.evidence_file
+    if form and not (is_pending(db, EVIDENCE, form, actor) or (story_id is not None and form in story_files(db, story_id))):
+        problems.add("evidence_file", UPLOAD_AGAIN[EVIDENCE])
+        terms = dataclasses.replace(terms, evidence_file=None)
+    if terms.method != VERBAL or terms.evidence_time is None:
+        return terms
+    if recording is None:
+        if "recording" not in problems.found:  # a refused upload is reported already, in its own words
+            problems.add(
+                "evidence_time",
+                "Verbal consent is a moment in the story's recording, and this story has no recording. "
+                "Add the recording, or choose a consent form and upload the signed form.",
+            )
+    elif terms.evidence_time > recording.duration:
+        problems.add("evidence_time", f"The recording is {_clock(recording.duration)} long: give a moment of consent within it.")
+    else:
+        terms = dataclasses.replace(terms, evidence_recording=recording.audio_file)
+    return terms
 
 
 def record_story(
@@ -85,13 +135,24 @@ def record_story(
     source: str = "text",
     status: str = "submitted",
     today: dt.date | None = None,
+    recording: Recording | None = None,
+    problems: Problems | None = None,
 ) -> int:
-    """Validate and save a story together with the consent given for it; returns its id."""
+    """Validate and save a story with the consent given for it, and its recording if told aloud; returns its id.
+
+    The recording and a signed consent form must be files `actor` uploaded and no story has claimed.
+    Pass `problems` already found (an unreadable recording) to report them with the rest.
+    """
     if status not in STATUSES:
         raise ValueError(f"unknown story status {status!r}")
-    story, consent, intervention_ids = check_story(db, data, today or utc_today(), source)
+    if recording is not None:
+        source = "audio"
     stamp = now_iso()
     with write_transaction(db):
+        # Checked under the write lock, so an upload cannot be claimed twice or swept meanwhile.
+        story, consent, intervention_ids = check_story(
+            db, data, today or utc_today(), source, problems, actor=actor, recording=recording
+        )
         storyteller_id = _ensure_storyteller(db, organisation_id, story["storyteller_reference"], stamp)
         story_id = db.execute(
             "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, source,"
@@ -111,6 +172,13 @@ def record_story(
                 stamp,
             ],
         ).lastrowid
+        if recording is not None:
+            claim_upload(db, AUDIO, recording.audio_file, actor)
+            add_recording(
+                db, story_id, audio_file=recording.audio_file, duration=recording.duration, codec=recording.codec, actor=actor
+            )
+        if consent.evidence_file:
+            claim_upload(db, EVIDENCE, consent.evidence_file, actor)
         add_consent_event(db, story_id, GIVEN, actor, consent)
         for intervention_id in intervention_ids:
             db.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, intervention_id])
@@ -119,11 +187,17 @@ def record_story(
 
 
 def add_consent_event(
-    db: sqlite_utils.Database, story_id: int, kind: str, actor: str, consent: Consent | None = None, reason: str = ""
+    db: sqlite_utils.Database,
+    story_id: int,
+    kind: str,
+    actor: str,
+    consent: Consent | None = None,
+    reason: str = "",
+    journal_entry: str | None = None,
 ) -> int:
     fields = consent.to_event_fields() if consent else {}
-    columns = ["story_id", "kind", "recorded_at", "recorded_by", "reason", *fields]
-    values = [story_id, kind, now_iso(), actor, reason or None, *fields.values()]
+    columns = ["story_id", "kind", "recorded_at", "recorded_by", "reason", "journal_entry", *fields]
+    values = [story_id, kind, now_iso(), actor, reason or None, journal_entry, *fields.values()]
     # Column names come from Consent.to_event_fields, never from input.
     cursor = db.execute(f"INSERT INTO consent_events ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values)
     audit.record(db, actor, f"consent.{kind}", story_id)
@@ -140,16 +214,19 @@ def change_consent(
     """
     if kind not in (GIVEN, AMENDED, RENEWED):
         raise ValueError(f"not a consent-terms event: {kind!r}")
-    problems = Problems()
-    terms = validate_consent(problems, data, today or utc_today())
-    problems.raise_if_any()
     with write_transaction(db):
         events = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story_id]))
         if not events:
             raise Invalid({"story": "There is no such story."})
+        problems = Problems()
+        terms = validate_consent(problems, data, today or utc_today())
+        terms = check_evidence(db, problems, terms, actor=actor, story_id=story_id, recording=current_recording(db, story_id))
+        problems.raise_if_any()
         old = current_consent(events)
         if kind != GIVEN and (old is None or old.withdrawn):
             raise Invalid({"kind": "Consent was withdrawn: record fresh consent instead of amending or renewing it."})
+        if terms.evidence_file:
+            claim_upload(db, EVIDENCE, terms.evidence_file, actor)
         add_consent_event(db, story_id, kind, actor, terms)
         if old is None or old.withdrawn or reveals_more(old, terms):
             db.execute(
@@ -166,11 +243,28 @@ def mark_consent_time(db: sqlite_utils.Database, story_id: int, seconds: float, 
         consent = current_consent(db.query("SELECT * FROM consent_events WHERE story_id = ?", [story_id]))
         if consent is None or consent.withdrawn:
             raise Invalid({"evidence_time": "Consent for this story is not in force."})
-        duration = db.execute("SELECT max(duration) FROM recordings WHERE story_id = ?", [story_id]).fetchone()[0]
-        if duration is None or not 0 <= seconds <= duration:
+        if consent.method != VERBAL:
+            raise Invalid(
+                {
+                    "evidence_time": f"Consent for this story was given on a {LABELS[consent.method].lower()}: a moment in the"
+                    " recording is evidence only of verbal consent. Change the consent first if it was given aloud."
+                }
+            )
+        recording = current_recording(db, story_id)
+        if recording is None or not 0 <= seconds <= recording.duration:  # also refuses nan and infinity
             raise Invalid({"evidence_time": "Choose a moment within the recording."})
         # The same terms, now with their evidence: nothing more is revealed, so a sign-off stands.
-        add_consent_event(db, story_id, AMENDED, actor, dataclasses.replace(consent, evidence_time=round(seconds, 1)))
+        evidence = {"evidence_time": round(seconds, 1), "evidence_recording": recording.audio_file}
+        add_consent_event(db, story_id, AMENDED, actor, dataclasses.replace(consent, **evidence))
+
+
+def current_recording(db: sqlite_utils.Database, story_id: int) -> Recording | None:
+    row = recording_for(db, story_id)
+    return Recording(audio_file=row["audio_file"], duration=row["duration"], codec=row["codec"]) if row else None
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
 def reveals_more(old: Consent, new: Consent) -> bool:
@@ -206,6 +300,8 @@ def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | N
     story["storyteller_names"] = json.loads(story["storyteller_names"])
     story["consent_events"] = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story_id]))
     story["consent"] = current_consent(story["consent_events"])
+    recording = recording_for(db, story_id)
+    story["recording_file"] = recording["audio_file"] if recording else None
     story["interventions"] = list(
         db.query(
             "SELECT interventions.* FROM interventions JOIN story_interventions ON intervention_id = interventions.id"
@@ -276,7 +372,12 @@ def consent_due(db: sqlite_utils.Database, organisation_id: int, today: dt.date,
 
 
 def story_state(story: Mapping[str, Any], names_resolved: bool) -> StoryState:
-    return StoryState(status=story["status"], text_reviewed=bool(story["text_reviewed"]), names_resolved=names_resolved)
+    return StoryState(
+        status=story["status"],
+        text_reviewed=bool(story["text_reviewed"]),
+        names_resolved=names_resolved,
+        recording=story["recording_file"],
+    )
 
 
 def publication_decisions(story: Mapping[str, Any], names_resolved: bool, today: dt.date | None = None) -> dict[str, Decision]:
@@ -348,8 +449,10 @@ def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         by_story[choice["story_id"]]["msc_choices"].append(choice)
     for decision in db.query("SELECT * FROM name_decisions"):
         by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision
-    for story in by_story.values():
+    recordings = latest_recordings(db)
+    for story_id, story in by_story.items():
         story["consent"] = current_consent(story["consent_events"])
+        story["recording_file"] = recordings.get(story_id)
     return list(by_story.values())
 
 

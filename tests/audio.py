@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import math
 import re
 import shutil
+import struct
 import subprocess
+import wave
 from pathlib import Path
 
 # Two voices so results do not depend on one accent. espeak-ng's rate 160 (its default is 175)
@@ -214,3 +218,15 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
         previous = current
     return previous[-1] / len(ref)
+
+
+def tone(seconds: float = 3.0, rate: int = 8000) -> bytes:
+    """A quiet tone as a WAV file: audio the upload check accepts (silence it would refuse)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        samples = (int(3000 * math.sin(2 * math.pi * 220 * n / rate)) for n in range(int(seconds * rate)))
+        wav.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+    return out.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import os
 import signal
 import subprocess
@@ -138,7 +139,11 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def story_form(**overrides: Any) -> dict[str, Any]:
-    """Every field of a valid story with consent for all audiences, as a form would send it."""
+    """Every field of a valid story with consent for all audiences, as a form would send it.
+
+    The consent is written, but no signed form comes with it: the story stays with the team until
+    one does (pass `evidence_file=signed_form()`), or, for verbal consent, a moment in its recording.
+    """
     today = dt.date.today()
     form = {
         "title": "Someone to ring on a Tuesday",
@@ -150,8 +155,8 @@ def story_form(**overrides: Any) -> dict[str, Any]:
         "given_by": "storyteller",
         "age_band": "65+",
         "witness": "Priya Shah, befriending coordinator",
-        "method": "verbal_recording",
-        "evidence_time": "0:42",
+        "method": "written",
+        "evidence_time": "",
         "info_sheet_version": "2.1",
         "audiences": ["team", "commissioners", "board", "public"],
         "identity_level": "anonymous",
@@ -161,6 +166,28 @@ def story_form(**overrides: Any) -> dict[str, Any]:
     }
     form.update(overrides)
     return form
+
+
+SIGNED_FORM = b"%PDF-1.4\n% a consent form signed by the storyteller\n%%EOF\n"
+
+
+def with_signed_form(form: dict[str, Any]) -> dict[str, Any]:
+    """The form with a signed consent form chosen for upload, as a browser sends it (post it as multipart)."""
+    return {**form, "evidence_upload": (io.BytesIO(SIGNED_FORM), "signed-consent.pdf")}
+
+
+@pytest.fixture
+def signed_form(instance, db) -> Callable[..., str]:
+    """Upload a signed consent form as `actor` would in the app; returns its stored name, for one story to claim."""
+    from stories.evidence import store_evidence
+    from stories.stored_files import EVIDENCE, register_upload
+
+    def upload(actor: str = "t", content: bytes = SIGNED_FORM) -> str:
+        name = store_evidence(instance.evidence_dir, content)
+        register_upload(db, EVIDENCE, name, actor)
+        return name
+
+    return upload
 
 
 def add_tag(

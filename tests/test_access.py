@@ -69,12 +69,12 @@ ALLOWED: dict[str, set[str]] = {
 
 
 @pytest.fixture
-def world(app, instance, db, orgs, users):
+def world(app, instance, db, orgs, users, signed_form):
     """One of everything in organisation A, so every route has something real to point at."""
     intervention = add_intervention(db, {"name": "Telephone befriending"}, provider_id=orgs["a"], actor="t")
     story_id = record_story(
         db,
-        story_form(identity_level="named", interventions=[str(intervention)]),
+        story_form(identity_level="named", interventions=[str(intervention)], evidence_file=signed_form()),
         organisation_id=orgs["a"],
         actor="t",
         user_id=users["worker"],

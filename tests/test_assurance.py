@@ -15,13 +15,13 @@ from stories.validation import Invalid
 
 
 @pytest.fixture
-def story(db, orgs, users):
+def story(db, orgs, users, signed_form):
     intervention = add_intervention(
         db, {"name": "Telephone befriending", "contract_ref": "LCC-7"}, provider_id=orgs["a"], actor="t"
     )
     story_id = record_story(
         db,
-        story_form(identity_level="named", interventions=[str(intervention)]),
+        story_form(identity_level="named", interventions=[str(intervention)], evidence_file=signed_form()),
         organisation_id=orgs["a"],
         actor="t",
         user_id=users["worker"],

@@ -19,6 +19,7 @@ import pytest
 from audio import speak
 from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank, slug
 
+from conftest import SIGNED_FORM
 from stories.demo import DEMO_PASSWORD
 
 try:
@@ -64,6 +65,14 @@ def spoken_story(tmp_path_factory) -> Path:
     return speak(SPOKEN, tmp_path_factory.mktemp("speech"), "lunch-club", fmt="webm")
 
 
+@pytest.fixture(scope="module")
+def signed_consent_form(tmp_path_factory) -> Path:
+    """A scanned, signed consent form as a worker would pick it from their computer."""
+    path = tmp_path_factory.mktemp("forms") / "signed-consent.pdf"
+    path.write_bytes(SIGNED_FORM)
+    return path
+
+
 @pytest.fixture
 def chromium_browser():
     with sync_playwright() as playwright:
@@ -87,13 +96,21 @@ def log_out(page: Page) -> None:
     expect(page.get_by_role("heading", name="Log in to Storybank")).to_be_visible()
 
 
-def fill_consent(page: Page, *, evidence_time: str) -> None:
-    """Every consent field: who, age, witness, method and evidence, sheet, audiences, identity, special category, dates."""
+def fill_consent(page: Page, *, evidence_time: str = "", signed_form: Path | None = None) -> None:
+    """Every consent field: who, age, witness, method and evidence, sheet, audiences, identity, special category, dates.
+
+    The evidence is the signed form when one is given, else the moment of verbal consent in the recording.
+    """
     page.get_by_role("group", name="Who gave consent").get_by_label("The storyteller", exact=True).check()
     page.get_by_label("Storyteller's age band").select_option("65+")
     page.get_by_label("Witness (name and role)").fill("Priya Shah, befriending coordinator")
-    page.get_by_role("group", name="How consent was given").get_by_label("Verbal, on the recording").check()
-    page.get_by_label("Time in the recording where consent is given").fill(evidence_time)
+    how = page.get_by_role("group", name="How consent was given")
+    if signed_form:
+        how.get_by_label("Written consent form").check()
+        page.get_by_label("Signed consent form (PDF or photo)").set_input_files(signed_form)
+    else:
+        how.get_by_label("Verbal, on the recording").check()
+        page.get_by_label("Time in the recording where consent is given").fill(evidence_time)
     page.get_by_label("Information sheet version").fill("2.1")
     audiences = page.get_by_role("group", name="Who may see this story")
     for audience in ("Our team", "Commissioners", "Board case studies", "The public"):
@@ -122,7 +139,7 @@ def decision(page: Page, audience: str):
     return where.get_by_role("listitem").filter(has_text=f"{audience}:")
 
 
-def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story, chromium_browser, request):
+def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story, signed_consent_form, chromium_browser, request):
     browser = chromium_browser
     started = time.monotonic()
     steps = Steps(browser, storybank, request.node.name)
@@ -146,8 +163,17 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
             body="After my hip operation I stopped going out. The befriending volunteer rings me on a Tuesday "
             "and now I go to the Friday group. I have made friends and I feel less lonely.",
         )
-        fill_consent(page, evidence_time="0:42")
+        fill_consent(page, signed_form=signed_consent_form)
+        page.get_by_label("Consent review date").fill((TODAY + dt.timedelta(days=4 * 365)).isoformat())  # too far ahead
         page.get_by_role("button", name="Save story and consent").click()
+
+    with steps("see the form sent back with the signed form kept"):
+        expect(page.get_by_role("alert").filter(has_text="nothing you typed has been lost")).to_be_visible()
+        expect(page.get_by_text("within 3 years").first).to_be_visible()
+        expect(page.get_by_text("A form is already attached to this story")).to_be_visible()
+        expect(page.get_by_label("Title")).to_have_value("A reason to get dressed")
+        page.get_by_label("Consent review date").fill((TODAY + dt.timedelta(days=365)).isoformat())
+        page.get_by_role("button", name="Save story and consent").click()  # no need to choose the form again
         expect(page.get_by_role("heading", name="A reason to get dressed", level=1)).to_be_visible()
         expect(page.get_by_role("alert").filter(has_text="Story saved")).to_be_visible()
 
@@ -159,7 +185,7 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
         facts = page.get_by_role("region", name="Consent").get_by_role("definition")
         for fact in (
             "The storyteller (age 65+), witnessed by Priya Shah",
-            "Verbal, on the recording, at 0:42 in the recording",
+            "Written consent form, signed form on file",
             "version 2.1",
             "Our team, Commissioners, Board case studies, The public",
             "Anonymous",

@@ -16,16 +16,23 @@ from stories.withdrawal import withdraw
 HIDDEN_NAMES = ("Margaret", "Holt", "Maggie", "Priya")
 
 
-def approved_story(db, organisation_id, reviewer_id, *, redact_priya=True, **overrides) -> int:
-    story_id = record_story(db, story_form(**overrides), organisation_id=organisation_id, actor="test", user_id=reviewer_id)
-    if redact_priya:
-        decide_name(db, story_id, "Priya", "redact", placeholder="my befriender", actor="test")
-    approve_story(db, story_id, actor="test", user_id=reviewer_id)
-    return story_id
+@pytest.fixture
+def approved_story(signed_form):
+    """Record a story with its signed consent form and sign it off; returns its id."""
+
+    def approve(db, organisation_id, reviewer_id, *, redact_priya=True, **overrides) -> int:
+        form = story_form(evidence_file=signed_form("test"), **overrides)
+        story_id = record_story(db, form, organisation_id=organisation_id, actor="test", user_id=reviewer_id)
+        if redact_priya:
+            decide_name(db, story_id, "Priya", "redact", placeholder="my befriender", actor="test")
+        approve_story(db, story_id, actor="test", user_id=reviewer_id)
+        return story_id
+
+    return approve
 
 
 @pytest.fixture
-def story_id(db, orgs, users) -> int:
+def story_id(db, orgs, users, approved_story) -> int:
     """An anonymous story, consented for the board and signed off."""
     return approved_story(db, orgs["a"], users["reviewer"])
 
@@ -57,7 +64,9 @@ def exports(db) -> list[dict]:
     return list(db.query("SELECT * FROM exports ORDER BY id"))
 
 
-def test_a_presenter_sees_only_their_organisations_board_consented_stories(client, auth, db, orgs, users, story_id):
+def test_a_presenter_sees_only_their_organisations_board_consented_stories(
+    client, auth, db, orgs, users, story_id, approved_story
+):
     team_only = approved_story(db, orgs["a"], users["reviewer"], title="Only for our team", audiences=["team", "commissioners"])
     elsewhere = approved_story(db, orgs["b"], users["reviewer"], title="Another organisation's story")
     auth.login("presenter")
@@ -69,7 +78,7 @@ def test_a_presenter_sees_only_their_organisations_board_consented_stories(clien
     assert client.get(f"/case-studies/stories/{elsewhere}").status_code == 404
 
 
-def test_the_preview_shows_the_story_at_its_identity_level(client, auth, db, orgs, users, story_id):
+def test_the_preview_shows_the_story_at_its_identity_level(client, auth, db, orgs, users, story_id, approved_story):
     named = approved_story(db, orgs["a"], users["reviewer"], identity_level="named", redact_priya=False)
     auth.login("presenter")
     anonymous = client.get(f"/case-studies/stories/{story_id}").get_data(as_text=True)
@@ -140,8 +149,11 @@ def test_every_export_is_in_the_register_with_the_consent_version(client, case_s
     ]
 
 
-def test_a_board_export_of_a_story_without_board_consent_is_refused(client, case_study, db, orgs, users, story_id):
-    change_consent(db, story_id, "amended", story_form(audiences=["team", "commissioners"]), actor="test")
+def test_a_board_export_of_a_story_without_board_consent_is_refused(
+    client, case_study, db, orgs, users, story_id, approved_story
+):
+    form = get_story(db, story_id)["consent"].evidence_file  # the story's own signed form still stands
+    change_consent(db, story_id, "amended", story_form(audiences=["team", "commissioners"], evidence_file=form), actor="test")
     response = export(client, case_study, "pdf")
     assert response.status_code == 303
     text = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -161,7 +173,7 @@ def test_an_export_after_consent_was_withdrawn_is_refused(client, case_study, db
     assert exports(db) == []
 
 
-def test_a_quote_is_dropped_when_a_later_name_decision_hides_its_words(client, auth, db, orgs, users):
+def test_a_quote_is_dropped_when_a_later_name_decision_hides_its_words(client, auth, db, orgs, users, approved_story):
     story_id = approved_story(db, orgs["a"], users["reviewer"], identity_level="named", redact_priya=False)
     auth.login("presenter")
     case_study = client.post(f"/case-studies/stories/{story_id}", data={"title": "Tuesdays"}).headers["Location"]

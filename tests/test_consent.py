@@ -20,6 +20,7 @@ from stories.validation import Problems
 
 TODAY = dt.date(2026, 11, 26)
 READY = StoryState(status="approved", text_reviewed=True, names_resolved=True)
+ON_TAPE = dataclasses.replace(READY, recording="a.webm")  # the same, told aloud: its recording is a.webm
 
 
 def consent(**changes) -> Consent:
@@ -39,6 +40,11 @@ def consent(**changes) -> Consent:
     return dataclasses.replace(base, **changes)
 
 
+def verbal_in(recording: str) -> Consent:
+    """Verbal consent marked at 0:42 in this recording."""
+    return consent(method="verbal_recording", evidence_file=None, evidence_time=42.0, evidence_recording=recording)
+
+
 @pytest.mark.parametrize("audience", ["commissioners", "public", "board", "team"])
 def test_a_fully_consented_signed_off_story_is_publishable_to_every_audience(audience):
     assert publishable(READY, consent(), audience, TODAY)
@@ -56,6 +62,15 @@ def test_a_fully_consented_signed_off_story_is_publishable_to_every_audience(aud
         (READY, consent(audiences=frozenset({"team"})), "board", "does not include board"),
         (READY, consent(special_category=False), "commissioners", "special-category"),
         (READY, consent(evidence_file=None), "public", "evidence"),
+        (READY, consent(evidence_file=None, evidence_time=0.0), "public", "no signed consent form"),
+        (READY, consent(method="easy_read", evidence_file=None, evidence_time=12.0), "board", "no signed consent form"),
+        (READY, verbal_in("a.webm"), "public", "needs the story's recording"),
+        (dataclasses.replace(READY, recording="b.webm"), verbal_in("a.webm"), "public", "no longer has"),
+        (ON_TAPE, dataclasses.replace(verbal_in("a.webm"), evidence_time=None), "public", "no moment marked"),
+        (ON_TAPE, dataclasses.replace(verbal_in("a.webm"), evidence_time=float("inf")), "public", "no moment marked"),
+        (ON_TAPE, dataclasses.replace(verbal_in("a.webm"), evidence_time=float("nan")), "public", "no moment marked"),
+        (ON_TAPE, dataclasses.replace(verbal_in("a.webm"), evidence_time=-1.0), "public", "no moment marked"),
+        (ON_TAPE, consent(method="verbal_recording", evidence_time=42.0), "public", "no longer has"),
         (dataclasses.replace(READY, status="submitted"), consent(), "public", "signed off"),
         (dataclasses.replace(READY, status="draft"), consent(), "commissioners", "signed off"),
         (dataclasses.replace(READY, text_reviewed=False), consent(), "public", "transcript"),
@@ -82,8 +97,12 @@ def test_team_sees_an_unreviewed_story_without_special_category_consent():
     assert publishable(story, consent(special_category=False, evidence_file=None), "team", TODAY)
 
 
-def test_verbal_consent_time_counts_as_evidence():
-    assert publishable(READY, consent(evidence_file=None, evidence_time=42.0), "public", TODAY)
+def test_verbal_consent_is_a_moment_in_the_storys_own_recording():
+    assert publishable(ON_TAPE, verbal_in("a.webm"), "public", TODAY)
+
+
+def test_the_team_keeps_a_story_whatever_its_evidence():
+    assert publishable(READY, consent(method="verbal_recording", evidence_file=None), "team", TODAY)
 
 
 def _event(id, kind, **fields):
@@ -182,5 +201,24 @@ def test_bad_consent_fields_name_the_field_and_what_to_fix(fields, field, words)
 
 
 def test_evidence_time_reads_minutes_and_seconds():
-    terms, _ = _validate(evidence_time="1:02:03")
+    terms, _ = _validate(method="verbal_recording", evidence_time="1:02:03")
     assert terms.evidence_time == 3723
+
+
+@pytest.mark.parametrize("raw", ["inf", "1e400", "nan", "-inf", "1:inf", "0:1e999"])
+def test_a_time_that_is_no_moment_is_refused(raw):
+    terms, problems = _validate(method="verbal_recording", evidence_time=raw)
+    assert "must look like 1:23" in problems["evidence_time"] and terms.evidence_time is None
+
+
+def test_evidence_is_kept_only_where_it_matches_the_method():
+    terms, problems = _validate(method="written", evidence_time="0:00")
+    assert "upload the signed form" in problems["evidence_file"] and terms.evidence_time is None
+    terms, problems = _validate(method="written", evidence_time="0:42", evidence_file="a" * 64 + ".pdf")
+    assert problems == {} and terms.evidence_time is None  # the form is the evidence; the stray time is dropped
+    terms, problems = _validate(method="verbal_recording", evidence_time="0:42", evidence_file="a" * 64 + ".pdf")
+    assert problems == {} and terms.evidence_file is None and terms.evidence_time == 42
+
+
+def test_terms_saved_with_an_infinite_time_read_as_no_time():
+    assert current_consent([_event(1, "given", method="verbal_recording", evidence_time=float("inf"))]).evidence_time is None

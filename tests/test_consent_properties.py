@@ -9,8 +9,11 @@ their bytes, no storyteller name may survive a hidden identity, and the audit lo
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
+import functools
+import hashlib
 import re
 import shutil
 import sqlite3
@@ -19,19 +22,23 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from audio import tone
 from hypothesis import HealthCheck, currently_in_test_context, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
 import stories.clock
 from conftest import story_form
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
+from stories.backup import backup, restore
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.notrace import find_traces
 from stories.organisations import ensure_organisation
+from stories.recordings import Recording, correct_transcript, recording_for, save_transcript
 from stories.records import approve_story, change_consent, decide_name, record_story
+from stories.stored_files import AUDIO, EVIDENCE, register_upload
 from stories.validation import Invalid
 
 PUBLISHED = ("commissioners", "public")
@@ -89,6 +96,9 @@ class ModelStory:
     name_decided: bool = False
     withdrawn: bool = False
     erased: bool = False
+    recorded: bool = False  # told aloud: verbal consent can point into its recording
+    withdrawals: int = 0  # withdrawals that took effect (each one journalled)
+    lost: bool = False  # not in the backup restored last: gone like an erased story, but a later backup may hold it
 
 
 def reveals_more(old: Terms, new: Terms) -> bool:
@@ -150,6 +160,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.expected: dict[str, set[int]] = {}
         self.published_levels: dict[int, str] = {}  # identity level of each story when last published
         self.audit_seen: list[tuple] = []
+        self.backups: list[TakenBackup] = []
         self.publish()
 
     def teardown(self) -> None:
@@ -189,6 +200,7 @@ class ConsentMachine(RuleBasedStateMachine):
             # A signed form that names the story's word (erasure must take it away too), stored as the app stores it.
             pdf = f"%PDF-1.4\nsigned consent form {self.counter} for the story about {word or 'nothing'}\n%%EOF\n".encode()
             fields["evidence_file"] = store_evidence(self.instance.evidence_dir, pdf)
+            register_upload(self.db, EVIDENCE, fields["evidence_file"], "test")
         terms = Terms(
             audiences=frozenset({"team", *raw["audiences"]}),
             identity_level=raw["identity_level"],
@@ -198,6 +210,22 @@ class ConsentMachine(RuleBasedStateMachine):
             review_on=review_on,
         )
         return fields, terms
+
+    def upload_recording(self) -> Recording:
+        """A minute of sound uploaded as the app stores it: by content, waiting for a story to claim it."""
+        data = minute_of_sound()
+        name = f"{hashlib.sha256(data).hexdigest()}.wav"
+        self.instance.audio_dir.mkdir(exist_ok=True)
+        (self.instance.audio_dir / name).write_bytes(data)
+        register_upload(self.db, AUDIO, name, "test")
+        return Recording(audio_file=name, duration=60.0, codec="pcm_s16le")
+
+    def review_transcript(self, story_id: int, text: str) -> None:
+        """The recording transcribed as the story's words and marked reviewed by a person."""
+        recording = recording_for(self.db, story_id)["id"]
+        segments = [{"start": 0, "end": 60, "text": text}]
+        save_transcript(self.db, story_id, recording, segments=segments, language="en", model="test")
+        correct_transcript(self.db, story_id, [text], actor="test", reviewed=True)
 
     def note_event(self, text: str) -> None:
         if self.in_hypothesis:
@@ -233,6 +261,7 @@ class ConsentMachine(RuleBasedStateMachine):
         if erase:
             story.erased = True
         else:
+            story.withdrawals += int(not story.withdrawn)
             story.withdrawn = True
         self.published_now()  # withdrawal republishes at once
 
@@ -260,9 +289,13 @@ class ConsentMachine(RuleBasedStateMachine):
             told_on=terms.given_on.isoformat(),
             **fields,
         )
-        story_id = record_story(self.db, form, organisation_id=self.org, actor="test", today=self.today)
+        recorded = raw["evidence"] == "time"  # verbal consent is a moment in the story's recording
+        recording = self.upload_recording() if recorded else None
+        story_id = record_story(self.db, form, organisation_id=self.org, actor="test", today=self.today, recording=recording)
         assert story_id not in self.model  # an erased story's id is never reused
-        self.model[story_id] = ModelStory(word=word, full_name=full, alias=alias, terms=terms)
+        if recorded:
+            self.review_transcript(story_id, form["body"])
+        self.model[story_id] = ModelStory(word=word, full_name=full, alias=alias, terms=terms, recorded=recorded)
         if decide_now:
             self.decide(story_id, "redact")
         if sign_off_now:
@@ -274,7 +307,8 @@ class ConsentMachine(RuleBasedStateMachine):
     @rule(story_id=stories, kind=st.sampled_from(["given", "amended", "renewed"]), raw=terms_strategy, then_publish=st.booleans())
     def change(self, story_id, kind, raw, then_publish=False):
         story = self.model[story_id]
-        refused = story.erased or (kind != "given" and story.withdrawn)
+        no_recording = raw["evidence"] == "time" and not story.recorded  # a moment in no recording is no evidence
+        refused = story.erased or (kind != "given" and story.withdrawn) or no_recording
         fields, terms = self.form_terms(raw, None if refused else story.word)
         if refused:
             with pytest.raises(Invalid):
@@ -335,6 +369,42 @@ class ConsentMachine(RuleBasedStateMachine):
     def publish_now(self):
         self.publish()
 
+    # --- backup and restore --------------------------------------------------------------------
+
+    @rule()
+    def take_backup(self):
+        folder = backup(self.instance, self.tmp / f"backups-{len(self.backups)}")
+        audit = [tuple(r) for r in self.db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()]
+        self.backups.append(TakenBackup(folder, copy.deepcopy(self.model), audit))
+
+    @precondition(lambda self: self.backups)
+    @rule(which=st.integers(0, 5))
+    def restore_backup(self, which):
+        """`storybank restore`: the store goes back, every withdrawal and erasure since is re-applied, it republishes."""
+        taken = self.backups[which % len(self.backups)]
+        if any(s.withdrawals > taken.model[i].withdrawals for i, s in self.model.items() if i in taken.model):
+            self.note_event("restored a backup older than a withdrawal")
+        if set(self.model) - set(taken.model):
+            self.note_event("restored a backup older than a story")
+        self.db.close()
+        restore(self.instance, taken.folder)
+        self.db = self.instance.open()
+        for story_id, story in self.model.items():
+            then = taken.model.get(story_id)
+            if story.erased and not story.lost:
+                continue  # erased, and the journal erases it again
+            if then is None:
+                story.erased = story.lost = True  # told after the backup: lost with it, and nothing of it may remain
+                continue
+            withdrawn_since = story.withdrawals > then.withdrawals  # journalled, so withdrawn again
+            self.model[story_id] = dataclasses.replace(
+                then, withdrawals=story.withdrawals, withdrawn=then.withdrawn or withdrawn_since
+            )
+        self.publish()
+        rows = [tuple(r) for r in self.db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()]
+        assert rows[: len(taken.audit)] == taken.audit  # the log went back to the backup's, and grows from there
+        self.audit_seen = rows
+
     # --- invariants ----------------------------------------------------------------------------
 
     @invariant()
@@ -382,6 +452,18 @@ class ConsentMachine(RuleBasedStateMachine):
         ids = [self.record(raw, who, decide_now=True, sign_off_now=True) for raw, who in ready]
         self.publish()
         return multiple(*ids)
+
+
+@dataclasses.dataclass
+class TakenBackup:
+    folder: Path
+    model: dict[int, ModelStory]  # what the model knew when the backup was taken
+    audit: list[tuple]
+
+
+@functools.cache
+def minute_of_sound() -> bytes:
+    return tone(60.0)
 
 
 def _fast_tmp() -> str | None:
@@ -442,7 +524,7 @@ def test_withdrawn_consent_cannot_be_renewed_or_amended_only_given_afresh(machin
         "audiences": {"public"},
         "identity_level": "anonymous",
         "special_category": True,
-        "evidence": "time",
+        "evidence": "file",
         "given_days_ago": 0,
         "review_in_days": 30,
     }

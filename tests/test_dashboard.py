@@ -57,7 +57,7 @@ def tag(db, story_id: int, domain: str, direction: str, evidence: str, framework
 
 
 @pytest.fixture
-def evidence(instance, db, orgs, users):
+def evidence(instance, db, orgs, users, signed_form):
     """LCC-7 covers befriending and a lunch club; GRANT-2 a money clinic. One story is for the team only."""
 
     def intervention(name, ref, commissioner):
@@ -87,7 +87,12 @@ def evidence(instance, db, orgs, users):
         story_id = record_story(
             db,
             story_form(
-                title=title, identity_level="named", told_on=told_on, audiences=audiences, interventions=[str(intervention_id)]
+                title=title,
+                identity_level="named",
+                told_on=told_on,
+                audiences=audiences,
+                interventions=[str(intervention_id)],
+                evidence_file=signed_form(),
             ),
             organisation_id=orgs["a"],
             actor="t",
@@ -187,7 +192,7 @@ def test_nothing_published_yet_is_explained(commissioner, instance):
     assert response.status_code == 200 and "No evidence published for commissioners yet" in response.text
 
 
-def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db, orgs, users, instance):
+def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db, orgs, users, instance, signed_form):
     from pipelines.publish import run_publish
     from stories.auth import add_user
     from stories.records import approve_story, record_story
@@ -201,7 +206,8 @@ def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db,
         organisation_id=orgs["b"],
         actor="t",
     )
-    story_id = record_story(db, story_form(title="Across town", identity_level="named"), organisation_id=orgs["a"], actor="t")
+    form = story_form(title="Across town", identity_level="named", evidence_file=signed_form())
+    story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     add_tag(db, story_id, evidence="A quote from across town.")
     run_publish(instance)

@@ -21,9 +21,10 @@ from stories.records import approve_story, decide_name, record_story
 
 
 @pytest.fixture
-def published(instance, db, orgs, users):
+def published(instance, db, orgs, users, signed_form):
     def add(title, audiences):
-        story_id = record_story(db, story_form(title=title, audiences=audiences), organisation_id=orgs["a"], actor="t")
+        form = story_form(title=title, audiences=audiences, evidence_file=signed_form())
+        story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
         decide_name(db, story_id, "Priya", "keep", actor="t")
         approve_story(db, story_id, actor="t", user_id=users["reviewer"])
 
@@ -92,10 +93,11 @@ def test_canned_queries_find_stories_by_outcome_and_intervention(published, db):
     assert datasette_get(ds, "/public/stories_by_intervention.json?intervention=befriending").status_code == 200
 
 
-def test_a_new_publish_is_served_without_a_restart(published, db, orgs, users):
+def test_a_new_publish_is_served_without_a_restart(published, db, orgs, users, signed_form):
     ds = make_datasette(published)
     assert titles(datasette_get(ds, "/public/stories.json?_shape=objects")) == ["Open to everyone"]
-    story_id = record_story(db, story_form(title="A brand new story"), organisation_id=orgs["a"], actor="t")
+    form = story_form(title="A brand new story", evidence_file=signed_form())
+    story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
     decide_name(db, story_id, "Priya", "keep", actor="t")
     approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     run_publish(published)

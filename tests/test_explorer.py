@@ -12,7 +12,7 @@ from stories.records import approve_story, record_story
 
 
 @pytest.fixture
-def evidence(instance, db, orgs, users):
+def evidence(instance, db, orgs, users, signed_form):
     """Two contracts; under LCC-7 two verified stories and one unverified; under GRANT-2 one verified."""
     lcc = add_intervention(
         db,
@@ -32,7 +32,7 @@ def evidence(instance, db, orgs, users):
     ]:
         story_id = record_story(
             db,
-            story_form(title=title, identity_level="named", interventions=[str(intervention)]),
+            story_form(title=title, identity_level="named", interventions=[str(intervention)], evidence_file=signed_form()),
             organisation_id=orgs["a"],
             actor="t",
             user_id=users["worker"],
@@ -113,10 +113,10 @@ def test_a_public_story_carries_the_month_it_was_told_not_the_day(instance, db, 
     assert told_on.encode() in instance.published_path("commissioners").read_bytes()
 
 
-def test_the_story_text_is_rendered_as_paragraphs(instance, db, orgs, users):
+def test_the_story_text_is_rendered_as_paragraphs(instance, db, orgs, users, signed_form):
     story_id = record_story(
         db,
-        story_form(body="First paragraph about Priya.\n\nSecond paragraph.", identity_level="named"),
+        story_form(body="First paragraph about Priya.\n\nSecond paragraph.", identity_level="named", evidence_file=signed_form()),
         organisation_id=orgs["a"],
         actor="t",
     )

@@ -156,12 +156,14 @@ def test_kill_9_while_writing_never_loses_an_acknowledged_story(instance, crashe
     )
 
 
-def fill_for_publishing(db, organisation_id: int, today: dt.date) -> None:
+def fill_for_publishing(db, organisation_id: int, today: dt.date, signed_form) -> None:
     """Signed-off stories, half of them with a consent review date between the two publishing dates."""
     with write_transaction(db):
         for n in range(PUBLISHED_STORIES):
             review_on = today + dt.timedelta(days=100 if n % 2 else 400)
-            form = story_form(title=f"Published {n}", identity_level="named", review_on=review_on.isoformat())
+            form = story_form(
+                title=f"Published {n}", identity_level="named", review_on=review_on.isoformat(), evidence_file=signed_form("test")
+            )
             story_id = record_story(db, form, organisation_id=organisation_id, actor="test", today=today)
             approve_story(db, story_id, actor="test", user_id=None)
 
@@ -171,10 +173,10 @@ def published_ids(instance, audience: str) -> frozenset[int]:
         return frozenset(row[0] for row in conn.execute("SELECT id FROM stories"))
 
 
-def test_kill_9_while_publishing_leaves_the_complete_old_or_new_file(instance, db, orgs, crashes, tmp_path):
+def test_kill_9_while_publishing_leaves_the_complete_old_or_new_file(instance, db, orgs, crashes, tmp_path, signed_form):
     # Publishing on two dates gives two different complete files: every story, or only those still in review.
     dates = {"A": dt.date.today(), "B": dt.date.today() + dt.timedelta(days=200)}
-    fill_for_publishing(db, orgs["a"], dates["A"])
+    fill_for_publishing(db, orgs["a"], dates["A"], signed_form)
     complete = {}
     for label in ("B", "A"):
         run_publish(instance, today=dates[label])

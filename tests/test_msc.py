@@ -13,7 +13,7 @@ from stories.records import approve_story, record_story
 
 
 @pytest.fixture
-def stories(db, orgs, users):
+def stories(db, orgs, users, signed_form):
     """Three signed-off stories with a confirmed relationships outcome; one for the team only."""
     made = {}
     for title, audiences in [
@@ -23,7 +23,7 @@ def stories(db, orgs, users):
     ]:
         story_id = record_story(
             db,
-            story_form(title=title, audiences=audiences, identity_level="named"),
+            story_form(title=title, audiences=audiences, identity_level="named", evidence_file=signed_form()),
             organisation_id=orgs["a"],
             actor="t",
             user_id=users["worker"],

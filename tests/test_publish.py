@@ -19,11 +19,12 @@ def published(instance, audience, sql="SELECT id, title, body, storyteller FROM 
 
 
 @pytest.fixture
-def signed_off(db, orgs, users):
-    """Record a story and sign it off; returns its id."""
+def signed_off(db, orgs, users, signed_form):
+    """Record a story with its signed consent form and sign it off; returns its id."""
 
     def make(**fields):
-        story_id = record_story(db, story_form(**fields), organisation_id=orgs["a"], actor="test")
+        form = story_form(evidence_file=signed_form("test"), **fields)
+        story_id = record_story(db, form, organisation_id=orgs["a"], actor="test")
         decide_name(db, story_id, "Priya", "keep", actor="test")
         approve_story(db, story_id, actor="test", user_id=users["reviewer"])
         return story_id
@@ -76,8 +77,8 @@ def test_a_named_story_keeps_the_name_and_credits_it(instance, signed_off):
     assert "Margaret Holt" in row["body"] and row["storyteller"] == "Margaret Holt"
 
 
-def test_an_undecided_other_name_holds_back_an_anonymous_story(instance, db, orgs, users):
-    story_id = record_story(db, story_form(), organisation_id=orgs["a"], actor="test")
+def test_an_undecided_other_name_holds_back_an_anonymous_story(instance, db, orgs, users, signed_form):
+    story_id = record_story(db, story_form(evidence_file=signed_form("test")), organisation_id=orgs["a"], actor="test")
     approve_story(db, story_id, actor="test", user_id=users["reviewer"])
     assert run_publish(instance) == {"commissioners": 0, "public": 0}
     decide_name(db, story_id, "Priya", "redact", placeholder="befriender", actor="test")

@@ -41,7 +41,7 @@ def post_recording(client, audio, **fields):
 
 def test_a_recorded_story_is_transcribed_reviewed_and_published(client, auth, instance, db, orgs, spoken_webm):
     auth.login("reviewer")
-    response = post_recording(client, spoken_webm, identity_level="named")
+    response = post_recording(client, spoken_webm, identity_level="named", method="verbal_recording", evidence_time="0:01")
     assert response.status_code == 302, response.get_data(as_text=True)
     story_id = int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -162,12 +162,13 @@ def test_the_moment_of_verbal_consent_is_marked_in_the_recording(client, auth, d
     from stories.records import get_story
 
     auth.login("worker")
-    story_id = int(post_recording(client, spoken_webm, evidence_time="").headers["Location"].rsplit("/", 1)[1])
+    story_id = int(post_recording(client, spoken_webm, method="verbal_recording").headers["Location"].rsplit("/", 1)[1])
     editor = client.get(f"/stories/{story_id}/transcript").get_data(as_text=True)
     assert "Consent is given here" in editor
     start = float(editor.split('name="time" value="')[2].split('"')[0])  # the second part
     client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": start})
     consent = get_story(db, story_id)["consent"]
-    assert consent.evidence_time == round(start, 1) and consent.has_evidence
+    recording = db.execute("SELECT audio_file FROM recordings WHERE story_id = ?", [story_id]).fetchone()[0]
+    assert consent.evidence_time == round(start, 1) and consent.evidence_recording == recording
     response = client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": "9999"}, follow_redirects=True)
     assert "within the recording" in response.get_data(as_text=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from conftest import story_form
+from conftest import story_form, with_signed_form
 from pipelines.publish import run_publish
 
 BODY = (
@@ -15,7 +15,8 @@ BODY = (
 
 
 def record(client, **fields):
-    response = client.post("/stories/new", data=story_form(body=BODY, identity_level="named", **fields))
+    form = with_signed_form(story_form(body=BODY, identity_level="named", **fields))
+    response = client.post("/stories/new", data=form, content_type="multipart/form-data")
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
 

@@ -25,9 +25,10 @@ def published_ids(instance, audience="public"):
 
 
 @pytest.fixture
-def story_id(instance, db, orgs, users):
+def story_id(instance, db, orgs, users, signed_form):
     body = f"My name is Margaret Holt. The {SECRET_WORD} club and Priya changed my Tuesdays. I feel like myself again."
-    new_id = record_story(db, story_form(body=body), organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    form = story_form(body=body, evidence_file=signed_form())
+    new_id = record_story(db, form, organisation_id=orgs["a"], actor="t", user_id=users["worker"])
     decide_name(db, new_id, "Priya", "keep", actor="t")
     approve_story(db, new_id, actor="t", user_id=users["reviewer"])
     run_publish(instance)
@@ -72,13 +73,14 @@ def test_check_no_trace_fails_when_the_words_are_still_there(instance, story_id)
     assert "published/public.db" in result.output
 
 
-def test_erasure_removes_the_signed_form_unless_another_story_shares_it(instance, db, orgs, users):
-    from stories.evidence import store_evidence
-
-    form_name = store_evidence(instance.evidence_dir, b"%PDF-1.4 signed by one storyteller\n%%EOF\n")
-    shared = store_evidence(instance.evidence_dir, b"%PDF-1.4 a form two stories point at\n%%EOF\n")
+def test_erasure_removes_the_signed_form_unless_another_story_shares_it(instance, db, orgs, users, signed_form):
+    form_name = signed_form(content=b"%PDF-1.4 signed by one storyteller\n%%EOF\n")
+    shared = b"%PDF-1.4 a form two stories point at\n%%EOF\n"
     first = record_story(db, story_form(evidence_file=form_name), organisation_id=orgs["a"], actor="t")
-    second = record_story(db, story_form(evidence_file=shared, title="Second"), organisation_id=orgs["a"], actor="t")
+    second = record_story(
+        db, story_form(evidence_file=signed_form(content=shared), title="Second"), organisation_id=orgs["a"], actor="t"
+    )
+    shared = signed_form(content=shared)  # the same form uploaded again, for another story
     record_story(db, story_form(evidence_file=shared, title="Third"), organisation_id=orgs["a"], actor="t")
     run_withdrawal(instance, first, actor="t", reason="asked", erase_story=True)
     run_withdrawal(instance, second, actor="t", reason="asked", erase_story=True)
@@ -134,9 +136,10 @@ def test_widening_consent_sends_a_signed_off_story_back_for_review(instance, db,
     assert get_story(db, story_id)["status"] == "submitted"
 
 
-def test_narrowing_consent_in_the_app_republishes_at_once(client, auth, instance, story_id):
+def test_narrowing_consent_in_the_app_republishes_at_once(client, auth, instance, db, story_id):
     auth.login("worker")
-    form = story_form(audiences=["team", "commissioners"], kind="amended")
+    own_form = get_story(db, story_id)["consent"].evidence_file  # the page keeps the story's signed form
+    form = story_form(audiences=["team", "commissioners"], kind="amended", evidence_file=own_form)
     assert client.post(f"/stories/{story_id}/consent", data=form).status_code == 302
     assert published_ids(instance, "public") == [] and published_ids(instance, "commissioners") == [story_id]
 
@@ -174,10 +177,10 @@ def test_workers_see_consent_coming_due(client, auth, db, orgs):
     assert "Due soon" in page and "Due later" not in page
 
 
-def test_a_reviewer_decides_on_each_name_before_an_anonymous_story_goes_out(client, auth, instance, db, orgs, users):
+def test_a_reviewer_decides_on_each_name_before_an_anonymous_story_goes_out(client, auth, instance, db, orgs, users, signed_form):
     story_id = record_story(
         db,
-        story_form(body="My son Jamie and Priya from the service helped. Margaret Holt."),
+        story_form(body="My son Jamie and Priya from the service helped. Margaret Holt.", evidence_file=signed_form()),
         organisation_id=orgs["a"],
         actor="t",
     )

@@ -15,7 +15,7 @@ from stories import consent, records
 from stories.clock import today
 from stories.validation import Invalid
 from stories.web import get_db, instance, require
-from stories.web.stories_views import attach_evidence, story_or_404, submitted_form
+from stories.web.stories_views import attach_evidence, forget_refused_files, story_or_404, submitted_form
 
 bp = Blueprint("consent", __name__, url_prefix="/stories")
 
@@ -39,6 +39,7 @@ def change(story_id: int) -> Any:
             records.change_consent(get_db(), story_id, kind, form, actor=current_user.actor)
         except Invalid as error:
             problems = error.problems
+            forget_refused_files(form, problems)
         else:
             # At once, not queued: narrower consent must take effect before anyone reads the old file again.
             run_publish(instance(), actor=current_user.actor)

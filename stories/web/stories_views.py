@@ -13,13 +13,13 @@ from pipelines.jobs import request_publish, request_tagging, request_transcripti
 from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, published_versions, records
 from stories.clock import today
-from stories.db import write_transaction
-from stories.evidence import is_stored_name, store_evidence
+from stories.evidence import store_evidence
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
 from stories.outcomes import person_level_domains
-from stories.recordings import add_recording, get_transcript
+from stories.recordings import Recording, get_transcript
 from stories.roles import Role
+from stories.stored_files import AUDIO, EVIDENCE, register_upload
 from stories.validation import Invalid, Problems
 from stories.web import get_db, instance, page_number, require
 
@@ -67,6 +67,7 @@ def new() -> Any:
             story_id = _record(form)
         except Invalid as error:
             problems = error.problems
+            forget_refused_files(form, problems)
         else:
             flash("Story saved. A reviewer will check it before it goes any further.")
             return redirect(url_for("stories.view", story_id=story_id))
@@ -82,13 +83,13 @@ def new() -> Any:
 
 def _record(form: dict[str, Any]) -> int:
     """Save a typed or recorded story with its consent; Invalid lists every problem at once."""
-    db = get_db()
     upload = request.files.get("recording")
     problems = Problems()
     stored = None
     try:
         if upload and upload.filename:
             stored = accept_recording(instance().audio_dir, upload.stream, Limits.from_env())
+            register_upload(get_db(), AUDIO, stored.audio_file, current_user.actor)
         elif form.get("recording_file"):
             # Accepted with an earlier attempt at this form: no need to upload it again.
             stored = stored_recording(instance().audio_dir, form["recording_file"], Limits.from_env())
@@ -103,25 +104,16 @@ def _record(form: dict[str, Any]) -> int:
     except Invalid as error:
         for field, message in error.problems.items():
             problems.add(field, message)
-    records.check_story(db, form, today(), source, problems)
-    with write_transaction(db):
-        story_id = records.record_story(
-            db,
-            form,
-            organisation_id=current_user.organisation_id,
-            actor=current_user.actor,
-            user_id=current_user.id,
-            source=source,
-        )
-        if stored:
-            add_recording(
-                db,
-                story_id,
-                audio_file=stored.audio_file,
-                duration=stored.info.duration,
-                codec=stored.info.codec,
-                actor=current_user.actor,
-            )
+    story_id = records.record_story(
+        get_db(),
+        form,
+        organisation_id=current_user.organisation_id,
+        actor=current_user.actor,
+        user_id=current_user.id,
+        source=source,
+        recording=Recording(stored.audio_file, stored.info.duration, stored.info.codec) if stored else None,
+        problems=problems,
+    )
     if stored:
         request_transcription(instance(), story_id)
     else:
@@ -184,12 +176,20 @@ def submitted_form() -> dict[str, Any]:
     return form
 
 
+def forget_refused_files(form: dict[str, Any], problems: dict[str, str]) -> None:
+    """A file the form was refused for must not come back as "already attached"."""
+    for field, kept in (("recording", "recording_file"), ("evidence_file", "evidence_file")):
+        if field in problems:
+            form[kept] = ""
+
+
 def attach_evidence(form: dict[str, Any]) -> None:
-    """Store an uploaded consent form now, so a rejected form need not be uploaded twice."""
+    """Store an uploaded consent form now, so a rejected form need not be uploaded twice.
+
+    A form named by the page (kept from an earlier attempt, or the story's own) is checked by the
+    domain: it must be this user's upload or already the story's.
+    """
     upload = request.files.get("evidence_upload")
     if upload and upload.filename:
         form["evidence_file"] = store_evidence(instance().evidence_dir, upload.read())
-    elif form.get("evidence_file") and not (
-        is_stored_name(form["evidence_file"]) and (instance().evidence_dir / form["evidence_file"]).is_file()
-    ):
-        form["evidence_file"] = ""
+        register_upload(get_db(), EVIDENCE, form["evidence_file"], current_user.actor)

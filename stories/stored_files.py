@@ -1,0 +1,111 @@
+"""Stored files (recordings, signed consent forms): which story each belongs to, and uploads no story has claimed.
+
+A file is stored the moment it is uploaded, so a form sent back for another field need not be
+uploaded again. Until a story claims it, only the person who uploaded it may attach it (naming a
+stored file in a form is not enough), and the worker deletes it once UNCLAIMED_HOURS have passed.
+A file nothing refers to cannot be scanned for words (it is audio or a scan), so check-no-trace
+names each one instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import sqlite_utils
+
+from stories import clock
+from stories.clock import now_iso
+from stories.db import write_transaction
+
+AUDIO, EVIDENCE = "audio", "evidence"
+FOLDERS = (AUDIO, EVIDENCE)
+UNCLAIMED_HOURS = 24
+
+UPLOAD_AGAIN = {
+    AUDIO: "The recording uploaded earlier could not be found; please choose the file again.",
+    EVIDENCE: "The consent form on file could not be found; please upload it again.",
+}
+
+
+def register_upload(db: sqlite_utils.Database, folder: str, name: str, actor: str) -> None:
+    """Note a file just stored for `actor`, who alone may now attach it to a story."""
+    db.execute(
+        "INSERT INTO pending_uploads (folder, file, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?)",
+        [folder, name, actor, now_iso()],
+    )
+
+
+def is_pending(db: sqlite_utils.Database, folder: str, name: str, actor: str) -> bool:
+    return bool(
+        db.execute(
+            "SELECT 1 FROM pending_uploads WHERE folder = ? AND file = ? AND uploaded_by = ?", [folder, name, actor]
+        ).fetchone()
+    )
+
+
+def claim_upload(db: sqlite_utils.Database, folder: str, name: str, actor: str) -> None:
+    """A story has taken `actor`'s upload (checked with `is_pending`): it is no longer waiting, nor theirs to reuse."""
+    db.execute("DELETE FROM pending_uploads WHERE folder = ? AND file = ? AND uploaded_by = ?", [folder, name, actor])
+
+
+def story_files(db: sqlite_utils.Database, story_id: int) -> set[str]:
+    """Names of the stored files (consent forms, recordings) that belong to one story."""
+    return {row[0] for row in db.execute(FILES_SQL, [story_id, story_id])}
+
+
+def all_story_files(db: sqlite_utils.Database) -> set[str]:
+    return {row[0] for row in db.execute(ALL_FILES_SQL)}
+
+
+def files_in_use(db: sqlite_utils.Database) -> set[str]:
+    """Every stored file a story refers to or an upload is waiting with: none of these may be deleted."""
+    return all_story_files(db) | {row[0] for row in db.execute("SELECT file FROM pending_uploads")}
+
+
+def unaccounted_files(db: sqlite_utils.Database, root: Path) -> list[tuple[Path, str | None]]:
+    """Every file in the instance's audio and evidence folders that no story refers to.
+
+    Each comes with when it was uploaded if it is an upload waiting to be claimed, else None.
+    """
+    owned = all_story_files(db)
+    pending = dict(db.execute("SELECT folder || '/' || file, max(uploaded_at) FROM pending_uploads GROUP BY folder, file"))
+    found = []
+    for folder in FOLDERS:
+        if (root / folder).is_dir():
+            for path in sorted(p for p in (root / folder).iterdir() if p.is_file() and p.name not in owned):
+                found.append((path, pending.get(f"{folder}/{path.name}")))
+    return found
+
+
+def sweep_unclaimed(db: sqlite_utils.Database, root: Path) -> list[Path]:
+    """Delete uploads no story claimed within UNCLAIMED_HOURS (and stray files as old); returns what went."""
+    cutoff = clock.now() - dt.timedelta(hours=UNCLAIMED_HOURS)
+    with write_transaction(db):  # the write lock: no story can claim a file while it is being deleted
+        db.execute("DELETE FROM pending_uploads WHERE uploaded_at < ?", [cutoff.isoformat(timespec="seconds")])
+        # A file with no row at all (a crash between storing and noting it) goes once it is as old.
+        doomed = [
+            path
+            for path, pending in unaccounted_files(db, root)
+            if pending is None and dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < cutoff
+        ]
+        for path in doomed:
+            path.unlink(missing_ok=True)
+    return doomed
+
+
+def remove_unreferenced(db: sqlite_utils.Database, root: Path) -> list[Path]:
+    """Delete every file no story and no pending upload refers to, whatever its age (after a restore)."""
+    with write_transaction(db):
+        doomed = [path for path, pending in unaccounted_files(db, root) if pending is None]
+        for path in doomed:
+            path.unlink(missing_ok=True)
+    return doomed
+
+
+# Every stored file a story refers to: signed consent forms and recordings.
+FILES_SQL = (
+    "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL AND story_id = ?"
+    " UNION SELECT audio_file FROM recordings WHERE story_id = ?"
+)
+ALL_FILES_SQL = "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL UNION SELECT audio_file FROM recordings"

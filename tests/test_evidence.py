@@ -1,0 +1,209 @@
+"""Consent evidence that matches its method and is real, walked through the form and the import as people use them.
+
+A written or easy-read consent is evidenced by a signed form uploaded for this story; verbal
+consent by a moment inside this story's recording. Nothing else lets a story out of the team.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SIGNED_FORM, story_form
+from stories.cli import cli
+
+
+def public_titles(instance) -> list[str]:
+    if not instance.published_path("public").exists():
+        return []  # nothing has been published yet
+    with sqlite3.connect(instance.published_path("public")) as conn:
+        return [row[0] for row in conn.execute("SELECT title FROM stories")]
+
+
+def import_file(instance, path):
+    return CliRunner().invoke(
+        cli, ["import", str(path), "--organisation", "befriending-network", "--instance", str(instance.root)]
+    )
+
+
+def post_story(client, form):
+    return client.post("/stories/new", data=form, content_type="multipart/form-data")
+
+
+def with_upload(form, content=SIGNED_FORM, name="signed.pdf"):
+    form["evidence_upload"] = (io.BytesIO(content), name)
+    return form
+
+
+def test_a_written_consent_with_a_time_but_no_form_is_sent_back_and_never_published(client, auth, instance):
+    auth.login("reviewer")
+    response = post_story(client, story_form(method="written", evidence_time="0:00", identity_level="named"))
+    if response.status_code == 302:  # what happened before: saved, and one sign-off from the public file
+        client.post(f"{response.headers['Location']}/approve")
+    assert public_titles(instance) == []
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "upload the signed form" in text
+    assert 'value="Someone to ring on a Tuesday"' in text and "After my husband died" in text  # nothing typed is lost
+
+
+def test_verbal_consent_on_a_typed_story_has_no_recording_to_point_into(client, auth, instance):
+    auth.login("reviewer")
+    response = post_story(client, story_form(method="verbal_recording", evidence_time="0:42", identity_level="named"))
+    if response.status_code == 302:
+        client.post(f"{response.headers['Location']}/approve")
+    assert public_titles(instance) == []
+    assert response.status_code == 422
+    assert "this story has no recording" in response.get_data(as_text=True)
+
+
+def test_a_signed_form_uploaded_with_the_story_lets_it_out_once_signed_off(client, auth, instance):
+    auth.login("reviewer")
+    response = post_story(client, with_upload(story_form(method="written", evidence_time="", identity_level="named")))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    client.post(f"{response.headers['Location']}/approve")
+    assert public_titles(instance) == ["Someone to ring on a Tuesday"]
+
+
+@pytest.mark.parametrize("who", ["worker", "worker_b"])
+def test_another_storys_form_cannot_be_claimed_by_naming_its_stored_file(client, auth, instance, who):
+    auth.login("worker")
+    first = post_story(client, with_upload(story_form(method="written", evidence_time="", title="The first story")))
+    story_page = client.get(f"{first.headers['Location']}/consent").get_data(as_text=True)
+    stored = story_page.split('name="evidence_file" value="')[1].split('"')[0]
+    auth.logout()
+    auth.login(who)  # the same worker on a new story, or another organisation's worker
+    form = story_form(method="written", evidence_time="", title="Borrowed evidence", evidence_file=stored)
+    response = post_story(client, form)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "please upload it again" in text and 'value="Borrowed evidence"' in text
+
+
+@pytest.mark.parametrize("time", ["inf", "1e400", "nan", "-inf"])
+def test_an_impossible_time_is_refused_with_a_message_not_stored(client, auth, db, time):
+    auth.login("worker")
+    response = post_story(client, story_form(method="verbal_recording", evidence_time=time))
+    assert response.status_code == 422
+    assert "The time in the recording must look like 1:23" in response.get_data(as_text=True)
+    assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 0
+
+
+def test_a_story_already_holding_an_infinite_time_still_opens(client, auth, db, orgs, users):
+    """Instances that saved `inf` before it was refused: their pages must open, and the story must not publish."""
+    from stories.records import get_story, publication_decisions, record_story
+
+    story_id = record_story(db, story_form(method="written", evidence_time=""), organisation_id=orgs["a"], actor="t")
+    db.execute(
+        "INSERT INTO consent_events (story_id, kind, recorded_at, recorded_by, given_by, age_band, witness, method,"
+        " info_sheet_version, audiences, identity_level, special_category, given_on, review_on, evidence_time)"
+        " SELECT story_id, 'amended', recorded_at, recorded_by, given_by, age_band, witness, 'verbal_recording',"
+        " info_sheet_version, audiences, identity_level, special_category, given_on, review_on, ?"
+        " FROM consent_events WHERE story_id = ?",
+        [float("inf"), story_id],
+    )
+    auth.login("worker")
+    assert client.get(f"/stories/{story_id}").status_code == 200
+    assert client.get(f"/stories/{story_id}/consent").status_code == 200
+    decision = publication_decisions(get_story(db, story_id), names_resolved=True)["public"]
+    assert not decision and "evidence" in decision.reason
+
+
+def test_an_import_cannot_claim_verbal_consent_without_a_recording(instance, orgs, tmp_path):
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps(story_form(method="verbal_recording", evidence_time="0:42")) + "\n")
+    result = import_file(instance, path)
+    assert result.exit_code == 1, result.output
+    assert "row 1, evidence_time:" in result.output and "no recording" in result.output
+    assert "Nothing was changed" in result.output
+
+
+def test_an_import_cannot_name_a_stored_form_it_did_not_bring(client, auth, instance, orgs, tmp_path):
+    auth.login("worker")
+    first = post_story(client, with_upload(story_form(method="written", evidence_time="")))
+    stored = client.get(f"{first.headers['Location']}/consent").get_data(as_text=True)
+    stored = stored.split('name="evidence_file" value="')[1].split('"')[0]
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps(story_form(method="written", evidence_time="", title="Imported", evidence_file=stored)) + "\n")
+    result = import_file(instance, path)
+    assert result.exit_code == 1, result.output
+    assert "row 1, evidence_file:" in result.output
+
+
+def test_a_moment_in_the_recording_is_no_evidence_of_a_written_consent(client, auth, db):
+    from audio import tone
+
+    auth.login("worker")
+    form = story_form(body="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    story_id = int(post_story(client, form).headers["Location"].rsplit("/", 1)[1])
+    response = client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": "1.0"}, follow_redirects=True)
+    assert "evidence only of verbal consent" in response.get_data(as_text=True)
+    assert get_consent(db, story_id).evidence_time is None
+
+
+def test_replacing_the_recording_takes_the_verbal_evidence_with_it(client, auth, db, users):
+    from audio import tone
+
+    from stories.recordings import add_recording
+    from stories.records import approve_story, get_story, publication_decisions
+
+    auth.login("worker")
+    form = story_form(body="", method="verbal_recording", evidence_time="0:01", identity_level="named")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    story_id = int(post_story(client, form).headers["Location"].rsplit("/", 1)[1])
+    db.execute("UPDATE stories SET text_reviewed = 1 WHERE id = ?", [story_id])  # as if its transcript were reviewed
+    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    assert publication_decisions(get_story(db, story_id), names_resolved=True)["public"]
+    add_recording(db, story_id, audio_file="f" * 64 + ".wav", duration=60.0, codec="pcm_s16le", actor="t")
+    decision = publication_decisions(get_story(db, story_id), names_resolved=True)["public"]
+    assert not decision and "a recording this story no longer has" in decision.reason
+
+
+def test_terms_from_before_the_upgrade_keep_their_recording_when_the_time_falls_inside_it(tmp_path):
+    """m008 names the recording of verbal consents already stored, so they keep publishing, and gives stories uids."""
+    from unittest import mock
+
+    from stories import migrations
+    from stories.db import connect
+
+    db = connect(tmp_path / "before.db")
+    with mock.patch.object(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if not m[0].startswith("m008_")]):
+        migrations.migrate(db)
+    db.execute("INSERT INTO organisations (id, slug, name, created_at) VALUES (1, 'o', 'O', 'now')")
+    db.execute(
+        "INSERT INTO storytellers (id, organisation_id, reference, pseudonym_seed, created_at) VALUES (1, 1, 'R', 's', 'now')"
+    )
+    for story_id in (1, 2):
+        db.execute(
+            "INSERT INTO stories (id, organisation_id, storyteller_id, title, body, told_on, created_at, updated_at)"
+            " VALUES (?, 1, 1, 't', 'b', '2026-01-01', 'now', 'now')",
+            [story_id],
+        )
+        db.execute(
+            "INSERT INTO recordings (story_id, audio_file, duration, codec, uploaded_by, uploaded_at)"
+            " VALUES (?, ?, 30, 'opus', 't', 'now')",
+            [story_id, f"{story_id}.webm"],
+        )
+    for story_id, seconds in ((1, 12.0), (2, 42.0)):  # inside the 30 s recording, and past its end
+        db.execute(
+            "INSERT INTO consent_events (story_id, kind, recorded_at, recorded_by, method, evidence_time)"
+            " VALUES (?, 'given', 'now', 't', 'verbal_recording', ?)",
+            [story_id, seconds],
+        )
+    migrations.migrate(db)
+    named = dict(db.execute("SELECT story_id, evidence_recording FROM consent_events"))
+    assert named == {1: "1.webm", 2: None}
+    assert len({uid for (uid,) in db.execute("SELECT uid FROM stories")} - {None}) == 2
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE consent_events SET evidence_time = 0")
+
+
+def get_consent(db, story_id):
+    from stories.records import get_story
+
+    return get_story(db, story_id)["consent"]

@@ -1,0 +1,100 @@
+"""Uploaded files that no story claims: tracked, swept after a stated time, and never invisible to check-no-trace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from audio import tone
+from click.testing import CliRunner
+
+from conftest import SIGNED_FORM, story_form
+from stories.cli import cli
+
+
+def stored(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def check_no_trace(instance, *texts):
+    return CliRunner().invoke(cli, ["check-no-trace", *texts, "--instance", str(instance.root)])
+
+
+def test_a_recording_sent_back_with_the_form_is_seen_then_swept(client, auth, instance, monkeypatch):
+    from stories import clock
+
+    auth.login("worker")
+    form = story_form(title="", body="", method="written", evidence_time="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    form["evidence_upload"] = (io.BytesIO(SIGNED_FORM), "signed.pdf")
+    response = client.post("/stories/new", data=form, content_type="multipart/form-data")
+    assert response.status_code == 422  # the title is missing: nothing saved, the uploads kept for the next try
+    assert len(stored(instance.audio_dir)) == 1 and len(stored(instance.evidence_dir)) == 1
+
+    result = check_no_trace(instance, "Margaret")
+    assert result.exit_code == 1, result.output  # a recording cannot be scanned for words: it must be named
+    assert f"audio/{stored(instance.audio_dir)[0]}" in result.output
+    assert f"evidence/{stored(instance.evidence_dir)[0]}" in result.output
+    assert "no story has claimed" in result.output
+
+    later = clock.now() + dt.timedelta(hours=25)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    _run_periodic(instance, "sweep_unclaimed_uploads")
+    assert stored(instance.audio_dir) == [] and stored(instance.evidence_dir) == []
+    assert check_no_trace(instance, "Margaret").exit_code == 0
+
+
+def test_the_sweep_keeps_what_a_story_claimed_and_what_is_still_fresh(client, auth, instance, db, monkeypatch):
+    from stories import clock
+
+    auth.login("worker")
+    form = story_form(body="", method="written", evidence_time="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    assert client.post("/stories/new", data=form, content_type="multipart/form-data").status_code == 302
+    fresh = story_form(title="", body="")
+    fresh["recording"] = (io.BytesIO(tone(4.0)), "other.wav")
+    assert client.post("/stories/new", data=fresh, content_type="multipart/form-data").status_code == 422
+    claimed = db.execute("SELECT audio_file FROM recordings").fetchone()[0]
+    assert len(stored(instance.audio_dir)) == 2
+
+    _run_periodic(instance, "sweep_unclaimed_uploads")  # nothing is old enough yet
+    assert len(stored(instance.audio_dir)) == 2
+    later = clock.now() + dt.timedelta(hours=25)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    _run_periodic(instance, "sweep_unclaimed_uploads")
+    assert stored(instance.audio_dir) == [claimed]
+
+
+def test_a_kept_recording_can_still_be_used_when_the_form_comes_back(client, auth, instance, db):
+    auth.login("worker")
+    form = story_form(title="", body="", method="written", evidence_time="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    text = client.post("/stories/new", data=form, content_type="multipart/form-data").get_data(as_text=True)
+    kept = text.split('name="recording_file" value="')[1].split('"')[0]
+    again = story_form(body="", method="written", evidence_time="", recording_file=kept)
+    assert client.post("/stories/new", data=again).status_code == 302
+    assert db.execute("SELECT audio_file FROM recordings").fetchone()[0] == kept
+    assert check_no_trace(instance, "nothing-here").exit_code == 0  # claimed: a story refers to it now
+
+
+def test_another_users_kept_recording_cannot_be_claimed_by_its_name(client, auth, instance, db):
+    auth.login("worker")
+    form = story_form(title="", body="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    text = client.post("/stories/new", data=form, content_type="multipart/form-data").get_data(as_text=True)
+    kept = text.split('name="recording_file" value="')[1].split('"')[0]
+    auth.logout()
+    auth.login("worker_b")
+    response = client.post("/stories/new", data=story_form(body="", recording_file=kept))
+    assert response.status_code == 422
+    assert "please choose the file again" in response.get_data(as_text=True)
+    assert db.execute("SELECT count(*) FROM recordings").fetchone()[0] == 0
+
+
+def _run_periodic(instance, name: str) -> None:
+    """Run one of the worker's periodic tasks now, as the worker's scheduler would."""
+    from pipelines.jobs import queue_for
+
+    tasks = [task for task in queue_for(instance.root).huey._registry.periodic_tasks if task.name == name]
+    assert tasks, f"the worker has no periodic task {name!r}"
+    tasks[0].execute()

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from conftest import add_tag, datasette_get, story_form
+from conftest import add_tag, datasette_get, story_form, with_signed_form
 from pipelines.publish import run_publish
 from stories.datasette_plugin import make_datasette
 from stories.records import approve_story, decide_name, list_stories
@@ -47,7 +47,7 @@ def test_formula_cells_get_a_leading_quote_and_nothing_else_changes():
 def evil_story(client, auth, db, orgs, users):
     """A story typed into the app's form whose title and evidence a spreadsheet would run as formulas."""
     auth.login("worker")
-    response = client.post("/stories/new", data=story_form(title=EVIL, identity_level="named"))
+    response = client.post("/stories/new", data=with_signed_form(story_form(title=EVIL, identity_level="named")))
     assert response.status_code == 302
     story_id = list_stories(db, orgs["a"])[0]["id"]
     decide_name(db, story_id, "Priya", "keep", actor="t")

@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -151,25 +152,108 @@ def _possessive_suffix(text: str, end: int) -> int:
     return 0
 
 
-def _pattern(variants: Iterable[str], any_case: set[str]) -> re.Pattern[str]:
+# Pieces of a hyphenated compound around a name: "Holt-Barnes" and "Barnes-Holt" are the surname.
+_COMPOUND_HEAD = r"(?P<head>(?:[^\W\d_][\w'’]*-)*)"
+_COMPOUND_TAIL = r"(?P<tail>(?:-[^\W\d_][\w'’]*)*)"
+_SPELLING_GAP = r"[ .,-]{1,3}"  # "H-O-L-T", "H O L T", "H.O.L.T", "H. O. L. T"
+MIN_SPELLED = 3  # "J O" is too likely to be something else
+
+
+def _spelled(word: str) -> str:
+    """A regex for a name spelled out letter by letter, in any case."""
+    return "(?i:" + _SPELLING_GAP.join(re.escape(letter) for letter in word) + ")"
+
+
+def _pattern(variants: Iterable[str], any_case: set[str], spelled: Iterable[str]) -> re.Pattern[str]:
     """One regex for all variants, longest first; those in any_case match in any case
     ("Maria SMITH"), the rest (everyday words, initials) only as written."""
     alternation = "|".join(
-        f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)
+        [_spelled(word) for word in spelled]
+        + [f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)]
     )
-    return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}(?P<name>{alternation})(?![\w-])")
+    return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}{_COMPOUND_HEAD}(?P<name>{alternation}){_COMPOUND_TAIL}(?![\w-])")
+
+
+# --- matching on folded text --------------------------------------------------------------
+
+_FOLDED_CHARS = {"ß": "ss", "ẞ": "SS", "ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D"}
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    """One character as matching sees it: compatibility forms and accents gone, case kept
+    ("Ｈ" -> "H", "ö" -> "o", "ﬁ" -> "fi"); a lone combining mark becomes nothing."""
+    if char in _FOLDED_CHARS:
+        return _FOLDED_CHARS[char]
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold_for_matching(text: str) -> tuple[str, list[int] | None]:
+    """Text folded for matching (see _fold_char), and for each folded character the index of
+    the original one it came from (None when nothing changed: ASCII text, the common case)."""
+    if text.isascii():
+        return text, None
+    pieces, origin = [], []
+    for index, char in enumerate(text):
+        folded = char if char.isascii() else _fold_char(char)
+        pieces.append(folded)
+        origin += [index] * len(folded)
+    folded_text = "".join(pieces)
+    return (folded_text, origin) if folded_text != text else (text, None)
+
+
+def _fold_text(text: str) -> str:
+    return fold_for_matching(text)[0]
+
+
+def _original_span(text: str, origin: list[int], start: int, end: int) -> tuple[int, int]:
+    """A span of the folded text as a span of the original (NFKC may change lengths)."""
+    original_start = origin[start] if start < len(origin) else len(text)
+    original_end = origin[end - 1] + 1 if end > start else original_start
+    while original_end < len(text) and not _fold_char(text[original_end]):
+        original_end += 1  # a combining accent belongs to the letter before it
+    return original_start, original_end
 
 
 def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
     """Replace every variant in rules (variant -> replacement) and say what was replaced,
-    with the spans of the replacements in the new text."""
+    with the spans of the replacements in the new text.
+
+    Matching runs on folded text ("Hölt", "Ｈｏｌｔ" meet "Holt"); replacing runs on the
+    original, so everything around a name stays exactly as written."""
     if not rules:
         return text, [], []
+    folded_rules: dict[str, str] = {}
+    for variant, replacement in rules.items():  # later rules win: the storyteller's come last
+        folded_rules[_fold_text(variant)] = replacement
+    folded, origin = fold_for_matching(text)
+    new_folded, redacted, spans = _apply_folded(folded, folded_rules)
+    if origin is None:
+        return new_folded, redacted, spans
+    out: list[str] = []
+    mapped: list[dict] = []
+    pos = length = 0
+    for item in redacted:
+        start, end = _original_span(text, origin, item["start"], item["end"])
+        written = new_folded[item["new_start"] : item["new_end"]]
+        out += [text[pos:start], written]
+        new_start = length + start - pos
+        length = new_start + len(written)
+        mapped.append({**item, "name": text[start:end], "start": start, "end": end, "new_start": new_start, "new_end": length})
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), mapped, [(item["new_start"], item["new_end"]) for item in mapped]
+
+
+def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
     # A variant whose lower-case form is listed too is a name in any case.
     any_case = {v for v in rules if v.lower() in rules and v.lower() != v.upper()}
     by_fold = {v.casefold(): v for v in any_case}
     bare_s = {v + "s": v for v in rules if v[-1:].isalpha() and v[-1] not in "sS"}
-    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case})
+    # Any single word of a name, spelled out letter by letter ("H-O-L-T"), is that name.
+    spelled = {v.casefold(): v for v in rules if v.isalpha() and len(v) >= MIN_SPELLED and v.casefold() in by_fold}
+    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case}, sorted(spelled, key=len, reverse=True))
     out: list[str] = []
     redacted: list[dict] = []
     spans: list[tuple[int, int]] = []
@@ -177,8 +261,11 @@ def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[t
     for m in pattern.finditer(text):
         variant = m.group("name")
         suffix = _possessive_suffix(text, m.end())
+        letters = "".join(c for c in variant if c.isalpha()).casefold()
         if variant not in rules and variant.casefold() in by_fold:
             variant = by_fold[variant.casefold()]
+        elif variant not in rules and letters in spelled and len(letters) < len(variant):
+            variant = spelled[letters]  # spelled out
         elif variant not in rules:  # "Marias" is "Maria" + s
             variant, suffix = bare_s.get(variant) or by_fold[variant[:-1].casefold()], -1
         replacement, end = rules[variant], m.end() + max(suffix, 0)
@@ -270,7 +357,8 @@ def redact(
     rules = _other_rules(other_names)
     if storyteller_names:
         for v in name_variants(storyteller_names[0], storyteller_names[1:]):
-            rules[v] = replacement  # the storyteller wins a part shared with someone else
+            rules.pop(v, None)
+            rules[v] = replacement  # last, so the storyteller wins a part shared with someone else
     return _finish(text, rules)
 
 

@@ -245,7 +245,7 @@ def _is_known_name(word: str) -> bool:
     return folded in lex.given or folded in lex.surnames
 
 
-def _sentence_initial(text: str, start: int) -> bool:
+def sentence_initial(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t([*•–—-":
         i -= 1
@@ -427,7 +427,7 @@ def _judge(text: str, run: list[_Token]) -> str:
         if previous in _DETERMINERS:
             return "no"
         if _has_cue(text, first.start, first.end, False):
-            return "maybe" if _sentence_initial(text, first.start) else "yes"
+            return "maybe" if sentence_initial(text, first.start) else "yes"
         listed = _LISTED_WITH_NAME.match(text, first.end) or _LISTED_AFTER_NAME.search(
             text, max(0, first.start - 40), first.start
         )
@@ -436,7 +436,7 @@ def _judge(text: str, run: list[_Token]) -> str:
         if previous in _DETERMINERS and not _is_known_name(first.word):
             return "no"  # "the Playhouse", "an Englishman"
         return "no" if _looks_like_place(text, first) else "yes"
-    if not _sentence_initial(text, first.start):
+    if not sentence_initial(text, first.start):
         return "yes"
     return "yes" if _has_cue(text, first.start, first.end, first.possessive) else "maybe"
 

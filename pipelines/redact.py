@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from pipelines import sound_alike
 from pipelines.names import (
     CONTACT,
     IDENTIFIER,
@@ -24,6 +25,7 @@ from pipelines.names import (
     fold,
     lexicon,
     read_list,
+    sentence_initial,
     strip_accents,
 )
 
@@ -325,12 +327,56 @@ def _contact_rules(text: str, rules: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def _finish(text: str, rules: Mapping[str, str]) -> Redaction:
+@dataclass(frozen=True)
+class SoundAlike(NameMention):
+    """A word that sounds a little like one of the storyteller's names: flagged for a reviewer, not replaced."""
+
+
+def _finish(text: str, rules: Mapping[str, str], hidden: Sequence[str] = (), kept: str = "") -> Redaction:
+    """Apply rules; with `hidden` (the storyteller's name parts a story told aloud must hide),
+    words that sound like them are replaced too, or flagged where less sure. `kept` is the
+    first name a first-name story keeps: "Margaret Grinstich" becomes "Margaret", not "Margaret Margaret"."""
+    flagged: set[str] = set()
+    if hidden:
+        misheard, flagged = _sound_alikes(text, hidden, rules)
+        rules = {**rules, **misheard, **{f"{kept} {word}": r for word, r in misheard.items() if kept}}
     if "@" in text:
         rules = {**rules, **_contact_rules(text, rules)}
     new_text, redacted, spans = _apply(text, rules)
     found = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
+    if flagged:
+        taken = [(m.start, m.end) for m in found]
+        for m in _WORD.finditer(new_text):
+            if m.group() in flagged and not any(m.start() < e and s < m.end() for s, e in taken):
+                found.append(SoundAlike(m.group(), m.start(), m.end()))
+        found.sort(key=lambda m: m.start)
     return Redaction(new_text, redacted, found)
+
+
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_][\w'’]*?(?=['’]s\b|['’]?(?![\w'’]))")
+
+
+def _sound_alikes(text: str, hidden: Sequence[str], rules: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
+    """Capitalised words (or hyphen pieces) that sound like a hidden name part: ({word: its replacement}, {flagged words})."""
+    common = lexicon().common
+    parts = {part: rules[part] for part in hidden if part in rules}
+    misheard: dict[str, str] = {}
+    flagged: set[str] = set()
+    for m in _WORD.finditer(text):
+        for word in m.group().split("-"):
+            if not word[:1].isupper() or word in rules or word in misheard:
+                continue
+            everyday = word.lower() in common
+            if everyday and sentence_initial(text, m.start()):
+                continue  # "Hold on" opening a sentence is the word, not "Holt"
+            for part, replacement in parts.items():
+                verdict = sound_alike.likeness(word, part)
+                if verdict == sound_alike.SAME and not everyday:
+                    misheard[word] = replacement
+                    break
+                if verdict is not None:
+                    flagged.add(word)
+    return misheard, flagged - set(misheard)
 
 
 def _other_rules(other_names: Mapping[str, str] | None) -> dict[str, str]:
@@ -348,6 +394,7 @@ def redact(
     *,
     replacement: str = STORYTELLER,
     other_names: Mapping[str, str] | None = None,
+    sound_alike: bool = False,
 ) -> Redaction:
     """Replace every recognisable variant of the storyteller's names (first entry the full
     name, the rest aliases) with replacement, and each name in other_names with its
@@ -359,7 +406,8 @@ def redact(
         for v in name_variants(storyteller_names[0], storyteller_names[1:]):
             rules.pop(v, None)
             rules[v] = replacement  # last, so the storyteller wins a part shared with someone else
-    return _finish(text, rules)
+    hidden = [p for name in storyteller_names for p in _name_parts(name)] if sound_alike else []
+    return _finish(text, rules, hidden)
 
 
 def first_name_only(
@@ -368,6 +416,7 @@ def first_name_only(
     aliases: Iterable[str] = (),
     *,
     other_names: Mapping[str, str] | None = None,
+    sound_alike: bool = False,
 ) -> Redaction:
     """The "first name" identity level: every other part of the storyteller's names and
     their initials become the first name ("Maria Smith", "Mrs Smith", "M.S." -> "Maria")."""
@@ -384,7 +433,8 @@ def first_name_only(
     for v in name_variants(full_name, aliases):
         if v not in keep:
             rules[v] = first
-    return _finish(text, rules)
+    hidden = [p for name in [full_name, *aliases] for p in _name_parts(name) if p not in keep] if sound_alike else []
+    return _finish(text, rules, hidden, kept=first)
 
 
 def pseudonym_for(seed: bytes | str, avoid: Iterable[str] = ()) -> str:
@@ -415,19 +465,23 @@ def redact_for_level(
     *,
     seed: bytes | str | None = None,
     other_names: Mapping[str, str] | None = None,
+    sound_alike: bool = False,
 ) -> Redaction:
-    """Apply one identity level: named, first_name, pseudonym or anonymous."""
+    """Apply one identity level: named, first_name, pseudonym or anonymous. With sound_alike (a
+    transcript), words that sound like a hidden name of the storyteller's are hidden or flagged too."""
     if level == "named":
         return _finish(text, _other_rules(other_names))
     if not storyteller_names:
         raise RedactionError(f"the {level!r} level needs the storyteller's recorded names")
     if level == "first_name":
-        return first_name_only(text, storyteller_names[0], storyteller_names[1:], other_names=other_names)
+        return first_name_only(
+            text, storyteller_names[0], storyteller_names[1:], other_names=other_names, sound_alike=sound_alike
+        )
     if level == "pseudonym":
         pseudonym = pseudonym_for(seed or b"", avoid=storyteller_names)
-        return redact(text, storyteller_names, replacement=pseudonym, other_names=other_names)
+        return redact(text, storyteller_names, replacement=pseudonym, other_names=other_names, sound_alike=sound_alike)
     if level == "anonymous":
-        return redact(text, storyteller_names, replacement=STORYTELLER, other_names=other_names)
+        return redact(text, storyteller_names, replacement=STORYTELLER, other_names=other_names, sound_alike=sound_alike)
     raise RedactionError(f"unknown identity level {level!r}; expected one of {IDENTITY_LEVELS}")
 
 

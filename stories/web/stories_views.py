@@ -143,7 +143,7 @@ def view(story_id: int) -> Any:
         version=version,
         decisions=decisions,
         consent=consent,
-        names=names_for_review(story) if records.needs_name_review(story) else [],
+        names=names_for_review(story),
         jobs=latest_jobs(get_db(), story_id),
         transcript=get_transcript(get_db(), story_id),
         person_domains=person_level_domains(),

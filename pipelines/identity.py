@@ -201,9 +201,9 @@ def _mentions(redaction: redact.Redaction) -> list[NameMention]:
 def _suggestion(mention: NameMention, suggestions: Mapping[str, str]) -> str:
     if find_identifiers(mention.name):
         return "[contact details]"
-    if mention.name in suggestions:
-        return suggestions[mention.name]
-    return redact.STORYTELLER if isinstance(mention, redact.SoundAlike) else "[name]"
+    if isinstance(mention, redact.SoundAlike):
+        return redact.STORYTELLER  # it may be the storyteller's own name, misheard
+    return suggestions.get(mention.name) or "[name]"
 
 
 def _confirmed_tags(story: Mapping[str, Any]) -> list[Mapping[str, Any]]:

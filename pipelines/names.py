@@ -125,9 +125,15 @@ _NAMING_BEFORE = re.compile(r"\b(?:called|named|name is|name was|name's|known as
 _WHO_AFTER = re.compile(r"^['’]?s?\s*,\s*who\b")
 _POSSESSIVE = re.compile(r"['’]s?$")
 # UK phone numbers (07700 900123, 0113 496 0000, +44 7700 900123), e-mail addresses, postcodes
-# (LS6 2AB) and NHS numbers (485 777 3456): each is found and offered to the reviewer like a name.
+# (LS6 2AB), NHS numbers (485 777 3456) and street addresses (14 Elm Street): each is found and
+# offered to the reviewer like a name.
+_STREET_KINDS = (
+    "Street St Road Rd Avenue Ave Lane Close Drive Way Crescent Terrace Grove Place Court Gardens Walk Rise "
+    "Mews Row Square Hill View Green Park Parade Vale Fold Croft Mount Yard Approach Garth Wynd"
+)
 IDENTIFIER = re.compile(
-    r"(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
+    rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[{_UPPER}][\w'’-]*\s+){{1,3}}(?:{'|'.join(_STREET_KINDS.split())})\b"
+    r"|(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
     r"|\b\d{3}\s\d{3}\s\d{4}\b"

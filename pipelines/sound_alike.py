@@ -87,7 +87,10 @@ def likeness(word: str, name: str) -> str | None:
     word_key, name_key = sound_key(word), sound_key(name)
     if not word_key or abs(len(word_key) - len(name_key)) > 1:
         return None
-    sound, spelling = edit_distance(word_key, name_key), spelling_closeness(word, name)
+    sound = edit_distance(word_key, name_key)
+    if sound > 1:
+        return None
+    spelling = spelling_closeness(word, name)
     if (sound == 0 and spelling >= SAME_SPELLING) or (sound == 1 and spelling >= SAME_SPELLING_ONE_SOUND_OFF):
         return SAME
     if sound <= 1 and spelling >= MAYBE_SPELLING:

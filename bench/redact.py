@@ -104,14 +104,18 @@ def sound_alikes(stories: list[dict]) -> None:
         heard = [(row["name"], [w for piece in CAPITALISED.findall(row["heard"]) for w in piece.split("-")]) for row in rows]
         misheard = [(name, words) for name, words in heard if name not in words and len(name) >= s.MIN_LETTERS]
         tally = {"same": 0, "maybe": 0, None: 0}
+        unrecognisable = 0  # missed, and no capitalised word keeps even half the name's letters
         for name, words in misheard:
             verdicts = {verdict(w, name) for w in words}
-            tally["same" if "same" in verdicts else "maybe" if "maybe" in verdicts else None] += 1
+            outcome = "same" if "same" in verdicts else "maybe" if "maybe" in verdicts else None
+            tally[outcome] += 1
+            unrecognisable += outcome is None and all(s.spelling_closeness(w, name) < 0.5 for w in words)
         print(
             f"sound-alikes: {len(misheard)} of {len(rows)} spoken surnames ({s.MIN_LETTERS}+ letters) not written "
             "as recorded by Whisper: "
             f"{tally['same']} hidden ({tally['same'] / len(misheard):.0%}), {tally['maybe']} flagged "
-            f"({tally['maybe'] / len(misheard):.0%}), {tally[None]} missed"
+            f"({tally['maybe'] / len(misheard):.0%}), {tally[None]} missed ({unrecognisable} of them with no "
+            "capitalised word sharing half the name's letters)"
         )
     pairs = hidden = flagged = hidden_not_names = 0
     for story in stories:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import redact
-from pipelines.names import NameMention, find_identifiers, suggest_placeholders
+from pipelines.names import STREET_ADDRESS, NameMention, find_identifiers, suggest_placeholders
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 from stories.msc import published_note
 from stories.outcomes import domain_label
@@ -200,7 +200,7 @@ def _mentions(redaction: redact.Redaction) -> list[NameMention]:
 
 def _suggestion(mention: NameMention, suggestions: Mapping[str, str]) -> str:
     if find_identifiers(mention.name):
-        return "[contact details]"
+        return "[address]" if STREET_ADDRESS.fullmatch(mention.name) else "[contact details]"
     if isinstance(mention, redact.SoundAlike):
         return redact.STORYTELLER  # it may be the storyteller's own name, misheard
     return suggestions.get(mention.name) or "[name]"

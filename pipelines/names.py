@@ -131,9 +131,10 @@ _STREET_KINDS = (
     "Street St Road Rd Avenue Ave Lane Close Drive Way Crescent Terrace Grove Place Court Gardens Walk Rise "
     "Mews Row Square Hill View Green Park Parade Vale Fold Croft Mount Yard Approach Garth Wynd"
 )
+_STREET_ADDRESS = rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[{_UPPER}][\w'’-]*\s+){{1,3}}(?:{'|'.join(_STREET_KINDS.split())})\b"
+STREET_ADDRESS = re.compile(_STREET_ADDRESS)
 IDENTIFIER = re.compile(
-    rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[{_UPPER}][\w'’-]*\s+){{1,3}}(?:{'|'.join(_STREET_KINDS.split())})\b"
-    r"|(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
+    _STREET_ADDRESS + r"|(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
     r"|\b\d{3}\s\d{3}\s\d{4}\b"

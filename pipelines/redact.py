@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -191,28 +192,55 @@ def _fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def fold_for_matching(text: str) -> tuple[str, list[int] | None]:
-    """Text folded for matching (see _fold_char), and for each folded character the index of
-    the original one it came from (None when nothing changed: ASCII text, the common case)."""
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where each character of a folded text came from in the original. Only characters whose
+    folded form is not exactly one character long are listed; between them the two texts run in step."""
+
+    marks: tuple[tuple[int, int, int], ...]  # (folded start, original index, folded length)
+    starts: tuple[int, ...]
+
+    def __call__(self, folded_index: int) -> int:
+        i = bisect.bisect_right(self.starts, folded_index) - 1
+        if i < 0:
+            return folded_index
+        folded_start, original, length = self.marks[i]
+        if folded_index < folded_start + length:
+            return original
+        return original + 1 + folded_index - folded_start - length
+
+
+def fold_for_matching(text: str) -> tuple[str, _Origin | None]:
+    """Text folded for matching (see _fold_char), and where each folded character came from in
+    the original (None when nothing changed: plain ASCII, the common case)."""
     if text.isascii():
         return text, None
-    pieces, origin = [], []
-    for index, char in enumerate(text):
-        folded = char if char.isascii() else _fold_char(char)
-        pieces.append(folded)
-        origin += [index] * len(folded)
+    pieces, marks, pos, shift = [], [], 0, 0
+    for m in _NON_ASCII.finditer(text):
+        folded = _fold_char(m.group())
+        pieces += [text[pos : m.start()], folded]
+        if len(folded) != 1:
+            marks.append((m.start() + shift, m.start(), len(folded)))
+            shift += len(folded) - 1
+        pos = m.end()
+    pieces.append(text[pos:])
     folded_text = "".join(pieces)
-    return (folded_text, origin) if folded_text != text else (text, None)
+    if folded_text == text:
+        return text, None
+    return folded_text, _Origin(tuple(marks), tuple(mark[0] for mark in marks))
 
 
 def _fold_text(text: str) -> str:
     return fold_for_matching(text)[0]
 
 
-def _original_span(text: str, origin: list[int], start: int, end: int) -> tuple[int, int]:
+def _original_span(text: str, origin: _Origin, start: int, end: int) -> tuple[int, int]:
     """A span of the folded text as a span of the original (NFKC may change lengths)."""
-    original_start = origin[start] if start < len(origin) else len(text)
-    original_end = origin[end - 1] + 1 if end > start else original_start
+    original_start = origin(start)
+    original_end = origin(end - 1) + 1 if end > start else original_start
     while original_end < len(text) and not _fold_char(text[original_end]):
         original_end += 1  # a combining accent belongs to the letter before it
     return original_start, original_end

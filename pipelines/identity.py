@@ -169,14 +169,16 @@ def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every name or contact detail found in any published text that a reviewer must decide on,
     with the texts it is in, a suggested placeholder and any decision already made."""
     decisions = story.get("name_decisions") or {}
+    replacing = any(row["decision"] == "redact" for row in decisions.values())
     settled = _needs_no_decision(story)
     review: dict[str, dict[str, Any]] = {}
     for text in published_texts(story):
         # Found before the decisions are applied (so a decided name stays listed, to change it) and
         # after (a name a decision only partly covers: "Pryce" left when "Janet" was replaced).
-        before, after = apply_identity(story, text.text, decisions=False), apply_identity(story, text.text)
+        before = apply_identity(story, text.text, decisions=False)
+        after = apply_identity(story, text.text) if replacing else before
         suggestions = suggest_placeholders(before.text, before.found)
-        for mention in [*_mentions(before), *_mentions(after)]:
+        for mention in [*_mentions(before), *(_mentions(after) if replacing else [])]:
             if mention.name in settled:
                 continue
             item = review.setdefault(

@@ -110,7 +110,7 @@ def build_document(
         story_title=version.title,
         story=paragraphs(version.body),
         outcomes=[
-            Outcome(domain_label(tag["domain"]), tag["direction"], version.evidence(tag) or "")
+            Outcome(domain_label(tag["domain"]), tag["direction"], version.evidence(story, tag) or "")
             for tag in story["tags"]
             if tag["status"] == "confirmed"
         ],

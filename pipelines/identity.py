@@ -55,14 +55,16 @@ class PublishedVersion:
     storyteller: str | None  # how the storyteller is credited at this identity level
     unresolved_names: tuple[str, ...]  # names found in any published text that no reviewer has decided on yet
     body_redacted: tuple[dict[str, Any], ...] = ()  # what was replaced in the body, to map offsets
-    texts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # every other published text, by key
+    texts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the other published texts, by key
 
     def body_span(self, start: int, end: int) -> str:
         """The published words standing where the original body's [start:end] stood."""
         return self.body[redact.new_offset(self.body_redacted, start) : redact.new_offset(self.body_redacted, end, end=True)]
 
-    def evidence(self, tag: Mapping[str, Any]) -> str | None:
-        return self.texts.get(f"evidence:{tag['id']}")
+    def evidence(self, story: Mapping[str, Any], tag: Mapping[str, Any]) -> str | None:
+        """A tag's evidence as published: cut from the published body where it is the body's words."""
+        span = _evidence_span(story, tag)
+        return self.body_span(*span) if span else self.texts.get(f"evidence:{tag['id']}")
 
     def contribution(self, tag: Mapping[str, Any]) -> str | None:
         return self.texts.get(f"contribution:{tag['id']}")
@@ -130,10 +132,6 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     unresolved = tuple(sorted(found - settled))
     title, body = applied.pop("title"), applied.pop("body")
     texts = {key: redaction.text for key, redaction in applied.items()}
-    for tag in _confirmed_tags(story):
-        span = _evidence_span(story, tag)
-        if span is not None:
-            texts[f"evidence:{tag['id']}"] = body.text[body.new_offset(span[0]) : body.new_offset(span[1], end=True)]
     return PublishedVersion(title.text, body.text, _credit(names, _level(story), story), unresolved, tuple(body.redacted), texts)
 
 

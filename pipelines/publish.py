@@ -106,7 +106,7 @@ def published_rows(
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
-                    "evidence": version.evidence(tag),
+                    "evidence": version.evidence(story, tag),
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],
                     "contribution": tag["contribution"],

@@ -136,15 +136,24 @@ def test_every_published_field_changed_after_sign_off_sends_the_story_back(db, o
         "contribution statement": f"UPDATE outcome_tags SET contribution_statement = 'Janet' WHERE id = {tag_id} AND 1 = ?",
         "evidence not in the body": f"UPDATE outcome_tags SET evidence = 'Janet said so' WHERE id = {tag_id} AND 1 = ?",
     }
+    round_id = db.execute(
+        "INSERT INTO msc_rounds (organisation_id, domain, title, created_at) VALUES (?, 'relationships', 'R', 'now')",
+        [orgs["a"]],
+    ).lastrowid
+    changes["most significant change reason"] = (
+        f"INSERT INTO msc_choices (round_id, story_id, reason, chosen_at) VALUES ({round_id}, ?, 'Janet said so', 'now')"
+    )
     for field, sql in changes.items():
         approve()
-        db.execute(sql, [story_id if "stories" in sql else 1])
+        db.execute(sql, [story_id if "stories" in sql or "msc" in sql else 1])
         assert get_story(db, story_id)["status"] == "submitted", field
     approve()
     db.execute("UPDATE outcome_tags SET direction = 'mixed' WHERE id = ?", [tag_id])  # no published words changed
     assert get_story(db, story_id)["status"] == "approved"
     fields = {text.key.split(":")[0] for text in published_texts(get_story(db, story_id))}
-    assert fields == {"title", "body", "evidence", "contribution"}  # each walked above
+    assert fields == {"title", "body", "evidence", "contribution", "msc"}  # each walked above
+    logged = db.execute("SELECT count(*) FROM audit_log WHERE action = 'story.back_to_review' AND story_id = ?", [story_id])
+    assert logged.fetchone()[0] == len(changes)
 
 
 def test_a_transcript_spelling_a_surname_as_heard_is_still_hidden(db, orgs, users):

@@ -20,7 +20,6 @@ import jinja2
 import sqlite_utils
 from markupsafe import Markup
 
-from pipelines.identity import apply_identity
 from stories.case_studies import BoardStory, Refused, ready_for_export
 from stories.consent import BOARD, LABELS
 from stories.exports import record_export
@@ -111,7 +110,7 @@ def build_document(
         story_title=version.title,
         story=paragraphs(version.body),
         outcomes=[
-            Outcome(domain_label(tag["domain"]), tag["direction"], apply_identity(story, tag["evidence"] or "").text)
+            Outcome(domain_label(tag["domain"]), tag["direction"], version.evidence(story, tag) or "")
             for tag in story["tags"]
             if tag["status"] == "confirmed"
         ],

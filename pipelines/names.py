@@ -125,9 +125,16 @@ _NAMING_BEFORE = re.compile(r"\b(?:called|named|name is|name was|name's|known as
 _WHO_AFTER = re.compile(r"^['’]?s?\s*,\s*who\b")
 _POSSESSIVE = re.compile(r"['’]s?$")
 # UK phone numbers (07700 900123, 0113 496 0000, +44 7700 900123), e-mail addresses, postcodes
-# (LS6 2AB) and NHS numbers (485 777 3456): each is found and offered to the reviewer like a name.
+# (LS6 2AB), NHS numbers (485 777 3456) and street addresses (14 Elm Street): each is found and
+# offered to the reviewer like a name.
+_STREET_KINDS = (
+    "Street St Road Rd Avenue Ave Lane Close Drive Way Crescent Terrace Grove Place Court Gardens Walk Rise "
+    "Mews Row Square Hill View Green Park Parade Vale Fold Croft Mount Yard Approach Garth Wynd"
+)
+_STREET_ADDRESS = rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[{_UPPER}][\w'’-]*\s+){{1,3}}(?:{'|'.join(_STREET_KINDS.split())})\b"
+STREET_ADDRESS = re.compile(_STREET_ADDRESS)
 IDENTIFIER = re.compile(
-    r"(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
+    _STREET_ADDRESS + r"|(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
     r"|\b\d{3}\s\d{3}\s\d{4}\b"
@@ -245,7 +252,7 @@ def _is_known_name(word: str) -> bool:
     return folded in lex.given or folded in lex.surnames
 
 
-def _sentence_initial(text: str, start: int) -> bool:
+def sentence_initial(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t([*•–—-":
         i -= 1
@@ -427,7 +434,7 @@ def _judge(text: str, run: list[_Token]) -> str:
         if previous in _DETERMINERS:
             return "no"
         if _has_cue(text, first.start, first.end, False):
-            return "maybe" if _sentence_initial(text, first.start) else "yes"
+            return "maybe" if sentence_initial(text, first.start) else "yes"
         listed = _LISTED_WITH_NAME.match(text, first.end) or _LISTED_AFTER_NAME.search(
             text, max(0, first.start - 40), first.start
         )
@@ -436,7 +443,7 @@ def _judge(text: str, run: list[_Token]) -> str:
         if previous in _DETERMINERS and not _is_known_name(first.word):
             return "no"  # "the Playhouse", "an Englishman"
         return "no" if _looks_like_place(text, first) else "yes"
-    if not _sentence_initial(text, first.start):
+    if not sentence_initial(text, first.start):
         return "yes"
     return "yes" if _has_cue(text, first.start, first.end, first.possessive) else "maybe"
 

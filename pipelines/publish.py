@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.identity import PublishedVersion, apply_identity, stored_or_fresh
+from pipelines.identity import PublishedVersion, stored_or_fresh
 from pipelines.published_file import copy_without, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
@@ -28,7 +28,6 @@ from stories.clock import today as utc_today
 from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
 from stories.instance import Instance
 from stories.interventions import list_interventions
-from stories.msc import published_note
 from stories.records import stories_for_publication, story_state
 
 TEMP_SUFFIX = ".building"
@@ -80,7 +79,7 @@ def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
 def published_rows(
     stories: list[dict[str, Any]], audience: str, today: dt.date, versions: dict[int, PublishedVersion]
 ) -> Iterator[dict[str, Any]]:
-    """The published form of every story this audience may see today."""
+    """The published form of every story this audience may see today: every text from its published version."""
     for story in stories:
         version = versions.get(story["id"])
         if version is None or not publishable(
@@ -101,17 +100,17 @@ def published_rows(
             "review_on": story["consent"].review_on.isoformat(),
             "told_as": "recorded" if story["source"] == "audio" else "written",
             "verification": verification_level(v["kind"] for v in story["verifications"]),
-            "most_significant_change": _identity_applied(story, published_note(story["msc_choices"])),
+            "most_significant_change": version.most_significant_change,
             "interventions": story["interventions"],
             "outcomes": [
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
-                    "evidence": _evidence(story, version, tag),
+                    "evidence": version.evidence(story, tag),
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],
                     "contribution": tag["contribution"],
-                    "contribution_statement": _identity_applied(story, tag["contribution_statement"]),
+                    "contribution_statement": version.contribution(tag),
                 }
                 for tag in story["tags"]
             ],
@@ -131,25 +130,6 @@ def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]])
             fresh[story["id"]] = (new_key, version.to_json())
     published_version_store.save(db, fresh)
     return versions
-
-
-def _evidence(story: dict[str, Any], version: PublishedVersion, tag: dict[str, Any]) -> str | None:
-    """A tag's evidence as published: cut from the published body where its offsets still hold."""
-    evidence, start, end = tag["evidence"], tag["start"], tag["end"]
-    if not evidence:
-        return None
-    if start is None or end is None or story["body"][start:end] != evidence:
-        # Offsets missing or stale (the text was corrected since): find the words in the body instead.
-        start = story["body"].find(evidence)
-        end = start + len(evidence)
-    if start >= 0:
-        return version.body_span(start, end)
-    return _identity_applied(story, evidence)
-
-
-def _identity_applied(story: dict[str, Any], text: str | None) -> str | None:
-    """Any other words that travel with a story (evidence, a panel's reason) obey its identity level too."""
-    return apply_identity(story, text).text if text else None
 
 
 def build_file(path: Path, fill: Callable[[sqlite_utils.Database], None]) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
 import re
 import secrets
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import click
 
+from pipelines import sound_alike
 from pipelines.names import (
     CONTACT,
     IDENTIFIER,
@@ -23,6 +26,7 @@ from pipelines.names import (
     fold,
     lexicon,
     read_list,
+    sentence_initial,
     strip_accents,
 )
 
@@ -151,25 +155,135 @@ def _possessive_suffix(text: str, end: int) -> int:
     return 0
 
 
-def _pattern(variants: Iterable[str], any_case: set[str]) -> re.Pattern[str]:
+# Pieces of a hyphenated compound around a name: "Holt-Barnes" and "Barnes-Holt" are the surname.
+_COMPOUND_HEAD = r"(?P<head>(?:[^\W\d_][\w'’]*-)*)"
+_COMPOUND_TAIL = r"(?P<tail>(?:-[^\W\d_][\w'’]*)*)"
+_SPELLING_GAP = r"[ .,-]{1,3}"  # "H-O-L-T", "H O L T", "H.O.L.T", "H. O. L. T"
+MIN_SPELLED = 3  # "J O" is too likely to be something else
+
+
+def _spelled(word: str) -> str:
+    """A regex for a name spelled out letter by letter, in any case."""
+    return "(?i:" + _SPELLING_GAP.join(re.escape(letter) for letter in word) + ")"
+
+
+def _pattern(variants: Iterable[str], any_case: set[str], spelled: Iterable[str]) -> re.Pattern[str]:
     """One regex for all variants, longest first; those in any_case match in any case
     ("Maria SMITH"), the rest (everyday words, initials) only as written."""
     alternation = "|".join(
-        f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)
+        [_spelled(word) for word in spelled]
+        + [f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)]
     )
-    return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}(?P<name>{alternation})(?![\w-])")
+    return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}{_COMPOUND_HEAD}(?P<name>{alternation}){_COMPOUND_TAIL}(?![\w-])")
+
+
+# --- matching on folded text --------------------------------------------------------------
+
+_FOLDED_CHARS = {"ß": "ss", "ẞ": "SS", "ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D"}
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    """One character as matching sees it: compatibility forms and accents gone, case kept
+    ("Ｈ" -> "H", "ö" -> "o", "ﬁ" -> "fi"); a lone combining mark becomes nothing."""
+    if char in _FOLDED_CHARS:
+        return _FOLDED_CHARS[char]
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where each character of a folded text came from in the original. Only characters whose
+    folded form is not exactly one character long are listed; between them the two texts run in step."""
+
+    marks: tuple[tuple[int, int, int], ...]  # (folded start, original index, folded length)
+    starts: tuple[int, ...]
+
+    def __call__(self, folded_index: int) -> int:
+        i = bisect.bisect_right(self.starts, folded_index) - 1
+        if i < 0:
+            return folded_index
+        folded_start, original, length = self.marks[i]
+        if folded_index < folded_start + length:
+            return original
+        return original + 1 + folded_index - folded_start - length
+
+
+def fold_for_matching(text: str) -> tuple[str, _Origin | None]:
+    """Text folded for matching (see _fold_char), and where each folded character came from in
+    the original (None when nothing changed: plain ASCII, the common case)."""
+    if text.isascii():
+        return text, None
+    pieces, marks, pos, shift = [], [], 0, 0
+    for m in _NON_ASCII.finditer(text):
+        folded = _fold_char(m.group())
+        pieces += [text[pos : m.start()], folded]
+        if len(folded) != 1:
+            marks.append((m.start() + shift, m.start(), len(folded)))
+            shift += len(folded) - 1
+        pos = m.end()
+    pieces.append(text[pos:])
+    folded_text = "".join(pieces)
+    if folded_text == text:
+        return text, None
+    return folded_text, _Origin(tuple(marks), tuple(mark[0] for mark in marks))
+
+
+def _fold_text(text: str) -> str:
+    return fold_for_matching(text)[0]
+
+
+def _original_span(text: str, origin: _Origin, start: int, end: int) -> tuple[int, int]:
+    """A span of the folded text as a span of the original (NFKC may change lengths)."""
+    original_start = origin(start)
+    original_end = origin(end - 1) + 1 if end > start else original_start
+    while original_end < len(text) and not _fold_char(text[original_end]):
+        original_end += 1  # a combining accent belongs to the letter before it
+    return original_start, original_end
 
 
 def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
     """Replace every variant in rules (variant -> replacement) and say what was replaced,
-    with the spans of the replacements in the new text."""
+    with the spans of the replacements in the new text.
+
+    Matching runs on folded text ("Hölt", "Ｈｏｌｔ" meet "Holt"); replacing runs on the
+    original, so everything around a name stays exactly as written."""
     if not rules:
         return text, [], []
+    folded_rules: dict[str, str] = {}
+    for variant, replacement in rules.items():  # later rules win: the storyteller's come last
+        folded_rules[_fold_text(variant)] = replacement
+    folded, origin = fold_for_matching(text)
+    new_folded, redacted, spans = _apply_folded(folded, folded_rules)
+    if origin is None:
+        return new_folded, redacted, spans
+    out: list[str] = []
+    mapped: list[dict] = []
+    pos = length = 0
+    for item in redacted:
+        start, end = _original_span(text, origin, item["start"], item["end"])
+        written = new_folded[item["new_start"] : item["new_end"]]
+        out += [text[pos:start], written]
+        new_start = length + start - pos
+        length = new_start + len(written)
+        mapped.append({**item, "name": text[start:end], "start": start, "end": end, "new_start": new_start, "new_end": length})
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), mapped, [(item["new_start"], item["new_end"]) for item in mapped]
+
+
+def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
     # A variant whose lower-case form is listed too is a name in any case.
     any_case = {v for v in rules if v.lower() in rules and v.lower() != v.upper()}
     by_fold = {v.casefold(): v for v in any_case}
     bare_s = {v + "s": v for v in rules if v[-1:].isalpha() and v[-1] not in "sS"}
-    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case})
+    # Any single word of a name, spelled out letter by letter ("H-O-L-T"), is that name.
+    spelled = {v.casefold(): v for v in rules if v.isalpha() and len(v) >= MIN_SPELLED and v.casefold() in by_fold}
+    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case}, sorted(spelled, key=len, reverse=True))
     out: list[str] = []
     redacted: list[dict] = []
     spans: list[tuple[int, int]] = []
@@ -177,8 +291,11 @@ def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[t
     for m in pattern.finditer(text):
         variant = m.group("name")
         suffix = _possessive_suffix(text, m.end())
+        letters = "".join(c for c in variant if c.isalpha()).casefold()
         if variant not in rules and variant.casefold() in by_fold:
             variant = by_fold[variant.casefold()]
+        elif variant not in rules and letters in spelled and len(letters) < len(variant):
+            variant = spelled[letters]  # spelled out
         elif variant not in rules:  # "Marias" is "Maria" + s
             variant, suffix = bare_s.get(variant) or by_fold[variant[:-1].casefold()], -1
         replacement, end = rules[variant], m.end() + max(suffix, 0)
@@ -238,12 +355,56 @@ def _contact_rules(text: str, rules: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def _finish(text: str, rules: Mapping[str, str]) -> Redaction:
+@dataclass(frozen=True)
+class SoundAlike(NameMention):
+    """A word that sounds a little like one of the storyteller's names: flagged for a reviewer, not replaced."""
+
+
+def _finish(text: str, rules: Mapping[str, str], hidden: Sequence[str] = (), kept: str = "") -> Redaction:
+    """Apply rules; with `hidden` (the storyteller's name parts a story told aloud must hide),
+    words that sound like them are replaced too, or flagged where less sure. `kept` is the
+    first name a first-name story keeps: "Margaret Grinstich" becomes "Margaret", not "Margaret Margaret"."""
+    flagged: set[str] = set()
+    if hidden:
+        misheard, flagged = _sound_alikes(text, hidden, rules)
+        rules = {**rules, **misheard, **{f"{kept} {word}": r for word, r in misheard.items() if kept}}
     if "@" in text:
         rules = {**rules, **_contact_rules(text, rules)}
     new_text, redacted, spans = _apply(text, rules)
     found = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
+    if flagged:
+        taken = [(m.start, m.end) for m in found]
+        for m in _WORD.finditer(new_text):
+            if m.group() in flagged and not any(m.start() < e and s < m.end() for s, e in taken):
+                found.append(SoundAlike(m.group(), m.start(), m.end()))
+        found.sort(key=lambda m: m.start)
     return Redaction(new_text, redacted, found)
+
+
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_][\w'’]*?(?=['’]s\b|['’]?(?![\w'’]))")
+
+
+def _sound_alikes(text: str, hidden: Sequence[str], rules: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
+    """Capitalised words (or hyphen pieces) that sound like a hidden name part: ({word: its replacement}, {flagged words})."""
+    common = lexicon().common
+    parts = {part: rules[part] for part in hidden if part in rules}
+    misheard: dict[str, str] = {}
+    flagged: set[str] = set()
+    for m in _WORD.finditer(text):
+        for word in m.group().split("-"):
+            if not word[:1].isupper() or word in rules or word in misheard:
+                continue
+            everyday = word.lower() in common
+            if everyday and sentence_initial(text, m.start()):
+                continue  # "Hold on" opening a sentence is the word, not "Holt"
+            for part, replacement in parts.items():
+                verdict = sound_alike.likeness(word, part)
+                if verdict == sound_alike.SAME and not everyday:
+                    misheard[word] = replacement
+                    break
+                if verdict is not None:
+                    flagged.add(word)
+    return misheard, flagged - set(misheard)
 
 
 def _other_rules(other_names: Mapping[str, str] | None) -> dict[str, str]:
@@ -261,6 +422,7 @@ def redact(
     *,
     replacement: str = STORYTELLER,
     other_names: Mapping[str, str] | None = None,
+    sound_alike: bool = False,
 ) -> Redaction:
     """Replace every recognisable variant of the storyteller's names (first entry the full
     name, the rest aliases) with replacement, and each name in other_names with its
@@ -270,8 +432,10 @@ def redact(
     rules = _other_rules(other_names)
     if storyteller_names:
         for v in name_variants(storyteller_names[0], storyteller_names[1:]):
-            rules[v] = replacement  # the storyteller wins a part shared with someone else
-    return _finish(text, rules)
+            rules.pop(v, None)
+            rules[v] = replacement  # last, so the storyteller wins a part shared with someone else
+    hidden = [p for name in storyteller_names for p in _name_parts(name)] if sound_alike else []
+    return _finish(text, rules, hidden)
 
 
 def first_name_only(
@@ -280,6 +444,7 @@ def first_name_only(
     aliases: Iterable[str] = (),
     *,
     other_names: Mapping[str, str] | None = None,
+    sound_alike: bool = False,
 ) -> Redaction:
     """The "first name" identity level: every other part of the storyteller's names and
     their initials become the first name ("Maria Smith", "Mrs Smith", "M.S." -> "Maria")."""
@@ -296,7 +461,8 @@ def first_name_only(
     for v in name_variants(full_name, aliases):
         if v not in keep:
             rules[v] = first
-    return _finish(text, rules)
+    hidden = [p for name in [full_name, *aliases] for p in _name_parts(name) if p not in keep] if sound_alike else []
+    return _finish(text, rules, hidden, kept=first)
 
 
 def pseudonym_for(seed: bytes | str, avoid: Iterable[str] = ()) -> str:
@@ -327,19 +493,23 @@ def redact_for_level(
     *,
     seed: bytes | str | None = None,
     other_names: Mapping[str, str] | None = None,
+    sound_alike: bool = False,
 ) -> Redaction:
-    """Apply one identity level: named, first_name, pseudonym or anonymous."""
+    """Apply one identity level: named, first_name, pseudonym or anonymous. With sound_alike (a
+    transcript), words that sound like a hidden name of the storyteller's are hidden or flagged too."""
     if level == "named":
         return _finish(text, _other_rules(other_names))
     if not storyteller_names:
         raise RedactionError(f"the {level!r} level needs the storyteller's recorded names")
     if level == "first_name":
-        return first_name_only(text, storyteller_names[0], storyteller_names[1:], other_names=other_names)
+        return first_name_only(
+            text, storyteller_names[0], storyteller_names[1:], other_names=other_names, sound_alike=sound_alike
+        )
     if level == "pseudonym":
         pseudonym = pseudonym_for(seed or b"", avoid=storyteller_names)
-        return redact(text, storyteller_names, replacement=pseudonym, other_names=other_names)
+        return redact(text, storyteller_names, replacement=pseudonym, other_names=other_names, sound_alike=sound_alike)
     if level == "anonymous":
-        return redact(text, storyteller_names, replacement=STORYTELLER, other_names=other_names)
+        return redact(text, storyteller_names, replacement=STORYTELLER, other_names=other_names, sound_alike=sound_alike)
     raise RedactionError(f"unknown identity level {level!r}; expected one of {IDENTITY_LEVELS}")
 
 

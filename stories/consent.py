@@ -106,7 +106,7 @@ class StoryState:
 
     status: str  # draft | submitted | approved
     text_reviewed: bool  # a typed story is its own text; a transcript needs a person's review
-    names_resolved: bool  # every person name found has a keep-or-redact decision
+    names_resolved: bool  # every name found in any published text has a keep-or-redact decision
     recording: str | None = None  # the stored name of the story's recording, if it has one
 
 
@@ -144,8 +144,10 @@ def publishable(story: StoryState, consent: Consent | None, audience: str, today
         return Decision(False, "not yet signed off by a reviewer")
     if not story.text_reviewed:
         return Decision(False, "transcript not yet reviewed by a person")
-    if consent.identity_level in HIDDEN_IDENTITY_LEVELS and not story.names_resolved:
-        return Decision(False, "other people's names not yet reviewed")
+    if not story.names_resolved:
+        # At every identity level: another person's name, or a word that may be the storyteller's,
+        # goes beyond the team only once a reviewer has kept or replaced it.
+        return Decision(False, "names in the published text not yet decided on by a reviewer")
     return Decision(True, f"consented for {LABELS[audience].lower()}, {LABELS[consent.identity_level].lower()}")
 
 

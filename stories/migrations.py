@@ -414,3 +414,49 @@ def m008_consent_evidence_recording(db: sqlite_utils.Database) -> None:
         "CREATE TRIGGER consent_events_append_only BEFORE UPDATE ON consent_events"
         " BEGIN SELECT RAISE(ABORT, 'consent history is append-only'); END"
     )
+
+
+# Sign-off is for the words a reviewer read. Any published text changed after it (title, body or
+# transcript, a contribution statement, evidence not cut from the body, a Most Significant Change
+# reason) sends the story back for review, however it was changed: a trigger, not each use case.
+# The fields are those of pipelines/identity.py: published_texts; tests walk each one.
+_BACK_TO_REVIEW = """
+    UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL
+    WHERE id = {story} AND status = 'approved';
+    INSERT INTO audit_log (at, actor, action, story_id, detail)
+    SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'system', 'story.back_to_review', {story}, json_object('changed', {field})
+    WHERE changes() > 0;
+"""
+# A confirmed tag publishes its contribution statement, and its evidence where that is not in the body.
+_EVIDENCE_APART = "instr((SELECT body FROM stories WHERE id = NEW.story_id), NEW.evidence) = 0"
+_TAG_TEXT_ADDED = f"""NEW.status = 'confirmed' AND (NEW.contribution_statement IS NOT NULL
+    OR (NEW.evidence IS NOT NULL AND {_EVIDENCE_APART}))"""
+_TAG_TEXT_CHANGED = f"""NEW.status = 'confirmed' AND (
+    (NEW.contribution_statement IS NOT NULL AND (OLD.status IS NOT 'confirmed'
+        OR NEW.contribution_statement IS NOT OLD.contribution_statement))
+    OR (NEW.evidence IS NOT NULL AND (OLD.status IS NOT 'confirmed' OR NEW.evidence IS NOT OLD.evidence)
+        AND {_EVIDENCE_APART}))"""
+
+
+@migration
+def m007_published_text_changed_needs_review(db: sqlite_utils.Database) -> None:
+    db.execute(
+        f"""CREATE TRIGGER m007_story_text_changed AFTER UPDATE OF title, body ON stories
+        WHEN OLD.status = 'approved' AND (NEW.title IS NOT OLD.title OR NEW.body IS NOT OLD.body)
+        BEGIN {_BACK_TO_REVIEW.format(story="NEW.id", field="'title or body'")} END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER m007_tag_text_changed AFTER UPDATE OF status, contribution_statement, evidence ON outcome_tags
+        WHEN {_TAG_TEXT_CHANGED}
+        BEGIN {_BACK_TO_REVIEW.format(story="NEW.story_id", field="'outcome'")} END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER m007_tag_text_added AFTER INSERT ON outcome_tags
+        WHEN {_TAG_TEXT_ADDED}
+        BEGIN {_BACK_TO_REVIEW.format(story="NEW.story_id", field="'outcome'")} END"""
+    )
+    for event, columns in (("INSERT", ""), ("UPDATE", " OF reason")):
+        db.execute(
+            f"""CREATE TRIGGER m007_msc_reason_{event.lower()} AFTER {event}{columns} ON msc_choices
+            BEGIN {_BACK_TO_REVIEW.format(story="NEW.story_id", field="'most significant change reason'")} END"""
+        )

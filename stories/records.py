@@ -18,7 +18,6 @@ from stories.consent import (
     AMENDED,
     AUDIENCES,
     GIVEN,
-    HIDDEN_IDENTITY_LEVELS,
     IDENTITY_LEVELS,
     LABELS,
     RENEWED,
@@ -313,6 +312,7 @@ def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | N
     story["name_decisions"] = {
         row["name"]: row for row in db.query("SELECT * FROM name_decisions WHERE story_id = ?", [story_id])
     }
+    story["msc_choices"] = list(db.query(MSC_CHOICES_SQL + " WHERE story_id = ? ORDER BY chosen_at", [story_id]))
     return story
 
 
@@ -386,11 +386,6 @@ def publication_decisions(story: Mapping[str, Any], names_resolved: bool, today:
     return {audience: publishable(state, story["consent"], audience, today or utc_today()) for audience in AUDIENCES}
 
 
-def needs_name_review(story: Mapping[str, Any]) -> bool:
-    consent = story.get("consent")
-    return consent is not None and consent.identity_level in HIDDEN_IDENTITY_LEVELS
-
-
 def _ensure_storyteller(db: sqlite_utils.Database, organisation_id: int, reference: str, stamp: str) -> int:
     row = db.execute(
         "SELECT id FROM storytellers WHERE organisation_id = ? AND reference = ?", [organisation_id, reference]
@@ -423,6 +418,9 @@ STORY_SQL = (
     " JOIN storytellers ON storytellers.id = stories.storyteller_id"
 )
 
+# A story's Most Significant Change choices, with the domain their published note names.
+MSC_CHOICES_SQL = "SELECT msc_choices.*, msc_rounds.domain FROM msc_choices JOIN msc_rounds ON msc_rounds.id = round_id"
+
 
 def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every story shaped like `get_story`, loaded in a few bulk queries for the publisher."""
@@ -443,9 +441,7 @@ def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         by_story[tag["story_id"]]["tags"].append(tag)
     for verification in db.query("SELECT story_id, kind FROM verifications ORDER BY id"):
         by_story[verification["story_id"]]["verifications"].append(verification)
-    for choice in db.query(
-        "SELECT msc_choices.*, msc_rounds.domain FROM msc_choices JOIN msc_rounds ON msc_rounds.id = round_id ORDER BY chosen_at"
-    ):
+    for choice in db.query(MSC_CHOICES_SQL + " ORDER BY chosen_at"):
         by_story[choice["story_id"]]["msc_choices"].append(choice)
     for decision in db.query("SELECT * FROM name_decisions"):
         by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision

@@ -211,6 +211,18 @@ def add_tag(
     ).lastrowid
 
 
+def sign_off(db, story_id: int, reviewer_id: int | None) -> None:
+    """A reviewer's sign-off as the story page asks for it: every name found in what the story
+    publishes decided (kept, here), then the story approved."""
+    from pipelines.identity import names_for_review
+    from stories.records import approve_story, decide_name, get_story
+
+    for item in names_for_review(get_story(db, story_id)):
+        if not item["decision"]:
+            decide_name(db, story_id, item["name"], "keep", actor="t")
+    approve_story(db, story_id, actor="t", user_id=reviewer_id)
+
+
 def verify_today(db, story_id: int, reviewer_id: int) -> None:
     """A reviewer's second-person verification of a story, dated today."""
     assurance.record_second_person(

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
-from conftest import add_tag, story_form
+from conftest import add_tag, sign_off, story_form
 from pipelines.publish import run_publish
 from stories import assurance
 from stories.interventions import add_intervention
-from stories.records import approve_story, record_story
+from stories.records import record_story
 from stories.validation import Invalid
 
 
@@ -26,7 +26,7 @@ def story(db, orgs, users, signed_form):
         actor="t",
         user_id=users["worker"],
     )
-    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    sign_off(db, story_id, users["reviewer"])
     tag_id = add_tag(db, story_id, evidence="I go to the lunch club.")
     return {"id": story_id, "tag": tag_id, "intervention": intervention}
 
@@ -77,7 +77,7 @@ def test_a_member_check_needs_a_method_and_a_date_not_in_the_future(db, users, s
     assert set(error.value.problems) == {"method", "verified_on"}
 
 
-def test_an_outcome_link_records_intervention_contribution_and_words(instance, db, story):
+def test_an_outcome_link_records_intervention_contribution_and_words(instance, db, users, story):
     assurance.link_outcome(
         db,
         story["id"],
@@ -90,6 +90,8 @@ def test_an_outcome_link_records_intervention_contribution_and_words(instance, d
         actor="t",
         intervention_ids=[story["intervention"]],
     )
+    assert run_publish(instance)["commissioners"] == 0  # new words to publish: back to the reviewer first
+    sign_off(db, story["id"], users["reviewer"])
     run_publish(instance)
     with sqlite3.connect(instance.published_path("commissioners")) as conn:
         row = conn.execute(

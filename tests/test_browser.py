@@ -11,6 +11,7 @@ open page, and the processes' logs, into test-artifacts/.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from audio import speak
 from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank, slug
 
-from conftest import SIGNED_FORM
+from conftest import SIGNED_FORM, story_form
 from stories.demo import DEMO_PASSWORD
 
 try:
@@ -259,7 +260,7 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
         expect(page.get_by_role("heading", name="Someone rings on a Tuesday", level=1)).to_be_visible()
 
     with steps("decide on other people's names"):
-        names = page.get_by_role("region", name="Other people named in this story")
+        names = page.get_by_role("region", name="Names in what would be published")
         if re.search(r"\bSam\b", told_text):  # the recogniser heard the name: a reviewer must decide on it
             expect(names.get_by_role("group", name=re.compile(r"^Sam\b"))).to_be_visible()
         if names.count():
@@ -388,4 +389,61 @@ def test_a_throttled_login_says_when_to_try_again_the_same_for_any_username(stor
                 page.screenshot(path=str(folder / "admin-right-password-390.png"), full_page=True)
         context.close()
     assert shown["admin"] == shown["nobody-by-this-name"]
+
+
+# Someone else's full name, a nickname and a street address, in a first-name story (issue 12).
+NAMED_OTHERS = (
+    "My name is Margaret Holt. My neighbour Janet Pryce got me to ring the service, and Steven Barraclough "
+    "from the council sorted the repairs at 14 Elm Street. Now Priya rings every Tuesday and I feel like myself again."
+)
+
+
+def test_a_reviewer_decides_every_name_on_a_phone_and_a_laptop(storybank, chromium_browser, request, tmp_path):
+    """The names panel lists each name with the text it is in, and works at 390 px as at 1366 px."""
+    row = story_form(
+        title="A neighbour got me to ring", body=NAMED_OTHERS, identity_level="first_name", storyteller_reference="BF-0990"
+    )
+    row["audiences"] = ";".join(row["audiences"])
+    (tmp_path / "signed-consent.pdf").write_bytes(SIGNED_FORM)
+    row["evidence_path"] = "signed-consent.pdf"
+    path = tmp_path / "story.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    run_storybank(["import", str(path), "--organisation", "aireside-befriending"], storybank.env)
+    steps = Steps(chromium_browser, storybank, request.node.name)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height in ((390, 844), (1366, 900)):
+        context = chromium_browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(10_000)
+        page = steps.watch(context.new_page())
+        with steps(f"open the story at {width} px"):
+            log_in(page, storybank.app_url, REVIEWER)
+            page.goto(f"{storybank.app_url}/stories/?q=neighbour")
+            page.get_by_role("link", name="A neighbour got me to ring").click()
+            names = page.get_by_role("region", name="Names in what would be published")
+            janet = names.get_by_role("group", name=re.compile(r"^Janet Pryce"))
+            expect(janet).to_be_visible()
+            expect(janet).to_contain_text("In: Story")
+            expect(names.get_by_role("group", name=re.compile(r"^14 Elm Street"))).to_be_visible()
+            expect(names.get_by_role("group", name=re.compile(r"^Margaret"))).to_have_count(0)  # the storyteller's own
+            assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing off the side of a phone
+        if width == 390:
+            with steps("decide on every name from a phone, then sign off"):
+                expect(names).to_contain_text("still need a decision")
+                for person in names.get_by_role("group").all():
+                    person.get_by_label("Keep it").check()
+                janet.get_by_label("Replace it with").check()
+                janet.get_by_label("Placeholder for Janet Pryce").fill("[my neighbour]")
+                names.get_by_role("group", name=re.compile(r"^14 Elm Street")).get_by_label("Replace it with").check()
+                names.get_by_role("button", name="Save name decisions").click()
+                expect(page.get_by_role("alert").filter(has_text="Name decisions saved")).to_be_visible()
+                expect(page.get_by_text("needs a decision")).to_have_count(0)
+                page.get_by_role("button", name="Sign off this story for publication").click()
+                expect(decision(page, "The public")).to_contain_text("yes")
+                preview = page.get_by_role("region", name="As it will be published")
+                expect(preview).to_contain_text("[my neighbour] got me to ring")
+                expect(preview).not_to_contain_text("Janet")
+        panel = page.get_by_role("region", name="Names in what would be published")
+        panel.screenshot(path=ARTIFACTS / f"names-panel-{width}.png")
+        page.screenshot(path=ARTIFACTS / f"names-story-{width}.png", full_page=True)
+        context.close()
     assert not steps.page_errors, steps.page_errors

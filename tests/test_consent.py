@@ -88,8 +88,13 @@ def test_review_date_today_is_still_in_force():
     assert publishable(READY, consent(review_on=TODAY), "public", TODAY)
 
 
-def test_named_story_needs_no_name_review():
-    assert publishable(dataclasses.replace(READY, names_resolved=False), consent(identity_level="named"), "public", TODAY)
+@pytest.mark.parametrize("level", ["named", "first_name", "pseudonym", "anonymous"])
+@pytest.mark.parametrize("audience", ["commissioners", "board", "public"])
+def test_undecided_names_keep_a_story_with_the_team_at_every_identity_level(level, audience):
+    undecided = dataclasses.replace(READY, names_resolved=False)
+    assert not publishable(undecided, consent(identity_level=level), audience, TODAY)
+    assert publishable(undecided, consent(identity_level=level), "team", TODAY)
+    assert publishable(READY, consent(identity_level=level), audience, TODAY)
 
 
 def test_team_sees_an_unreviewed_story_without_special_category_consent():

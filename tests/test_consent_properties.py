@@ -1,10 +1,11 @@
 """Consent over time, as a Hypothesis state machine: published files hold exactly what consent allows.
 
-The machine records stories, changes their consent, signs them off, decides names, withdraws,
-erases, lets days pass and publishes, in random order. Its own small model (written out here,
-never by calling `publishable`) says which stories each published file may hold; after every
-step the files must hold exactly those, no withdrawn, expired or erased story's words may be in
-their bytes, no storyteller name may survive a hidden identity, and the audit log only grows.
+The machine records stories, changes their consent, signs them off, decides names, edits a
+published text after sign-off, withdraws, erases, lets days pass and publishes, in random order.
+Its own small model (written out here, never by calling `publishable`) says which stories each
+published file may hold; after every step the files must hold exactly those, no withdrawn, expired
+or erased story's words may be in their bytes, no storyteller name may survive a hidden identity
+(contribution statements included), and the audit log only grows.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
 import stories.clock
-from conftest import story_form
+from conftest import add_tag, story_form
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
+from stories.assurance import link_outcome
 from stories.backup import backup, restore
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
@@ -120,7 +122,7 @@ def may_publish(story: ModelStory, audience: str, today: dt.date) -> bool:
         and audience in t.audiences
         and t.special_category
         and t.has_evidence
-        and (story.name_decided or t.identity_level not in HIDDEN)
+        and story.name_decided  # at every identity level (issue 12)
     )
 
 
@@ -348,6 +350,36 @@ class ConsentMachine(RuleBasedStateMachine):
         story.name_decided = True
         if then_publish:
             self.publish()
+
+    @rule(story_id=stories, field=st.sampled_from(["title", "body", "contribution statement"]), then_publish=st.booleans())
+    def edit_published_text_after_sign_off(self, story_id, field, then_publish=False):
+        """A published text changes: whatever the path, the story goes back for review until signed off again."""
+        story = self.model[story_id]
+        if story.erased:
+            return
+        if field == "contribution statement":
+            # In the storyteller's words, naming them: the identity level must hide that too.
+            tag_id = add_tag(self.db, story_id, "relationships")
+            statement = f"{story.alias} says the Tuesday calls made the difference"
+            link_outcome(self.db, story_id, tag_id, {"contribution_statement": statement}, actor="test", intervention_ids=[])
+        elif field == "title":
+            self.db.execute("UPDATE stories SET title = title || ' (corrected)' WHERE id = ?", [story_id])
+        else:
+            self.db.execute("UPDATE stories SET body = body || ' It got better again.' WHERE id = ?", [story_id])
+        if story.signed_off:
+            self.note_event(f"a {field} changed after sign-off")
+        story.signed_off = False
+        if then_publish:
+            self.publish()
+
+    @invariant()
+    def contribution_statements_hide_the_storyteller(self):
+        for audience in PUBLISHED:
+            with sqlite3.connect(f"file:{self.instance.published_path(audience)}?immutable=1", uri=True) as conn:
+                rows = conn.execute("SELECT story_id, contribution_statement FROM story_outcomes").fetchall()
+            for story_id, statement in rows:
+                if statement and self.published_levels[story_id] in HIDDEN:
+                    assert not has_word(statement, self.model[story_id].alias), (audience, statement)
 
     @rule(story_id=stories)
     def withdraw_story(self, story_id):

@@ -7,11 +7,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import add_tag, datasette_get, story_form, verify_today
+from conftest import add_tag, datasette_get, sign_off, story_form, verify_today
 from pipelines.publish import run_publish
 from stories.datasette_plugin import make_datasette
 from stories.interventions import add_intervention
-from stories.records import approve_story, record_story
+from stories.records import record_story
 
 DATASETTE = "http://127.0.0.1:8001"
 SHARED = ["team", "commissioners"]
@@ -98,11 +98,11 @@ def evidence(instance, db, orgs, users, signed_form):
             actor="t",
             user_id=users["worker"],
         )
-        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
         for domain, direction, words in tags:
             tag(db, story_id, domain, direction, words)
         if title == "Verified one":
             tag(db, story_id, "connect", "improved", "Priya rings every Tuesday.", framework="five-ways")
+        sign_off(db, story_id, users["reviewer"])  # the evidence quotes too: not all are the body's words
         if verified:
             verify_today(db, story_id, users["reviewer"])
     run_publish(instance)
@@ -195,7 +195,7 @@ def test_nothing_published_yet_is_explained(commissioner, instance):
 def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db, orgs, users, instance, signed_form):
     from pipelines.publish import run_publish
     from stories.auth import add_user
-    from stories.records import approve_story, record_story
+    from stories.records import record_story
 
     add_user(
         db,
@@ -208,8 +208,8 @@ def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db,
     )
     form = story_form(title="Across town", identity_level="named", evidence_file=signed_form())
     story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
-    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
     add_tag(db, story_id, evidence="A quote from across town.")
+    sign_off(db, story_id, users["reviewer"])
     run_publish(instance)
     auth.login("reviewer_b")
     page = client.get("/dashboard/?verification=all").get_data(as_text=True)

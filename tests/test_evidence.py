@@ -65,6 +65,7 @@ def test_a_signed_form_uploaded_with_the_story_lets_it_out_once_signed_off(clien
     auth.login("reviewer")
     response = post_story(client, with_upload(story_form(method="written", evidence_time="", identity_level="named")))
     assert response.status_code == 302, response.get_data(as_text=True)
+    client.post(f"{response.headers['Location']}/names", data={"name-Priya": "keep"})
     client.post(f"{response.headers['Location']}/approve")
     assert public_titles(instance) == ["Someone to ring on a Tuesday"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import add_tag, datasette_get, story_form, verify_today
+from conftest import add_tag, datasette_get, sign_off, story_form, verify_today
 from pipelines.publish import run_publish
 from stories.datasette_plugin import make_datasette
 from stories.interventions import add_intervention
-from stories.records import approve_story, record_story
+from stories.records import record_story
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def evidence(instance, db, orgs, users, signed_form):
             actor="t",
             user_id=users["worker"],
         )
-        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+        sign_off(db, story_id, users["reviewer"])
         add_tag(db, story_id, evidence="I go to the lunch club.")
         if verified:
             verify_today(db, story_id, users["reviewer"])
@@ -120,7 +120,7 @@ def test_the_story_text_is_rendered_as_paragraphs(instance, db, orgs, users, sig
         organisation_id=orgs["a"],
         actor="t",
     )
-    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    sign_off(db, story_id, users["reviewer"])
     run_publish(instance)
     page = datasette_get(make_datasette(instance), f"/public/stories/{story_id}").text
     assert "<p>First paragraph about Priya.</p><p>Second paragraph.</p>" in page

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from audio import STORIES, speak
 
-from conftest import story_form, wait_for
+from conftest import sign_off, story_form, wait_for
 from pipelines.audio import probe_audio
 from pipelines.jobs import queue_for, request_transcription
 from pipelines.publish import TEMP_SUFFIX, run_publish
@@ -31,7 +31,7 @@ from stories.consent import PUBLISHED_AUDIENCES
 from stories.db import write_transaction
 from stories.job_status import STALE_AFTER, get_job, jobs_to_recover
 from stories.recordings import add_recording, get_transcript
-from stories.records import approve_story, record_story
+from stories.records import record_story
 
 SCRIPTS = Path(__file__).parent / "fault_scripts"
 WRITERS, STORIES_EACH = 16, 200
@@ -165,7 +165,7 @@ def fill_for_publishing(db, organisation_id: int, today: dt.date, signed_form) -
                 title=f"Published {n}", identity_level="named", review_on=review_on.isoformat(), evidence_file=signed_form("test")
             )
             story_id = record_story(db, form, organisation_id=organisation_id, actor="test", today=today)
-            approve_story(db, story_id, actor="test", user_id=None)
+            sign_off(db, story_id, None)
 
 
 def published_ids(instance, audience: str) -> frozenset[int]:

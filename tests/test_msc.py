@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from conftest import add_tag, story_form
+from conftest import add_tag, sign_off, story_form
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
-from stories.records import approve_story, record_story
+from stories.records import record_story
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def stories(db, orgs, users, signed_form):
             actor="t",
             user_id=users["worker"],
         )
-        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+        sign_off(db, story_id, users["reviewer"])
         add_tag(db, story_id)
         made[title] = story_id
     return made
@@ -51,14 +51,25 @@ def test_a_panel_shortlists_chooses_and_the_choice_is_published_and_passed_on(cl
         data={
             "action": "choose",
             "story_id": stories["Tuesday calls"],
-            "reason": "It shows how one call a week ended years of silence.",
+            "reason": "It shows how Janet's one call a week ended years of silence.",
         },
     )
     assert response.status_code == 302
+    # The reason is published with the story: new words, so the story goes back to the reviewer,
+    # who decides on the name in it like any other (issue 12).
+    run_publish(instance)
+    with sqlite3.connect(instance.published_path("public")) as conn:
+        assert "Tuesday calls" not in dict(conn.execute("SELECT title, id FROM stories").fetchall())
+    page = client.get(f"/stories/{stories['Tuesday calls']}").get_data(as_text=True)
+    assert "Waiting for review" in page and 'name="name-Janet"' in page and "Most Significant Change reason" in page
+    story_page = f"/stories/{stories['Tuesday calls']}"
+    client.post(f"{story_page}/names", data={"name-Janet": "redact", "name-Janet-placeholder": "a volunteer"})
+    client.post(f"{story_page}/approve")
     run_publish(instance)
     with sqlite3.connect(instance.published_path("public")) as conn:
         notes = dict(conn.execute("SELECT title, most_significant_change FROM stories").fetchall())
-    assert "ended years of silence" in notes["Tuesday calls"] and "Ruth" not in notes["Tuesday calls"]
+    assert "[a volunteer]'s one call a week ended years of silence" in notes["Tuesday calls"]
+    assert "Ruth" not in notes["Tuesday calls"] and "Janet" not in notes["Tuesday calls"]
     assert notes["The walking group"] is None
     auth.logout()
     auth.login("worker")

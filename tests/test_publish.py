@@ -148,7 +148,7 @@ def test_evidence_is_cut_from_the_published_body_so_names_stay_out(instance, db,
     assert published(instance, "public", "SELECT evidence FROM story_outcomes") == [{"evidence": "My name is [the storyteller]."}]
 
 
-def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instance, db, signed_off):
+def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instance, db, users, signed_off):
     from pipelines.withdraw import run_withdrawal
 
     story_id = signed_off()
@@ -157,8 +157,11 @@ def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instan
     run_publish(instance)
     assert db.execute("SELECT key FROM published_versions WHERE story_id = ?", [story_id]).fetchone()[0] == key
     db.execute("UPDATE stories SET body = body || ' One more sentence.' WHERE id = ?", [story_id])
+    assert run_publish(instance)["public"] == 0  # changed after sign-off: back to the reviewer
+    approve_story(db, story_id, actor="test", user_id=users["reviewer"])
     run_publish(instance)
     assert "One more sentence." in published(instance, "public")[0]["body"]
+    assert db.execute("SELECT key FROM published_versions WHERE story_id = ?", [story_id]).fetchone()[0] != key
     run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
     assert db.execute("SELECT count(*) FROM published_versions").fetchone()[0] == 0
 

@@ -43,6 +43,22 @@ def test_accents_and_addresses_holding_a_name_are_redacted():
     assert [m.name for m in find_names("Write to priya.k@example.net.")] == ["priya.k@example.net"]
 
 
+@pytest.mark.parametrize("level", ["first_name", "pseudonym", "anonymous"])
+def test_a_surname_in_any_unicode_form_case_compound_or_spelling_goes(level):
+    text = (
+        "When I married I became Margaret Holt-Barnes. Holt, that's H-O-L-T, or h.o.l.t or H O L T. "
+        "Hölt, Ｈｏｌｔ, HOLT and Mrs Barnes-Holt. Café naïve, ｆｕｌｌ ｗｉｄｔｈ stays."
+    )
+    result = redact_for_level(text, level, ["Margaret Holt", "Maggie"], seed="seed")
+    folded = result.text.casefold()
+    for trace in ("holt", "h-o-l-t", "h.o.l.t", "h o l t", "hölt", "ｈｏｌｔ", "barnes"):
+        assert trace not in folded, (trace, result.text)
+    assert "Café naïve, ｆｕｌｌ ｗｉｄｔｈ stays." in result.text  # only the name changes
+    for item in result.redacted:
+        assert text[item["start"] : item["end"]] == item["name"]
+        assert result.text[item["new_start"] : item["new_end"]].startswith(item["replacement"])
+
+
 def test_a_name_inside_another_word_is_not_mangled():
     text = "Ann went to the Annual planning day. Samuel met Sam on Monday; Mo said hi."
     result = redact(text, ["Ann", "Sam", "Mo"], replacement="[x]")

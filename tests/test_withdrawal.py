@@ -188,7 +188,7 @@ def test_a_reviewer_decides_on_each_name_before_an_anonymous_story_goes_out(clie
     auth.login("reviewer")
     page = client.get(f"/stories/{story_id}").get_data(as_text=True)
     assert "Jamie" in page and "needs a decision" in page and "[my son]" in page
-    assert "other people&#39;s names not yet reviewed" in page
+    assert "names in the published text not yet decided on by a reviewer" in page
     client.post(
         f"/stories/{story_id}/names",
         data={

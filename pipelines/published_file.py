@@ -4,14 +4,13 @@ Written into a fresh file by pipelines/publish.py. Denormalised on purpose: each
 carries the facets a commissioner filters by (domain, direction, intervention, provider,
 commissioning body, contract, area, year, verification), so Datasette needs no joins.
 Counts (per intervention, per outcome) are computed in SQL from the rows written, so a file
-copied without a withdrawn story (see `copy_without`) counts exactly as a full rebuild would.
+copied without a withdrawn story (see `remove_stories`) counts exactly as a full rebuild would.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -22,6 +21,7 @@ from stories.clock import now_iso
 from stories.consent import PUBLIC
 
 UNVERIFIED = LEVELS[()]
+_IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 SMALL_COUNT = 5  # in the public file, counts under this are suppressed: small groups can identify people
 NO_INTERVENTION = "(no intervention linked)"
 
@@ -119,24 +119,39 @@ def write_tables(
         _finish(db, audience, valid_until=min((row["review_on"] for row in rows), default=None))
 
 
-def copy_without(db: sqlite_utils.Database, audience: str, previous: Path, story_ids: Iterable[int]) -> None:
-    """Fill a fresh file from the previous one minus some stories: a withdrawal's fast path.
+def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable[int]) -> int:
+    """Take stories out of a copy of a published file so that no trace of them is left; returns stories left.
 
-    Still a new file, never an edited one, so nothing of the removed stories is left in it.
+    A withdrawal's fast path, on a fresh copy (never the file being served), opened with
+    `secure_delete` on so every freed byte is zeroed. Deleting a row from the search index only
+    adds a "deleted" marker: the words stay in the index's blocks until those are merged, so the
+    index is merged into one new segment ('optimize') and the old blocks are freed, and zeroed.
+    That reuses the index rather than tokenising every story again (about 1 s instead of 7 s at
+    100,000 stories). Counts are then recomputed from the rows left, as a full build would.
     """
-    excluded = json.dumps(sorted(set(story_ids)))
-    db.execute("ATTACH DATABASE ? AS previous", [f"file:{previous}?immutable=1"])
+    ids = json.dumps(sorted(set(story_ids)))
     with db.atomic():
-        _create(db)
-        for table, columns in COLUMNS.items():
-            names = ", ".join(columns)
-            key = "id" if table == "stories" else "story_id"
-            where = "" if table == "interventions" else f" WHERE {key} NOT IN (SELECT value FROM json_each(?))"
-            # Table and column names are the constants above; the ids travel as a parameter.
-            db.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM previous.{table}{where}", [excluded] if where else [])
-        valid_until = db.execute("SELECT valid_until FROM previous.publication").fetchone()[0]
-        _finish(db, audience, valid_until=valid_until)
-    db.execute("DETACH DATABASE previous")
+        domains = [
+            row[0]
+            for row in db.execute(
+                f"SELECT DISTINCT domain FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
+                [outcomes.DEFAULT_FRAMEWORK, ids],
+            )
+        ]
+        # An external-content index forgets a row only when told the exact words it indexed.
+        db.execute(
+            "INSERT INTO stories_fts (stories_fts, rowid, title, body)"
+            f" SELECT 'delete', id, title, body FROM stories WHERE id IN {_IDS}",
+            [ids],
+        )
+        db.execute(f"DELETE FROM story_outcomes WHERE story_id IN {_IDS}", [ids])
+        db.execute(f"DELETE FROM story_interventions WHERE story_id IN {_IDS}", [ids])
+        db.execute(f"DELETE FROM stories WHERE id IN {_IDS}", [ids])
+        db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('optimize')")
+        _count(db, audience, domains)
+        stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
+        db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
+    return stories
 
 
 def _create(db: sqlite_utils.Database) -> None:
@@ -154,22 +169,7 @@ def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, A
 
 def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
     """Counts, search index and the file's own description, all derived from the rows now in it."""
-    suppress = audience == PUBLIC
-    db.execute(
-        "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
-    )
-    if suppress:
-        db.execute("UPDATE interventions SET stories = NULL WHERE stories < ?", [SMALL_COUNT])
-    db.execute(
-        SUMMARY_SQL,
-        {
-            "suppress": int(suppress),
-            "small": SMALL_COUNT,
-            "unverified": UNVERIFIED,
-            "framework": outcomes.DEFAULT_FRAMEWORK,
-            "none": NO_INTERVENTION,
-        },
-    )
+    _count(db, audience)
     db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)  # also fills the index
     # Search results are listed newest first: the index lets SQLite walk them in that order.
     db["stories"].create_index(["told_on"])
@@ -181,6 +181,32 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
     db.execute(
         "INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
         [audience, now_iso(), stories, valid_until],
+    )
+
+
+def _count(db: sqlite_utils.Database, audience: str, domains: list[str] | None = None) -> None:
+    """Stories per intervention, and per outcome (only in these domains of the default framework, when given)."""
+    suppress = audience == PUBLIC
+    db.execute(
+        "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
+    )
+    if suppress:
+        db.execute("UPDATE interventions SET stories = NULL WHERE stories < ?", [SMALL_COUNT])
+    only = None if domains is None else json.dumps(domains)
+    framework = outcomes.DEFAULT_FRAMEWORK
+    if domains is not None:
+        labels = [outcomes.domain_label(domain) for domain in domains]
+        db.execute(f"DELETE FROM outcome_summary WHERE domain_label IN {_IDS}", [json.dumps(labels)])
+    db.execute(
+        SUMMARY_SQL,
+        {
+            "suppress": int(suppress),
+            "small": SMALL_COUNT,
+            "unverified": UNVERIFIED,
+            "framework": framework,
+            "none": NO_INTERVENTION,
+            "domains": only,
+        },
     )
 
 
@@ -224,6 +250,7 @@ SELECT domain_label, direction, coalesce(intervention, :none),
        CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE sum(verification != :unverified) END,
        CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE count(*) END,
        CASE WHEN :suppress AND count(*) < :small THEN 'fewer than ' || :small ELSE CAST(count(*) AS TEXT) END
-FROM story_outcomes WHERE framework = :framework
+FROM story_outcomes
+WHERE framework = :framework AND (:domains IS NULL OR domain IN (SELECT value FROM json_each(:domains)))
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """

@@ -20,6 +20,7 @@ from stories.consent import ERASED, GIVEN, WITHDRAWN, current_consent
 from stories.db import checkpoint, write_transaction
 from stories.exports import request_destruction
 from stories.records import add_consent_event
+from stories.removals import record_removal
 from stories.validation import Invalid
 
 JOURNAL_NAME = "withdrawals.jsonl"
@@ -38,6 +39,7 @@ def withdraw(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: st
         if consent is not None and consent.withdrawn:
             return  # already withdrawn: withdrawing twice changes nothing
         add_consent_event(db, story_id, WITHDRAWN, actor, reason=reason)
+        record_removal(db, story_id)
         request_destruction(db, story_id)
         # Board case studies being drafted hold the storyteller's words for an audience now refused.
         db.execute("DELETE FROM case_studies WHERE story_id = ?", [story_id])
@@ -59,6 +61,7 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
         db.execute(
             "INSERT OR REPLACE INTO tombstones (story_id, erased_at, actor) VALUES (?, ?, ?)", [story_id, now_iso(), actor]
         )
+        record_removal(db, story_id)
         audit.record(db, actor, f"consent.{ERASED}", story_id)
         still_used = {name for name in own_files if name in all_story_files(db)}
     # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too. If readers

@@ -22,6 +22,9 @@ from stories.instance import Instance
 
 REDIS_ENV = "STORYBANK_REDIS_URL"
 IMMEDIATE_ENV = "STORYBANK_JOBS_IMMEDIATE"  # run jobs inline, for tests and one-off scripts
+# Workers run background work at a lower CPU priority, so that on a busy machine the app, Datasette
+# and a withdrawal's fast path come first: a full rebuild gives way to a withdrawal instead of sharing.
+WORKER_NICENESS = 10
 
 log = logging.getLogger(__name__)
 

@@ -325,6 +325,7 @@ def _stories_in(path: Path) -> int:
 def _temp_file(path: Path) -> Iterator[Path]:
     """A new temp file beside `path`, locked for as long as this thread builds it; gone unless swapped in."""
     temp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_native_id()}{TEMP_SUFFIX}")
+    path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         temp.unlink(missing_ok=True)  # left by a dead process that had our pid and thread id
         fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)

@@ -131,13 +131,11 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
     """
     ids = json.dumps(sorted(set(story_ids)))
     with db.atomic():
-        domains = [
-            row[0]
-            for row in db.execute(
-                f"SELECT DISTINCT domain FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
-                [outcomes.DEFAULT_FRAMEWORK, ids],
-            )
-        ]
+        # The outcome counts that can change: those of the removed stories' (domain, direction) groups.
+        groups = db.execute(
+            f"SELECT DISTINCT domain, direction FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
+            [outcomes.DEFAULT_FRAMEWORK, ids],
+        ).fetchall()
         # An external-content index forgets a row only when told the exact words it indexed.
         db.execute(
             "INSERT INTO stories_fts (stories_fts, rowid, title, body)"
@@ -148,7 +146,7 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
         db.execute(f"DELETE FROM story_interventions WHERE story_id IN {_IDS}", [ids])
         db.execute(f"DELETE FROM stories WHERE id IN {_IDS}", [ids])
         db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('optimize')")
-        _count(db, audience, domains)
+        _count(db, audience, [tuple(group) for group in groups])
         stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
         db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
     return stories
@@ -184,28 +182,30 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
     )
 
 
-def _count(db: sqlite_utils.Database, audience: str, domains: list[str] | None = None) -> None:
-    """Stories per intervention, and per outcome (only in these domains of the default framework, when given)."""
+def _count(db: sqlite_utils.Database, audience: str, groups: list[tuple[str, str]] | None = None) -> None:
+    """Stories per intervention, and per outcome: every group, or only these (domain, direction) groups."""
     suppress = audience == PUBLIC
     db.execute(
         "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
     )
     if suppress:
         db.execute("UPDATE interventions SET stories = NULL WHERE stories < ?", [SMALL_COUNT])
-    only = None if domains is None else json.dumps(domains)
-    framework = outcomes.DEFAULT_FRAMEWORK
-    if domains is not None:
-        labels = [outcomes.domain_label(domain) for domain in domains]
-        db.execute(f"DELETE FROM outcome_summary WHERE domain_label IN {_IDS}", [json.dumps(labels)])
+    if groups is not None:
+        labelled = json.dumps([[outcomes.domain_label(domain), direction] for domain, direction in groups])
+        db.execute(
+            "DELETE FROM outcome_summary WHERE (domain_label, direction) IN"
+            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+            [labelled],
+        )
     db.execute(
         SUMMARY_SQL,
         {
             "suppress": int(suppress),
             "small": SMALL_COUNT,
             "unverified": UNVERIFIED,
-            "framework": framework,
+            "framework": outcomes.DEFAULT_FRAMEWORK,
             "none": NO_INTERVENTION,
-            "domains": only,
+            "groups": None if groups is None else json.dumps(groups),
         },
     )
 
@@ -251,6 +251,7 @@ SELECT domain_label, direction, coalesce(intervention, :none),
        CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE count(*) END,
        CASE WHEN :suppress AND count(*) < :small THEN 'fewer than ' || :small ELSE CAST(count(*) AS TEXT) END
 FROM story_outcomes
-WHERE framework = :framework AND (:domains IS NULL OR domain IN (SELECT value FROM json_each(:domains)))
+WHERE framework = :framework AND (:groups IS NULL OR (domain, direction) IN
+  (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:groups)))
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """

@@ -301,9 +301,10 @@ def web(instance: Instance, host: str, port: int) -> None:
 @pass_instance
 def worker(instance: Instance, workers: int) -> None:
     """Run a job worker (transcription, tagging, publishing) until stopped."""
-    from pipelines.jobs import queue_for
+    from pipelines.jobs import WORKER_NICENESS, queue_for
 
     open_store(instance).close()
+    os.nice(WORKER_NICENESS)
     consumer = queue_for(instance.root).huey.create_consumer(
         workers=workers, periodic=True, initial_delay=0.1, backoff=1.15, max_delay=1.0
     )

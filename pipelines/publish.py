@@ -48,6 +48,7 @@ REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
 # PRAGMA user_version of a file built with secure_delete on: its free pages and unused bytes are
 # zeroes, so a copy of it carries nothing but its rows. Older files are vacuumed when copied.
 ZEROED_FORMAT = 2
+MMAP_BYTES, CACHE_KIB = 1 << 30, 128 * 1024
 
 
 class PublishError(Exception):
@@ -58,7 +59,7 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
     """Rebuild every published file from the working store; returns stories per audience."""
     today = today or utc_today()
     with _lock(instance, REBUILD_LOCK):  # one rebuild at a time; a withdrawal never takes this lock
-        _remove_stale_builds(instance)
+        remove_stale_builds(instance)
         db = instance.open()
         try:
             with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
@@ -94,6 +95,29 @@ def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
         if valid_until is not None and dt.date.fromisoformat(valid_until) < today:
             lapsed.append(audience)
     return lapsed
+
+
+def prepare_to_serve(instance: Instance, *, today: dt.date | None = None) -> str:
+    """Make the published files fit to serve at once, rebuilding first only when they are not; says what it did.
+
+    A file that is missing or holds a story past its consent review date is rebuilt before
+    anything serves it (fail closed). Otherwise the files are served as they are: any withdrawal
+    a crash cut short is finished first (seconds), and a full rebuild is queued for the worker.
+    """
+    from pipelines.jobs import request_publish
+    from pipelines.withdraw import catch_up_withdrawals
+
+    lapsed = lapsed_files(instance, today or utc_today())
+    if lapsed:
+        counts = run_publish(instance, actor="serve")
+        return (
+            f"Rebuilt the published files before serving them ({', '.join(lapsed)}: missing or past a consent review date): "
+            + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items())
+        )
+    finished = catch_up_withdrawals(instance)
+    request_publish(instance)
+    done = f" Finished {len(finished)} withdrawal(s) cut short by a crash." if finished else ""
+    return f"Serving the published files as they are; the worker rebuilds them in the background.{done}"
 
 
 def published_rows(
@@ -209,7 +233,7 @@ def remove_from_published(instance: Instance, story_ids: list[int], *, actor: st
     Both files are copied at once, one thread each (SQLite works outside the GIL), the public one
     started first.
     """
-    _remove_stale_builds(instance)
+    remove_stale_builds(instance)
     audiences = sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC)
     with ThreadPoolExecutor(len(audiences), thread_name_prefix="withdraw") as pool:
         left = dict(zip(audiences, pool.map(lambda a: _copy_without(instance, a, story_ids), audiences), strict=True))
@@ -286,6 +310,9 @@ def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: 
         conn.execute("PRAGMA synchronous = OFF")
         # Every freed page and deleted row is overwritten with zeroes, so copies of this file carry nothing else.
         conn.execute("PRAGMA secure_delete = ON")
+        # Read through a memory map with a larger cache: merging the search index and the check read every page.
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         fill(sqlite_utils.Database(conn))
         if fresh:
             conn.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")
@@ -329,7 +356,7 @@ def _temp_file(path: Path) -> Iterator[Path]:
     while True:
         temp.unlink(missing_ok=True)  # left by a dead process that had our pid and thread id
         fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)  # `_remove_stale_builds` leaves a locked temp file alone
+        fcntl.flock(fd, fcntl.LOCK_EX)  # `remove_stale_builds` leaves a locked temp file alone
         if _same_inode(fd, temp):
             break
         os.close(fd)  # removed as stale between our open and our lock: make another
@@ -340,7 +367,7 @@ def _temp_file(path: Path) -> Iterator[Path]:
         os.close(fd)
 
 
-def _remove_stale_builds(instance: Instance) -> None:
+def remove_stale_builds(instance: Instance) -> None:
     """A build interrupted by a crash may hold stories since withdrawn: never leave one lying about.
 
     A temp file whose lock can be taken has no live builder (the kernel drops a dead process's locks).

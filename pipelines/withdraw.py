@@ -29,24 +29,24 @@ def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str
             journal(instance.root, story_id, WITHDRAWN, actor)
     finally:
         db.close()
+    for path in doomed:  # first: a crash later in the withdrawal must not leave a consent form or recording behind
+        path.unlink(missing_ok=True)
     try:
-        counts = remove_from_published(instance, [story_id], actor=actor)
+        return remove_from_published(instance, [story_id], actor=actor)
     finally:
         request_publish(instance)  # if the fast path failed, the rebuild still leaves the story out
-    for path in doomed:
-        path.unlink(missing_ok=True)
-    return counts
 
 
 def catch_up_withdrawals(instance: Instance, *, actor: str = "system:catch-up") -> set[int]:
     """Finish withdrawals cut short: take out of the published files any story the store says is withdrawn.
 
     A process killed between committing a withdrawal and swapping in the files leaves them
-    holding the story; `storybank serve` runs this before serving and the worker every minute.
-    Returns the stories taken out now.
+    holding the story, and its half-built copies lying about; `storybank serve` runs this before
+    serving and the worker every minute. Returns the stories taken out now.
     """
-    from pipelines.publish import remove_from_published, stories_held
+    from pipelines.publish import remove_from_published, remove_stale_builds, stories_held
 
+    remove_stale_builds(instance)  # what the dead process was building may hold the story
     db = instance.open()
     try:
         removed = still_removed(db)

@@ -7,6 +7,7 @@ through /proc and killed with SIGKILL one at a time while the others are asked o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -81,6 +82,11 @@ class Serve:
         except (OSError, urllib.error.URLError):
             return False
 
+    def back(self, name: str, killed: int) -> bool:
+        """Is there a new process for this child, answering if it answers HTTP?"""
+        pid = self.children().get(name)
+        return pid is not None and pid != killed and (name == "worker" or self.answers(name))
+
     def story_shown(self, story_id: int) -> bool:
         url = f"http://127.0.0.1:{self.data}/public/stories/{story_id}.json"
         try:
@@ -127,11 +133,8 @@ def test_a_killed_child_is_restarted_and_the_others_keep_answering(instance, pub
         while time.monotonic() < deadline:  # the others answer all along, not only once it is back
             assert all(serve.answers(other) for other in others), f"killing the {name} took others down:\n{serve.output}"
             time.sleep(0.2)
-        wait_for(
-            lambda: serve.children().get(name, before[name]) != before[name] and (name == "worker" or serve.answers(name)),
-            START,
-            f"the {name} to come back; serve said:\n{serve.output}",
-        )
+        came_back = functools.partial(serve.back, name, before[name])
+        wait_for(came_back, START, f"the {name} to come back; serve said:\n{serve.output}")
         assert serve.process.poll() is None
         assert f"The {name} process stopped (killed by signal 9); starting it again" in serve.output
         assert {other: pid for other, pid in serve.children().items() if other != name} == {

@@ -281,6 +281,7 @@ def _clean_copy(db: sqlite_utils.Database, audience: str, story_ids: list[int], 
     remove_stories(db, audience, story_ids)
     if not zeroed:  # built before files were zeroed: rewrite every page, so nothing but rows is carried over
         db.execute("VACUUM")
+        db.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")
 
 
 def _copy(source: IO[bytes], temp: Path) -> bool:

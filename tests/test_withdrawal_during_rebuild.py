@@ -212,3 +212,23 @@ def test_a_withdrawal_whose_process_died_before_the_files_is_finished_by_the_cat
     assert held(instance, story_id) == set()
     assert traces(instance, stories[story_id]) == []
     assert catch_up_withdrawals(instance) == set()  # nothing left to do
+
+
+def test_a_file_built_before_files_were_zeroed_is_rewritten_whole_when_copied(instance, db, stories, queued_jobs):
+    path = instance.published_path("public")
+    # As an older Storybank left its files: deleted bytes not zeroed (here a scratch table, dropped).
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA secure_delete = OFF")
+        conn.execute("CREATE TABLE scratch (words TEXT)")
+        conn.execute("INSERT INTO scratch VALUES (?)", ["qwobbledy " * 500])
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA secure_delete = OFF")
+        conn.execute("DROP TABLE scratch")
+        conn.execute("PRAGMA user_version = 0")
+    assert b"qwobbledy" in path.read_bytes()
+
+    run_withdrawal(instance, next(iter(stories)), actor="t", reason="Asked by phone")
+
+    assert b"qwobbledy" not in path.read_bytes()
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == publish.ZEROED_FORMAT

@@ -318,7 +318,7 @@ def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: 
         if fresh:
             conn.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")
         conn.execute("PRAGMA journal_mode = DELETE")
-        # A fresh build gets the full check; a copy of a checked file, changed in a few pages, the quick one.
+        # A fresh build gets the full check; a copy of a checked file the quick one (every page, not every index entry).
         result = conn.execute(f"PRAGMA {check}").fetchone()[0]
         if result != "ok":
             raise PublishError(f"{path.name}: {check} failed ({result})")

@@ -172,6 +172,7 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
     # Search results are listed newest first: the index lets SQLite walk them in that order.
     db["stories"].create_index(["told_on"])
     db["story_outcomes"].create_index(["domain", "direction"])
+    db["story_outcomes"].create_index(["story_id"])  # a story's outcomes: Datasette's row page, and a withdrawal
     db["story_outcomes"].create_index(["intervention_id"])
     db["story_outcomes"].create_index(["contract_ref"])
     # valid_until is the first consent review date in the file: after it, the file must be rebuilt (see jobs).
@@ -197,17 +198,17 @@ def _count(db: sqlite_utils.Database, audience: str, groups: list[tuple[str, str
             " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
             [labelled],
         )
-    db.execute(
-        SUMMARY_SQL,
-        {
-            "suppress": int(suppress),
-            "small": SMALL_COUNT,
-            "unverified": UNVERIFIED,
-            "framework": outcomes.DEFAULT_FRAMEWORK,
-            "none": NO_INTERVENTION,
-            "groups": None if groups is None else json.dumps(groups),
-        },
-    )
+    params = {
+        "suppress": int(suppress),
+        "small": SMALL_COUNT,
+        "unverified": UNVERIFIED,
+        "framework": outcomes.DEFAULT_FRAMEWORK,
+        "none": NO_INTERVENTION,
+    }
+    if groups is None:
+        db.execute(SUMMARY_SQL.format(only_groups=""), params)
+    else:
+        db.execute(SUMMARY_SQL.format(only_groups=ONLY_GROUPS), {**params, "groups": json.dumps(groups)})
 
 
 def _story_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +252,10 @@ SELECT domain_label, direction, coalesce(intervention, :none),
        CASE WHEN :suppress AND count(*) < :small THEN NULL ELSE count(*) END,
        CASE WHEN :suppress AND count(*) < :small THEN 'fewer than ' || :small ELSE CAST(count(*) AS TEXT) END
 FROM story_outcomes
-WHERE framework = :framework AND (:groups IS NULL OR (domain, direction) IN
-  (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:groups)))
+WHERE framework = :framework{only_groups}
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
+# Recounting after a withdrawal: only the removed stories' (domain, direction) groups, found through their index.
+ONLY_GROUPS = (
+    " AND (domain, direction) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:groups))"
+)

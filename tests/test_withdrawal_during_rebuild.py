@@ -232,3 +232,39 @@ def test_a_file_built_before_files_were_zeroed_is_rewritten_whole_when_copied(in
     assert b"qwobbledy" not in path.read_bytes()
     with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == publish.ZEROED_FORMAT
+
+
+def test_counts_in_the_copy_are_those_a_full_rebuild_makes(instance, db, orgs, users, queued_jobs):
+    from conftest import add_tag
+    from stories.interventions import add_intervention
+
+    intervention = add_intervention(db, {"name": "Telephone befriending"}, provider_id=orgs["a"], actor="t")
+    ids = []
+    for n in range(6):
+        form = story_form(title=f"Story {n}", interventions=[str(intervention)])
+        story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
+        decide_name(db, story_id, "Priya", "keep", actor="t")
+        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+        add_tag(db, story_id, "relationships", "improved")  # 6 stories: 5 after the withdrawal, still shown
+        if n < 5:
+            add_tag(db, story_id, "health", "mixed")  # 5 stories: 4 after, then "fewer than 5" in public
+        ids.append(story_id)
+    run_publish(instance)
+
+    def counts() -> dict[str, list]:
+        found = {}
+        for audience in PUBLISHED_AUDIENCES:
+            with sqlite3.connect(f"file:{instance.published_path(audience)}?immutable=1", uri=True) as conn:
+                found[audience] = [
+                    conn.execute("SELECT * FROM outcome_summary ORDER BY 1, 2, 3").fetchall(),
+                    conn.execute("SELECT id, stories FROM interventions").fetchall(),
+                    conn.execute("SELECT stories FROM publication").fetchall(),
+                ]
+        return found
+
+    run_withdrawal(instance, ids[0], actor="t", reason="Asked by phone")
+    after_fast_path = counts()
+    run_publish(instance)
+    assert after_fast_path == counts()
+    shown = {row[:2]: row[5] for row in after_fast_path["public"][0]}
+    assert shown == {("Our relationships", "improved"): "5", ("Health", "mixed"): "fewer than 5"}

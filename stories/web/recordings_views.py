@@ -47,10 +47,10 @@ def audio(story_id: int) -> Any:
 
 
 @bp.app_template_global()
-def describe_job(kind: str, job: dict[str, Any] | None) -> str:
+def describe_job(kind: str, job: dict[str, Any] | None, transcribed: bool = False) -> str:
     """What a background job is doing, in the words the story page shows (rendered, and followed by story.js)."""
-    if job is None:
-        return "No transcription requested." if kind == "transcribe" else ""
+    if job is None:  # a transcript with no job (the demo's) was made some other way
+        return ("Transcribed." if transcribed else "No transcription requested.") if kind == "transcribe" else ""
     status, done = job["status"], round(job["progress"] * 100)
     if kind == "tag":
         if job["interrupted"]:

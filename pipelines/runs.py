@@ -135,7 +135,8 @@ def run_tagging(instance: Instance, job_id: int) -> None:
         if source == "audio":
             transcript = get_transcript(db, story_id)
             segments = [s for s in transcript["segments"] if s["text"]] if transcript else None
-        lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
+        with heartbeat(instance, job_id):  # loading the pipeline the first time can take a while on a busy machine
+            lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
         with write_transaction(db):
             if not job_status.owns(db, job):
                 return

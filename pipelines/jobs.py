@@ -22,6 +22,9 @@ from stories.instance import Instance
 
 REDIS_ENV = "STORYBANK_REDIS_URL"
 IMMEDIATE_ENV = "STORYBANK_JOBS_IMMEDIATE"  # run jobs inline, for tests and one-off scripts
+# Workers run background work at a lower CPU priority, so that on a busy machine the app, Datasette
+# and a withdrawal's fast path come first: a full rebuild gives way to a withdrawal instead of sharing.
+WORKER_NICENESS = 10
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +66,29 @@ def queue_for(root: Path) -> Queue:
 
     @huey.periodic_task(crontab(minute="*"))
     def recover_lost_jobs() -> None:
-        """Re-queue jobs a killed worker took with it; claiming makes a duplicate delivery harmless."""
+        """Re-queue jobs a killed worker took with it (at once if it died here); claiming makes a duplicate harmless."""
+        from pipelines.runs import worker_gone
+
         db = instance.open()
         try:
-            for job in job_status.jobs_to_recover(db):
-                log.info("re-queueing %s job %s", job["kind"], job["id"])
-                job_status.mark_requeued(db, job["id"])
+            for job in job_status.jobs_to_recover(db, worker_gone):
+                log.info("re-queueing %s job %s (%s)", job["kind"], job["id"], job["status"])
+                if job["status"] == "running":
+                    job_status.mark_interrupted(db, job)
+                else:
+                    job_status.mark_requeued(db, job["id"])
                 (transcribe if job["kind"] == "transcribe" else tag)(job["id"])
         finally:
             db.close()
+
+    @huey.periodic_task(crontab(minute="*"))
+    def finish_withdrawals() -> None:
+        """A withdrawal whose process died before its files were swapped is finished within a minute."""
+        from pipelines.withdraw import catch_up_withdrawals
+
+        finished = catch_up_withdrawals(instance)
+        if finished:
+            log.warning("finished withdrawing %s from the published files (cut short by a crash)", sorted(finished))
 
     @huey.periodic_task(crontab(minute="*/5"))
     def checkpoint_store() -> None:

@@ -3,6 +3,12 @@
 Published files are never edited in place: rows deleted from SQLite linger in FTS shadow
 tables and free pages. Each file is built into a temporary file beside it, checked, then
 renamed over the old one, so a reader (Datasette) sees the complete old or the complete new.
+
+A withdrawal never waits behind a rebuild. Rebuilds run one at a time under their own lock,
+which a withdrawal never takes; the two share only a swap lock, held for the moment of a check
+and a rename. Before it renames, a rebuild takes out of its new file every story withdrawn
+since it read the store (`stories.removals`); a withdrawal renames its copy only over the very
+file it copied, and otherwise starts again from the newer one.
 """
 
 from __future__ import annotations
@@ -10,27 +16,38 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import functools
+import json
 import os
+import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlite_utils
 
 from pipelines.identity import PublishedVersion, stored_or_fresh
-from pipelines.published_file import copy_without, write_tables
+from pipelines.published_file import remove_stories, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
 from stories.assurance import verification_level
 from stories.clock import today as utc_today
 from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
+from stories.db import read_snapshot
 from stories.instance import Instance
 from stories.interventions import list_interventions
 from stories.records import stories_for_publication, story_state
+from stories.removals import last_removal, removed_since
 
 TEMP_SUFFIX = ".building"
+REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
+# PRAGMA user_version of a file built with secure_delete on: its free pages and unused bytes are
+# zeroes, so a copy of it carries nothing but its rows. Older files are vacuumed when copied.
+ZEROED_FORMAT = 2
+MMAP_BYTES, CACHE_KIB = 1 << 30, 128 * 1024
 
 
 class PublishError(Exception):
@@ -40,21 +57,24 @@ class PublishError(Exception):
 def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str = "system") -> dict[str, int]:
     """Rebuild every published file from the working store; returns stories per audience."""
     today = today or utc_today()
-    with _publish_lock(instance):
-        _remove_stale_builds(instance)
+    with _lock(instance, REBUILD_LOCK):  # one rebuild at a time; a withdrawal never takes this lock
+        remove_stale_builds(instance)
         db = instance.open()
         try:
-            stories = stories_for_publication(db)
+            with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
+                stories = stories_for_publication(db)
+                interventions = list_interventions(db)
+                mark = last_removal(db)
             versions = published_versions(db, stories)
-            interventions = list_interventions(db)
             counts = {}
             for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):  # the public file first
                 rows = list(published_rows(stories, audience, today, versions))
-                build_file(
-                    instance.published_path(audience),
+                counts[audience] = build_file(
+                    instance,
+                    audience,
                     functools.partial(write_tables, audience=audience, rows=rows, interventions=interventions),
+                    withdrawn_since=lambda: removed_since(db, mark),
                 )
-                counts[audience] = len(rows)
             audit.record(db, actor, "publish", counts=counts)
         finally:
             db.close()
@@ -74,6 +94,29 @@ def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
         if valid_until is not None and dt.date.fromisoformat(valid_until) < today:
             lapsed.append(audience)
     return lapsed
+
+
+def prepare_to_serve(instance: Instance, *, today: dt.date | None = None) -> str:
+    """Make the published files fit to serve at once, rebuilding first only when they are not; says what it did.
+
+    A file that is missing or holds a story past its consent review date is rebuilt before
+    anything serves it (fail closed). Otherwise the files are served as they are: any withdrawal
+    a crash cut short is finished first (seconds), and a full rebuild is queued for the worker.
+    """
+    from pipelines.jobs import request_publish
+    from pipelines.withdraw import catch_up_withdrawals
+
+    lapsed = lapsed_files(instance, today or utc_today())
+    if lapsed:
+        counts = run_publish(instance, actor="serve")
+        return (
+            f"Rebuilt the published files before serving them ({', '.join(lapsed)}: missing or past a consent review date): "
+            + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items())
+        )
+    finished = catch_up_withdrawals(instance)
+    request_publish(instance)
+    done = f" Finished {len(finished)} withdrawal(s) cut short by a crash." if finished else ""
+    return f"Serving the published files as they are; the worker rebuilds them in the background.{done}"
 
 
 def published_rows(
@@ -132,43 +175,49 @@ def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]])
     return versions
 
 
-def build_file(path: Path, fill: Callable[[sqlite_utils.Database], None]) -> None:
-    """Write a complete published file into a temporary file, check it, and swap it in atomically."""
-    temp = path.with_name(f".{path.stem}.{os.getpid()}{TEMP_SUFFIX}")
-    temp.unlink(missing_ok=True)
-    conn = sqlite3.connect(temp, isolation_level=None)
-    try:
-        # A crash mid-build leaves only the temp file, removed by the next run: no journal needed.
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("PRAGMA synchronous = OFF")
-        fill(sqlite_utils.Database(conn))
-        conn.execute("PRAGMA journal_mode = DELETE")
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            raise PublishError(f"{path.name}: integrity check failed ({result})")
-    finally:
-        conn.close()
-    _fsync(temp)
-    os.replace(temp, path)
-    _fsync(path.parent)
+def build_file(
+    instance: Instance,
+    audience: str,
+    fill: Callable[[sqlite_utils.Database], None],
+    *,
+    withdrawn_since: Callable[[], set[int]] = set,
+) -> int:
+    """Write a complete published file into a temp file, check it and swap it in; returns the stories in it.
+
+    `withdrawn_since` names the stories withdrawn after `fill`'s rows were read: they are taken
+    out of the new file before it goes live, and looked for once more under the swap lock.
+    """
+    path = instance.published_path(audience)
+    with _temp_file(path) as temp:
+        stories = _write(temp, fill, check="integrity_check", fresh=True)
+        taken_out: set[int] = set()
+        while True:
+            late = withdrawn_since() - taken_out
+            if late:
+                if _holds(temp, late):
+                    take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
+                    stories = _write(temp, take_out, check="quick_check")
+                taken_out |= late
+                continue
+            with _lock(instance, SWAP_LOCK):
+                if not withdrawn_since() - taken_out:
+                    _swap(temp, path)
+                    return stories
 
 
 def remove_from_published(instance: Instance, story_ids: list[int], *, actor: str) -> dict[str, int]:
-    """Rebuild each published file as a copy of itself without these stories: seconds, whatever the size.
+    """Copy each published file, as a new file, without these stories and swap it in: about a second each.
 
-    Used the moment consent is withdrawn; a full rebuild follows in the background to catch up
-    with anything else that changed.
+    Used the moment consent is withdrawn (after the store says so), and never waits for a
+    rebuild; a full rebuild follows in the background to catch up with anything else that changed.
+    Both files are copied at once, one thread each (SQLite works outside the GIL), the public one
+    started first.
     """
-    counts = {}
-    with _publish_lock(instance):
-        _remove_stale_builds(instance)
-        # The public file first: it is the one anyone can read.
-        for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):
-            path = instance.published_path(audience)
-            if path.exists():
-                build_file(path, lambda db, audience=audience, path=path: copy_without(db, audience, path, story_ids))
-                with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
-                    counts[audience] = conn.execute("SELECT count(*) FROM stories").fetchone()[0]
+    remove_stale_builds(instance)
+    audiences = sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC)
+    with ThreadPoolExecutor(len(audiences), thread_name_prefix="withdraw") as pool:
+        left = dict(zip(audiences, pool.map(lambda a: _copy_without(instance, a, story_ids), audiences), strict=True))
+    counts = {audience: n for audience, n in left.items() if n is not None}
     db = instance.open()
     try:
         audit.record(db, actor, "publish.remove", None, stories=story_ids, counts=counts)
@@ -177,16 +226,159 @@ def remove_from_published(instance: Instance, story_ids: list[int], *, actor: st
     return counts
 
 
-def _remove_stale_builds(instance: Instance) -> None:
-    """A build interrupted by a crash may hold stories since withdrawn: never leave one lying about."""
-    for stale in instance.published_dir.glob(f".*{TEMP_SUFFIX}"):
-        stale.unlink(missing_ok=True)
+def stories_held(instance: Instance, story_ids: Iterable[int]) -> set[int]:
+    """Which of these stories any published file holds now."""
+    held: set[int] = set()
+    for audience in PUBLISHED_AUDIENCES:
+        path = instance.published_path(audience)
+        if path.exists():
+            held |= _held(path, story_ids)
+    return held
+
+
+def _copy_without(instance: Instance, audience: str, story_ids: list[int]) -> int | None:
+    """One file's fast path; returns the stories left in it (None if there is no such file)."""
+    path = instance.published_path(audience)
+    while True:
+        with _lock(instance, SWAP_LOCK):  # the file, and whether it holds them, as of one moment
+            if not path.exists():
+                return None
+            if not _holds(path, story_ids):
+                return _stories_in(path)
+            source = open(path, "rb")  # held open: its inode cannot be reused while we compare
+        with source, _temp_file(path) as temp:
+            zeroed = _copy(source, temp)
+            clean = functools.partial(_clean_copy, audience=audience, story_ids=story_ids, zeroed=zeroed)
+            stories = _write(temp, clean, check="quick_check")
+            with _lock(instance, SWAP_LOCK):
+                if os.fstat(source.fileno()).st_ino == os.stat(path).st_ino:
+                    _swap(temp, path)
+                    return stories
+        # A rebuild or another withdrawal swapped in a newer file meanwhile: it may hold the story. Again.
+
+
+def _clean_copy(db: sqlite_utils.Database, audience: str, story_ids: list[int], zeroed: bool) -> None:
+    remove_stories(db, audience, story_ids)
+    if not zeroed:  # built before files were zeroed: rewrite every page, so nothing but rows is carried over
+        db.execute("VACUUM")
+        db.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")
+
+
+def _copy(source: IO[bytes], temp: Path) -> bool:
+    """Copy a published file byte for byte, inside the kernel where it can; returns whether it was built zeroed."""
+    with open(temp, "r+b") as out:
+        size, done = os.fstat(source.fileno()).st_size, 0
+        try:
+            while done < size:
+                copied = os.copy_file_range(source.fileno(), out.fileno(), size - done, done, done)
+                if not copied:
+                    break
+                done += copied
+        except (AttributeError, OSError):  # no copy_file_range here (not Linux, or an old kernel)
+            source.seek(0)
+            out.seek(0)
+            shutil.copyfileobj(source, out)
+        source.seek(60)  # the header's user_version
+        return int.from_bytes(source.read(4), "big") == ZEROED_FORMAT
+
+
+def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: str, fresh: bool = False) -> int:
+    """Fill or change a temp file, check it and fsync it; returns the stories in it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        # A crash mid-build leaves only the temp file, removed by the next run: no journal needed.
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        # Every freed page and deleted row is overwritten with zeroes, so copies of this file carry nothing else.
+        conn.execute("PRAGMA secure_delete = ON")
+        # Read through a memory map with a larger cache: merging the search index and the check read every page.
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        fill(sqlite_utils.Database(conn))
+        if fresh:
+            conn.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        # A fresh build gets the full check; a copy of a checked file the quick one (every page, not every index entry).
+        result = conn.execute(f"PRAGMA {check}").fetchone()[0]
+        if result != "ok":
+            raise PublishError(f"{path.name}: {check} failed ({result})")
+        stories = conn.execute("SELECT stories FROM publication").fetchone()[0]
+    finally:
+        conn.close()
+    _fsync(path)
+    return stories
+
+
+def _swap(temp: Path, path: Path) -> None:
+    os.replace(temp, path)
+    _fsync(path.parent)
+
+
+def _held(path: Path, story_ids: Iterable[int]) -> set[int]:
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+        rows = conn.execute("SELECT id FROM stories WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(story_ids))])
+        return {row[0] for row in rows}
+
+
+def _holds(path: Path, story_ids: Iterable[int]) -> bool:
+    return bool(_held(path, story_ids))
+
+
+def _stories_in(path: Path) -> int:
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+        return conn.execute("SELECT count(*) FROM stories").fetchone()[0]
 
 
 @contextmanager
-def _publish_lock(instance: Instance) -> Iterator[None]:
+def _temp_file(path: Path) -> Iterator[Path]:
+    """A new temp file beside `path`, locked for as long as this thread builds it; gone unless swapped in."""
+    temp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_native_id()}{TEMP_SUFFIX}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        temp.unlink(missing_ok=True)  # left by a dead process that had our pid and thread id
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # `remove_stale_builds` leaves a locked temp file alone
+        if _same_inode(fd, temp):
+            break
+        os.close(fd)  # removed as stale between our open and our lock: make another
+    try:
+        yield temp
+    finally:
+        temp.unlink(missing_ok=True)  # still here only if it was not swapped in
+        os.close(fd)
+
+
+def remove_stale_builds(instance: Instance) -> None:
+    """A build interrupted by a crash may hold stories since withdrawn: never leave one lying about.
+
+    A temp file whose lock can be taken has no live builder (the kernel drops a dead process's locks).
+    """
+    for stale in instance.published_dir.glob(f".*{TEMP_SUFFIX}"):
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _same_inode(fd, stale):
+                stale.unlink(missing_ok=True)
+        except BlockingIOError:
+            pass  # its builder is at work
+        finally:
+            os.close(fd)
+
+
+def _same_inode(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+@contextmanager
+def _lock(instance: Instance, name: str) -> Iterator[None]:
     instance.published_dir.mkdir(parents=True, exist_ok=True)
-    with open(instance.published_dir / ".lock", "w") as lock:
+    with open(instance.published_dir / name, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -4,7 +4,7 @@ Written into a fresh file by pipelines/publish.py. Denormalised on purpose: each
 carries the facets a commissioner filters by (domain, direction, intervention, provider,
 commissioning body, contract, area, year, verification), so Datasette needs no joins.
 Counts (per intervention, per outcome) are computed in SQL from the rows written, so a file
-copied without a withdrawn story (see `copy_without`) counts exactly as a full rebuild would.
+copied without a withdrawn story (see `remove_stories`) counts exactly as a full rebuild would.
 
 Counts are not suppressed, in any file: every row a count is made from is in the same file for
 the same visitors, so hiding a small count would hide nothing its rows do not show. What can
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -27,6 +26,7 @@ from stories.clock import now_iso
 from stories.consent import PUBLIC
 
 UNVERIFIED = LEVELS[()]
+_IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 NO_INTERVENTION = "(no intervention linked)"
 
 COLUMNS = {
@@ -123,24 +123,37 @@ def write_tables(
         _finish(db, audience, valid_until=min((row["review_on"] for row in rows), default=None))
 
 
-def copy_without(db: sqlite_utils.Database, audience: str, previous: Path, story_ids: Iterable[int]) -> None:
-    """Fill a fresh file from the previous one minus some stories: a withdrawal's fast path.
+def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable[int]) -> int:
+    """Take stories out of a copy of a published file so that no trace of them is left; returns stories left.
 
-    Still a new file, never an edited one, so nothing of the removed stories is left in it.
+    A withdrawal's fast path, on a fresh copy (never the file being served), opened with
+    `secure_delete` on so every freed byte is zeroed. Deleting a row from the search index only
+    adds a "deleted" marker: the words stay in the index's blocks until those are merged, so the
+    index is merged into one new segment ('optimize') and the old blocks are freed, and zeroed.
+    That reuses the index rather than tokenising every story again (about 1 s instead of 7 s at
+    100,000 stories). Counts are then recomputed from the rows left, as a full build would.
     """
-    excluded = json.dumps(sorted(set(story_ids)))
-    db.execute("ATTACH DATABASE ? AS previous", [f"file:{previous}?immutable=1"])
+    ids = json.dumps(sorted(set(story_ids)))
     with db.atomic():
-        _create(db)
-        for table, columns in COLUMNS.items():
-            names = ", ".join(columns)
-            key = "id" if table == "stories" else "story_id"
-            where = "" if table == "interventions" else f" WHERE {key} NOT IN (SELECT value FROM json_each(?))"
-            # Table and column names are the constants above; the ids travel as a parameter.
-            db.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM previous.{table}{where}", [excluded] if where else [])
-        valid_until = db.execute("SELECT valid_until FROM previous.publication").fetchone()[0]
-        _finish(db, audience, valid_until=valid_until)
-    db.execute("DETACH DATABASE previous")
+        # The outcome counts that can change: those of the removed stories' (domain, direction) groups.
+        groups = db.execute(
+            f"SELECT DISTINCT domain, direction FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
+            [outcomes.DEFAULT_FRAMEWORK, ids],
+        ).fetchall()
+        # An external-content index forgets a row only when told the exact words it indexed.
+        db.execute(
+            "INSERT INTO stories_fts (stories_fts, rowid, title, body)"
+            f" SELECT 'delete', id, title, body FROM stories WHERE id IN {_IDS}",
+            [ids],
+        )
+        db.execute(f"DELETE FROM story_outcomes WHERE story_id IN {_IDS}", [ids])
+        db.execute(f"DELETE FROM story_interventions WHERE story_id IN {_IDS}", [ids])
+        db.execute(f"DELETE FROM stories WHERE id IN {_IDS}", [ids])
+        db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('optimize')")
+        _count(db, audience, [tuple(group) for group in groups])
+        stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
+        db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
+    return stories
 
 
 def _create(db: sqlite_utils.Database) -> None:
@@ -158,21 +171,12 @@ def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, A
 
 def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
     """Counts, search index and the file's own description, all derived from the rows now in it."""
-    db.execute(
-        "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
-    )
-    db.execute(
-        SUMMARY_SQL,
-        {
-            "unverified": UNVERIFIED,
-            "framework": outcomes.DEFAULT_FRAMEWORK,
-            "none": NO_INTERVENTION,
-        },
-    )
+    _count(db, audience)
     db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)  # also fills the index
     # Search results are listed newest first: the index lets SQLite walk them in that order.
     db["stories"].create_index(["told_on"])
     db["story_outcomes"].create_index(["domain", "direction"])
+    db["story_outcomes"].create_index(["story_id"])  # a story's outcomes: Datasette's row page, and a withdrawal
     db["story_outcomes"].create_index(["intervention_id"])
     db["story_outcomes"].create_index(["contract_ref"])
     # valid_until is the first consent review date in the file: after it, the file must be rebuilt (see jobs).
@@ -181,6 +185,25 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
         "INSERT INTO publication (audience, built_at, stories, valid_until) VALUES (?, ?, ?, ?)",
         [audience, now_iso(), stories, valid_until],
     )
+
+
+def _count(db: sqlite_utils.Database, audience: str, groups: list[tuple[str, str]] | None = None) -> None:
+    """Stories per intervention, and per outcome: every group, or only these (domain, direction) groups."""
+    db.execute(
+        "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
+    )
+    if groups is not None:
+        labelled = json.dumps([[outcomes.domain_label(domain), direction] for domain, direction in groups])
+        db.execute(
+            "DELETE FROM outcome_summary WHERE (domain_label, direction) IN"
+            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+            [labelled],
+        )
+    params = {"unverified": UNVERIFIED, "framework": outcomes.DEFAULT_FRAMEWORK, "none": NO_INTERVENTION}
+    if groups is None:
+        db.execute(SUMMARY_SQL.format(only_groups=""), params)
+    else:
+        db.execute(SUMMARY_SQL.format(only_groups=ONLY_GROUPS), {**params, "groups": json.dumps(groups)})
 
 
 def _story_row(row: dict[str, Any], audience: str) -> dict[str, Any]:
@@ -221,6 +244,11 @@ def _outcome_row(row: dict[str, Any], outcome: dict[str, Any], interventions: Ma
 SUMMARY_SQL = """
 INSERT INTO outcome_summary (domain_label, direction, intervention, verified_stories, stories)
 SELECT domain_label, direction, coalesce(intervention, :none), sum(verification != :unverified), count(*)
-FROM story_outcomes WHERE framework = :framework
+FROM story_outcomes
+WHERE framework = :framework{only_groups}
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
+# Recounting after a withdrawal: only the removed stories' (domain, direction) groups, found through their index.
+ONLY_GROUPS = (
+    " AND (domain, direction) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:groups))"
+)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from stories import job_status
 from stories.db import write_transaction
@@ -17,7 +20,7 @@ from stories.stored_files import UNCLAIMED_HOURS, sweep_unclaimed
 
 log = logging.getLogger(__name__)
 PROGRESS_STEP = 0.05  # write progress at most every 5%, so the store is not hammered
-HEARTBEAT = 30.0  # seconds; well inside job_status.STALE_AFTER
+HEARTBEAT = 10.0  # seconds; well inside job_status.SILENT_AFTER and STALE_AFTER
 
 
 def run_transcription(instance: Instance, job_id: int) -> None:
@@ -27,7 +30,7 @@ def run_transcription(instance: Instance, job_id: int) -> None:
 
     db = instance.open()
     try:
-        job = job_status.claim_job(db, job_id)
+        job = job_status.claim_job(db, job_id, this_worker())
         if job is None:
             return  # done already, running elsewhere, or its story was erased
         recording = recording_for(db, job["story_id"])
@@ -69,6 +72,30 @@ def run_transcription(instance: Instance, job_id: int) -> None:
         db.close()
 
 
+def this_worker() -> str:
+    """Who holds a claim: host, pid and the process's start time (a pid is reused; the pair is not)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid()) or ''}"
+
+
+def worker_gone(claimant: str | None) -> bool:
+    """Is the worker process named in a claim known to be dead? Only this machine's can be known."""
+    if not claimant or claimant.count(":") < 2:
+        return False
+    host, pid, started = claimant.rsplit(":", 2)
+    if host != socket.gethostname() or not started:
+        return False
+    return _start_time(int(pid)) != started
+
+
+def _start_time(pid: int) -> str | None:
+    """When a process started, in clock ticks since boot (/proc/PID/stat field 22); None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # after the command name, which may hold spaces: fields 3 onwards
+
+
 @contextmanager
 def heartbeat(instance: Instance, job_id: int) -> Iterator[None]:
     """Beat every HEARTBEAT seconds while a long step runs, so recovery never takes over a live job."""
@@ -97,7 +124,7 @@ def run_tagging(instance: Instance, job_id: int) -> None:
 
     db = instance.open()
     try:
-        job = job_status.claim_job(db, job_id)
+        job = job_status.claim_job(db, job_id, this_worker())
         if job is None:
             return
         story_id = job["story_id"]
@@ -109,7 +136,8 @@ def run_tagging(instance: Instance, job_id: int) -> None:
         if source == "audio":
             transcript = get_transcript(db, story_id)
             segments = [s for s in transcript["segments"] if s["text"]] if transcript else None
-        lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
+        with heartbeat(instance, job_id):  # loading the pipeline the first time can take a while on a busy machine
+            lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
         with write_transaction(db):
             if not job_status.owns(db, job):
                 return

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from stories.consent import ERASED, WITHDRAWN
 from stories.instance import Instance
+from stories.removals import still_removed
 from stories.withdrawal import erase, journal, story_uid, withdraw
 
 
 def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str, erase_story: bool = False) -> dict[str, int]:
     """Withdraw (or erase) one story, journal it, remove it from the published files, then delete its files.
 
-    The published files are copied without the story straight away (seconds, whatever their size);
+    The store says so first (committed), so a rebuild running meanwhile takes the story out too;
+    then the published files are copied without it (about a second each, whatever is running);
     a full rebuild is queued behind that to catch up with anything else that changed.
     """
     from pipelines.jobs import request_publish
@@ -29,8 +31,30 @@ def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str
                 journal(instance.root, story_id, WITHDRAWN, actor, story_uid=uid, entry=entry)
     finally:
         db.close()
-    counts = remove_from_published(instance, [story_id], actor=actor)
-    for path in doomed:
+    for path in doomed:  # first: a crash later in the withdrawal must not leave a consent form or recording behind
         path.unlink(missing_ok=True)
-    request_publish(instance)
-    return counts
+    try:
+        return remove_from_published(instance, [story_id], actor=actor)
+    finally:
+        request_publish(instance)  # if the fast path failed, the rebuild still leaves the story out
+
+
+def catch_up_withdrawals(instance: Instance, *, actor: str = "system:catch-up") -> set[int]:
+    """Finish withdrawals cut short: take out of the published files any story the store says is withdrawn.
+
+    A process killed between committing a withdrawal and swapping in the files leaves them
+    holding the story, and its half-built copies lying about; `storybank serve` runs this before
+    serving and the worker every minute. Returns the stories taken out now.
+    """
+    from pipelines.publish import remove_from_published, remove_stale_builds, stories_held
+
+    remove_stale_builds(instance)  # what the dead process was building may hold the story
+    db = instance.open()
+    try:
+        removed = still_removed(db)
+    finally:
+        db.close()
+    held = stories_held(instance, removed) if removed else set()
+    if held:
+        remove_from_published(instance, sorted(held), actor=actor)
+    return held

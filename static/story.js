@@ -5,12 +5,6 @@
   // --- job progress -------------------------------------------------------------------------
   const watched = [...document.querySelectorAll(".job-status[data-status-url]")]
     .filter((el) => ["queued", "running"].includes(el.dataset.state));
-  const describe = (kind, job) => {
-    if (job.status === "queued") return kind === "tag" ? "Suggesting outcomes…" : "Waiting for the transcriber… (it starts as soon as a worker is free)";
-    if (job.status === "running") return kind === "tag" ? "Suggesting outcomes…" : `Transcribing: ${Math.round(job.progress * 100)}% of the recording done.`;
-    if (job.status === "failed") return `${kind === "tag" ? "Suggesting outcomes" : "Transcription"} failed: ${job.error || "unknown reason"}`;
-    return kind === "tag" ? "Outcome suggestions are ready." : "Transcribed.";
-  };
   if (watched.length) {
     const url = watched[0].dataset.statusUrl;
     const poll = async () => {
@@ -26,7 +20,7 @@
       for (const el of watched) {
         const job = jobs[el.dataset.kind];
         if (!job) continue;
-        el.textContent = describe(el.dataset.kind, job);
+        el.textContent = job.message; // worded once, on the server (recordings_views.describe_job)
         if (job.status !== el.dataset.state && ["done", "failed"].includes(job.status)) finished = true;
         if (["queued", "running"].includes(job.status)) pending = true;
         el.dataset.state = job.status;

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -316,9 +313,10 @@ def web(instance: Instance, host: str, port: int) -> None:
 @pass_instance
 def worker(instance: Instance, workers: int) -> None:
     """Run a job worker (transcription, tagging, publishing) until stopped."""
-    from pipelines.jobs import queue_for
+    from pipelines.jobs import WORKER_NICENESS, queue_for
 
     open_store(instance).close()
+    os.nice(WORKER_NICENESS)
     consumer = queue_for(instance.root).huey.create_consumer(
         workers=workers, periodic=True, initial_delay=0.1, backoff=1.15, max_delay=1.0
     )
@@ -362,29 +360,33 @@ def datasette_command(instance: Instance, host: str, port: int) -> list[str]:
 @click.option("--datasette-port", default=8001, show_default=True)
 @pass_instance
 def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None:
-    """Start the app, a job worker and Datasette together; Ctrl-C stops all three.
+    """Start the app, a job worker and Datasette together; restart any that stops; Ctrl-C stops all three.
 
     Example: storybank serve --port 5000 --datasette-port 8001
     """
-    from pipelines.publish import run_publish
+    from pipelines.publish import prepare_to_serve
+    from stories.supervisor import Child, GaveUp, Supervisor
 
     open_store(instance).close()
-    run_publish(instance, actor="serve")
+    click.echo(prepare_to_serve(instance))
     app_url, data_url = f"http://{host}:{port}", f"http://{host}:{datasette_port}"
     env = {**os.environ, ENV_VAR: str(instance.root), "STORYBANK_APP_URL": app_url, "STORYBANK_DATASETTE_URL": data_url}
     me = [sys.executable, "-m", "stories.cli"]  # the instance travels in STORYBANK_INSTANCE
-    processes = {
-        "app": subprocess.Popen([*me, "web", "--host", host, "--port", str(port)], env=env),
-        "worker": subprocess.Popen([*me, "worker"], env=env),
-        "datasette": subprocess.Popen(datasette_command(instance, host, datasette_port), env=env),
-    }
+    children = [
+        Child("app", [*me, "web", "--host", host, "--port", str(port)], env),
+        Child("worker", [*me, "worker"], env),
+        Child("datasette", datasette_command(instance, host, datasette_port), env),
+    ]
     click.echo(f"\nStorybank is running from {instance.root}")
     click.echo(f"  App (record and review stories):   {app_url}/")
     click.echo(f"  Datasette (published evidence):     {data_url}/")
     click.echo("  Job worker: transcription, tagging and publishing in the background")
     _print_demo_logins(instance)
     click.echo("Press Ctrl-C to stop.\n")
-    _supervise(processes)
+    try:
+        Supervisor(children, say=click.echo).run()
+    except GaveUp as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _print_demo_logins(instance: Instance) -> None:
@@ -399,32 +401,6 @@ def _print_demo_logins(instance: Instance) -> None:
         click.echo(f"  Demo logins (password for each: {DEMO_PASSWORD}):")
         for user in demo_users:
             click.echo(f"    {user.username:18} {user.role.value:12} {user.organisation_name}")
-
-
-def _supervise(processes: dict[str, subprocess.Popen]) -> None:
-    """Wait until Ctrl-C or until one process stops, then stop the others."""
-    stopping = False
-
-    def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exited = None
-    while not stopping and exited is None:
-        time.sleep(0.5)
-        exited = next((name for name, p in processes.items() if p.poll() is not None), None)
-    for process in processes.values():
-        if process.poll() is None:
-            process.terminate()
-    for process in processes.values():
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    if exited:
-        raise click.ClickException(f"The {exited} process stopped (exit code {processes[exited].returncode}).")
 
 
 @cli.group()

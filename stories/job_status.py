@@ -7,6 +7,7 @@ before it runs, so a job delivered twice (after a crash, or re-queued by recover
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
@@ -14,7 +15,11 @@ import sqlite_utils
 from stories.clock import now, now_iso
 from stories.db import write_transaction
 
-STALE_AFTER = dt.timedelta(minutes=2)  # a running job silent this long has lost its worker
+# Running jobs beat every 10 s (pipelines/runs.py). Silent this long, the story page says the job
+# was interrupted; silent for STALE_AFTER, another worker may take it over. A worker that died on
+# this machine is known at once (its claim names the process), so its jobs go back to the queue then.
+SILENT_AFTER = dt.timedelta(seconds=25)
+STALE_AFTER = dt.timedelta(seconds=45)
 QUEUED_GRACE = dt.timedelta(seconds=60)  # a queued job not started this long may have been lost
 
 
@@ -26,14 +31,14 @@ def create_job(db: sqlite_utils.Database, story_id: int, kind: str) -> int:
     ).lastrowid
 
 
-def claim_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
-    """Mark a job running if no live worker has it; returns it, or None if it should not run now."""
+def claim_job(db: sqlite_utils.Database, job_id: int, worker: str = "") -> dict[str, Any] | None:
+    """Mark a job running for this worker if no live worker has it; returns it, or None if it should not run now."""
     stale = (now() - STALE_AFTER).isoformat(timespec="seconds")
     with write_transaction(db):
         claimed = db.execute(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, error = NULL, updated_at = ?"
-            " WHERE id = ? AND (status = 'queued' OR (status = 'running' AND updated_at < ?))",
-            [now_iso(), job_id, stale],
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, error = NULL, updated_at = ?,"
+            " claimed_by = ? WHERE id = ? AND (status = 'queued' OR (status = 'running' AND updated_at < ?))",
+            [now_iso(), worker, job_id, stale],
         ).rowcount
         if not claimed:
             return None
@@ -43,6 +48,18 @@ def claim_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
 def beat(db: sqlite_utils.Database, job_id: int) -> None:
     """Say the running job's worker is alive, even while its progress has nothing new to report."""
     db.execute("UPDATE jobs SET updated_at = ? WHERE id = ? AND status = 'running'", [now_iso(), job_id])
+
+
+def mark_interrupted(db: sqlite_utils.Database, job: dict[str, Any]) -> bool:
+    """A running job whose worker died goes back to the queue, noted so the story page can say so."""
+    stamp = now_iso()
+    return bool(
+        db.execute(
+            "UPDATE jobs SET status = 'queued', interrupted_at = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'running' AND attempts = ?",
+            [stamp, stamp, job["id"], job["attempts"]],
+        ).rowcount
+    )
 
 
 def mark_requeued(db: sqlite_utils.Database, job_id: int) -> None:
@@ -88,20 +105,24 @@ def get_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
 
 
 def latest_jobs(db: sqlite_utils.Database, story_id: int) -> dict[str, dict[str, Any]]:
-    """The most recent job of each kind for a story."""
+    """The most recent job of each kind for a story, each saying whether it was interrupted and not yet resumed."""
+    silent = (now() - SILENT_AFTER).isoformat(timespec="seconds")
     jobs: dict[str, dict[str, Any]] = {}
     for job in db.query("SELECT * FROM jobs WHERE story_id = ? ORDER BY id", [story_id]):
+        job["interrupted"] = (job["status"] == "running" and job["updated_at"] < silent) or (
+            job["status"] == "queued" and job["interrupted_at"] is not None
+        )
         jobs[job["kind"]] = job
     return jobs
 
 
-def jobs_to_recover(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Jobs whose queue message may have been lost: queued too long, or running without a heartbeat."""
+def jobs_to_recover(db: sqlite_utils.Database, worker_gone: Callable[[str | None], bool]) -> list[dict[str, Any]]:
+    """Jobs whose queue message may have been lost: queued too long, or running for a worker that is dead or silent."""
     queued_before = (now() - QUEUED_GRACE).isoformat(timespec="seconds")
     stale = (now() - STALE_AFTER).isoformat(timespec="seconds")
-    return list(
-        db.query(
-            "SELECT * FROM jobs WHERE (status = 'queued' AND updated_at < ?) OR (status = 'running' AND updated_at < ?)",
-            [queued_before, stale],
-        )
-    )
+    return [
+        job
+        for job in db.query("SELECT * FROM jobs WHERE status IN ('queued', 'running')")
+        if (job["status"] == "queued" and job["updated_at"] < queued_before)
+        or (job["status"] == "running" and (job["updated_at"] < stale or worker_gone(job["claimed_by"])))
+    ]

@@ -460,3 +460,26 @@ def m007_published_text_changed_needs_review(db: sqlite_utils.Database) -> None:
             f"""CREATE TRIGGER m007_msc_reason_{event.lower()} AFTER {event}{columns} ON msc_choices
             BEGIN {_BACK_TO_REVIEW.format(story="NEW.story_id", field="'most significant change reason'")} END"""
         )
+
+
+@migration
+def m010_publication_removals(db: sqlite_utils.Database) -> None:
+    # Every withdrawal and erasure in the order it was committed (ids only, never content), so a
+    # rebuild that read the store before one can take that story out before its files go live.
+    # AUTOINCREMENT: a sequence number is never reused, even after the newest row is deleted.
+    db.execute(
+        """CREATE TABLE publication_removals (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            story_id INTEGER NOT NULL,
+            removed_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX publication_removals_story ON publication_removals(story_id)")
+
+
+@migration
+def m010_job_claims(db: sqlite_utils.Database) -> None:
+    # Which worker process holds a running job ("host:pid:start"), so a dead one's jobs are sent
+    # again at once rather than after minutes of silence; and when a job was cut short, for the page.
+    db.execute("ALTER TABLE jobs ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN interrupted_at TEXT")

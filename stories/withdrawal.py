@@ -23,6 +23,7 @@ from stories.consent import ERASED, GIVEN, WITHDRAWN, current_consent
 from stories.db import checkpoint, write_transaction
 from stories.exports import request_destruction
 from stories.records import add_consent_event
+from stories.removals import record_removal
 from stories.stored_files import files_in_use, story_files
 from stories.validation import Invalid
 
@@ -49,6 +50,7 @@ def withdraw(
             return None  # already withdrawn: withdrawing twice changes nothing
         journal_entry = journal_entry or secrets.token_hex(8)
         add_consent_event(db, story_id, WITHDRAWN, actor, reason=reason, journal_entry=journal_entry)
+        record_removal(db, story_id)
         request_destruction(db, story_id)
         # Board case studies being drafted hold the storyteller's words for an audience now refused.
         db.execute("DELETE FROM case_studies WHERE story_id = ?", [story_id])
@@ -73,6 +75,7 @@ def erase(db: sqlite_utils.Database, story_id: int, *, actor: str, reason: str, 
             "INSERT OR REPLACE INTO tombstones (story_id, story_uid, erased_at, actor) VALUES (?, ?, ?, ?)",
             [story_id, uid, now_iso(), actor],
         )
+        record_removal(db, story_id)
         audit.record(db, actor, f"consent.{ERASED}", story_id)
         still_used = own_files & files_in_use(db)
     # secure_delete zeroes the freed pages; the checkpoint moves them out of the WAL too. If readers

@@ -1,11 +1,13 @@
 """Consent over time, as a Hypothesis state machine: published files hold exactly what consent allows.
 
 The machine records stories, changes their consent, signs them off, decides names, edits a
-published text after sign-off, withdraws, erases, lets days pass and publishes, in random order.
-Its own small model (written out here, never by calling `publishable`) says which stories each
-published file may hold; after every step the files must hold exactly those, no withdrawn, expired
-or erased story's words may be in their bytes, no storyteller name may survive a hidden identity
-(contribution statements included), and the audit log only grows.
+published text after sign-off, withdraws, erases, takes and restores backups, lets days pass,
+publishes, and kills a withdrawal or a rebuild with SIGKILL at a chosen point (then starts again,
+as `storybank serve` does), in random order. Its own small model (written out here, never by
+calling `publishable`) says which stories each published file may hold; after every step the files
+must hold exactly those, no withdrawn, expired or erased story's words may be in their bytes, no
+storyteller name may survive a hidden identity (contribution statements included), and the audit
+log only grows.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import os
 import re
 import shutil
+import signal
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -30,8 +34,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 import stories.clock
 from conftest import add_tag, story_form
+from pipelines import publish as publisher
+from pipelines.jobs import queue_for
 from pipelines.publish import run_publish
-from pipelines.withdraw import run_withdrawal
+from pipelines.withdraw import catch_up_withdrawals, run_withdrawal
 from stories.assurance import link_outcome
 from stories.backup import backup, restore
 from stories.evidence import store_evidence
@@ -62,6 +68,15 @@ BODY = (
 )
 
 likely = st.sampled_from([True, True, False])
+
+# Where a process is killed: (what it was doing, the publisher's step, killed before or after that step runs).
+CRASHES = {
+    "withdrawal, before any file": ("withdraw", "remove_from_published", "before"),
+    "withdrawal, copies made, none swapped": ("withdraw", "_swap", "before"),
+    "withdrawal, one file swapped": ("withdraw", "_swap", "after"),
+    "rebuild, its file built, not swapped": ("publish", "_swap", "before"),
+    "rebuild, the public file swapped": ("publish", "_swap", "after"),
+}
 
 # Weighted towards terms that allow publication, so files often hold stories worth checking.
 terms_strategy = st.fixed_dictionaries(
@@ -160,7 +175,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.model: dict[int, ModelStory] = {}
         self.counter = 0
         self.expected: dict[str, set[int]] = {}
-        self.published_levels: dict[int, str] = {}  # identity level of each story when last published
+        # Per file, the identity level of each story when that file was last rebuilt.
+        self.published_levels: dict[str, dict[int, str]] = {audience: {} for audience in PUBLISHED}
         self.audit_seen: list[tuple] = []
         self.backups: list[TakenBackup] = []
         self.publish()
@@ -236,8 +252,8 @@ class ConsentMachine(RuleBasedStateMachine):
     def published_now(self) -> None:
         """Every published file was just rebuilt: remember what the model says each holds."""
         before = set().union(*self.expected.values()) if self.expected else set()
-        self.expected = {a: {sid for sid, s in self.model.items() if may_publish(s, a, self.today)} for a in PUBLISHED}
-        self.published_levels = {sid: s.terms.identity_level for sid, s in self.model.items()}
+        for audience in PUBLISHED:
+            self.rebuilt(audience)
         for audience, ids in self.expected.items():
             if ids:
                 self.note_event(f"{audience} file held stories")
@@ -245,6 +261,11 @@ class ConsentMachine(RuleBasedStateMachine):
                 self.note_event(f"{audience} file held a story under a hidden identity")
         if any(self.model[sid].terms.review_on < self.today for sid in before):
             self.note_event("a published story's review date passed")
+
+    def rebuilt(self, audience: str) -> None:
+        """One file was just rebuilt from the store: it holds what the model allows today."""
+        self.expected[audience] = {sid for sid, s in self.model.items() if may_publish(s, audience, self.today)}
+        self.published_levels[audience] = {sid: s.terms.identity_level for sid, s in self.model.items()}
 
     def publish(self) -> None:
         counts = run_publish(self.instance, today=self.today, actor="test")
@@ -391,6 +412,56 @@ class ConsentMachine(RuleBasedStateMachine):
         # Once the call returns, the story's word is in no file of the instance, working store included.
         assert find_traces(self.instance.root, [self.model[story_id].word]) == []
 
+    @rule(story_id=stories, crash=st.sampled_from(sorted(CRASHES)), erase=st.booleans())
+    def crash(self, story_id, crash, erase=False):
+        """kill -9 in the middle of a withdrawal (or of a rebuild), then start again as `serve` and the worker do."""
+        doing, step, when = CRASHES[crash]
+        story = self.model[story_id]
+        if doing == "withdraw":
+            killed = self.killed_at(step, when, lambda: self.withdraw_in_child(story_id, erase))
+            if not story.erased:  # the store says so before any file is touched, so the kill came after that
+                story.withdrawals += int(not erase and not story.withdrawn)
+                story.erased = erase
+                story.withdrawn = not erase
+        else:
+            killed = self.killed_at(step, when, lambda: run_publish(self.instance, today=self.today, actor="test"))
+            if killed and when == "after":
+                self.rebuilt("public")  # the public file is swapped first; the other is still the old one
+        self.note_event(f"{'killed' if killed else 'not reached'}: {crash}")
+        # Starting again: the worker (and serve, before serving) finish what the crash cut short.
+        catch_up_withdrawals(self.instance)
+        if doing == "withdraw":
+            for audience in PUBLISHED:
+                self.expected[audience].discard(story_id)
+
+    def withdraw_in_child(self, story_id: int, erase: bool) -> None:
+        # The rebuild a withdrawal asks for waits in the queue (no worker here), as in production.
+        os.environ["STORYBANK_JOBS_IMMEDIATE"] = "0"
+        queue_for.cache_clear()
+        try:
+            run_withdrawal(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
+        except Invalid:
+            pass  # erased already
+
+    def killed_at(self, step: str, when: str, action) -> bool:  # noqa: ANN001
+        """Run `action` in a forked child that kills itself with SIGKILL at the publisher's `step`; was it killed?"""
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the test
+            try:
+                real = getattr(publisher, step)
+
+                def die(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                    if when == "after":
+                        real(*args, **kwargs)
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+                setattr(publisher, step, die)
+                action()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
     @rule(days=st.integers(1, 90), then_publish=st.booleans())
     def pass_days(self, days, then_publish=False):
         self.today += dt.timedelta(days=days)
@@ -450,7 +521,7 @@ class ConsentMachine(RuleBasedStateMachine):
                 inside = story.word.encode() in raw
                 assert inside == (story_id in self.expected[audience]), (audience, story_id, story)
             for row in rows:
-                self.check_identity(self.model[row["id"]], self.published_levels[row["id"]], row)
+                self.check_identity(self.model[row["id"]], self.published_levels[audience][row["id"]], row)
 
     def check_identity(self, story: ModelStory, level: str, row: dict) -> None:
         """The storyteller's names hidden as far as the identity level in force at publication says."""

@@ -46,6 +46,30 @@ def audio(story_id: int) -> Any:
     return response
 
 
+@bp.app_template_global()
+def describe_job(kind: str, job: dict[str, Any] | None, transcribed: bool = False) -> str:
+    """What a background job is doing, in the words the story page shows (rendered, and followed by story.js)."""
+    if job is None:  # a transcript with no job (the demo's) was made some other way
+        return ("Transcribed." if transcribed else "No transcription requested.") if kind == "transcribe" else ""
+    status, done = job["status"], round(job["progress"] * 100)
+    if kind == "tag":
+        if job["interrupted"]:
+            return "Suggesting outcomes was interrupted (its worker stopped); it has been queued again."
+        if status in ("queued", "running"):
+            return "Suggesting outcomes…"
+        return f"Suggesting outcomes failed: {job['error']}" if status == "failed" else "Outcome suggestions are ready."
+    if status == "queued" and job["interrupted"]:
+        return "Interrupted (its worker stopped) and queued again: the transcription restarts as soon as a worker is free."
+    if status == "queued":
+        return "Waiting for the transcriber… (it starts as soon as a worker is free)"
+    if status == "running" and job["interrupted"]:
+        return f"Interrupted at {done}%: the worker transcribing this stopped answering. It will be queued again within a minute."
+    if status == "running":
+        again = " again, after an interruption" if job["interrupted_at"] else ""
+        return f"Transcribing{again}: {done}% of the recording done."
+    return f"Transcription failed: {job['error']}" if status == "failed" else "Transcribed."
+
+
 @bp.route("/<int:story_id>/status.json")
 @require("can_read_stories")
 def status(story_id: int) -> Any:
@@ -53,7 +77,15 @@ def status(story_id: int) -> Any:
     story_or_404(story_id)
     return jsonify(
         {
-            kind: {"id": job["id"], "status": job["status"], "progress": round(job["progress"], 3), "error": job["error"]}
+            kind: {
+                "id": job["id"],
+                "status": job["status"],
+                "progress": round(job["progress"], 3),
+                "error": job["error"],
+                "interrupted": job["interrupted"],
+                "attempts": job["attempts"],
+                "message": describe_job(kind, job),
+            }
             for kind, job in job_status.latest_jobs(get_db(), story_id).items()
         }
     )

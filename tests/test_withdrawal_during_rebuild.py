@@ -1,0 +1,272 @@
+"""A withdrawal never waits behind a rebuild, and no rebuild brings a withdrawn story back.
+
+The races are made to happen, not hoped for: a rebuild (or a second withdrawal) is paused at
+the exact point that matters, on a thread, while the other side runs to the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from conftest import story_form, wait_for
+from pipelines import publish
+from pipelines.jobs import queue_for
+from pipelines.publish import run_publish
+from pipelines.withdraw import catch_up_withdrawals, run_withdrawal
+from stories.consent import PUBLISHED_AUDIENCES
+from stories.records import approve_story, decide_name, record_story
+from stories.withdrawal import withdraw
+
+PAUSE = 20.0  # seconds a paused rebuild waits at most: a withdrawal that waited for it would take this long
+QUICK = 5.0  # a withdrawal on a handful of stories takes well under a second; this leaves room on a busy machine
+# Words found in no other story, with first letters no other word in these stories starts with: the
+# search index stores each word in full wherever the word before it shares no letters, so scanning
+# the file's bytes finds a word left in the index as surely as one left in a row.
+UNIQUE = ("xylvork", "jubqoff", "zephrunk")  # the search index keeps each as it is (no suffix to stem)
+
+
+@pytest.fixture
+def queued_jobs(instance, monkeypatch):
+    """Jobs go to the real queue and wait there (no worker runs): a withdrawal's follow-up rebuild stays queued."""
+    monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "0")
+    queue_for.cache_clear()
+    yield queue_for(instance.root)
+    queue_for.cache_clear()
+
+
+@pytest.fixture
+def stories(instance, db, orgs, users, signed_form):
+    """Three published stories, each with one unique word, and a fourth with none; returns id -> word."""
+    words = {}
+    for n, word in enumerate((*UNIQUE, None)):
+        body = f"My name is Margaret Holt. Priya rings every Tuesday and I go to the lunch club{f' {word}' if word else ''}."
+        form = story_form(title=f"Story {n}", body=body, evidence_file=signed_form())
+        story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
+        decide_name(db, story_id, "Priya", "keep", actor="t")
+        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+        words[story_id] = word
+    run_publish(instance)
+    assert all(held(instance, story_id) == set(PUBLISHED_AUDIENCES) for story_id in words)
+    return words
+
+
+def held(instance, story_id: int) -> set[str]:
+    """The published files that hold this story."""
+    found = set()
+    for audience in PUBLISHED_AUDIENCES:
+        with sqlite3.connect(f"file:{instance.published_path(audience)}?immutable=1", uri=True) as conn:
+            if conn.execute("SELECT 1 FROM stories WHERE id = ?", [story_id]).fetchone():
+                found.add(audience)
+    return found
+
+
+def traces(instance, word: str) -> list[str]:
+    """Published files whose bytes hold the word anywhere: rows, search index, free pages."""
+    return [a for a in PUBLISHED_AUDIENCES if word.encode() in instance.published_path(a).read_bytes().lower()]
+
+
+def in_search_index(instance, audience: str, word: str) -> bool:
+    """Is the word in the full-text index's own blocks (the shadow table), not only in the story's row?"""
+    with sqlite3.connect(f"file:{instance.published_path(audience)}?immutable=1", uri=True) as conn:
+        return any(word.encode() in bytes(block).lower() for (block,) in conn.execute("SELECT block FROM stories_fts_data"))
+
+
+def searchable(instance, audience: str, word: str) -> bool:
+    with sqlite3.connect(f"file:{instance.published_path(audience)}?immutable=1", uri=True) as conn:
+        return bool(conn.execute("SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?", [word]).fetchall())
+
+
+class Paused:
+    """Wraps a function so that one chosen call stops after doing its work, until released."""
+
+    def __init__(self, monkeypatch, owner, name: str, when) -> None:  # noqa: ANN001
+        self.real = getattr(owner, name)
+        self.when = when
+        self.reached, self.release = threading.Event(), threading.Event()
+        monkeypatch.setattr(owner, name, self)
+
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        result = self.real(*args, **kwargs)
+        if not self.reached.is_set() and self.when(*args, **kwargs):
+            self.reached.set()
+            self.release.wait(PAUSE)
+        return result
+
+
+def in_thread(fn, *args, **kwargs) -> tuple[threading.Thread, list]:  # noqa: ANN001
+    """Run fn on a thread; the list receives its result or the exception it raised."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(fn(*args, **kwargs))
+        except BaseException as error:  # surfaced by the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def finished(thread: threading.Thread, outcome: list) -> object:
+    thread.join(PAUSE * 2)
+    assert not thread.is_alive(), "still running"
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def test_a_withdrawal_does_not_wait_for_a_rebuild_and_the_rebuild_does_not_bring_it_back(
+    instance, db, stories, queued_jobs, monkeypatch
+):
+    first, second = list(stories)[:2]
+    # The rebuild has read the store (both stories still consented) and written its new public
+    # file, and stops there, before it swaps the file in.
+    paused = Paused(monkeypatch, publish, "write_tables", lambda db, audience, rows, interventions: audience == "public")
+    rebuild = in_thread(run_publish, instance)
+    assert paused.reached.wait(PAUSE), "the rebuild never got to its public file"
+
+    started = time.perf_counter()
+    run_withdrawal(instance, first, actor="t", reason="Asked by phone")
+    took = time.perf_counter() - started
+    assert took < QUICK, f"the withdrawal took {took:.1f} s: it waited for the rebuild"
+    assert held(instance, first) == set()
+
+    paused.release.set()
+    finished(*rebuild)
+    assert held(instance, first) == set(), "the rebuild brought the withdrawn story back"
+    assert traces(instance, stories[first]) == []
+    assert held(instance, second) == set(PUBLISHED_AUDIENCES)
+    assert queued_jobs.huey.pending_count() >= 1  # the withdrawal asked for a full rebuild after it
+
+
+def test_a_withdrawal_committed_while_a_rebuild_swaps_its_files_in_is_still_taken_out(
+    instance, db, stories, queued_jobs, monkeypatch
+):
+    story_id = list(stories)[0]
+    withdrawal: list = []
+    real_since = publish.removed_since
+    calls = []
+
+    def since(db, mark):  # noqa: ANN001, ANN202
+        """The rebuild's last look at the store before it renames: the withdrawal commits just after it."""
+        late = real_since(db, mark)
+        calls.append(late)
+        if len(calls) == 2 and not withdrawal:  # the second look is the one made under the swap lock
+            withdrawal.append(in_thread(run_withdrawal, instance, story_id, actor="t", reason="Asked by phone"))
+            wait_for(lambda: real_since(instance.open(), mark), QUICK, "the withdrawal to reach the store")
+        return late
+
+    monkeypatch.setattr(publish, "removed_since", since)
+    run_publish(instance)
+    assert withdrawal, "the rebuild never looked at the store before its swap"
+    finished(*withdrawal[0])
+    assert held(instance, story_id) == set()
+    assert traces(instance, stories[story_id]) == []
+
+
+def test_two_withdrawals_at_once_each_take_their_story_out(instance, db, stories, queued_jobs, monkeypatch):
+    first, second = list(stories)[:2]
+    # The second withdrawal has copied the public file and taken its story out of the copy, and stops there.
+    paused = Paused(monkeypatch, publish, "remove_stories", lambda db, audience, ids: second in ids and audience == "public")
+    other = in_thread(run_withdrawal, instance, second, actor="t", reason="Asked by phone")
+    assert paused.reached.wait(PAUSE)
+    run_withdrawal(instance, first, actor="t", reason="Asked by email")  # runs to the end meanwhile
+    paused.release.set()
+    finished(*other)
+    assert held(instance, first) == set() and held(instance, second) == set()
+    assert traces(instance, stories[first]) == [] and traces(instance, stories[second]) == []
+
+
+def test_the_file_copied_without_a_story_holds_no_trace_of_it_in_rows_search_index_or_free_pages(
+    instance, db, stories, queued_jobs
+):
+    story_id, word = next(iter(stories.items()))
+    for audience in PUBLISHED_AUDIENCES:
+        assert in_search_index(instance, audience, word) and searchable(instance, audience, word)
+    before = {audience: instance.published_path(audience).stat().st_ino for audience in PUBLISHED_AUDIENCES}
+
+    run_withdrawal(instance, story_id, actor="t", reason="Asked by phone")
+
+    for audience in PUBLISHED_AUDIENCES:
+        assert instance.published_path(audience).stat().st_ino != before[audience]  # a new file, not an edited one
+        assert not searchable(instance, audience, word)
+    assert traces(instance, word) == []
+    # Every other story is still there and still found by search.
+    for other, other_word in stories.items():
+        if other != story_id and other_word:
+            assert all(searchable(instance, audience, other_word) for audience in PUBLISHED_AUDIENCES)
+    with sqlite3.connect(f"file:{instance.published_path('public')}?immutable=1", uri=True) as conn:
+        assert conn.execute("SELECT count(*), stories FROM stories, publication").fetchone() == (3, 3)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_withdrawal_whose_process_died_before_the_files_is_finished_by_the_catch_up(instance, db, stories, queued_jobs):
+    story_id = list(stories)[1]
+    withdraw(db, story_id, actor="t", reason="Asked by phone")  # the store says withdrawn; then the process died
+    assert held(instance, story_id) == set(PUBLISHED_AUDIENCES)
+    assert catch_up_withdrawals(instance) == {story_id}
+    assert held(instance, story_id) == set()
+    assert traces(instance, stories[story_id]) == []
+    assert catch_up_withdrawals(instance) == set()  # nothing left to do
+
+
+def test_a_file_built_before_files_were_zeroed_is_rewritten_whole_when_copied(instance, db, stories, queued_jobs):
+    path = instance.published_path("public")
+    # As an older Storybank left its files: deleted bytes not zeroed (here a scratch table, dropped).
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA secure_delete = OFF")
+        conn.execute("CREATE TABLE scratch (words TEXT)")
+        conn.execute("INSERT INTO scratch VALUES (?)", ["qwobbledy " * 500])
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA secure_delete = OFF")
+        conn.execute("DROP TABLE scratch")
+        conn.execute("PRAGMA user_version = 0")
+    assert b"qwobbledy" in path.read_bytes()
+
+    run_withdrawal(instance, next(iter(stories)), actor="t", reason="Asked by phone")
+
+    assert b"qwobbledy" not in path.read_bytes()
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == publish.ZEROED_FORMAT
+
+
+def test_counts_in_the_copy_are_those_a_full_rebuild_makes(instance, db, orgs, users, queued_jobs, signed_form):
+    from conftest import add_tag
+    from stories.interventions import add_intervention
+
+    intervention = add_intervention(db, {"name": "Telephone befriending"}, provider_id=orgs["a"], actor="t")
+    ids = []
+    for n in range(6):
+        form = story_form(title=f"Story {n}", interventions=[str(intervention)], evidence_file=signed_form())
+        story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
+        decide_name(db, story_id, "Priya", "keep", actor="t")
+        approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+        add_tag(db, story_id, "relationships", "improved")  # 6 stories: 5 after the withdrawal
+        if n < 5:
+            add_tag(db, story_id, "health", "mixed")  # 5 stories: 4 after
+        ids.append(story_id)
+    run_publish(instance)
+
+    def counts() -> dict[str, list]:
+        found = {}
+        for audience in PUBLISHED_AUDIENCES:
+            with sqlite3.connect(f"file:{instance.published_path(audience)}?immutable=1", uri=True) as conn:
+                found[audience] = [
+                    conn.execute("SELECT * FROM outcome_summary ORDER BY 1, 2, 3").fetchall(),
+                    conn.execute("SELECT domain_label, direction, stories FROM outcome_summary ORDER BY 1, 2").fetchall(),
+                    conn.execute("SELECT id, stories FROM interventions").fetchall(),
+                    conn.execute("SELECT stories FROM publication").fetchall(),
+                ]
+        return found
+
+    run_withdrawal(instance, ids[0], actor="t", reason="Asked by phone")
+    after_fast_path = counts()
+    run_publish(instance)
+    assert after_fast_path == counts()
+    assert ("Our relationships", "improved", 5) in after_fast_path["commissioners"][1]
+    assert ("Health", "mixed", 4) in after_fast_path["commissioners"][1]

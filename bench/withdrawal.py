@@ -32,7 +32,6 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,7 @@ from stories.instance import ENV_VAR, Instance, init_instance
 from stories.interventions import list_interventions
 from stories.organisations import ensure_organisation
 from stories.records import approve_story, decide_name, record_story, stories_for_publication
+from stories.sqlite import sqlite3
 from stories.stored_files import EVIDENCE, register_upload
 
 POLL_SECONDS = 0.02
@@ -163,7 +163,12 @@ def publish_breakdown(instance: Instance) -> dict[str, float]:
 def fast_path_breakdown(instance: Instance, story_id: int) -> dict[str, float]:
     """Where one withdrawal's fast path spends its time: each step summed over both files (copied at once)."""
     times: dict[str, float] = collections.defaultdict(float)
-    steps = {"_copy": "copy the file", "remove_stories": "take rows out, merge search index, recount", "_fsync": "fsync"}
+    steps = {
+        "_copy": "copy the file",
+        "remove_stories": "take rows and index entries out, recount",
+        "_check": "check every table",
+        "_fsync": "fsync",
+    }
 
     def timed(name: str, label: str) -> Callable:
         real = getattr(publish, name)

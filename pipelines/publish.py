@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import shutil
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from stories.instance import Instance
 from stories.interventions import list_interventions
 from stories.records import stories_for_publication, story_state
 from stories.removals import last_removal, removed_since
+from stories.sqlite import sqlite3
 
 TEMP_SUFFIX = ".building"
 REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
@@ -48,6 +48,7 @@ REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
 # zeroes, so a copy of it carries nothing but its rows. Older files are vacuumed when copied.
 ZEROED_FORMAT = 2
 MMAP_BYTES, CACHE_KIB = 1 << 30, 128 * 1024
+TABLE_CHECK = "tables"  # see _check
 
 
 class PublishError(Exception):
@@ -196,7 +197,7 @@ def build_file(
             if late:
                 if _holds(temp, late):
                     take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
-                    stories = _write(temp, take_out, check="quick_check")
+                    stories = _write(temp, take_out, check=TABLE_CHECK)
                 taken_out |= late
                 continue
             with _lock(instance, SWAP_LOCK):
@@ -249,7 +250,7 @@ def _copy_without(instance: Instance, audience: str, story_ids: list[int]) -> in
         with source, _temp_file(path) as temp:
             zeroed = _copy(source, temp)
             clean = functools.partial(_clean_copy, audience=audience, story_ids=story_ids, zeroed=zeroed)
-            stories = _write(temp, clean, check="quick_check")
+            stories = _write(temp, clean, check=TABLE_CHECK)
             with _lock(instance, SWAP_LOCK):
                 if os.fstat(source.fileno()).st_ino == os.stat(path).st_ino:
                     _swap(temp, path)
@@ -298,8 +299,7 @@ def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: 
         if fresh:
             conn.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")
         conn.execute("PRAGMA journal_mode = DELETE")
-        # A fresh build gets the full check; a copy of a checked file the quick one (every page, not every index entry).
-        result = conn.execute(f"PRAGMA {check}").fetchone()[0]
+        result = _check(conn, check)
         if result != "ok":
             raise PublishError(f"{path.name}: {check} failed ({result})")
         stories = conn.execute("SELECT stories FROM publication").fetchone()[0]
@@ -307,6 +307,22 @@ def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: 
         conn.close()
     _fsync(path)
     return stories
+
+
+def _check(conn: sqlite3.Connection, check: str) -> str:
+    """ "ok", or what is wrong: PRAGMA integrity_check for a fresh build; for a checked file with stories
+    taken out, a quick check of every table's b-tree and indexes (0.2 s at 100,000 stories, where the
+    file-wide quick check, which also accounts for every page, takes 1.2 s). The full rebuild that
+    follows every withdrawal replaces the copy with a fully checked file."""
+    if check != TABLE_CHECK:
+        return conn.execute(f"PRAGMA {check}").fetchone()[0]
+    tables = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'").fetchall()
+    for (table,) in tables:
+        # Table names come from the file's own schema, written by published_file.py, never from input.
+        result = conn.execute(f"PRAGMA quick_check('{table}')").fetchone()[0]
+        if result != "ok":
+            return f"{table}: {result}"
+    return "ok"
 
 
 def _swap(temp: Path, path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 
 import sqlite_utils
@@ -13,6 +12,7 @@ from stories.clock import now
 from stories.consent import PUBLISHED_AUDIENCES
 from stories.db import connect, write_transaction
 from stories.instance import Instance
+from stories.sqlite import sqlite3
 from stories.stored_files import remove_unreferenced
 from stories.withdrawal import journal_entries, reapply_journal
 

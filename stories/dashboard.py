@@ -8,7 +8,6 @@ stories, never money.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from stories.assurance import LEVELS
 from stories.frameworks import DEFAULT_FRAMEWORK, Framework, FrameworkError, load_framework
 from stories.outcomes import DIRECTIONS, SHIPPED, domain_label
+from stories.sqlite import sqlite3
 from stories.validation import whole_number
 
 UNVERIFIED = LEVELS[()]

@@ -55,7 +55,7 @@ class PublishedDatabase(Database):
         super().__init__(ds, path=path, is_mutable=True)
 
     def connect(self, write: bool = False):  # noqa: ANN201 - Datasette's signature
-        import sqlite3
+        from stories.sqlite import sqlite3
 
         if write:
             raise PermissionError("published files are read-only")

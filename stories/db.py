@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
+
+from stories.sqlite import sqlite3
 
 BUSY_TIMEOUT_MS = 15_000
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from conftest import add_tag, sign_off, story_form
@@ -11,6 +9,7 @@ from pipelines.publish import run_publish
 from stories import assurance
 from stories.interventions import add_intervention
 from stories.records import record_story
+from stories.sqlite import sqlite3
 from stories.validation import Invalid
 
 

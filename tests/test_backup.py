@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import sqlite3
 
 from audio import tone
 from click.testing import CliRunner
 
 from conftest import SIGNED_FORM, story_form
 from stories.cli import cli
+from stories.sqlite import sqlite3
 
 
 def storybank(instance, *args):

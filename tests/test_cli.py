@@ -70,11 +70,10 @@ def test_commands_on_a_missing_instance_say_how_to_start(tmp_path):
 
 
 def test_demo_meets_a_new_user_with_a_living_system(tmp_path, monkeypatch):
-    import sqlite3
-
     import yaml
 
     from stories.demo import DEMO_FILE
+    from stories.sqlite import sqlite3
 
     monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "1")
     root = tmp_path / "demo"

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -46,6 +45,7 @@ from stories.notrace import find_traces
 from stories.organisations import ensure_organisation
 from stories.recordings import Recording, correct_transcript, recording_for, save_transcript
 from stories.records import approve_story, change_consent, decide_name, record_story
+from stories.sqlite import sqlite3
 from stories.stored_files import AUDIO, EVIDENCE, register_upload
 from stories.validation import Invalid
 

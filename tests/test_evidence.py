@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
 from conftest import SIGNED_FORM, story_form
 from stories.cli import cli
+from stories.sqlite import sqlite3
 
 
 def public_titles(instance) -> list[str]:

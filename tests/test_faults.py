@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from stories.db import write_transaction
 from stories.job_status import STALE_AFTER, get_job, jobs_to_recover
 from stories.recordings import add_recording, get_transcript
 from stories.records import record_story
+from stories.sqlite import sqlite3
 
 SCRIPTS = Path(__file__).parent / "fault_scripts"
 WRITERS, STORIES_EACH = 16, 200

@@ -49,7 +49,7 @@ def decide(client, story_id: int, **choices: str) -> None:
 
 
 def public_rows(instance, sql: str) -> list[tuple]:
-    import sqlite3
+    from stories.sqlite import sqlite3
 
     with sqlite3.connect(instance.published_path("public")) as conn:
         return conn.execute(sql).fetchall()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from conftest import add_tag, sign_off, story_form
 from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
 from stories.records import record_story
+from stories.sqlite import sqlite3
 
 
 @pytest.fixture

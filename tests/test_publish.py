@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from conftest import add_tag, story_form
 from pipelines.publish import run_publish
 from stories.consent import WITHDRAWN
 from stories.records import add_consent_event, approve_story, decide_name, record_story
+from stories.sqlite import sqlite3
 
 
 def published(instance, audience, sql="SELECT id, title, body, storyteller FROM stories ORDER BY id"):

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -33,6 +32,7 @@ from stories.db import write_transaction
 from stories.job_status import SILENT_AFTER, get_job
 from stories.recordings import add_recording
 from stories.records import approve_story, decide_name, record_story
+from stories.sqlite import sqlite3
 
 CHILDREN = ("app", "worker", "datasette")
 START = 60.0  # seconds for serve (three Python processes) to come up on a busy 2-core machine

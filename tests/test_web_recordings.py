@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from conftest import story_form
 from pipelines.publish import run_publish
 from stories.job_status import latest_jobs
 from stories.records import list_stories
+from stories.sqlite import sqlite3
 
 SPOKEN = (
     "The lunch club changed everything for me. I was lonely after my husband died. "

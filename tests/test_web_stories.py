@@ -73,7 +73,7 @@ def test_the_story_page_shows_where_it_can_be_seen_and_why(client, auth):
 
 
 def test_a_reviewer_signs_off_and_the_story_is_published(client, auth, instance):
-    import sqlite3
+    from stories.sqlite import sqlite3
 
     auth.login("reviewer")
     form = with_signed_form(story_form(identity_level="named"))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from conftest import story_form, with_signed_form
 from pipelines.publish import run_publish
+from stories.sqlite import sqlite3
 
 BODY = (
     "I was sleeping on my sister's sofa for a year. The council helped us and we finally have our own flat. "

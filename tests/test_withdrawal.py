@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +14,7 @@ from pipelines.withdraw import run_withdrawal
 from stories.backup import backup, restore
 from stories.cli import cli
 from stories.records import approve_story, change_consent, decide_name, get_story, record_story
+from stories.sqlite import sqlite3
 
 SECRET_WORD = "quillowberry"
 

@@ -399,7 +399,7 @@ class ConsentMachine(RuleBasedStateMachine):
             with sqlite3.connect(f"file:{self.instance.published_path(audience)}?immutable=1", uri=True) as conn:
                 rows = conn.execute("SELECT story_id, contribution_statement FROM story_outcomes").fetchall()
             for story_id, statement in rows:
-                if statement and self.published_levels[story_id] in HIDDEN:
+                if statement and self.published_levels[audience].get(story_id) in HIDDEN:
                     assert not has_word(statement, self.model[story_id].alias), (audience, statement)
 
     @rule(story_id=stories)

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import sqlite_utils
 
-from pipelines.identity import PublishedVersion, stored_or_fresh
+from pipelines.identity import PublishedVersion, published_version, stored_or_fresh
 from pipelines.published_file import remove_stories, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
@@ -159,6 +159,39 @@ def published_rows(
                 for tag in story["tags"]
             ],
         }
+
+
+def stale_audiences(instance: Instance, db: sqlite_utils.Database, story_id: int, today: dt.date | None = None) -> list[str]:
+    """The published files whose copy of this story is not, word for word, what the store now allows them."""
+    stories = stories_for_publication(db, [story_id])
+    versions = {story["id"]: published_version(story) for story in stories if story["consent"] is not None}
+    stale = []
+    for audience in PUBLISHED_AUDIENCES:
+        path = instance.published_path(audience)
+        held = _words_held(path, story_id) if path.exists() else None
+        if held is None:
+            continue
+        allowed = [_words(row) for row in published_rows(stories, audience, today or utc_today(), versions)]
+        if allowed != [held]:
+            stale.append(audience)
+    return stale
+
+
+def _words(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything of a story's published row that words or identity can be read from."""
+    outcomes = sorted((o["evidence"] or "", o["contribution_statement"] or "") for o in row["outcomes"])
+    return (row["title"], row["body"], row["storyteller"], row["identity_level"], row["most_significant_change"], outcomes)
+
+
+def _words_held(path: Path, story_id: int) -> tuple[Any, ...] | None:
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+        story = conn.execute(
+            "SELECT title, body, storyteller, identity_level, most_significant_change FROM stories WHERE id = ?", [story_id]
+        ).fetchone()
+        if story is None:
+            return None
+        outcomes = conn.execute("SELECT evidence, contribution_statement FROM story_outcomes WHERE story_id = ?", [story_id])
+        return (*story, sorted((evidence or "", statement or "") for evidence, statement in outcomes))
 
 
 def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]]) -> dict[int, PublishedVersion]:

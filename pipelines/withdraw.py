@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite_utils
+
 from stories.consent import ERASED, WITHDRAWN
+from stories.db import write_transaction
 from stories.instance import Instance
-from stories.removals import still_removed
+from stories.removals import record_removal, still_removed
 from stories.withdrawal import erase, journal, story_uid, withdraw
 
 
@@ -58,3 +61,27 @@ def catch_up_withdrawals(instance: Instance, *, actor: str = "system:catch-up") 
     if held:
         remove_from_published(instance, sorted(held), actor=actor)
     return held
+
+
+def retract_if_stale(instance: Instance, db: sqlite_utils.Database, story_ids: set[int], *, actor: str) -> set[int]:
+    """Stories whose published copy no longer matches what the store allows leave every file at once.
+
+    After any change (consent narrowed, a name decided, a published text edited and so sent back
+    for review), no file may go on showing the old words until a rebuild gets round to it: the
+    withdrawal's fast path takes the story out now, noted like a withdrawal so a rebuild already
+    running takes it out too, and the rebuild queued behind puts back whatever is still allowed.
+    """
+    from pipelines.jobs import request_publish
+    from pipelines.publish import remove_from_published, stale_audiences
+
+    stale = {story_id for story_id in story_ids if stale_audiences(instance, db, story_id)}
+    if not stale:
+        return stale
+    with write_transaction(db):
+        for story_id in sorted(stale):
+            record_removal(db, story_id)
+    try:
+        remove_from_published(instance, sorted(stale), actor=actor)
+    finally:
+        request_publish(instance)  # if the fast path failed, the rebuild still leaves them out
+    return stale

@@ -27,3 +27,14 @@ def entries(db: sqlite_utils.Database, story_id: int | None = None, limit: int =
     else:
         rows = db.query("SELECT * FROM audit_log WHERE story_id = ? ORDER BY id DESC LIMIT ?", [story_id, limit])
     return [dict(row, detail=json.loads(row["detail"])) for row in rows]
+
+
+def last_id(db: sqlite_utils.Database) -> int:
+    """Where the log ends now: note it before a change, then ask which stories were touched since."""
+    return db.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
+
+
+def stories_since(db: sqlite_utils.Database, mark: int) -> set[int]:
+    """Stories with an entry after `mark` (every change to a story writes one, the m007 triggers included)."""
+    rows = db.execute("SELECT DISTINCT story_id FROM audit_log WHERE id > ? AND story_id IS NOT NULL", [mark])
+    return {row[0] for row in rows}

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlite_utils
@@ -422,28 +422,40 @@ STORY_SQL = (
 MSC_CHOICES_SQL = "SELECT msc_choices.*, msc_rounds.domain FROM msc_choices JOIN msc_rounds ON msc_rounds.id = round_id"
 
 
-def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Every story shaped like `get_story`, loaded in a few bulk queries for the publisher."""
+def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Every story (or only these) shaped like `get_story`, loaded in a few bulk queries for the publisher."""
+    ids = None if story_ids is None else json.dumps(sorted(set(story_ids)))
+
+    def only(column: str, joiner: str = "WHERE") -> tuple[str, list[str]]:
+        # The same queries for all stories or a few: a publish reads them all, a check after a change one.
+        return ("", []) if ids is None else (f" {joiner} {column} IN (SELECT value FROM json_each(?))", [ids])
+
+    def rows(sql: str, column: str, order: str, joiner: str = "WHERE") -> Iterable[dict[str, Any]]:
+        clause, params = only(column, joiner)
+        return db.query(f"{sql}{clause} ORDER BY {order}", params)
+
     by_story: dict[int, dict[str, Any]] = {}
-    for story in db.query(STORY_SQL + " ORDER BY stories.id"):
+    for story in rows(STORY_SQL, "stories.id", "stories.id"):
         story["storyteller_names"] = json.loads(story["storyteller_names"])
         story.update(consent_events=[], interventions=[], tags=[], name_decisions={}, verifications=[], msc_choices=[])
         by_story[story["id"]] = story
-    for event in db.query("SELECT * FROM consent_events ORDER BY id"):
+    for event in rows("SELECT * FROM consent_events", "story_id", "id"):
         by_story[event["story_id"]]["consent_events"].append(event)
-    for link in db.query(
+    for link in rows(
         "SELECT story_id, interventions.*, organisations.name AS provider FROM story_interventions"
         " JOIN interventions ON interventions.id = intervention_id"
-        " JOIN organisations ON organisations.id = interventions.provider_id ORDER BY interventions.name"
+        " JOIN organisations ON organisations.id = interventions.provider_id",
+        "story_id",
+        "interventions.name",
     ):
         by_story[link.pop("story_id")]["interventions"].append(link)
-    for tag in db.query("SELECT * FROM outcome_tags WHERE status = 'confirmed' ORDER BY start, id"):
+    for tag in rows("SELECT * FROM outcome_tags WHERE status = 'confirmed'", "story_id", "start, id", "AND"):
         by_story[tag["story_id"]]["tags"].append(tag)
-    for verification in db.query("SELECT story_id, kind FROM verifications ORDER BY id"):
+    for verification in rows("SELECT story_id, kind FROM verifications", "story_id", "id"):
         by_story[verification["story_id"]]["verifications"].append(verification)
-    for choice in db.query(MSC_CHOICES_SQL + " ORDER BY chosen_at"):
+    for choice in rows(MSC_CHOICES_SQL, "story_id", "chosen_at"):
         by_story[choice["story_id"]]["msc_choices"].append(choice)
-    for decision in db.query("SELECT * FROM name_decisions"):
+    for decision in rows("SELECT * FROM name_decisions", "story_id", "story_id"):
         by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision
     recordings = latest_recordings(db)
     for story_id, story in by_story.items():

@@ -16,7 +16,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from stories import auth
+from stories import audit, auth
 from stories.db import connect
 from stories.instance import Instance
 from stories.outcomes import domain_label
@@ -142,6 +142,23 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard_views.bp)
     app.register_blueprint(msc_views.bp)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
+
+    @app.before_request
+    def note_where_the_audit_log_ends() -> None:
+        if request.method == "POST" and current_user.is_authenticated:
+            g.audit_mark = (audit.last_id(get_db()), current_user.actor)  # the actor too: a POST may log them out
+
+    @app.after_request
+    def published_files_follow_the_change(response: Any) -> Any:
+        """Whatever a request changed (every change to a story is audited, the m007 triggers' included),
+        no published file may go on showing a story in words the store no longer allows."""
+        noted = g.pop("audit_mark", None)
+        if noted is not None and response.status_code < 400:
+            from pipelines.withdraw import retract_if_stale
+
+            mark, actor = noted
+            retract_if_stale(instance(), get_db(), audit.stories_since(get_db(), mark), actor=actor)
+        return response
 
     @app.after_request
     def security_headers(response: Any) -> Any:

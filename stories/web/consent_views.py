@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from pipelines.identity import names_for_review
 from pipelines.jobs import request_publish
-from pipelines.publish import run_publish
 from pipelines.withdraw import run_withdrawal
 from stories import consent, records
 from stories.clock import today
@@ -41,9 +40,10 @@ def change(story_id: int) -> Any:
             problems = error.problems
             forget_refused_files(form, problems)
         else:
-            # At once, not queued: narrower consent must take effect before anyone reads the old file again.
-            run_publish(instance(), actor=current_user.actor)
-            flash("Consent updated, and the published files now match it.")
+            # Narrower consent has already left the published files (the app's after-request check,
+            # stories/web/__init__.py); the rebuild brings them up to date with everything else.
+            request_publish(instance())
+            flash("Consent updated. What the new terms no longer allow has been taken out of the published files.")
             return redirect(url_for("stories.view", story_id=story_id))
     return render_template(
         "consent/change.html", story=story, form=form, problems=problems, consent=consent, withdrawn=withdrawn

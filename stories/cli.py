@@ -384,9 +384,22 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
     _print_demo_logins(instance)
     click.echo("Press Ctrl-C to stop.\n")
     try:
-        Supervisor(children, say=click.echo).run()
+        Supervisor(children, say=click.echo, after_a_death=lambda: _finish_withdrawals_cut_short(instance)).run()
     except GaveUp as error:
         raise click.ClickException(str(error)) from None
+
+
+def _finish_withdrawals_cut_short(instance: Instance) -> None:
+    """A process killed mid-withdrawal leaves the files holding the story: finish it now, not at the worker's next minute."""
+    from pipelines.withdraw import catch_up_withdrawals
+
+    try:
+        finished = catch_up_withdrawals(instance, actor="system:serve")
+    except Exception as error:  # the worker's own catch-up tries again within a minute
+        click.echo(f"Could not check for withdrawals cut short ({type(error).__name__}); the worker will, within a minute.")
+        return
+    if finished:
+        click.echo(f"Finished taking {len(finished)} withdrawn stories out of the published files (cut short by the stop).")
 
 
 def _print_demo_logins(instance: Instance) -> None:

@@ -46,10 +46,17 @@ def how_it_ended(returncode: int) -> str:
 class Supervisor:
     """Start children, restart the ones that die, stop them all when asked."""
 
-    def __init__(self, children: Sequence[Child], say: Callable[[str], Any], clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        children: Sequence[Child],
+        say: Callable[[str], Any],
+        clock: Callable[[], float] = time.monotonic,
+        after_a_death: Callable[[], Any] = lambda: None,
+    ):
         self.children = list(children)
         self.say = say
         self.clock = clock
+        self.after_a_death = after_a_death  # what a child may have left half done, finished before it starts again
         self.stopping = False
 
     def run(self) -> None:
@@ -87,6 +94,7 @@ class Supervisor:
                     f"The {child.name} process keeps stopping ({child.young_deaths} times in a row, each within a minute"
                     f" of starting; last {ended}). Stopping Storybank: see the {child.name}'s messages above."
                 )
+            self.after_a_death()
             delay = RESTART_DELAYS[min(child.young_deaths, len(RESTART_DELAYS)) - 1]
             child.restart_at = now + delay
             self.say(

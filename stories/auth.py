@@ -80,7 +80,8 @@ def add_user(
         problems["username"] = "A username uses letters, digits, '-', '_' or '.'."
     if role not in list(Role):
         problems["role"] = f"Role must be one of {', '.join(Role)}."
-    if check_strength and (problem := password_problem(password, about=(username, display_name))):
+    organisation = db.execute("SELECT name, slug FROM organisations WHERE id = ?", [organisation_id]).fetchone() or ()
+    if check_strength and (problem := password_problem(password, about=(username, display_name, *organisation))):
         problems["password"] = problem
     if problems:
         raise Invalid(problems)

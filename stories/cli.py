@@ -119,7 +119,8 @@ def _strong_password(ctx: click.Context, _: click.Parameter, password: str) -> s
     """Refuse a weak password saying why; when it was prompted for, click asks again."""
     from stories.passwords import password_problem
 
-    problem = password_problem(password, about=(ctx.params.get("username", ""), ctx.params.get("display_name", "")))
+    about = [ctx.params.get(name) or "" for name in ("username", "display_name", "organisation_slug")]
+    problem = password_problem(password, about=about)
     if problem:
         raise click.BadParameter(problem)
     return password

@@ -7,7 +7,9 @@ display name, "storybank") so that they count as the first guesses they are.
 
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
@@ -15,7 +17,8 @@ from zxcvbn import zxcvbn
 MIN_LENGTH = 10
 MIN_SCORE = 3  # of zxcvbn's 0-4: about 10^8 guesses or more; needs a slow hash (scrypt) to hold offline
 CHECKED_LENGTH = 72  # zxcvbn refuses longer input; a longer passphrase is judged by its first 72 characters
-SITE_WORDS = ("storybank",)
+# Words anyone guessing at Storybank tries first: its name and the demo's shared password.
+SITE_WORDS = ("storybank", "storybank-demo", "demo")
 ADVICE = "Try three or four unrelated words, or let a password manager make one."
 
 # zxcvbn keeps the account's own words in a module-level dictionary while it scores a password.
@@ -28,9 +31,21 @@ def password_problem(password: str, *, about: Iterable[str] = ()) -> str | None:
         return f"A password needs at least {MIN_LENGTH} characters. {ADVICE}"
     if not password.strip():
         return f"A password cannot be only spaces. {ADVICE}"
+    # The account's own words whole, folded and word by word ("Aireside Befriending Network" gives
+    # "aireside" and "befriending" too), so a password made of them is judged as guessable as it is.
+    words = [word for text in (*about, *SITE_WORDS) for form in _forms(text) for word in [form, *re.split(r"\W+", form)] if word]
     with _lock:
-        result = zxcvbn(password[:CHECKED_LENGTH], user_inputs=[word for word in (*about, *SITE_WORDS) if word])
-    if result["score"] >= MIN_SCORE:
+        # Judged as typed and as a guesser would also try it: full-width letters as plain ones
+        # ("ｐａｓｓｗｏｒｄ１２３"), spaces left out ("p a s s w o r d 1 2"). The weakest reading counts.
+        results = [zxcvbn(form[:CHECKED_LENGTH], user_inputs=words) for form in _forms(password) if form]
+    weakest = min(results, key=lambda result: result["score"])
+    if weakest["score"] >= MIN_SCORE:
         return None
-    why = result["feedback"]["warning"] or "It is close to words and patterns people often use."
+    why = weakest["feedback"]["warning"] or "It is close to words and patterns people often use."
     return f"That password is too easy to guess. {why} {ADVICE}"
+
+
+def _forms(text: str) -> list[str]:
+    """The text as typed, with compatibility forms folded (NFKC, lower case), and without its spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return list(dict.fromkeys([text, folded, "".join(folded.split())]))

@@ -97,6 +97,12 @@ WEAK = {
     "password12": "very common password",
     " " * 10: "only spaces",
     "asha-storybank": "too easy to guess",  # the username and the product's name are the first guesses
+    # Found from outside: the demo's password with a digit, spaced-out and full-width common ones,
+    # and the organisation's own name were all accepted.
+    "Storybank-demo1": "too easy to guess",
+    "p a s s w o r d 1 2": "very common password",
+    "ｐａｓｓｗｏｒｄ１２３": "very common password",
+    "Leeds Befriending": "too easy to guess",
 }
 
 

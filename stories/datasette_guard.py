@@ -171,6 +171,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                 status, message = refusal
                 await (await error_response(datasette, request, status, message, TITLES[status])).asgi_send(send)
                 return
+            send = _revalidated(send)
             if path.endswith(".csv"):
                 await _neutralised_csv(app, scope, receive, send)
                 return
@@ -179,6 +180,20 @@ def asgi_wrapper(datasette: Any) -> Any:
         return guarded
 
     return wrap
+
+
+def _revalidated(send: Any) -> Any:
+    """Every answer says no-cache unless Datasette said otherwise (its CSV says nothing): a withdrawn
+    story leaves the files in about a second, and no browser or proxy may keep it longer."""
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(key.lower() == b"cache-control" for key, _ in headers):
+                message = {**message, "headers": [*headers, (b"cache-control", b"no-cache")]}
+        await send(message)
+
+    return sending
 
 
 def _raw_path(scope: dict[str, Any]) -> str:

@@ -35,6 +35,9 @@ SETTINGS: dict[str, bool | int] = {
     "suggest_facets": False,
     "facet_time_limit_ms": 800,
     "sql_time_limit_ms": 3000,
+    # Datasette lets browsers and proxies keep a page for 5 s by default: longer than a withdrawal
+    # takes to leave the files (about 1 s), so a withdrawn story could still be read from a cache.
+    "default_cache_ttl": 0,
 }
 APP_URL_ENV = "STORYBANK_APP_URL"
 DEFAULT_APP_URL = "http://127.0.0.1:5000"

@@ -46,6 +46,14 @@ def test_the_public_finds_a_consented_story_and_not_an_unconsented_one(published
     assert datasette_get(ds, "/public/stories.json?_shape=objects&_search=commissioners").json()["rows"] == []
 
 
+def test_no_page_may_be_kept_by_a_browser_or_proxy_longer_than_a_withdrawal_takes(published):
+    # Found from outside: public pages said max-age=5, so a withdrawn story could be read from a cache.
+    ds = make_datasette(published)
+    for path in ("/public/stories", "/public/stories.json", "/public/stories/1.json", "/public/stories.csv"):
+        cache = datasette_get(ds, path).headers.get("cache-control", "")
+        assert any(word in cache for word in ("no-cache", "no-store", "max-age=0")), (path, cache)
+
+
 def test_the_commissioners_file_refuses_an_anonymous_visitor(published):
     ds = make_datasette(published)
     response = datasette_get(ds, "/commissioners/stories.json")

@@ -175,8 +175,14 @@ class Evidence:
         return sorted(rows, key=lambda row: -sum(row.total.values()))[:limit]
 
 
-def load(path: Path, filters: Filters) -> Evidence | None:
-    """The dashboard for these filters, or None when nothing has been published for commissioners yet."""
+def load(path: Path, filters: Filters, *, only_organisation: str | None = None) -> Evidence | None:
+    """The dashboard for these filters, or None when nothing has been published for commissioners yet.
+
+    `only_organisation` is a viewer's whole world (a reviewer's own organisation): even the count of
+    stories in the file is theirs only, since the rest of the file is not theirs to know about.
+    """
+    if only_organisation is not None:
+        filters = dataclasses.replace(filters, organisation=only_organisation)
     if not path.exists():
         return None
     # immutable: published files are renamed over, never written, so no locks are needed and
@@ -185,6 +191,8 @@ def load(path: Path, filters: Filters) -> Evidence | None:
     conn.row_factory = sqlite3.Row
     try:
         built_at, in_file = conn.execute("SELECT built_at, stories FROM publication").fetchone()
+        if only_organisation is not None:
+            in_file = conn.execute("SELECT count(*) FROM stories WHERE organisation = ?", [only_organisation]).fetchone()[0]
         evidence = Evidence(built_at=built_at, stories_in_file=in_file)
         if in_file:
             _fill(conn, filters, evidence)

@@ -214,6 +214,8 @@ def test_a_reviewer_sees_only_their_own_organisations_evidence(client, auth, db,
     auth.login("reviewer_b")
     page = client.get("/dashboard/?verification=all").get_data(as_text=True)
     assert "A quote from across town." not in page
+    # Not even how many stories the other organisations published (found from outside: "24 stories in all").
+    assert "No evidence published for commissioners yet" in page and "stories in all" not in page
     auth.logout()
     auth.login("reviewer")
     assert "A quote from across town." in client.get("/dashboard/?verification=all").get_data(as_text=True)

@@ -26,10 +26,11 @@ CELL_BAR_WIDTH = 64
 @require("can_view_dashboard")
 def index() -> Any:
     filters = dashboard.Filters.from_args(request.args)
-    if not current_user.role.can_view_commissioners_file():
-        # A reviewer sees the evidence their own organisation published, not other providers'.
-        filters = dataclasses.replace(filters, organisation=current_user.organisation_name)
-    evidence = dashboard.load(instance().published_path(COMMISSIONERS), filters)
+    # A reviewer sees the evidence their own organisation published, not other providers'.
+    own = None if current_user.role.can_view_commissioners_file() else current_user.organisation_name
+    evidence = dashboard.load(instance().published_path(COMMISSIONERS), filters, only_organisation=own)
+    if own is not None:
+        filters = dataclasses.replace(filters, organisation=own)
     chart = None
     if evidence and evidence.periods:
         chart = charts.grouped_bars([(period.label, period.counts) for period in evidence.periods], DIRECTIONS)

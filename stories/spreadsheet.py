@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE_WHEN = (",", '"', "\r", "\n", ";")
 # A plain number ("-5", "+1.5") is data a spreadsheet reads as a number, never as a formula.
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
@@ -28,10 +29,19 @@ def safe_cell(value: Any) -> Any:
 
 
 def csv_text(rows: Iterable[Sequence[Any]]) -> str:
-    """Rows as CSV (Python's csv dialect, as Datasette writes it), formula cells neutralised."""
-    out = io.StringIO()
-    csv.writer(out).writerows([safe_cell(cell) for cell in row] for row in rows)
-    return out.getvalue()
+    """Rows as CSV (Python's csv dialect, as Datasette writes it), formula cells neutralised.
+
+    A cell holding a semicolon is quoted too: where a spreadsheet's list separator is ";" (much of
+    Europe), "x;=1+1" unquoted is read as two cells, the second a formula.
+    """
+    return "".join(",".join(_field(safe_cell(cell)) for cell in row) + "\r\n" for row in rows)
+
+
+def _field(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if any(special in text for special in QUOTE_WHEN):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def neutralise_csv(text: str) -> str:

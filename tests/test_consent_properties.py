@@ -39,6 +39,7 @@ from pipelines.publish import run_publish
 from pipelines.withdraw import catch_up_withdrawals, run_withdrawal
 from stories.assurance import link_outcome
 from stories.backup import backup, restore
+from stories.demo import stand_in_form
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.notrace import find_traces
@@ -216,7 +217,7 @@ class ConsentMachine(RuleBasedStateMachine):
         elif raw["evidence"] == "file":
             self.counter += 1
             # A signed form that names the story's word (erasure must take it away too), stored as the app stores it.
-            pdf = f"%PDF-1.4\nsigned consent form {self.counter} for the story about {word or 'nothing'}\n%%EOF\n".encode()
+            pdf = stand_in_form(f"signed consent form {self.counter} for the story about {word or 'nothing'}")
             fields["evidence_file"] = store_evidence(self.instance.evidence_dir, pdf)
             register_upload(self.db, EVIDENCE, fields["evidence_file"], "test")
         terms = Terms(
@@ -231,7 +232,9 @@ class ConsentMachine(RuleBasedStateMachine):
 
     def upload_recording(self) -> Recording:
         """A minute of sound uploaded as the app stores it: by content, waiting for a story to claim it."""
-        data = minute_of_sound()
+        self.counter += 1
+        # Each story's own recording: the last sample differs, so the content (and the stored name) does.
+        data = minute_of_sound()[:-2] + (self.counter % 30000).to_bytes(2, "little")
         name = f"{hashlib.sha256(data).hexdigest()}.wav"
         self.instance.audio_dir.mkdir(exist_ok=True)
         (self.instance.audio_dir / name).write_bytes(data)

@@ -86,6 +86,7 @@ def _restore(instance: Instance, source: Path) -> dict[str, int]:
 def reapply_journal(db: sqlite_utils.Database, root: Path, *, files: list[Path]) -> dict[str, int]:
     """Redo every journalled change the restored store does not hold, in the order they were made."""
     redone = {"withdrawn": 0, "erased": 0, "narrowed": 0, "names": 0}
+    undecided: set[int] = set()  # stories whose names are to be decided again, counted once each
     for entry in journal.entries(root):
         story_id = _story_written_for(db, entry)
         if entry["kind"] == ERASED:
@@ -103,7 +104,9 @@ def reapply_journal(db: sqlite_utils.Database, root: Path, *, files: list[Path])
         elif entry["kind"] == journal.NARROWED:
             redone["narrowed"] += _narrow_again(db, story_id, entry)
         elif entry["kind"] == journal.NAME_DECISION:
-            redone["names"] += _names_to_decide_again(db, story_id, entry)
+            _names_to_decide_again(db, story_id, entry)
+            undecided.add(story_id)
+    redone["names"] = len(undecided)
     return redone
 
 
@@ -133,7 +136,7 @@ def narrower(consent: Consent, terms: dict[str, Any]) -> Consent:
     )
 
 
-def _names_to_decide_again(db: sqlite_utils.Database, story_id: int, entry: dict[str, Any]) -> int:
+def _names_to_decide_again(db: sqlite_utils.Database, story_id: int, entry: dict[str, Any]) -> None:
     """A name decision the backup does not hold cannot be redone (the journal holds no names): fail closed.
 
     Every name decision of the story is undone and its sign-off lifted, so nothing of it goes
@@ -148,7 +151,6 @@ def _names_to_decide_again(db: sqlite_utils.Database, story_id: int, entry: dict
             [now_iso(), story_id],
         )
         audit.record(db, "system:restore", "story.names_to_decide_again", story_id, undone=undone)
-    return 1
 
 
 def _tombstone(db: sqlite_utils.Database, entry: dict[str, Any]) -> None:

@@ -307,10 +307,14 @@ def restore_(instance: Instance, source: Path) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Restored from {source}; re-applied {redone['withdrawn']} withdrawal(s) and {redone['erased']} erasure(s).")
     click.echo(
-        f"Consent narrowed again for {redone['narrowed']} story(ies); {redone['names']} story(ies) back for review"
+        f"Consent narrowed again for {_stories(redone['narrowed'])}; {_stories(redone['names'])} back for review"
         " (names decided after the backup must be decided again). Every session has ended: everyone logs in again."
     )
     click.echo("Published: " + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
+
+
+def _stories(count: int) -> str:
+    return f"{count} {'story' if count == 1 else 'stories'}"
 
 
 @cli.command()

@@ -47,8 +47,8 @@ MAX_TITLE = 200
 MAX_BODY = 50_000
 STATUSES = ("draft", "submitted", "approved")
 FORM_TAKEN = (
-    "This signed form is already on file as another storyteller's consent, and a signed form is one storyteller's"
-    " consent. Upload the form this storyteller signed."
+    "This signed form is already on file as another storyteller's consent. A signed form is one person's consent:"
+    " please upload the form this storyteller signed."
 )
 RECORDING_TAKEN = (
     "This recording is already another story's: a recording is one telling of one story. Choose this story's own recording."

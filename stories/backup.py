@@ -16,11 +16,11 @@ from typing import Any
 import sqlite_utils
 
 from stories import audit, journal
-from stories.clock import now, now_iso
-from stories.consent import ERASED, GIVEN, IDENTITY_LEVELS, PUBLISHED_AUDIENCES, WITHDRAWN, Consent, current_consent
+from stories.clock import now
+from stories.consent import AMENDED, ERASED, GIVEN, IDENTITY_LEVELS, PUBLISHED_AUDIENCES, WITHDRAWN, Consent, current_consent
 from stories.db import connect, write_transaction
 from stories.instance import Instance, nothing_running
-from stories.records import add_consent_event
+from stories.records import add_consent_event, back_to_review
 from stories.sqlite import sqlite3
 from stories.stored_files import remove_unreferenced
 from stories.withdrawal import erase, withdraw
@@ -120,7 +120,7 @@ def _narrow_again(db: sqlite_utils.Database, story_id: int, entry: dict[str, Any
         narrowed = narrower(consent, entry["terms"])
         if narrowed == consent:
             return 0
-        add_consent_event(db, story_id, "amended", entry["actor"], narrowed, reason=REAPPLIED, journal_entry=entry["entry"])
+        add_consent_event(db, story_id, AMENDED, entry["actor"], narrowed, reason=REAPPLIED, journal_entry=entry["entry"])
     return 1
 
 
@@ -145,11 +145,7 @@ def _names_to_decide_again(db: sqlite_utils.Database, story_id: int, entry: dict
     with write_transaction(db):
         journal.mark(db, entry["entry"], story_id, journal.NAME_DECISION)
         undone = db.execute("DELETE FROM name_decisions WHERE story_id = ?", [story_id]).rowcount
-        db.execute(
-            "UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL, updated_at = ?"
-            " WHERE id = ? AND status = 'approved'",
-            [now_iso(), story_id],
-        )
+        back_to_review(db, story_id)
         audit.record(db, "system:restore", "story.names_to_decide_again", story_id, undone=undone)
 
 

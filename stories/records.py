@@ -268,12 +268,17 @@ def change_consent(
         if entry:  # a restored backup must not bring the wider terms back
             journal.append(db, story_id, journal.NARROWED, actor, entry=entry, terms=journal_terms(terms))
         if old is None or old.withdrawn or reveals_more(old, terms):
-            db.execute(
-                "UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL, updated_at = ?"
-                " WHERE id = ? AND status = 'approved'",
-                [now_iso(), story_id],
-            )
+            back_to_review(db, story_id)
     return terms
+
+
+def back_to_review(db: sqlite_utils.Database, story_id: int) -> None:
+    """Lift a story's sign-off: what the reviewer signed off no longer holds."""
+    db.execute(
+        "UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL, updated_at = ?"
+        " WHERE id = ? AND status = 'approved'",
+        [now_iso(), story_id],
+    )
 
 
 def mark_consent_time(db: sqlite_utils.Database, story_id: int, seconds: float, *, actor: str) -> None:

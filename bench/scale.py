@@ -33,6 +33,7 @@ from pathlib import Path
 from pipelines.publish import run_publish
 from stories.auth import add_user
 from stories.clock import now_iso, today
+from stories.demo import stand_in_form
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.organisations import ensure_organisation
@@ -93,7 +94,7 @@ def build_store(instance: Instance, count: int) -> float:
         db, username="reviewer", display_name="Reviewer", password=PASSWORD, role="reviewer", organisation_id=org, actor="bench"
     )
     stamp, given_on, review_on = now_iso(), today().isoformat(), today().replace(year=today().year + 2).isoformat()
-    signed_form = store_evidence(instance.evidence_dir, b"%PDF-1.4\n% a signed consent form\n%%EOF\n")  # one, shared
+    signed_form = store_evidence(instance.evidence_dir, stand_in_form("A signed consent form"))  # one, shared
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     interventions = []

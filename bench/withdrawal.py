@@ -52,6 +52,7 @@ from pipelines.withdraw import run_withdrawal
 from stories.auth import add_user
 from stories.consent import PUBLISHED_AUDIENCES
 from stories.db import write_transaction
+from stories.demo import stand_in_form
 from stories.evidence import store_evidence
 from stories.instance import ENV_VAR, Instance, init_instance
 from stories.interventions import list_interventions
@@ -97,17 +98,18 @@ def fill_store(instance: Instance, count: int, seed: int = 7) -> dict[int, str]:
     try:
         org = ensure_organisation(db, "Befriending Network", kind="charity", area="Leeds")
         words = {}
-        signed_form = store_evidence(instance.evidence_dir, b"%PDF-1.4\n% a signed consent form\n%%EOF\n")
+        signed_form = store_evidence(instance.evidence_dir, stand_in_form("A signed consent form"))
         with write_transaction(db):
             for index in range(count):
-                register_upload(db, EVIDENCE, signed_form, "bench")  # each story's own upload of the (same) form
+                # Each story's own upload of the same form: one storyteller's, which may cover all their stories.
+                register_upload(db, EVIDENCE, signed_form, "bench")
                 full_name = STORYTELLERS[index % len(STORYTELLERS)]
                 body, word = story_body(rng, index, full_name)
                 form = {
                     "title": f"Someone to ring, week {index % 52 + 1}",
                     "body": body,
                     "told_on": (today - dt.timedelta(days=10 + index % 300)).isoformat(),
-                    "storyteller_reference": f"BENCH-{index:06d}",
+                    "storyteller_reference": "BENCH",
                     "storyteller_names": full_name,
                     "given_by": "storyteller",
                     "age_band": "65+",

@@ -91,6 +91,33 @@ def probe_audio(path: str | Path, *, max_bytes: int | None = None, max_seconds: 
         ) from None
 
 
+def keep_only_sound(source: str | Path, target: str | Path, info: AudioInfo) -> None:
+    """Write the recording's sound alone to `target`, in its own container: packets copied, nothing re-encoded.
+
+    Consent was given for a voice, not a face: a picture inside the file (an mp3's, m4a's or
+    FLAC's cover art), any other stream and every tag (titles, comments, a phone's location)
+    are left behind, whatever hid them. Run on a file `probe_audio` accepted.
+    """
+    try:
+        with (
+            Path(source).open("rb") as file,
+            av.open(file, options={"format_whitelist": _DEMUXERS}, metadata_errors="ignore") as container,
+            av.open(str(target), "w", format=_muxer(info)) as output,
+        ):
+            sound = container.streams.audio[0]
+            copy = output.add_stream_from_template(sound)
+            for packet in container.demux(sound):
+                if packet.dts is None:
+                    continue  # the empty packet that ends demuxing
+                packet.stream = copy
+                output.mux(packet)
+    except (av.error.FFmpegError, ValueError):
+        raise AudioError(
+            "The sound in this file could not be kept apart from the rest of it. Please save just the audio"
+            f" (for example as MP3 or M4A) and upload that. {_FORMATS_HINT}"
+        ) from None
+
+
 def audio_digest(path: str | Path) -> str:
     """SHA-256 of the file's bytes, as hex, so recordings are stored by content."""
     digest = hashlib.sha256()
@@ -228,6 +255,15 @@ def _wav_cut_short(path: Path, size: int) -> bool:
                 return length not in (0, 0xFFFFFFFF) and file.tell() + length > size
             file.seek(length + (length & 1), 1)
     return False
+
+
+def _muxer(info: AudioInfo) -> str:
+    """The FFmpeg muxer that writes this recording's container back."""
+    if info.container == "mov,mp4,m4a,3gp,3g2,mj2":
+        return "ipod" if info.codec in ("aac", "alac") else "mp4"
+    if info.container == "matroska,webm":
+        return "webm" if info.codec in ("opus", "vorbis") else "matroska"
+    return {"aac": "adts"}.get(info.container, info.container)
 
 
 def _extension(container: str, codec: str) -> str:

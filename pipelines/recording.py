@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import BinaryIO
 
-from pipelines.audio import AudioError, AudioInfo, audio_digest, probe_audio
+from pipelines.audio import AudioError, AudioInfo, audio_digest, keep_only_sound, probe_audio
 
 STORED_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{2,5}")  # never a path: names come back from a form
 MAX_AUDIO_MB_ENV = "STORYBANK_MAX_AUDIO_MB"
@@ -36,20 +36,23 @@ class StoredRecording:
 
 
 def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits) -> StoredRecording:
-    """Check an uploaded recording and store it; raises AudioError with a message for the uploader."""
+    """Check an uploaded recording and store its sound alone; raises AudioError with a message for the uploader."""
     audio_dir.mkdir(parents=True, exist_ok=True)
     incoming = audio_dir / f".incoming-{secrets.token_hex(8)}"
+    sound = incoming.with_name(incoming.name + "-sound")
     try:
         with open(incoming, "wb") as out:
             copied = _copy_limited(upload, out, limits.max_bytes)
         if copied > limits.max_bytes:
             raise AudioError(f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB, the limit for a recording.")
         info = probe_audio(incoming, max_bytes=limits.max_bytes, max_seconds=limits.max_seconds)
-        name = f"{audio_digest(incoming)}.{info.extension}"
-        os.replace(incoming, audio_dir / name)
+        keep_only_sound(incoming, sound, info)
+        name = f"{audio_digest(sound)}.{info.extension}"
+        os.replace(sound, audio_dir / name)
         return StoredRecording(audio_file=name, info=info)
     finally:
         incoming.unlink(missing_ok=True)
+        sound.unlink(missing_ok=True)
 
 
 def stored_recording(audio_dir: Path, audio_file: str, limits: Limits) -> StoredRecording:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from stories.consent import ERASED, WITHDRAWN
 from stories.db import write_transaction
 from stories.instance import Instance
 from stories.removals import record_removal, still_removed
-from stories.withdrawal import erase, journal, story_uid, withdraw
+from stories.withdrawal import erase, withdraw
 
 
 def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str, erase_story: bool = False) -> dict[str, int]:
-    """Withdraw (or erase) one story, journal it, remove it from the published files, then delete its files.
+    """Withdraw (or erase) one story (journalled as it is), remove it from the published files, then delete its files.
 
     The store says so first (committed), so a rebuild running meanwhile takes the story out too;
     then the published files are copied without it (about a second each, whatever is running);
@@ -23,15 +22,11 @@ def run_withdrawal(instance: Instance, story_id: int, *, actor: str, reason: str
 
     db = instance.open()
     try:
-        uid = story_uid(db, story_id)
         if erase_story:
             doomed = erase(db, story_id, actor=actor, reason=reason, files=[instance.evidence_dir, instance.audio_dir])
-            journal(instance.root, story_id, ERASED, actor, story_uid=uid)
         else:
-            entry = withdraw(db, story_id, actor=actor, reason=reason)
+            withdraw(db, story_id, actor=actor, reason=reason)
             doomed = []
-            if entry:  # None: it was withdrawn already, and that withdrawal is journalled
-                journal(instance.root, story_id, WITHDRAWN, actor, story_uid=uid, entry=entry)
     finally:
         db.close()
     for path in doomed:  # first: a crash later in the withdrawal must not leave a consent form or recording behind

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from stories.instance import ENV_VAR, Instance, init_instance
+from stories.instance import ENV_VAR, Instance, InstanceBusy, init_instance
 from stories.validation import Invalid
 
 instance_option = click.option(
@@ -40,6 +40,16 @@ def open_store(instance: Instance):  # noqa: ANN201
     if not instance.exists:
         raise click.ClickException(f"No Storybank instance at {instance.root}: run `storybank init` first.")
     return instance.open()
+
+
+def hold_while_running(instance: Instance, *, inheritable: bool = False) -> None:
+    """A long-running process keeps a shared lock on its instance, so no restore can replace the store under it."""
+    from stories.instance import hold_while_running as hold
+
+    try:
+        hold(instance, inheritable=inheritable)
+    except InstanceBusy as error:
+        raise click.ClickException(str(error)) from None
 
 
 def fail_on_invalid(error: Invalid) -> click.ClickException:
@@ -278,21 +288,34 @@ def backup_(instance: Instance, destination: Path) -> None:
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @pass_instance
 def restore_(instance: Instance, source: Path) -> None:
-    """Restore a backup, re-apply later withdrawals and erasures, and republish. Stop `serve` first.
+    """Restore a backup, re-apply what was changed since that must not be undone, and republish. Stop `serve` first.
 
+    Withdrawals, erasures and narrowed consent made after the backup are applied again; a story
+    whose names were decided after it goes back for review. Every session ends. Refused while the
+    app, a worker or Datasette runs on the instance.
     Example: storybank restore /mnt/backups/storybank/storybank-20261126T120000Z
     """
     from pipelines.publish import run_publish
     from stories.backup import restore
+    from stories.instance import nothing_running
 
     init_instance(instance).close()  # restoring onto a new machine needs the folders and a key
     try:
-        redone = restore(instance, source)
-    except FileNotFoundError as error:
+        with nothing_running(instance):  # until republished: the old files may hold stories told since
+            redone = restore(instance, source)
+            counts = run_publish(instance, actor="cli:restore")
+    except (FileNotFoundError, InstanceBusy) as error:
         raise click.ClickException(str(error)) from None
-    counts = run_publish(instance, actor="cli:restore")
     click.echo(f"Restored from {source}; re-applied {redone['withdrawn']} withdrawal(s) and {redone['erased']} erasure(s).")
+    click.echo(
+        f"Consent narrowed again for {_stories(redone['narrowed'])}; {_stories(redone['names'])} back for review"
+        " (names decided after the backup must be decided again). Every session has ended: everyone logs in again."
+    )
     click.echo("Published: " + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
+
+
+def _stories(count: int) -> str:
+    return f"{count} {'story' if count == 1 else 'stories'}"
 
 
 @cli.command()
@@ -306,6 +329,7 @@ def web(instance: Instance, host: str, port: int) -> None:
     from app import create_app
 
     open_store(instance).close()
+    hold_while_running(instance)
     serve(create_app({"INSTANCE": str(instance.root)}), host=host, port=port, threads=8, ident="storybank")
 
 
@@ -317,6 +341,7 @@ def worker(instance: Instance, workers: int) -> None:
     from pipelines.jobs import WORKER_NICENESS, queue_for
 
     open_store(instance).close()
+    hold_while_running(instance)
     os.nice(WORKER_NICENESS)
     consumer = queue_for(instance.root).huey.create_consumer(
         workers=workers, periodic=True, initial_delay=0.1, backoff=1.15, max_delay=1.0
@@ -330,6 +355,7 @@ def worker(instance: Instance, workers: int) -> None:
 @pass_instance
 def datasette(instance: Instance, host: str, port: int) -> None:
     """Run Datasette on the published files alone."""
+    hold_while_running(instance, inheritable=True)  # Datasette (exec'd next) holds it from here on
     os.execvpe(sys.executable, datasette_command(instance, host, port), {**os.environ, ENV_VAR: str(instance.root)})
 
 
@@ -369,6 +395,7 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
     from stories.supervisor import Child, GaveUp, Supervisor
 
     open_store(instance).close()
+    hold_while_running(instance)  # also between a child's death and its restart
     click.echo(prepare_to_serve(instance))
     app_url, data_url = f"http://{host}:{port}", f"http://{host}:{datasette_port}"
     env = {**os.environ, ENV_VAR: str(instance.root), "STORYBANK_APP_URL": app_url, "STORYBANK_DATASETTE_URL": data_url}

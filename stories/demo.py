@@ -83,10 +83,8 @@ def load_demo(
             provider_id = get_organisation(db, item["provider"])["id"]
             add_intervention(db, item, provider_id=provider_id, actor=ACTOR, slug=item["slug"])
             added["interventions"] += 1
-    form = store_evidence(evidence_dir, _demo_consent_form())
-    recording = _store_demo_recording(audio_dir)
     for position, story in enumerate(data["stories"]):
-        if _load_story(db, story, users, (form, recording), today, position, suggest):
+        if _load_story(db, story, users, (evidence_dir, audio_dir), today, position, suggest):
             added["stories"] += 1
     return added
 
@@ -95,7 +93,7 @@ def _load_story(
     db: sqlite_utils.Database,
     story: dict[str, Any],
     users: dict[str, Any],
-    evidence: tuple[str, Recording],
+    folders: tuple[Path, Path],
     today: dt.date,
     position: int,
     suggest: Suggest | None,
@@ -121,16 +119,20 @@ def _load_story(
         "given_on": given_on,
         "review_on": today + dt.timedelta(days=consent["review_in_days"]),
     }
-    form, recording = evidence
+    evidence_dir, audio_dir = folders
     told_aloud = consent["method"] == VERBAL
     author = users[story["recorded_by"]]
     actor = f"user:{author['username']}"
-    if told_aloud:
+    # Each storyteller signs their own form, and each story told aloud has its own recording.
+    recording = _store_demo_recording(audio_dir, seed=position) if told_aloud else None
+    if recording:
         fields["evidence_time"] = "0:12"
         register_upload(db, AUDIO, recording.audio_file, actor)
     else:
-        fields["evidence_file"] = form
-        register_upload(db, EVIDENCE, form, actor)
+        fields["evidence_file"] = store_evidence(
+            evidence_dir, stand_in_form(f"Demo consent form of storyteller {story['storyteller_reference']}")
+        )
+        register_upload(db, EVIDENCE, fields["evidence_file"], actor)
     user_id = db.execute("SELECT id FROM users WHERE username = ?", [author["username"]]).fetchone()[0]
     with write_transaction(db):
         story_id = record_story(
@@ -141,7 +143,7 @@ def _load_story(
             user_id=user_id,
             status="draft" if story["status"] == "draft" else "submitted",
             today=today,
-            recording=recording if told_aloud else None,
+            recording=recording,
         )
         body = _reviewed_transcript(db, story_id, story["body"], actor) if told_aloud else story["body"]
         if story["status"] == "approved":
@@ -222,9 +224,9 @@ def _reviewed_transcript(db: sqlite_utils.Database, story_id: int, text: str, ac
     return " ".join(paragraphs)
 
 
-def _store_demo_recording(audio_dir: Path) -> Recording:
+def _store_demo_recording(audio_dir: Path, seed: int) -> Recording:
     """A quiet room, standing in for a recorded story as the demo PDF stands in for a signed form."""
-    rate, noise = 8000, random.Random(0)
+    rate, noise = 8000, random.Random(seed)
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
         wav.setnchannels(1)
@@ -240,9 +242,9 @@ def _store_demo_recording(audio_dir: Path) -> Recording:
     return Recording(audio_file=name, duration=float(RECORDING_SECONDS), codec="pcm_s16le")
 
 
-def _demo_consent_form() -> bytes:
-    """A one-page PDF standing in for a scanned, signed consent form."""
-    text = "(Demo consent form - stands in for a signed, scanned form) Tj"
+def stand_in_form(note: str = "Demo consent form - stands in for a signed, scanned form") -> bytes:
+    """A one-page PDF with `note` on it, standing in for a scanned, signed consent form (the demo's, the tests')."""
+    text = "(" + note.replace("\\", "").replace("(", "[").replace(")", "]") + ") Tj"
     stream = f"BT /F1 14 Tf 60 760 Td {text} ET".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",

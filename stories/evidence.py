@@ -1,15 +1,31 @@
-"""Consent evidence files (signed forms): checked by content, stored by content hash."""
+"""Consent evidence files (signed forms): checked by content, stored by content hash.
+
+A form must at least be a readable document: a PDF with at least one page, or a picture large
+enough to read a page in (MIN_SIDE pixels each way) that is not one colour throughout. That is
+all the check claims: nobody's signature is detected here, a person looks at the form.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 import re
+import struct
+import warnings
 from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader
 
 from stories.validation import Invalid
 
 MAX_EVIDENCE_BYTES = 15 * 1024 * 1024
+# A photo of an A4 page is legible from about 400 pixels across; a phone takes 3,000 or more.
+MIN_SIDE = 400
+# Past this a picture would take hundreds of megabytes to open (a "decompression bomb").
+MAX_PIXELS = 60_000_000
 # Stored names are content hashes. A name arriving from a form or an import must match this,
 # so it can never point outside the evidence folder.
 STORED_NAME = re.compile(r"[0-9a-f]{64}\.(pdf|png|jpg|gif|webp|heic)")
@@ -49,6 +65,9 @@ def store_evidence(evidence_dir: Path, data: bytes, field: str = "evidence_uploa
         raise Invalid({field: "The consent form must be a PDF or a photo (JPEG, PNG, WebP, HEIC); this file is neither."})
     if kind == "pdf" and b"%%EOF" not in data[-2048:]:
         raise Invalid({field: "The PDF looks cut short (it has no end marker); please upload it again."})
+    problem = _pdf_problem(data) if kind == "pdf" else _picture_problem(data, kind)
+    if problem:
+        raise Invalid({field: problem})
     name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
     evidence_dir.mkdir(parents=True, exist_ok=True)
     path = evidence_dir / name
@@ -57,3 +76,61 @@ def store_evidence(evidence_dir: Path, data: bytes, field: str = "evidence_uploa
         temp.write_bytes(data)
         os.replace(temp, path)
     return name
+
+
+def _pdf_problem(data: bytes) -> str | None:
+    """Why this PDF is not a readable form (no pages, locked, unreadable), or None."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its notes on each scanner's quirks are not our log's business
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return "The PDF is locked with a password. Please upload it without the password (or a photo of the form)."
+        pages = len(reader.pages)
+    except Exception:  # noqa: BLE001 - a damaged upload can break the parser in many ways; each means "unreadable"
+        return "The PDF could not be read: it may be damaged. Please scan or photograph the signed form again."
+    if pages == 0:
+        return "The PDF has no pages in it: please upload the scan of the signed form."
+    return None
+
+
+def _picture_problem(data: bytes, kind: str) -> str | None:
+    """Why this picture is not a readable form (too small, one colour throughout, unreadable), or None."""
+    if kind == "heic":  # no HEIC decoder here: its size comes from the file's own header
+        width, height = _heic_size(data)
+        blank = False
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as picture:
+                    width, height = picture.size
+                    if width * height > MAX_PIXELS:
+                        return f"The picture is {width} × {height} pixels, more than a form needs: please upload a smaller photo."
+                    picture.thumbnail((512, 512))  # enough to tell one colour from a page
+                    blank = all(low == high for low, high in _extrema(picture.convert("RGB")))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            return "The picture is larger than a form needs: please upload a smaller photo."
+        except (OSError, ValueError, SyntaxError):
+            return "The picture could not be read: it may be damaged or cut short. Please upload it again."
+    if min(width, height) < MIN_SIDE:
+        return (
+            f"The picture is {width} × {height} pixels: too small to read a form in. Please upload a scan or photo of"
+            f" the whole signed form, at least {MIN_SIDE} pixels each way."
+        )
+    if blank:
+        return "The picture is one colour throughout: there is no form in it. Please upload the scan or photo of the signed form."
+    return None
+
+
+def _extrema(picture: Image.Image) -> tuple[tuple[int, int], ...]:
+    return tuple(picture.getextrema())  # (low, high) for each of red, green and blue
+
+
+def _heic_size(data: bytes) -> tuple[int, int]:
+    """The largest image size a HEIC file declares (its `ispe` boxes), or (0, 0)."""
+    sizes = [(0, 0)]
+    start = data.find(b"ispe")
+    while start != -1 and start + 16 <= len(data):
+        sizes.append(struct.unpack(">II", data[start + 8 : start + 16]))  # after the box's version and flags
+        start = data.find(b"ispe", start + 4)
+    return max(sizes, key=lambda size: size[0] * size[1])

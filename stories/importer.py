@@ -73,7 +73,7 @@ def import_stories(
         except Invalid as error:
             found.update(error.problems)
         try:
-            check_story(db, row, today, actor=actor)
+            check_story(db, row, today, organisation_id=organisation_id, actor=actor)
         except Invalid as error:
             found.update(error.problems)
         for field, message in found.items():

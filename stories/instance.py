@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -14,6 +17,16 @@ from stories.migrations import migrate
 
 DEFAULT_DIR = "instance"
 ENV_VAR = "STORYBANK_INSTANCE"
+LOCK_NAME = "running.lock"
+RUNNING = (
+    "Storybank is running on this instance (the app, a job worker or Datasette): stop `storybank serve`"
+    " (and any `storybank web`, `worker` or `datasette` started on their own) first, then restore."
+)
+RESTORING = "A backup is being restored into this instance: start again once `storybank restore` has finished."
+
+
+class InstanceBusy(RuntimeError):
+    """The instance is in use in a way that forbids what was asked; the message says what to do."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,3 +102,56 @@ def init_instance(instance: Instance) -> sqlite_utils.Database:
     db = connect(instance.store_path)
     migrate(db)
     return db
+
+
+# Every long-running process (app, worker, Datasette, serve) holds a shared lock on one file in
+# the instance for its whole life; a restore needs it exclusively, so it cannot replace the store
+# under a running process, and nothing starts while it runs. Kept open here for the process's life.
+_held: dict[Path, list[int]] = {}
+_exclusive: set[Path] = set()
+
+
+def hold_while_running(instance: Instance, *, inheritable: bool = False) -> None:
+    """Take this process's shared lock on the instance (pass `inheritable` before exec-ing another program)."""
+    fd = _open_lock(instance)
+    if fd is None:
+        return  # a read-only instance folder (a Datasette replica): nothing can be restored into it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InstanceBusy(RESTORING) from None
+    os.set_inheritable(fd, inheritable)
+    _held.setdefault(instance.root, []).append(fd)
+
+
+@contextmanager
+def nothing_running(instance: Instance) -> Iterator[None]:
+    """Hold the instance exclusively: no app, worker or Datasette runs on it, and none can start (re-entrant)."""
+    if instance.root in _exclusive:
+        yield
+        return
+    fd = _open_lock(instance)
+    if fd is None:
+        raise InstanceBusy(f"Cannot write a lock file in {instance.root}.")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InstanceBusy(RUNNING) from None
+    _exclusive.add(instance.root)
+    try:
+        yield
+    finally:
+        _exclusive.discard(instance.root)
+        os.close(fd)  # closing the only descriptor releases the lock
+
+
+def _open_lock(instance: Instance) -> int | None:
+    """The lock file, opened; None where it can be neither created nor read (no instance folder, a read-only one)."""
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+        try:
+            return os.open(instance.root / LOCK_NAME, flags | os.O_CLOEXEC, 0o600)
+        except OSError:
+            continue
+    return None

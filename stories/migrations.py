@@ -483,3 +483,23 @@ def m010_job_claims(db: sqlite_utils.Database) -> None:
     # again at once rather than after minutes of silence; and when a job was cut short, for the page.
     db.execute("ALTER TABLE jobs ADD COLUMN claimed_by TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN interrupted_at TEXT")
+
+
+@migration
+def m014_journal_marks(db: sqlite_utils.Database) -> None:
+    # Which journalled changes (stories/journal.py) this store holds: written in the same
+    # transaction as each change, so a restored backup tells exactly which entries it lacks.
+    # A name decision is overwritten by the next one; its mark stays. No content, only tokens.
+    db.execute(
+        """CREATE TABLE journal_marks (
+            entry TEXT PRIMARY KEY,
+            story_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+    if "journal_entry" in db["consent_events"].columns_dict:  # journalled withdrawals from before this
+        db.execute(
+            "INSERT OR IGNORE INTO journal_marks (entry, story_id, kind, at)"
+            " SELECT journal_entry, story_id, kind, recorded_at FROM consent_events WHERE journal_entry IS NOT NULL"
+        )

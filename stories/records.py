@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from stories import audit
+from stories import audit, journal
 from stories.clock import now_iso
 from stories.clock import today as utc_today
 from stories.consent import (
@@ -31,12 +31,28 @@ from stories.consent import (
 )
 from stories.db import write_transaction
 from stories.recordings import Recording, add_recording, latest_recordings, recording_for
-from stories.stored_files import AUDIO, EVIDENCE, UPLOAD_AGAIN, claim_upload, is_pending, story_files
+from stories.stored_files import (
+    AUDIO,
+    EVIDENCE,
+    UPLOAD_AGAIN,
+    claim_upload,
+    form_storytellers,
+    is_pending,
+    recording_taken,
+    story_files,
+)
 from stories.validation import Invalid, Problems, optional_text, parse_date, required_text, split_list, text
 
 MAX_TITLE = 200
 MAX_BODY = 50_000
 STATUSES = ("draft", "submitted", "approved")
+FORM_TAKEN = (
+    "This signed form is already on file as another storyteller's consent. A signed form is one person's consent:"
+    " please upload the form this storyteller signed."
+)
+RECORDING_TAKEN = (
+    "This recording is already another story's: a recording is one telling of one story. Choose this story's own recording."
+)
 
 
 def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> dict[str, Any]:
@@ -70,6 +86,7 @@ def check_story(
     source: str = "text",
     problems: Problems | None = None,
     *,
+    organisation_id: int,
     actor: str,
     recording: Recording | None = None,
 ) -> tuple[dict[str, Any], Consent, list[int]]:
@@ -81,10 +98,14 @@ def check_story(
     problems = problems or Problems()
     story = validate_story(problems, data, today, source)
     consent = validate_consent(problems, data, today)
-    if recording and not is_pending(db, AUDIO, recording.audio_file, actor):
+    if recording and recording_taken(db, recording.audio_file):
+        problems.add("recording", RECORDING_TAKEN)
+        recording = None
+    elif recording and not is_pending(db, AUDIO, recording.audio_file, actor):
         problems.add("recording", UPLOAD_AGAIN[AUDIO])
         recording = None
-    consent = check_evidence(db, problems, consent, actor=actor, story_id=None, recording=recording)
+    storyteller = _storyteller_id(db, organisation_id, story["storyteller_reference"] or "")
+    consent = check_evidence(db, problems, consent, actor=actor, story_id=None, storyteller_id=storyteller, recording=recording)
     intervention_ids = _intervention_ids(db, problems, story["interventions"])
     problems.raise_if_any()
     return story, consent, intervention_ids
@@ -97,17 +118,24 @@ def check_evidence(
     *,
     actor: str,
     story_id: int | None,
+    storyteller_id: int | None,
     recording: Recording | None,
 ) -> Consent:
     """Is the evidence real? A form this person just uploaded (or the story's own), a moment inside its recording.
 
-    Returns the terms with a verbal consent's time bound to that recording, so replacing the
-    recording later takes the evidence away.
+    A signed form is one storyteller's consent: uploaded again, it may evidence several of their
+    stories, never another storyteller's, however it arrives (uploaded, imported). `storyteller_id`
+    is None for a storyteller not yet on file. Returns the terms with a verbal consent's time bound
+    to that recording, so replacing the recording later takes the evidence away.
     """
     form = terms.evidence_file
-    if form and not (is_pending(db, EVIDENCE, form, actor) or (story_id is not None and form in story_files(db, story_id))):
-        problems.add("evidence_file", UPLOAD_AGAIN[EVIDENCE])
-        terms = dataclasses.replace(terms, evidence_file=None)
+    if form:
+        if not (is_pending(db, EVIDENCE, form, actor) or (story_id is not None and form in story_files(db, story_id))):
+            problems.add("evidence_file", UPLOAD_AGAIN[EVIDENCE])
+            terms = dataclasses.replace(terms, evidence_file=None)
+        elif form_storytellers(db, form) - {storyteller_id}:
+            problems.add("evidence_file", FORM_TAKEN)
+            terms = dataclasses.replace(terms, evidence_file=None)
     if terms.method != VERBAL or terms.evidence_time is None:
         return terms
     if recording is None:
@@ -150,7 +178,7 @@ def record_story(
     with write_transaction(db):
         # Checked under the write lock, so an upload cannot be claimed twice or swept meanwhile.
         story, consent, intervention_ids = check_story(
-            db, data, today or utc_today(), source, problems, actor=actor, recording=recording
+            db, data, today or utc_today(), source, problems, organisation_id=organisation_id, actor=actor, recording=recording
         )
         storyteller_id = _ensure_storyteller(db, organisation_id, story["storyteller_reference"], stamp)
         story_id = db.execute(
@@ -219,21 +247,38 @@ def change_consent(
             raise Invalid({"story": "There is no such story."})
         problems = Problems()
         terms = validate_consent(problems, data, today or utc_today())
-        terms = check_evidence(db, problems, terms, actor=actor, story_id=story_id, recording=current_recording(db, story_id))
+        terms = check_evidence(
+            db,
+            problems,
+            terms,
+            actor=actor,
+            story_id=story_id,
+            storyteller_id=_storyteller_of(db, story_id),
+            recording=current_recording(db, story_id),
+        )
         problems.raise_if_any()
         old = current_consent(events)
         if kind != GIVEN and (old is None or old.withdrawn):
             raise Invalid({"kind": "Consent was withdrawn: record fresh consent instead of amending or renewing it."})
         if terms.evidence_file:
             claim_upload(db, EVIDENCE, terms.evidence_file, actor)
-        add_consent_event(db, story_id, kind, actor, terms)
+        narrower = old is not None and not old.withdrawn and shows_less(old, terms)
+        entry = journal.new_entry() if narrower else None
+        add_consent_event(db, story_id, kind, actor, terms, journal_entry=entry)
+        if entry:  # a restored backup must not bring the wider terms back
+            journal.append(db, story_id, journal.NARROWED, actor, entry=entry, terms=journal_terms(terms))
         if old is None or old.withdrawn or reveals_more(old, terms):
-            db.execute(
-                "UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL, updated_at = ?"
-                " WHERE id = ? AND status = 'approved'",
-                [now_iso(), story_id],
-            )
+            back_to_review(db, story_id)
     return terms
+
+
+def back_to_review(db: sqlite_utils.Database, story_id: int) -> None:
+    """Lift a story's sign-off: what the reviewer signed off no longer holds."""
+    db.execute(
+        "UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL, updated_at = ?"
+        " WHERE id = ? AND status = 'approved'",
+        [now_iso(), story_id],
+    )
 
 
 def mark_consent_time(db: sqlite_utils.Database, story_id: int, seconds: float, *, actor: str) -> None:
@@ -273,6 +318,26 @@ def reveals_more(old: Consent, new: Consent) -> bool:
         or IDENTITY_LEVELS.index(new.identity_level) < IDENTITY_LEVELS.index(old.identity_level)
         or (new.special_category and not old.special_category)
     )
+
+
+def shows_less(old: Consent, new: Consent) -> bool:
+    """Do the new terms show the story to fewer people, or less of the storyteller, or for less long, in any respect?"""
+    return (
+        bool(old.audiences - new.audiences)
+        or IDENTITY_LEVELS.index(new.identity_level) > IDENTITY_LEVELS.index(old.identity_level)
+        or (old.special_category and not new.special_category)
+        or new.review_on < old.review_on
+    )
+
+
+def journal_terms(terms: Consent) -> dict[str, Any]:
+    """What a narrowing journals: the terms that decide who sees what (metadata, no words of the story)."""
+    return {
+        "audiences": sorted(terms.audiences),
+        "identity_level": terms.identity_level,
+        "special_category": terms.special_category,
+        "review_on": terms.review_on.isoformat(),
+    }
 
 
 def approve_story(db: sqlite_utils.Database, story_id: int, *, actor: str, user_id: int) -> None:
@@ -386,12 +451,22 @@ def publication_decisions(story: Mapping[str, Any], names_resolved: bool, today:
     return {audience: publishable(state, story["consent"], audience, today or utc_today()) for audience in AUDIENCES}
 
 
-def _ensure_storyteller(db: sqlite_utils.Database, organisation_id: int, reference: str, stamp: str) -> int:
+def _storyteller_id(db: sqlite_utils.Database, organisation_id: int, reference: str) -> int | None:
     row = db.execute(
         "SELECT id FROM storytellers WHERE organisation_id = ? AND reference = ?", [organisation_id, reference]
     ).fetchone()
-    if row:
-        return row[0]
+    return row[0] if row else None
+
+
+def _storyteller_of(db: sqlite_utils.Database, story_id: int) -> int | None:
+    row = db.execute("SELECT storyteller_id FROM stories WHERE id = ?", [story_id]).fetchone()
+    return row[0] if row else None
+
+
+def _ensure_storyteller(db: sqlite_utils.Database, organisation_id: int, reference: str, stamp: str) -> int:
+    found = _storyteller_id(db, organisation_id, reference)
+    if found is not None:
+        return found
     # The pseudonym is derived from this random seed, never from the storyteller's name.
     return db.execute(
         "INSERT INTO storytellers (organisation_id, reference, pseudonym_seed, created_at) VALUES (?, ?, ?, ?)",
@@ -481,3 +556,5 @@ def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: s
             [story_id, name, decision, placeholder, actor, now_iso()],
         )
         audit.record(db, actor, "story.name_decision", story_id, decision=decision)
+        # Journalled without the name: a restore that cannot redo it sends the story back for review.
+        journal.append(db, story_id, journal.NAME_DECISION, actor, entry=journal.new_entry())

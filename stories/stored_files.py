@@ -45,8 +45,15 @@ def is_pending(db: sqlite_utils.Database, folder: str, name: str, actor: str) ->
 
 
 def claim_upload(db: sqlite_utils.Database, folder: str, name: str, actor: str) -> None:
-    """A story has taken `actor`'s upload (checked with `is_pending`): it is no longer waiting, nor theirs to reuse."""
-    db.execute("DELETE FROM pending_uploads WHERE folder = ? AND file = ? AND uploaded_by = ?", [folder, name, actor])
+    """A story has taken one of `actor`'s uploads of this file (checked with `is_pending`): that one is no longer waiting.
+
+    Only one: the same form uploaded again (one storyteller's, for another of their stories) waits for its own story.
+    """
+    db.execute(
+        "DELETE FROM pending_uploads WHERE id ="
+        " (SELECT min(id) FROM pending_uploads WHERE folder = ? AND file = ? AND uploaded_by = ?)",
+        [folder, name, actor],
+    )
 
 
 def story_files(db: sqlite_utils.Database, story_id: int) -> set[str]:
@@ -58,9 +65,33 @@ def all_story_files(db: sqlite_utils.Database) -> set[str]:
     return {row[0] for row in db.execute(ALL_FILES_SQL)}
 
 
-def files_in_use(db: sqlite_utils.Database) -> set[str]:
-    """Every stored file a story refers to or an upload is waiting with: none of these may be deleted."""
-    return all_story_files(db) | {row[0] for row in db.execute("SELECT file FROM pending_uploads")}
+def form_storytellers(db: sqlite_utils.Database, name: str) -> set[int]:
+    """The storytellers whose stories have this signed form on file (in any consent event)."""
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT stories.storyteller_id FROM consent_events JOIN stories ON stories.id = story_id"
+            " WHERE evidence_file = ?",
+            [name],
+        )
+    }
+
+
+def recording_taken(db: sqlite_utils.Database, name: str) -> bool:
+    """Is this stored recording already a story's? A recording is one telling, so it belongs to one story."""
+    return bool(db.execute("SELECT 1 FROM recordings WHERE audio_file = ?", [name]).fetchone())
+
+
+def forget_files(db: sqlite_utils.Database, names: set[str]) -> set[str]:
+    """Of an erased story's files, those no remaining story refers to: forgotten here, to be deleted.
+
+    Uploads waiting with the same bytes are forgotten too: an erasure takes the bytes away, and
+    nobody may claim them afterwards by naming them. (Call inside the erasure's transaction.)
+    """
+    doomed = names - all_story_files(db)
+    for name in doomed:
+        db.execute("DELETE FROM pending_uploads WHERE file = ?", [name])
+    return doomed
 
 
 def unaccounted_files(db: sqlite_utils.Database, root: Path) -> list[tuple[Path, str | None]]:

@@ -16,6 +16,7 @@ import pytest
 
 from stories import assurance
 from stories import auth as domain_auth
+from stories.demo import stand_in_form
 from stories.instance import Instance, init_instance
 from stories.organisations import ensure_organisation
 
@@ -168,7 +169,7 @@ def story_form(**overrides: Any) -> dict[str, Any]:
     return form
 
 
-SIGNED_FORM = b"%PDF-1.4\n% a consent form signed by the storyteller\n%%EOF\n"
+SIGNED_FORM = stand_in_form("A consent form signed by the storyteller BF-0012")
 
 
 def with_signed_form(form: dict[str, Any]) -> dict[str, Any]:
@@ -178,11 +179,17 @@ def with_signed_form(form: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def signed_form(instance, db) -> Callable[..., str]:
-    """Upload a signed consent form as `actor` would in the app; returns its stored name, for one story to claim."""
+    """Upload a signed consent form as `actor` would in the app; returns its stored name, for one story to claim.
+
+    Each call is another storyteller's form (different bytes) unless `content` says otherwise.
+    """
     from stories.evidence import store_evidence
     from stories.stored_files import EVIDENCE, register_upload
 
-    def upload(actor: str = "t", content: bytes = SIGNED_FORM) -> str:
+    uploads = iter(range(1, 1_000_000))
+
+    def upload(actor: str = "t", content: bytes | None = None) -> str:
+        content = content or stand_in_form(f"Consent form number {next(uploads)}, signed")
         name = store_evidence(instance.evidence_dir, content)
         register_upload(db, EVIDENCE, name, actor)
         return name

@@ -21,7 +21,7 @@ from audio import speak
 from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank, slug
 
 from conftest import SIGNED_FORM, story_form
-from stories.demo import DEMO_PASSWORD
+from stories.demo import DEMO_PASSWORD, stand_in_form
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -404,7 +404,7 @@ def test_a_reviewer_decides_every_name_on_a_phone_and_a_laptop(storybank, chromi
         title="A neighbour got me to ring", body=NAMED_OTHERS, identity_level="first_name", storyteller_reference="BF-0990"
     )
     row["audiences"] = ";".join(row["audiences"])
-    (tmp_path / "signed-consent.pdf").write_bytes(SIGNED_FORM)
+    (tmp_path / "signed-consent.pdf").write_bytes(stand_in_form("The consent form BF-0990 signed"))  # their own
     row["evidence_path"] = "signed-consent.pdf"
     path = tmp_path / "story.jsonl"
     path.write_text(json.dumps(row) + "\n")

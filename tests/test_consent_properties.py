@@ -39,6 +39,7 @@ from pipelines.publish import run_publish
 from pipelines.withdraw import catch_up_withdrawals, run_withdrawal
 from stories.assurance import link_outcome
 from stories.backup import backup, restore
+from stories.demo import stand_in_form
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.notrace import find_traces
@@ -115,6 +116,8 @@ class ModelStory:
     erased: bool = False
     recorded: bool = False  # told aloud: verbal consent can point into its recording
     withdrawals: int = 0  # withdrawals that took effect (each one journalled)
+    narrowings: list[Terms] = dataclasses.field(default_factory=list)  # consent changes that showed less (journalled)
+    name_decisions: int = 0  # name decisions made (each journalled, without the name)
     lost: bool = False  # not in the backup restored last: gone like an erased story, but a later backup may hold it
 
 
@@ -123,6 +126,27 @@ def reveals_more(old: Terms, new: Terms) -> bool:
         bool(new.audiences - old.audiences)
         or IDENTITY_LEVELS.index(new.identity_level) < IDENTITY_LEVELS.index(old.identity_level)
         or (new.special_category and not old.special_category)
+    )
+
+
+def shows_less(old: Terms, new: Terms) -> bool:
+    return (
+        bool(old.audiences - new.audiences)
+        or IDENTITY_LEVELS.index(new.identity_level) > IDENTITY_LEVELS.index(old.identity_level)
+        or (old.special_category and not new.special_category)
+        or new.review_on < old.review_on
+    )
+
+
+def narrowed(terms: Terms, by: Terms) -> Terms:
+    """What a restore makes of terms narrowed since its backup: no more shown than either allows."""
+    hidden = max(IDENTITY_LEVELS.index(terms.identity_level), IDENTITY_LEVELS.index(by.identity_level))
+    return dataclasses.replace(
+        terms,
+        audiences=terms.audiences & by.audiences,
+        identity_level=IDENTITY_LEVELS[hidden],
+        special_category=terms.special_category and by.special_category,
+        review_on=min(terms.review_on, by.review_on),
     )
 
 
@@ -216,7 +240,7 @@ class ConsentMachine(RuleBasedStateMachine):
         elif raw["evidence"] == "file":
             self.counter += 1
             # A signed form that names the story's word (erasure must take it away too), stored as the app stores it.
-            pdf = f"%PDF-1.4\nsigned consent form {self.counter} for the story about {word or 'nothing'}\n%%EOF\n".encode()
+            pdf = stand_in_form(f"signed consent form {self.counter} for the story about {word or 'nothing'}")
             fields["evidence_file"] = store_evidence(self.instance.evidence_dir, pdf)
             register_upload(self.db, EVIDENCE, fields["evidence_file"], "test")
         terms = Terms(
@@ -231,7 +255,9 @@ class ConsentMachine(RuleBasedStateMachine):
 
     def upload_recording(self) -> Recording:
         """A minute of sound uploaded as the app stores it: by content, waiting for a story to claim it."""
-        data = minute_of_sound()
+        self.counter += 1
+        # Each story's own recording: the last sample differs, so the content (and the stored name) does.
+        data = minute_of_sound()[:-2] + (self.counter % 30000).to_bytes(2, "little")
         name = f"{hashlib.sha256(data).hexdigest()}.wav"
         self.instance.audio_dir.mkdir(exist_ok=True)
         (self.instance.audio_dir / name).write_bytes(data)
@@ -338,6 +364,8 @@ class ConsentMachine(RuleBasedStateMachine):
                 change_consent(self.db, story_id, kind, fields, actor="test", today=self.today)
             return
         change_consent(self.db, story_id, kind, fields, actor="test", today=self.today)
+        if not story.withdrawn and shows_less(story.terms, terms):
+            story.narrowings.append(terms)  # journalled: a restore must not widen it again
         if story.withdrawn or reveals_more(story.terms, terms):
             if story.signed_off:
                 self.note_event("consent change sent a signed-off story back for review")
@@ -346,6 +374,21 @@ class ConsentMachine(RuleBasedStateMachine):
         story.terms = terms
         if then_publish:
             self.publish()
+
+    @rule(story_id=stories, keep=st.sets(st.sampled_from(["commissioners", "board", "public"])), hide=st.integers(0, 3))
+    def narrow(self, story_id, keep, hide):
+        """Consent narrowed as a storyteller asks most often: fewer audiences, a more hidden identity, an earlier review."""
+        terms = self.model[story_id].terms
+        level = IDENTITY_LEVELS[min(3, IDENTITY_LEVELS.index(terms.identity_level) + hide)]
+        raw = {
+            "audiences": (terms.audiences - {"team"}) & keep,
+            "identity_level": level,
+            "special_category": terms.special_category,
+            "evidence": "time" if self.model[story_id].recorded else "file",
+            "given_days_ago": max(0, (self.today - terms.given_on).days),
+            "review_in_days": max(1, min(30, (terms.review_on - self.today).days)),
+        }
+        self.change(story_id, "amended", raw, then_publish=True)
 
     @rule(story_id=stories, then_publish=st.booleans())
     def sign_off(self, story_id, then_publish=False):
@@ -369,6 +412,7 @@ class ConsentMachine(RuleBasedStateMachine):
             return
         decide_name(self.db, story_id, "Priya", decision, placeholder="befriender", actor="test")
         story.name_decided = True
+        story.name_decisions += 1
         if then_publish:
             self.publish()
 
@@ -483,10 +527,16 @@ class ConsentMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.backups)
     @rule(which=st.integers(0, 5))
     def restore_backup(self, which):
-        """`storybank restore`: the store goes back, every withdrawal and erasure since is re-applied, it republishes."""
+        """`storybank restore`: the store goes back; withdrawals, erasures, narrowed consent and name decisions
+        made since are re-applied (a story whose names were decided since goes back for review); it republishes."""
         taken = self.backups[which % len(self.backups)]
-        if any(s.withdrawals > taken.model[i].withdrawals for i, s in self.model.items() if i in taken.model):
+        kept = [(s, taken.model[i]) for i, s in self.model.items() if i in taken.model and not s.erased]
+        if any(s.withdrawals > then.withdrawals for s, then in kept):
             self.note_event("restored a backup older than a withdrawal")
+        if any(len(s.narrowings) > len(then.narrowings) for s, then in kept):
+            self.note_event("restored a backup older than narrowed consent")
+        if any(s.name_decisions > then.name_decisions and then.signed_off for s, then in kept):
+            self.note_event("restored a backup older than a name decision on a signed-off story")
         if set(self.model) - set(taken.model):
             self.note_event("restored a backup older than a story")
         self.db.close()
@@ -500,9 +550,18 @@ class ConsentMachine(RuleBasedStateMachine):
                 story.erased = story.lost = True  # told after the backup: lost with it, and nothing of it may remain
                 continue
             withdrawn_since = story.withdrawals > then.withdrawals  # journalled, so withdrawn again
-            self.model[story_id] = dataclasses.replace(
-                then, withdrawals=story.withdrawals, withdrawn=then.withdrawn or withdrawn_since
+            restored = dataclasses.replace(
+                then,
+                withdrawals=story.withdrawals,
+                withdrawn=then.withdrawn or withdrawn_since,
+                narrowings=list(story.narrowings),
+                name_decisions=story.name_decisions,
             )
+            for terms in story.narrowings[len(then.narrowings) :]:  # (a withdrawn story's terms show nothing either way)
+                restored.terms = narrowed(restored.terms, terms)
+            if story.name_decisions > then.name_decisions:  # the journal holds no names: decide them again
+                restored = dataclasses.replace(restored, name_decided=False, signed_off=False)
+            self.model[story_id] = restored
         self.publish()
         rows = [tuple(r) for r in self.db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()]
         assert rows[: len(taken.audit)] == taken.audit  # the log went back to the backup's, and grows from there
@@ -547,6 +606,11 @@ class ConsentMachine(RuleBasedStateMachine):
         assert len(rows) >= len(self.audit_seen)
         assert rows[: len(self.audit_seen)] == self.audit_seen
         self.audit_seen = rows
+
+    @initialize()
+    def backup_at_start(self):
+        """A backup from the start, so most runs restore one older than their changes (narrowed consent, names)."""
+        self.take_backup()
 
     @initialize(target=stories, ready=st.lists(st.tuples(terms_strategy, st.sampled_from(STORYTELLERS)), min_size=1, max_size=3))
     def start_with_reviewed_stories(self, ready):
@@ -664,3 +728,35 @@ def test_a_passing_review_date_drops_the_story_at_the_next_publish(machine):
     machine.publish_now()
     assert published_rows(machine.instance.published_path("public")) == []
     assert find_traces(machine.instance.published_dir, [machine.model[story_id].word]) == []
+
+
+def test_consent_narrowed_after_a_backup_stays_narrowed_when_the_backup_is_restored(machine):
+    story_id = record_signed_off(machine, identity_level="named")
+    machine.take_backup()
+    raw = {
+        "audiences": {"commissioners"},
+        "identity_level": "anonymous",
+        "special_category": True,
+        "evidence": "file",
+        "given_days_ago": 5,
+        "review_in_days": 30,
+    }
+    machine.change(story_id, "amended", raw, then_publish=True)
+    machine.restore_backup(0)
+    assert story_id not in machine.expected["public"] and story_id in machine.expected["commissioners"]
+    assert machine.model[story_id].terms.identity_level == "anonymous"
+    machine.published_files_hold_exactly_what_consent_allows()  # the storyteller's names are hidden too
+
+
+def test_a_name_decided_after_a_backup_sends_the_story_back_for_review_when_restored(machine):
+    story_id = record_signed_off(machine)
+    machine.take_backup()
+    machine.decide(story_id, "redact", then_publish=True)
+    machine.restore_backup(0)
+    assert not any(story_id in ids for ids in machine.expected.values())
+    assert not machine.model[story_id].signed_off and not machine.model[story_id].name_decided
+    machine.published_files_hold_exactly_what_consent_allows()
+    machine.decide(story_id, "redact")
+    machine.sign_off(story_id, then_publish=True)  # decided again and signed off: published again
+    assert story_id in machine.expected["public"]
+    machine.published_files_hold_exactly_what_consent_allows()

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from conftest import SIGNED_FORM, story_form
 from stories.cli import cli
+from stories.demo import stand_in_form
 from stories.sqlite import sqlite3
 
 
@@ -208,3 +209,129 @@ def get_consent(db, story_id):
     from stories.records import get_story
 
     return get_story(db, story_id)["consent"]
+
+
+# --- a signed form is one storyteller's, and a readable document (issue 12, items 4b-4d, 5e) ---------
+
+
+def stored_form(client, story_id: int) -> str:
+    page = client.get(f"/stories/{story_id}/consent").get_data(as_text=True)
+    return page.split('name="evidence_file" value="')[1].split('"')[0]
+
+
+def story_id_from(response) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_the_same_scan_cannot_be_another_storytellers_signed_form(client, auth, instance):
+    """4b: the bytes of X's form uploaded for Y (another storyteller) made both publish on one file."""
+    auth.login("worker")
+    x = story_id_from(post_story(client, with_upload(story_form(title="X's story"))))
+    response = post_story(client, with_upload(story_form(title="Y's story", storyteller_reference="BF-0077")))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "already on file as another storyteller" in text and 'value="Y&#39;s story"' in text  # nothing typed is lost
+    assert 'name="evidence_file"' not in text  # the refused form is not kept as "already attached"
+
+    # One storyteller's form may cover another of their stories (uploaded again with it).
+    x2 = story_id_from(post_story(client, with_upload(story_form(title="X's second story"))))
+    assert stored_form(client, x2) == stored_form(client, x)
+
+
+def test_changing_consent_cannot_borrow_another_storytellers_form(client, auth, instance):
+    auth.login("worker")
+    story_id_from(post_story(client, with_upload(story_form(title="X's story"))))
+    own = stand_in_form("The consent form BF-0077 signed")
+    y = story_id_from(post_story(client, with_upload(story_form(title="Y's story", storyteller_reference="BF-0077"), own)))
+    change = with_upload(story_form(kind="amended", evidence_file=stored_form(client, y)))
+    response = client.post(f"/stories/{y}/consent", data=change, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "already on file as another storyteller" in response.get_data(as_text=True)
+    assert stored_form(client, y) == stored_form(client, y)  # Y keeps its own
+
+
+def test_an_import_cannot_bring_another_storys_form_from_the_instance_or_a_copy(client, auth, instance, orgs, tmp_path):
+    """4c: evidence_path naming instance/evidence/<X's form>, or a copy of it, made imported stories 'signed'."""
+    auth.login("worker")
+    x = story_id_from(post_story(client, with_upload(story_form(title="X's story"))))
+    on_file = instance.evidence_dir / stored_form(client, x)
+    (tmp_path / "copy.pdf").write_bytes(on_file.read_bytes())
+    rows = [
+        story_form(title="Imported 1", storyteller_reference="IMP-1", evidence_path=str(on_file)),
+        story_form(title="Imported 2", storyteller_reference="IMP-2", evidence_path="copy.pdf"),
+    ]
+    path = tmp_path / "stories.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = import_file(instance, path)
+    assert result.exit_code == 1, result.output
+    assert "row 1, evidence_file: This signed form is already on file as another storyteller" in result.output
+    assert "row 2, evidence_file: This signed form is already on file as another storyteller" in result.output
+    assert "Imported" not in client.get("/stories/").get_data(as_text=True)
+
+
+def test_two_rows_of_one_import_cannot_share_a_form_across_storytellers(instance, orgs, tmp_path):
+    (tmp_path / "form.pdf").write_bytes(stand_in_form("One storyteller's form"))
+    rows = [story_form(title=f"Row {n}", storyteller_reference=f"IMP-{n}", evidence_path="form.pdf") for n in (1, 2)]
+    path = tmp_path / "stories.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = import_file(instance, path)
+    assert result.exit_code == 1 and "row 2, evidence_file:" in result.output, result.output
+    same = [story_form(title=f"Row {n}", storyteller_reference="IMP-1", evidence_path="form.pdf") for n in (1, 2)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in same))
+    result = import_file(instance, path)  # one storyteller's form for two of their stories
+    assert result.exit_code == 0, result.output
+
+
+def picture(width: int, height: int, *, marks: int = 0, kind: str = "PNG") -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for n in range(marks):  # lines of "writing"
+        draw.line((20, 30 + 12 * n, width - 20, 30 + 12 * n), fill="black", width=2)
+    out = io.BytesIO()
+    image.save(out, kind)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content, name, expected",
+    [
+        (picture(4, 4), "form.png", "4 × 4 pixels: too small to read a form in"),  # the attacker's blank 4x4 PNG
+        (picture(1240, 1754), "form.png", "one colour throughout"),  # a blank A4 page at 150 dpi
+        (picture(1240, 1754, kind="JPEG"), "form.jpg", "one colour throughout"),
+        (b"%PDF-1.4\n% no pages at all\n%%EOF\n", "form.pdf", "could not be read"),
+        (stand_in_form("x").replace(b"/Count 1", b"/Count 0").replace(b"/Kids [3 0 R]", b"/Kids []"), "f.pdf", "no pages"),
+    ],
+    ids=["blank 4x4 png", "blank a4 png", "blank a4 jpeg", "pdf of nothing", "pdf with no pages"],
+)
+def test_a_signed_form_must_be_a_readable_document(client, auth, db, content, name, expected):
+    """4d: a blank 4x4 white PNG was accepted as 'the signed form'."""
+    auth.login("worker")
+    response = post_story(client, with_upload(story_form(), content, name))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert expected in text and "After my husband died" in text
+    assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "content, name", [(picture(1240, 1754, marks=40), "form.png"), (SIGNED_FORM, "form.pdf")], ids=["scan", "pdf"]
+)
+def test_a_scanned_page_or_a_one_page_pdf_is_accepted(client, auth, content, name):
+    auth.login("worker")
+    assert post_story(client, with_upload(story_form(), content, name)).status_code == 302
+
+
+def test_erasing_a_story_takes_its_form_away_and_check_no_trace_agrees(client, auth, instance):
+    """5e: X's form stayed in evidence/ after X's erasure because Y used it; now Y never could."""
+    auth.login("worker")
+    x = story_id_from(post_story(client, with_upload(story_form(title="X's story"))))
+    form = stored_form(client, x)
+    assert post_story(client, with_upload(story_form(title="Y's story", storyteller_reference="BF-0077"))).status_code == 422
+    response = client.post(f"/stories/{x}/withdraw", data={"scope": "erase", "reason": "Storyteller asked"})
+    assert response.status_code == 302
+    assert not (instance.evidence_dir / form).exists()
+    result = CliRunner().invoke(cli, ["check-no-trace", "Margaret Holt", "--instance", str(instance.root)])
+    assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import story_form
+from conftest import SIGNED_FORM, story_form
 from stories.importer import import_stories
 from stories.validation import Invalid
 
@@ -65,7 +65,7 @@ def test_a_broken_jsonl_line_is_reported_by_number(db, orgs, instance, tmp_path)
 
 
 def test_a_signed_form_next_to_the_file_is_checked_and_stored(db, orgs, instance, tmp_path):
-    (tmp_path / "form-1.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (tmp_path / "form-1.pdf").write_bytes(SIGNED_FORM)
     (tmp_path / "form-2.pdf").write_text("not really a pdf")
     good = as_row(method="written", evidence_time="", evidence_path="form-1.pdf")
     path = write_csv(tmp_path / "good.csv", [good])

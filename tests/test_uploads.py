@@ -98,3 +98,38 @@ def _run_periodic(instance, name: str) -> None:
     tasks = [task for task in queue_for(instance.root).huey._registry.periodic_tasks if task.name == name]
     assert tasks, f"the worker has no periodic task {name!r}"
     tasks[0].execute()
+
+
+def test_an_erasure_takes_the_recording_away_even_when_it_was_uploaded_again(client, auth, instance, db):
+    """5f: recording R of story 68 re-uploaded in a form that failed; erasing 68 left R, claimable by its name."""
+    auth.login("worker")
+    form = story_form(body="", method="written", evidence_time="")
+    form["recording"] = (io.BytesIO(tone()), "story.wav")
+    response = client.post("/stories/new", data=form, content_type="multipart/form-data")
+    story_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    again = story_form(title="", body="")
+    again["recording"] = (io.BytesIO(tone()), "story.wav")  # the same bytes, in a form sent back
+    assert client.post("/stories/new", data=again, content_type="multipart/form-data").status_code == 422
+    [recording] = stored(instance.audio_dir)  # its name, as the earlier form showed it
+
+    response = client.post(f"/stories/{story_id}/withdraw", data={"scope": "erase", "reason": "Storyteller asked"})
+    assert response.status_code == 302
+    assert stored(instance.audio_dir) == []
+    result = check_no_trace(instance, "Margaret Holt")
+    assert result.exit_code == 0, result.output
+
+    response = client.post("/stories/new", data=story_form(title="From the erased recording", body="", recording_file=recording))
+    assert response.status_code == 422
+    assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 0
+
+
+def test_a_recording_belongs_to_one_story(client, auth, instance, db):
+    auth.login("worker")
+    for title in ("First telling", "Second story, same recording"):
+        form = story_form(title=title, body="", method="written", evidence_time="")
+        form["recording"] = (io.BytesIO(tone()), "story.wav")
+        response = client.post("/stories/new", data=form, content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "already another story" in text and 'value="Second story, same recording"' in text
+    assert db.execute("SELECT count(*) FROM recordings").fetchone()[0] == 1

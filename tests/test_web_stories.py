@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from conftest import story_form, with_signed_form
+from conftest import SIGNED_FORM, story_form, with_signed_form
 from stories.records import get_story, list_stories
 
 
@@ -49,7 +49,7 @@ def test_a_consent_form_that_is_not_a_pdf_or_photo_is_refused_and_nothing_is_los
 
 def test_an_uploaded_form_is_kept_when_another_field_is_wrong(client, auth, db, orgs):
     auth.login("worker")
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = SIGNED_FORM
     form = story_form(method="written", evidence_time="", title="")
     form["evidence_upload"] = (io.BytesIO(pdf), "signed.pdf")
     response = client.post("/stories/new", data=form, content_type="multipart/form-data")

@@ -44,16 +44,18 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
 
     A recorded story's text comes later, from its transcript, so only a typed story needs a body.
     """
-    told_on = parse_date(problems, data, "told_on", "Date told", required=True)
+    told_on = parse_date(problems, data, "told_on", "Date told", required=True, missing="Enter the date the story was told.")
     if told_on and told_on > today:
         problems.add("told_on", "The date the story was told cannot be in the future.")
     names = split_list(data.get("storyteller_names"))
     if any(len(name) > 120 for name in names):
         problems.add("storyteller_names", "Each name is at most 120 characters.")
-    reference = required_text(problems, data, "storyteller_reference", "Storyteller reference", 60)
+    reference = required_text(
+        problems, data, "storyteller_reference", "Storyteller reference", 60, missing="Enter your reference for the storyteller, e.g. BF-0012."
+    )
     return {
-        "title": required_text(problems, data, "title", "Title", MAX_TITLE),
-        "body": required_text(problems, data, "body", "The story", MAX_BODY)
+        "title": required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),
+        "body": required_text(problems, data, "body", "The story", MAX_BODY, missing="Type the story, or record or upload it.")
         if source == "text"
         else optional_text(problems, data, "body", "The story", MAX_BODY),
         "told_on": told_on,

@@ -27,8 +27,8 @@ def test_a_half_filled_form_says_what_to_fix_and_keeps_the_story(client, auth, d
     response = client.post("/stories/new", data=form)
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert "Witness is required" in text
-    assert "Consent review date is required" in text
+    assert "Enter who witnessed consent: their name and role." in text
+    assert "Enter when to review consent: at most three years ahead." in text
     assert "must at least include our team" in text
     assert "After my husband died I did not speak to anyone for weeks." in text  # the typed story survives
     assert 'value="Someone to ring on a Tuesday"' in text

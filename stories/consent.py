@@ -39,6 +39,13 @@ UNDER_18_AGE_BANDS = ("under 13", "13-15", "16-17")
 GIVEN, AMENDED, RENEWED, WITHDRAWN, ERASED = "given", "amended", "renewed", "withdrawn", "erased"
 EVENT_KINDS = (GIVEN, AMENDED, RENEWED, WITHDRAWN, ERASED)
 TERMS_EVENTS = (GIVEN, AMENDED, RENEWED)
+EVENT_LABELS = {
+    GIVEN: "Consent given",
+    AMENDED: "Consent changed",
+    RENEWED: "Consent renewed at its review",
+    WITHDRAWN: "Consent withdrawn",
+    ERASED: "Story erased",
+}
 
 LABELS = {
     TEAM: "Our team",
@@ -214,7 +221,12 @@ def consent_from_event(event: Mapping[str, Any]) -> Consent:
 def validate_consent(problems: Problems, data: Mapping[str, Any], today: dt.date) -> Consent:
     """Read consent terms from submitted fields, adding every problem found."""
     given_by = one_of(
-        problems, data, "given_by", "Who gave consent", GIVERS, missing="Choose who gave consent: the storyteller, or someone for them."
+        problems,
+        data,
+        "given_by",
+        "Who gave consent",
+        GIVERS,
+        missing="Choose who gave consent: the storyteller, or someone for them.",
     )
     age_band = one_of(problems, data, "age_band", "Age band", AGE_BANDS, missing="Choose the storyteller's age band.")
     witness = required_text(
@@ -235,7 +247,12 @@ def validate_consent(problems: Problems, data: Mapping[str, Any], today: dt.date
     special_category = parse_bool(problems, data, "special_category", "Special-category consent")
     given_on = parse_date(problems, data, "given_on", "Date consent was given", required=True)
     review_on = parse_date(
-        problems, data, "review_on", "Consent review date", required=True, missing="Enter when to review consent: at most three years ahead."
+        problems,
+        data,
+        "review_on",
+        "Consent review date",
+        required=True,
+        missing="Enter when to review consent: at most three years ahead.",
     )
     evidence_file = optional_text(problems, data, "evidence_file", "Evidence file", 200) or None
     evidence_time = _evidence_time(problems, data)

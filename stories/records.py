@@ -51,7 +51,12 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
     if any(len(name) > 120 for name in names):
         problems.add("storyteller_names", "Each name is at most 120 characters.")
     reference = required_text(
-        problems, data, "storyteller_reference", "Storyteller reference", 60, missing="Enter your reference for the storyteller, e.g. BF-0012."
+        problems,
+        data,
+        "storyteller_reference",
+        "Storyteller reference",
+        60,
+        missing="Enter your reference for the storyteller, e.g. BF-0012.",
     )
     return {
         "title": required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import datetime as dt
+import re
 
 import pytest
 
@@ -52,7 +52,7 @@ def test_a_fully_consented_signed_off_story_is_publishable_to_every_audience(aud
 
 
 def test_a_story_withdrawn_from_publication_stays_on_the_teams_record_and_goes_nowhere_else():
-    """"Stop publishing it: keep the story for our team's records" must not then say "Our team: no" (issue 13)."""
+    """ "Stop publishing it: keep the story for our team's records" must not then say "Our team: no" (issue 13)."""
     withdrawn = consent(withdrawn=True)
     team = publishable(READY, withdrawn, "team", TODAY)
     assert team and "kept for our records only" in team.reason

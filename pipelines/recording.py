@@ -47,9 +47,9 @@ def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits, received
         with open(incoming, "wb") as out:
             copied = _copy_limited(upload, out, limits.max_bytes)
         if copied > limits.max_bytes:
-            size = f"{received / MB:,.0f} MB" if received else "larger than that"
+            size = f"{megabytes(received)} MB" if received else "larger than that"
             raise AudioError(
-                f"This recording is {size}; a recording can be at most {limits.max_bytes / MB:,.0f} MB. Choose a smaller "
+                f"This recording is {size}; a recording can be at most {megabytes(limits.max_bytes)} MB. Choose a smaller "
                 "file (the same recording saved as mp3 is often a tenth of the size), or record it here."
             )
         info = probe_audio(incoming, max_bytes=limits.max_bytes, max_seconds=limits.max_seconds)
@@ -58,6 +58,12 @@ def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits, received
         return StoredRecording(audio_file=name, info=info)
     finally:
         incoming.unlink(missing_ok=True)
+
+
+def megabytes(size: int) -> str:
+    """A size as people read it beside a limit: "1.6", "210" (MB of 1,048,576 bytes, as the browser's check says)."""
+    value = size / MB
+    return f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:,.0f}"
 
 
 def stored_recording(audio_dir: Path, audio_file: str, limits: Limits) -> StoredRecording:

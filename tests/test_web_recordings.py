@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import os
 import subprocess
 import sys
@@ -172,3 +173,15 @@ def test_the_moment_of_verbal_consent_is_marked_in_the_recording(client, auth, d
     assert consent.evidence_time == round(start, 1) and consent.evidence_recording == recording
     response = client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": "9999"}, follow_redirects=True)
     assert "within the recording" in response.get_data(as_text=True)
+
+
+def test_the_transcript_page_has_a_plain_title_and_each_id_once(client, auth, spoken_webm):
+    """Issue 13: the <title> held the hidden consent-time forms (with a CSRF token) and consent-time-1 twice."""
+    auth.login("worker")
+    response = post_recording(client, spoken_webm, title="The walking group", method="verbal_recording", evidence_time="0:01")
+    story_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    editor = client.get(f"/stories/{story_id}/transcript").get_data(as_text=True)
+    assert "Consent is given here" in editor  # the forms that once leaked are on the page
+    assert re.search(r"<title>(.*?)</title>", editor, re.S)[1] == "Transcript: The walking group · Storybank"
+    ids = re.findall(r'\sid="([^"]+)"', editor)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []

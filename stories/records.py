@@ -462,7 +462,7 @@ def stories_for_publication(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: str, *, placeholder: str = "", actor: str) -> None:
     """Record a reviewer's choice to keep or redact a person's name found in a story."""
     if decision not in ("keep", "redact"):
-        raise Invalid({"decision": "Choose keep or redact."})
+        raise Invalid({"decision": "For each name, choose Keep it or Replace it with a placeholder."})
     placeholder = placeholder.strip()
     if decision == "redact" and placeholder and not (placeholder.startswith("[") and placeholder.endswith("]")):
         placeholder = f"[{placeholder}]"

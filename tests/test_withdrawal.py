@@ -58,7 +58,8 @@ def test_stop_publishing_keep_for_our_team_says_our_team_keeps_it(client, auth, 
     assert lines["Our team"].startswith("yes — kept for our records only")
     for audience in ("Commissioners", "Board case studies", "The public"):
         assert lines[audience].startswith("no — consent withdrawn"), lines
-    assert "Consent history (2 entries)" in text and "Consent withdrawn by" in text and "Consent given by" in text
+    assert "Consent history (2 entries)" in text and "Consent given by" in text
+    assert "Consent withdrawn by Worker: Asked by phone" in text  # the person, not "user:worker"
 
 
 def test_a_withdrawal_without_a_reason_is_refused_and_changes_nothing(client, auth, instance, story_id):

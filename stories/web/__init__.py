@@ -179,6 +179,7 @@ def init_app(app: Flask) -> None:
             "domain_label": domain_label,
             "msc_notices": msc_notices,
             "evidence_megabytes": MAX_EVIDENCE_BYTES // (1024 * 1024),
+            "person": lambda actor: auth.actor_name(get_db(), actor),
         }
 
 

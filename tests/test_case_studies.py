@@ -220,5 +220,5 @@ def test_a_presenter_finds_their_own_exports_from_the_menu(client, auth, case_st
     assert re.search(r'<a href="/exports/">Exports</a>', page)
     text = client.get("/exports/").get_data(as_text=True)
     assert "Copies you exported" in text
-    assert text.count(f"<td>Story {story_id}</td>") == 2
+    assert text.count(f">Story {story_id}</td>") == 2
     assert "Case study (Markdown)" in text and "Case study (PDF)" in text

@@ -147,6 +147,7 @@ def fill_consent(page: Page, signed_form: Path) -> None:
 
 def select_words(page: Page, container: str, words: str) -> None:
     """Select these words in the element as a person would with a mouse or a finger (a DOM selection)."""
+    page.wait_for_load_state("load")  # the page's scripts (deferred) listen for the selection only once they have run
     found = page.evaluate(
         """([selector, words]) => {
           const root = document.querySelector(selector);

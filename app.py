@@ -11,7 +11,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from stories.auth import SESSION_COOKIE_NAME, SESSION_MAX_AGE
 from stories.instance import Instance
 
-MAX_UPLOAD_MB_ENV = "STORYBANK_MAX_UPLOAD_MB"
 TRUSTED_PROXIES_ENV = "STORYBANK_TRUSTED_PROXIES"
 
 
@@ -28,7 +27,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=SESSION_MAX_AGE,
         # A form's CSRF token lives as long as the login, so a long story typed slowly is not refused.
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=int(os.environ.get(MAX_UPLOAD_MB_ENV, "200")) * 1024 * 1024,
+        # A form without a file is far smaller; the forms that take files allow more (stories/web/uploads.py).
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         DATASETTE_URL=os.environ.get("STORYBANK_DATASETTE_URL", "http://127.0.0.1:8001"),
     )
     if test_config:

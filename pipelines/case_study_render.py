@@ -148,11 +148,17 @@ def to_markdown(doc: Document) -> str:
             lines += [*(f"> {line}" for line in md(f"“{quote}”").splitlines()), ""]
     lines += [f"## The story: {md(doc.story_title)}", "", *(line for p in doc.story for line in (md(p), ""))]
     if doc.outcomes:
-        lines += ["## Outcomes", "", *(f"- **{md(o.domain)}** ({o.direction}): “{md(o.evidence)}”" for o in doc.outcomes), ""]
+        lines += ["## Outcomes", "", *(outcome_line(o) for o in doc.outcomes), ""]
     if doc.interventions:
         lines += ["## Interventions", "", *(f"- {md(item)}" for item in doc.interventions), ""]
     lines += ["---", "", md(doc.consent_note), "", md(doc.exported), ""]
     return "\n".join(lines)
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """An outcome as a Markdown list item, quoting its evidence only where there is some (never an empty “”)."""
+    line = f"- **{md(outcome.domain)}** ({outcome.direction})"
+    return f"{line}: “{md(outcome.evidence)}”" if outcome.evidence else line
 
 
 def md(text: str) -> str:

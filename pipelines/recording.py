@@ -14,6 +14,7 @@ from pipelines.audio import AudioError, AudioInfo, audio_digest, keep_only_sound
 STORED_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{2,5}")  # never a path: names come back from a form
 MAX_AUDIO_MB_ENV = "STORYBANK_MAX_AUDIO_MB"
 MAX_AUDIO_MINUTES_ENV = "STORYBANK_MAX_AUDIO_MINUTES"
+MB = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         return cls(
-            max_bytes=int(float(os.environ.get(MAX_AUDIO_MB_ENV, "200")) * 1024 * 1024),
+            max_bytes=int(float(os.environ.get(MAX_AUDIO_MB_ENV, "200")) * MB),
             max_seconds=float(os.environ.get(MAX_AUDIO_MINUTES_ENV, "60")) * 60,
         )
 
@@ -35,8 +36,11 @@ class StoredRecording:
     info: AudioInfo
 
 
-def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits) -> StoredRecording:
-    """Check an uploaded recording and store its sound alone; raises AudioError with a message for the uploader."""
+def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits, received: int | None = None) -> StoredRecording:
+    """Check an uploaded recording and store its sound alone; raises AudioError with a message for the uploader.
+
+    `received` is the upload's whole size where it was counted (more than is kept of a file over the limit).
+    """
     audio_dir.mkdir(parents=True, exist_ok=True)
     incoming = audio_dir / f".incoming-{secrets.token_hex(8)}"
     sound = incoming.with_name(incoming.name + "-sound")
@@ -44,7 +48,11 @@ def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits) -> Store
         with open(incoming, "wb") as out:
             copied = _copy_limited(upload, out, limits.max_bytes)
         if copied > limits.max_bytes:
-            raise AudioError(f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB, the limit for a recording.")
+            size = f"{megabytes(received)} MB" if received else "larger than that"
+            raise AudioError(
+                f"This recording is {size}; a recording can be at most {megabytes(limits.max_bytes)} MB. Choose a smaller "
+                "file (the same recording saved as mp3 is often a tenth of the size), or record it here."
+            )
         info = probe_audio(incoming, max_bytes=limits.max_bytes, max_seconds=limits.max_seconds)
         keep_only_sound(incoming, sound, info)
         name = f"{audio_digest(sound)}.{info.extension}"
@@ -53,6 +61,12 @@ def accept_recording(audio_dir: Path, upload: BinaryIO, limits: Limits) -> Store
     finally:
         incoming.unlink(missing_ok=True)
         sound.unlink(missing_ok=True)
+
+
+def megabytes(size: int) -> str:
+    """A size as people read it beside a limit: "1.6", "210" (MB of 1,048,576 bytes, as the browser's check says)."""
+    value = size / MB
+    return f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:,.0f}"
 
 
 def stored_recording(audio_dir: Path, audio_file: str, limits: Limits) -> StoredRecording:

@@ -12,12 +12,13 @@
     }
   });
   document.querySelectorAll("button.play").forEach((button) => {
-    button.addEventListener("click", () => {
+    button.addEventListener("click", (event) => {
       audio.currentTime = parseFloat(button.dataset.start);
       stopAt = parseFloat(button.dataset.end);
       audio.play();
+      // From the keyboard, go on to the part's text. Not on a tap: a phone's keyboard would cover the page.
       const field = button.parentElement.querySelector("textarea");
-      if (field) field.focus();
+      if (field && event.detail === 0) field.focus();
     });
   });
 })();

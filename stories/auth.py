@@ -113,6 +113,15 @@ def list_users(db: sqlite_utils.Database) -> list[User]:
     return [_user(row) for row in db.query(USER_SQL + " ORDER BY organisations.name, users.username")]
 
 
+def actor_name(db: sqlite_utils.Database, actor: str) -> str:
+    """Who an audit actor is, as people know them: a user's display name; anything else (a command) as recorded."""
+    if actor.startswith("user:"):
+        row = db.execute("SELECT display_name FROM users WHERE username = ?", [actor.removeprefix("user:")]).fetchone()
+        if row:
+            return row[0]
+    return actor
+
+
 def authenticate(db: sqlite_utils.Database, username: str, password: str, address: str) -> User:
     """The user these credentials belong to, or LoginRefused; attempts are throttled per address (stories.throttle).
 

@@ -121,7 +121,7 @@ def list_case_studies(db: sqlite_utils.Database, organisation_id: int) -> list[d
 def check_framing(board: BoardStory, data: Mapping[str, Any]) -> dict[str, str]:
     """The presenter's title and context, or Invalid listing every problem."""
     problems = Problems()
-    title = required_text(problems, data, "title", "Title", MAX_TITLE)
+    title = required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the case study a title for the board.")
     context = optional_text(problems, data, "context", "Context", MAX_CONTEXT)
     for field, label, value in (("title", "The title", title), ("context", "The context", context)):
         shown = apply_identity(board.story, value).text if value else value

@@ -39,6 +39,13 @@ UNDER_18_AGE_BANDS = ("under 13", "13-15", "16-17")
 GIVEN, AMENDED, RENEWED, WITHDRAWN, ERASED = "given", "amended", "renewed", "withdrawn", "erased"
 EVENT_KINDS = (GIVEN, AMENDED, RENEWED, WITHDRAWN, ERASED)
 TERMS_EVENTS = (GIVEN, AMENDED, RENEWED)
+EVENT_LABELS = {
+    GIVEN: "Consent given",
+    AMENDED: "Consent changed",
+    RENEWED: "Consent renewed at its review",
+    WITHDRAWN: "Consent withdrawn",
+    ERASED: "Story erased",
+}
 
 LABELS = {
     TEAM: "Our team",
@@ -126,6 +133,10 @@ def publishable(story: StoryState, consent: Consent | None, audience: str, today
     if consent is None:
         return Decision(False, "no consent recorded")
     if consent.withdrawn:
+        # "Stop publishing, keep for our team": the story stays on the team's record (an erased one is gone
+        # altogether), and goes nowhere else.
+        if audience == TEAM:
+            return Decision(True, "kept for our records only; consent withdrawn, so it is not shared or exported")
         return Decision(False, "consent withdrawn")
     if consent.given_on > today:
         return Decision(False, "consent is dated in the future")
@@ -209,15 +220,40 @@ def consent_from_event(event: Mapping[str, Any]) -> Consent:
 
 def validate_consent(problems: Problems, data: Mapping[str, Any], today: dt.date) -> Consent:
     """Read consent terms from submitted fields, adding every problem found."""
-    given_by = one_of(problems, data, "given_by", "Who gave consent", GIVERS)
-    age_band = one_of(problems, data, "age_band", "Age band", AGE_BANDS)
-    witness = required_text(problems, data, "witness", "Witness", 200)
-    method = one_of(problems, data, "method", "Consent method", METHODS)
-    info_sheet_version = required_text(problems, data, "info_sheet_version", "Information sheet version", 40)
-    identity_level = one_of(problems, data, "identity_level", "Identity level", IDENTITY_LEVELS)
+    given_by = one_of(
+        problems,
+        data,
+        "given_by",
+        "Who gave consent",
+        GIVERS,
+        missing="Choose who gave consent: the storyteller, or someone for them.",
+    )
+    age_band = one_of(problems, data, "age_band", "Age band", AGE_BANDS, missing="Choose the storyteller's age band.")
+    witness = required_text(
+        problems, data, "witness", "Witness", 200, missing="Enter who witnessed consent: their name and role."
+    )
+    method = one_of(problems, data, "method", "Consent method", METHODS, missing="Choose how consent was given.")
+    info_sheet_version = required_text(
+        problems,
+        data,
+        "info_sheet_version",
+        "Information sheet version",
+        40,
+        missing="Enter the version of the information sheet the storyteller was given, for example 2.1.",
+    )
+    identity_level = one_of(
+        problems, data, "identity_level", "Identity level", IDENTITY_LEVELS, missing="Choose how the storyteller is identified."
+    )
     special_category = parse_bool(problems, data, "special_category", "Special-category consent")
     given_on = parse_date(problems, data, "given_on", "Date consent was given", required=True)
-    review_on = parse_date(problems, data, "review_on", "Consent review date", required=True)
+    review_on = parse_date(
+        problems,
+        data,
+        "review_on",
+        "Consent review date",
+        required=True,
+        missing="Enter when to review consent: at most three years ahead.",
+    )
     evidence_file = optional_text(problems, data, "evidence_file", "Evidence file", 200) or None
     evidence_time = _evidence_time(problems, data)
 
@@ -284,7 +320,9 @@ def _evidence_time(problems: Problems, data: Mapping[str, Any]) -> float | None:
     except ValueError:
         seconds = math.nan
     if not _finite(seconds):  # "inf", "nan" and "1e400" are numbers to float(), but no moment in a recording
-        problems.add("evidence_time", f"The time in the recording must look like 1:23 or 83 (got {raw[:20]!r}).")
+        problems.add(
+            "evidence_time", f"Write the time in the recording as minutes and seconds, for example 1:23 (not {raw[:20]!r})."
+        )
         return None
     if seconds < 0:
         problems.add("evidence_time", "The time in the recording cannot be negative.")

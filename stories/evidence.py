@@ -21,7 +21,8 @@ from pypdf import PdfReader
 
 from stories.validation import Invalid
 
-MAX_EVIDENCE_BYTES = 15 * 1024 * 1024
+MB = 1024 * 1024
+MAX_EVIDENCE_BYTES = 15 * MB
 # A photo of an A4 page is legible from about 400 pixels across; a phone takes 3,000 or more.
 MIN_SIDE = 400
 # Past this a picture would take hundreds of megabytes to open (a "decompression bomb").
@@ -54,12 +55,21 @@ def evidence_kind(data: bytes) -> str | None:
     return None
 
 
-def store_evidence(evidence_dir: Path, data: bytes, field: str = "evidence_upload") -> str:
-    """Save a signed consent form (PDF or image) and return its stored file name."""
+def store_evidence(evidence_dir: Path, data: bytes, field: str = "evidence_upload", received: int | None = None) -> str:
+    """Save a signed consent form (PDF or image) and return its stored file name.
+
+    `received` is the upload's whole size where it was counted, when only the start of it is in `data`.
+    """
     if not data:
-        raise Invalid({field: "The consent form file is empty."})
+        raise Invalid({field: "The consent form file is empty. Choose the scanned or photographed form again."})
     if len(data) > MAX_EVIDENCE_BYTES:
-        raise Invalid({field: f"The consent form is {len(data) / 1e6:.1f} MB; the limit is {MAX_EVIDENCE_BYTES / 1e6:.0f} MB."})
+        size = max(len(data), received or 0)
+        raise Invalid(
+            {
+                field: f"The consent form is {size / MB:,.1f} MB; a form can be at most {MAX_EVIDENCE_BYTES / MB:.0f} MB. "
+                "Choose a smaller scan or photo of it."
+            }
+        )
     kind = evidence_kind(data)
     if kind is None:
         raise Invalid({field: "The consent form must be a PDF or a photo (JPEG, PNG, WebP, HEIC); this file is neither."})

@@ -58,6 +58,11 @@ def confirm_destroyed(db: sqlite_utils.Database, export_id: int, *, user_id: int
         audit.record(db, actor, "story.export_destroyed", row[0], export_id=export_id)
 
 
+def made_by(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any]]:
+    """Every copy this user exported, newest first. No titles: a presenter may see a story only as the board does."""
+    return list(db.query("SELECT * FROM exports WHERE user_id = ? ORDER BY id DESC", [user_id]))
+
+
 def register(db: sqlite_utils.Database, organisation_id: int) -> list[dict[str, Any]]:
     """Every export made by this organisation's users, newest first."""
     return list(

@@ -60,16 +60,23 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
 
     A recorded story's text comes later, from its transcript, so only a typed story needs a body.
     """
-    told_on = parse_date(problems, data, "told_on", "Date told", required=True)
+    told_on = parse_date(problems, data, "told_on", "Date told", required=True, missing="Enter the date the story was told.")
     if told_on and told_on > today:
         problems.add("told_on", "The date the story was told cannot be in the future.")
     names = split_list(data.get("storyteller_names"))
     if any(len(name) > 120 for name in names):
         problems.add("storyteller_names", "Each name is at most 120 characters.")
-    reference = required_text(problems, data, "storyteller_reference", "Storyteller reference", 60)
+    reference = required_text(
+        problems,
+        data,
+        "storyteller_reference",
+        "Storyteller reference",
+        60,
+        missing="Enter your reference for the storyteller, e.g. BF-0012.",
+    )
     return {
-        "title": required_text(problems, data, "title", "Title", MAX_TITLE),
-        "body": required_text(problems, data, "body", "The story", MAX_BODY)
+        "title": required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),
+        "body": required_text(problems, data, "body", "The story", MAX_BODY, missing="Type the story, or record or upload it.")
         if source == "text"
         else optional_text(problems, data, "body", "The story", MAX_BODY),
         "told_on": told_on,
@@ -542,7 +549,7 @@ def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] 
 def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: str, *, placeholder: str = "", actor: str) -> None:
     """Record a reviewer's choice to keep or redact a person's name found in a story."""
     if decision not in ("keep", "redact"):
-        raise Invalid({"decision": "Choose keep or redact."})
+        raise Invalid({"decision": "For each name, choose Keep it or Replace it with a placeholder."})
     placeholder = placeholder.strip()
     if decision == "redact" and placeholder and not (placeholder.startswith("[") and placeholder.endswith("]")):
         placeholder = f"[{placeholder}]"

@@ -50,6 +50,10 @@ class Role(StrEnum):
         """Board case studies, from their organisation's stories whose consent includes the board."""
         return self is Role.PRESENTER
 
+    def can_export_stories(self) -> bool:
+        """Take a copy out of Storybank (a story's CSV, a board case study), entered in the export register."""
+        return self.can_read_stories() or self.can_build_case_studies()
+
     def can_view_dashboard(self) -> bool:
         """The evidence dashboard, drawn from what is published for commissioners."""
         return self in (Role.COMMISSIONER, Role.REVIEWER, Role.ADMIN)

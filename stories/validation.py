@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -47,10 +48,18 @@ def whole_number(value: Any) -> int | None:
     return number if -MAX_INTEGER - 1 <= number <= MAX_INTEGER else None
 
 
-def required_text(problems: Problems, data: Mapping[str, Any], field: str, label: str, max_length: int) -> str:
+def visible(value: str) -> bool:
+    """Whether text shows anything: spaces, zero-width and control characters alone are an empty field."""
+    return any(unicodedata.category(character)[0] not in "CZ" for character in value)
+
+
+def required_text(
+    problems: Problems, data: Mapping[str, Any], field: str, label: str, max_length: int, *, missing: str = ""
+) -> str:
+    """Text that must be given; `missing` says, in the form's words, what to fill in."""
     value = text(data.get(field))
-    if not value:
-        problems.add(field, f"{label} is required.")
+    if not visible(value):
+        problems.add(field, missing or f"{label} is required.")
     elif len(value) > max_length:
         problems.add(field, f"{label} is {len(value):,} characters long; the limit is {max_length:,}.")
     return value
@@ -63,28 +72,35 @@ def optional_text(problems: Problems, data: Mapping[str, Any], field: str, label
     return value
 
 
-def parse_date(problems: Problems, data: Mapping[str, Any], field: str, label: str, *, required: bool) -> dt.date | None:
+def parse_date(
+    problems: Problems, data: Mapping[str, Any], field: str, label: str, *, required: bool, missing: str = ""
+) -> dt.date | None:
     value = data.get(field)
     if isinstance(value, dt.date):
         return value
     raw = text(value)
     if not raw:
         if required:
-            problems.add(field, f"{label} is required (YYYY-MM-DD).")
+            problems.add(field, missing or f"Enter {label[0].lower()}{label[1:]}.")
         return None
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        problems.add(field, f"{label} must be a date written YYYY-MM-DD, not {raw[:40]!r}.")
+        problems.add(field, f"{label}: {raw[:40]!r} is not a date. Write it as year-month-day, for example 2025-03-14.")
         return None
 
 
-def one_of(problems: Problems, data: Mapping[str, Any], field: str, label: str, choices: Iterable[str]) -> str:
+def one_of(
+    problems: Problems, data: Mapping[str, Any], field: str, label: str, choices: Iterable[str], *, missing: str = ""
+) -> str:
+    """One of `choices`. Nothing chosen gets `missing`, in the form's words; an unknown value (from a file or
+    a script, never the form) is told the exact values it may take."""
     choices = list(choices)
     value = text(data.get(field))
-    if value not in choices:
-        shown = repr(value[:40]) if value else "nothing"
-        problems.add(field, f"{label} must be one of {', '.join(choices)} (got {shown}).")
+    if not value:
+        problems.add(field, missing or f"Choose {label[0].lower()}{label[1:]}.")
+    elif value not in choices:
+        problems.add(field, f"{label} must be one of {', '.join(choices)} (got {value[:40]!r}).")
     return value
 
 

@@ -71,6 +71,7 @@ class Storybank:
     app_port: int = field(default_factory=free_port)
     datasette_port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)  # extra environment, e.g. a small upload limit
 
     @property
     def app_url(self) -> str:
@@ -90,6 +91,7 @@ class Storybank:
                 "STORYBANK_DATASETTE_URL": self.datasette_url,
                 "ORT_DISABLE_TELEMETRY": "1",
                 "PYTHONUNBUFFERED": "1",
+                **self.settings,
             }
         )
         return env

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from conftest import story_form
+from conftest import add_tag, story_form
 from stories.records import approve_story, change_consent, decide_name, get_story, record_story
 from stories.withdrawal import withdraw
 
@@ -191,3 +191,34 @@ def test_only_presenters_reach_the_builder(client, auth, case_study, role):
     assert client.get("/case-studies/").status_code == 403
     assert client.get(case_study).status_code == 403
     assert export(client, case_study, "markdown").status_code == 403
+
+
+@pytest.mark.parametrize("title", ["", "   ", "\u200b\u200b", "\u00a0\u2060"])
+def test_a_title_that_shows_nothing_starts_no_case_study_and_says_what_to_do(client, auth, db, story_id, title):
+    """Issue 13: an empty (required) title must not create a case study, nor one of invisible characters."""
+    auth.login("presenter")
+    response = client.post(f"/case-studies/stories/{story_id}", data={"title": title, "context": "Kept as typed."})
+    assert response.status_code == 422
+    text = html.unescape(response.get_data(as_text=True))
+    assert "Give the case study a title for the board." in text and "Kept as typed." in text
+    assert db.execute("SELECT count(*) FROM case_studies").fetchone()[0] == 0
+
+
+def test_the_markdown_export_quotes_evidence_only_where_an_outcome_has_some(client, case_study, db, story_id):
+    """Issue 13: an outcome confirmed without evidence printed an empty quote (“”) in the Markdown."""
+    add_tag(db, story_id, "health", "improved")  # no evidence span: a person tagged the whole story
+    text = export(client, case_study, "markdown").get_data(as_text=True)
+    assert "- **Health** (improved)\n" in text
+    assert "“”" not in text
+
+
+def test_a_presenter_finds_their_own_exports_from_the_menu(client, auth, case_study, story_id):
+    """Issue 13: /exports/ did not list the presenter's own exports, and no menu linked to it."""
+    export(client, case_study, "markdown")
+    export(client, case_study, "pdf")
+    page = client.get("/case-studies/").get_data(as_text=True)
+    assert re.search(r'<a href="/exports/">Exports</a>', page)
+    text = client.get("/exports/").get_data(as_text=True)
+    assert "Copies you exported" in text
+    assert text.count(f">Story {story_id}</td>") == 2
+    assert "Case study (Markdown)" in text and "Case study (PDF)" in text

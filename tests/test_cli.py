@@ -60,7 +60,7 @@ def test_import_reports_each_problem_and_changes_nothing(instance, orgs, tmp_pat
         writer.writerow(row)
     result = run(instance, "import", str(path), "--organisation", "befriending-network")
     assert result.exit_code == 1
-    assert "row 1, witness: Witness is required." in result.output
+    assert "row 1, witness: Enter who witnessed consent: their name and role." in result.output
     assert "Nothing was changed" in result.output
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 
@@ -50,12 +51,20 @@ def test_a_fully_consented_signed_off_story_is_publishable_to_every_audience(aud
     assert publishable(READY, consent(), audience, TODAY)
 
 
+def test_a_story_withdrawn_from_publication_stays_on_the_teams_record_and_goes_nowhere_else():
+    """ "Stop publishing it: keep the story for our team's records" must not then say "Our team: no" (issue 13)."""
+    withdrawn = consent(withdrawn=True)
+    team = publishable(READY, withdrawn, "team", TODAY)
+    assert team and "kept for our records only" in team.reason
+    assert not any(publishable(READY, withdrawn, audience, TODAY) for audience in ("commissioners", "board", "public"))
+
+
 @pytest.mark.parametrize(
     ("story", "terms", "audience", "reason"),
     [
         (READY, None, "public", "no consent recorded"),
         (READY, consent(withdrawn=True), "public", "consent withdrawn"),
-        (READY, consent(withdrawn=True), "team", "consent withdrawn"),
+        (READY, consent(withdrawn=True), "board", "consent withdrawn"),
         (READY, consent(review_on=TODAY - dt.timedelta(days=1)), "commissioners", "review date"),
         (READY, consent(given_on=TODAY + dt.timedelta(days=1)), "public", "future"),
         (READY, consent(audiences=frozenset({"team", "commissioners"})), "public", "does not include the public"),
@@ -187,13 +196,14 @@ def test_valid_consent_fields_give_terms():
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
-        ({"witness": ""}, "witness", "required"),
+        ({"witness": ""}, "witness", "Enter who witnessed consent"),
+        ({"witness": "\u200b "}, "witness", "Enter who witnessed consent"),
         ({"audiences": ["public"]}, "audiences", "our team"),
         ({"audiences": ["team", "everyone"]}, "audiences", "Unknown audience"),
         ({"review_on": "2026-10-01"}, "review_on", "after"),
         ({"review_on": "2031-01-01"}, "review_on", "3 years"),
         ({"given_on": "2027-01-01", "review_on": "2028-01-01"}, "given_on", "future"),
-        ({"given_on": "01/11/2026"}, "given_on", "YYYY-MM-DD"),
+        ({"given_on": "01/11/2026"}, "given_on", "year-month-day"),
         ({"age_band": "13-15"}, "given_by", "parent or guardian"),
         ({"age_band": "16-17", "given_by": "storyteller", "identity_level": "named"}, "identity_level", "young person"),
         ({"identity_level": "famous"}, "identity_level", "must be one of"),
@@ -205,6 +215,19 @@ def test_bad_consent_fields_name_the_field_and_what_to_fix(fields, field, words)
     assert words in problems[field]
 
 
+def test_a_consent_form_left_empty_says_what_to_do_in_the_forms_words_not_in_codes():
+    """Issue 13: "Who gave consent must be one of storyteller, parent_guardian, advocate (got nothing)"."""
+    _, problems = _validate(given_by="", age_band="", method="", identity_level="", review_on="", info_sheet_version="")
+    assert problems["given_by"] == "Choose who gave consent: the storyteller, or someone for them."
+    assert problems["age_band"] == "Choose the storyteller's age band."
+    assert problems["method"] == "Choose how consent was given."
+    assert problems["identity_level"] == "Choose how the storyteller is identified."
+    assert problems["review_on"].startswith("Enter when to review consent")
+    assert problems["info_sheet_version"].startswith("Enter the version of the information sheet")
+    for message in problems.values():
+        assert not re.search(r"parent_guardian|verbal_recording|first_name|got nothing|YYYY", message), message
+
+
 def test_evidence_time_reads_minutes_and_seconds():
     terms, _ = _validate(method="verbal_recording", evidence_time="1:02:03")
     assert terms.evidence_time == 3723
@@ -213,7 +236,7 @@ def test_evidence_time_reads_minutes_and_seconds():
 @pytest.mark.parametrize("raw", ["inf", "1e400", "nan", "-inf", "1:inf", "0:1e999"])
 def test_a_time_that_is_no_moment_is_refused(raw):
     terms, problems = _validate(method="verbal_recording", evidence_time=raw)
-    assert "must look like 1:23" in problems["evidence_time"] and terms.evidence_time is None
+    assert "for example 1:23" in problems["evidence_time"] and terms.evidence_time is None
 
 
 def test_evidence_is_kept_only_where_it_matches_the_method():

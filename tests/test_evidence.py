@@ -91,7 +91,7 @@ def test_an_impossible_time_is_refused_with_a_message_not_stored(client, auth, d
     auth.login("worker")
     response = post_story(client, story_form(method="verbal_recording", evidence_time=time))
     assert response.status_code == 422
-    assert "The time in the recording must look like 1:23" in response.get_data(as_text=True)
+    assert "for example 1:23" in response.get_data(as_text=True)
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 0
 
 

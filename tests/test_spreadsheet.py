@@ -42,8 +42,7 @@ def test_formula_cells_get_a_leading_quote_and_nothing_else_changes():
     assert neutralise_csv(text) == 'id,title\r\n1,"\'=1,2"\r\n2,"two\r\nlines"\r\n'
     assert neutralise_csv(csv_text([["a", "b"], ["1", ""]])) == csv_text([["a", "b"], ["1", ""]])
     # Found from outside: where ";" separates cells, an unquoted "x;=1+1" is two cells, a formula the second.
-    assert neutralise_csv('id,title\r\n1,x;=1+1;=2\r\n') == 'id,title\r\n1,"x;=1+1;=2"\r\n'
-
+    assert neutralise_csv("id,title\r\n1,x;=1+1;=2\r\n") == 'id,title\r\n1,"x;=1+1;=2"\r\n'
 
 
 @pytest.fixture

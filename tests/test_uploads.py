@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+import re
 
 from audio import tone
 from click.testing import CliRunner
@@ -133,3 +135,45 @@ def test_a_recording_belongs_to_one_story(client, auth, instance, db):
     text = response.get_data(as_text=True)
     assert "already another story" in text and 'value="Second story, same recording"' in text
     assert db.execute("SELECT count(*) FROM recordings").fetchone()[0] == 1
+
+
+def over_limit_form(megabytes: float) -> dict:
+    """Every field of the story form typed, and a recording of this size chosen, as a browser sends it."""
+    form = story_form(
+        title="Tuesdays at the lunch club", body="", storyteller_reference="BF-0413", witness="Priya Shah, coordinator"
+    )
+    form["recording"] = (io.BytesIO(b"\0" * int(megabytes * 1024 * 1024)), "long-interview.wav")
+    form["evidence_upload"] = (io.BytesIO(SIGNED_FORM), "signed.pdf")
+    return form
+
+
+def test_a_recording_over_the_limit_brings_the_form_back_with_everything_typed_and_the_limit_by_the_field(
+    client, auth, instance, monkeypatch
+):
+    """Issue 13: 210 MB gave a bare "Too large" page and lost the title, the consent and the signed form.
+
+    Here the limit is 1 MB and the file 3 MB, past the app's ceiling for a form without a file too."""
+    monkeypatch.setenv("STORYBANK_MAX_AUDIO_MB", "1")
+    auth.login("worker")
+    page = client.get("/stories/new").get_data(as_text=True)
+    assert re.search(r'<p class="hint" id="recording-hint">[^<]*at most 1 MB', page)  # the limit, by the field
+    assert 'data-max-bytes="1048576"' in page  # for the browser to check before sending
+
+    response = client.post("/stories/new", data=over_limit_form(3), content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = html.unescape(response.get_data(as_text=True))
+    error = re.search(r'<p class="field-error" id="recording-error">(.*?)</p>', text, re.S)[1]
+    assert "This recording is 3 MB; a recording can be at most 1 MB." in error
+    for typed in ('value="Tuesdays at the lunch club"', 'value="BF-0413"', 'value="Priya Shah, coordinator"'):
+        assert typed in text
+    assert re.search(r'<input type="radio" id="given_by-1" name="given_by" value="storyteller" checked', text)
+    assert "A form is already attached to this story" in text  # the signed form was kept
+    assert stored(instance.audio_dir) == []  # nothing of the refused recording is kept
+
+
+def test_only_a_logged_in_persons_form_with_a_file_may_be_large(client, instance):
+    big = {"username": "x" * (3 * 1024 * 1024), "password": "y"}
+    assert client.post("/auth/login", data=big).status_code == 413
+    response = client.post("/stories/new", data=over_limit_form(3), content_type="multipart/form-data")
+    assert response.status_code in (302, 413)  # to the login page, or refused unread where CSRF reads the form
+    assert stored(instance.audio_dir) == [] and stored(instance.evidence_dir) == []

@@ -252,8 +252,8 @@ def test_the_interventions_list_counts_only_stories_its_viewer_may_read(client, 
         if "Your stories" not in page:
             return ""
         headings = re.findall(r'<th scope="col">(.*?)</th>', page)
-        row = page.split("<td>Telephone befriending</td>")[1].split("</tr>")[0]
-        return re.findall(r"<td>(.*?)</td>", "<td>Telephone befriending</td>" + row)[headings.index("Your stories")]
+        row = page.split(">Telephone befriending</td>")[1].split("</tr>")[0]
+        return re.findall(r"<td[^>]*>(.*?)</td>", "<td>Telephone befriending</td>" + row)[headings.index("Your stories")]
 
     assert count_shown("worker") == "2"
     assert count_shown("worker_b") == "1"  # organisation A's two team-only stories are not B's to count

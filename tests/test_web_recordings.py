@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -64,8 +65,7 @@ def test_a_recorded_story_is_transcribed_reviewed_and_published(client, auth, in
 
     editor = client.get(f"/stories/{story_id}/transcript").get_data(as_text=True)
     assert "lunch club" in editor.lower()
-    segments = [part.split(">", 1)[1] for part in editor.split('name="segment" rows="2"')[1:]]
-    texts = [s.split("</textarea>")[0] for s in segments]
+    texts = re.findall(r'<textarea [^>]*name="segment"[^>]*>(.*?)</textarea>', editor, re.S)
     texts[0] = "The lunch club at St Mark's changed everything for me."
     client.post(f"/stories/{story_id}/approve")  # refused: the transcript is not reviewed yet
     run_publish(instance)
@@ -218,3 +218,15 @@ def test_cover_art_inside_a_recording_is_never_kept_only_the_sound(client, auth,
         assert [stream.type for stream in container.streams] == ["audio"]
     assert heard(served).duration == pytest.approx(heard(uploaded).duration, abs=0.05)
     assert "lunch club" in client.get(f"/stories/{story_id}/transcript").get_data(as_text=True).lower()
+
+
+def test_the_transcript_page_has_a_plain_title_and_each_id_once(client, auth, spoken_webm):
+    """Issue 13: the <title> held the hidden consent-time forms (with a CSRF token) and consent-time-1 twice."""
+    auth.login("worker")
+    response = post_recording(client, spoken_webm, title="The walking group", method="verbal_recording", evidence_time="0:01")
+    story_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    editor = client.get(f"/stories/{story_id}/transcript").get_data(as_text=True)
+    assert "Consent is given here" in editor  # the forms that once leaked are on the page
+    assert re.search(r"<title>(.*?)</title>", editor, re.S)[1] == "Transcript: The walking group · Storybank"
+    ids = re.findall(r'\sid="([^"]+)"', editor)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []

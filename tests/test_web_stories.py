@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from conftest import SIGNED_FORM, story_form, with_signed_form
 from stories.records import get_story, list_stories
@@ -27,8 +28,8 @@ def test_a_half_filled_form_says_what_to_fix_and_keeps_the_story(client, auth, d
     response = client.post("/stories/new", data=form)
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert "Witness is required" in text
-    assert "Consent review date is required" in text
+    assert "Enter who witnessed consent: their name and role." in text
+    assert "Enter when to review consent: at most three years ahead." in text
     assert "must at least include our team" in text
     assert "After my husband died I did not speak to anyone for weeks." in text  # the typed story survives
     assert 'value="Someone to ring on a Tuesday"' in text
@@ -145,3 +146,28 @@ def test_the_story_list_is_paged_and_searchable(client, auth, db, orgs):
     assert client.get("/stories/?page=2").get_data(as_text=True).count("Story number") == 5
     found = client.get("/stories/?q=REF-42").get_data(as_text=True)
     assert "Story number 42" in found and "1 story" in found
+
+
+def test_the_consent_form_marks_what_is_required_and_says_what_each_choice_means(client, auth):
+    """Issue 13: required groups unmarked, "Our team" a box that could be unticked, and the special-category
+    tick limiting sharing to the team without saying so where it is chosen."""
+    auth.login("worker")
+    text = client.get("/stories/new").get_data(as_text=True)
+    for legend in ("Who gave consent", "How consent was given", "How the storyteller is identified"):
+        assert re.search(rf"<legend>{legend} <span class=\"required\">\(required\)</span></legend>", text), legend
+    team = re.search(r'<input type="checkbox" id="audiences-1"[^>]*>', text)[0]
+    assert "checked" in team and "disabled" in team  # shown ticked, cannot be unticked
+    assert '<input type="hidden" name="audiences" value="team">' in text  # and always sent
+    tick = re.search(r'<input type="checkbox" id="special_category"[^>]*>', text)[0]
+    assert 'aria-describedby="special_category-hint"' in tick
+    hint = re.search(r'<p class="hint" id="special_category-hint">(.*?)</p>', text, re.S)[1]
+    assert "Without this tick the story stays with our team" in hint and "the public do not see it" in hint
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(client, auth):
+    """Issue 13: a missing favicon answered 404 on every page."""
+    auth.login("worker")
+    text = client.get("/stories/").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', text)[1]
+    response = client.get(icon)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -47,6 +48,19 @@ def test_withdrawing_in_the_app_takes_the_story_out_of_every_file_at_once(client
     result = CliRunner().invoke(cli, ["check-no-trace", SECRET_WORD, "--published", "--instance", str(instance.root)])
     assert result.exit_code == 0, result.output
     assert "consent withdrawn" in client.get(f"/stories/{story_id}").get_data(as_text=True)
+
+
+def test_stop_publishing_keep_for_our_team_says_our_team_keeps_it(client, auth, story_id):
+    """Issue 13: after "stop publishing, keep for our team" the page said "Our team: no — consent withdrawn"."""
+    auth.login("worker")
+    client.post(f"/stories/{story_id}/withdraw", data={"scope": "publication", "reason": "Asked by phone"})
+    text = html.unescape(client.get(f"/stories/{story_id}").get_data(as_text=True))
+    lines = {m[0]: m[1] for m in re.findall(r"<strong>([^<:]+):</strong>\s*([^<]+)</li>", text)}
+    assert lines["Our team"].startswith("yes — kept for our records only")
+    for audience in ("Commissioners", "Board case studies", "The public"):
+        assert lines[audience].startswith("no — consent withdrawn"), lines
+    assert "Consent history (2 entries)" in text and "Consent given by" in text
+    assert "Consent withdrawn by Worker: Asked by phone" in text  # the person, not "user:worker"
 
 
 def test_a_withdrawal_without_a_reason_is_refused_and_changes_nothing(client, auth, instance, story_id):

@@ -18,10 +18,12 @@ from werkzeug.routing import IntegerConverter
 
 from stories import audit, auth
 from stories.db import connect
+from stories.evidence import MAX_EVIDENCE_BYTES
 from stories.instance import Instance
 from stories.outcomes import domain_label
 from stories.validation import MAX_INTEGER
 from stories.web.session import SharedSessionInterface
+from stories.web.uploads import UploadRequest, allow_uploads
 
 login_manager = LoginManager()
 _thread = threading.local()
@@ -125,10 +127,12 @@ def init_app(app: Flask) -> None:
 
     app.url_map.converters["int"] = StoredId  # before the blueprints' rules are made
     app.session_interface = SharedSessionInterface()
+    app.request_class = UploadRequest
     app.teardown_appcontext(close_db)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
+    app.before_request(allow_uploads)  # before CSRF protection reads the form
     csrf.init_app(app)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(stories_views.bp)
@@ -191,6 +195,8 @@ def init_app(app: Flask) -> None:
             "evidence_chunks": evidence_chunks,
             "domain_label": domain_label,
             "msc_notices": msc_notices,
+            "evidence_megabytes": MAX_EVIDENCE_BYTES // (1024 * 1024),
+            "person": lambda actor: auth.actor_name(get_db(), actor),
         }
 
 
@@ -234,6 +240,6 @@ def _error_page(error: Exception, *, code: int, title: str) -> Any:
     messages = {
         403: "Your account does not allow this page.",
         404: "There is nothing here, or it belongs to another organisation.",
-        413: "That upload is larger than this Storybank accepts. Nothing was saved; please try a smaller file.",
+        413: "That was more than this page accepts, so nothing was saved. Please go back and try again with less.",
     }
     return render_template("error.html", title=title, message=messages[code]), code

@@ -61,9 +61,12 @@ def story_csv(story_id: int) -> Any:
 @bp.route("/exports/")
 @login_required
 def index() -> Any:
-    mine = exports.awaiting_destruction(get_db(), current_user.id)
-    register = exports.register(get_db(), current_user.organisation_id) if current_user.role.can_approve_stories() else []
-    return render_template("exports/index.html", mine=mine, register=register, labels=exports.KIND_LABELS)
+    db = get_db()
+    mine = exports.awaiting_destruction(db, current_user.id)
+    register = exports.register(db, current_user.organisation_id) if current_user.role.can_approve_stories() else []
+    return render_template(
+        "exports/index.html", mine=mine, made=exports.made_by(db, current_user.id), register=register, labels=exports.KIND_LABELS
+    )
 
 
 @bp.route("/exports/<int:export_id>/destroyed", methods=["POST"])

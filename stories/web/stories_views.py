@@ -13,7 +13,7 @@ from pipelines.jobs import request_publish, request_tagging, request_transcripti
 from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, published_versions, records
 from stories.clock import today
-from stories.evidence import store_evidence
+from stories.evidence import MAX_EVIDENCE_BYTES, store_evidence
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
 from stories.outcomes import person_level_domains
@@ -22,6 +22,7 @@ from stories.roles import Role
 from stories.stored_files import AUDIO, EVIDENCE, register_upload
 from stories.validation import Invalid, Problems
 from stories.web import get_db, instance, page_number, require
+from stories.web.uploads import received_size
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
 
@@ -88,7 +89,7 @@ def _record(form: dict[str, Any]) -> int:
     stored = None
     try:
         if upload and upload.filename:
-            stored = accept_recording(instance().audio_dir, upload.stream, Limits.from_env())
+            stored = accept_recording(instance().audio_dir, upload.stream, Limits.from_env(), received_size(upload))
             register_upload(get_db(), AUDIO, stored.audio_file, current_user.actor)
         elif form.get("recording_file"):
             # Accepted with an earlier attempt at this form: no need to upload it again.
@@ -192,5 +193,7 @@ def attach_evidence(form: dict[str, Any]) -> None:
     """
     upload = request.files.get("evidence_upload")
     if upload and upload.filename:
-        form["evidence_file"] = store_evidence(instance().evidence_dir, upload.read())
+        # Read no more than one byte past the limit: enough to refuse a file that is too large.
+        data = upload.stream.read(MAX_EVIDENCE_BYTES + 1)
+        form["evidence_file"] = store_evidence(instance().evidence_dir, data, received=received_size(upload))
         register_upload(get_db(), EVIDENCE, form["evidence_file"], current_user.actor)

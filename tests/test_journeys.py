@@ -18,8 +18,7 @@ import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank
 from journey_checks import Axe, PageChecks, screenshot
 
-from conftest import SIGNED_FORM
-from stories.demo import DEMO_PASSWORD
+from stories.demo import DEMO_PASSWORD, stand_in_form
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -68,10 +67,11 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture(scope="module")
-def signed_form(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("forms") / "signed-consent.pdf"
-    path.write_bytes(SIGNED_FORM)
+@pytest.fixture
+def signed_form(tmp_path, request) -> Path:
+    """A signed form of this journey's own: a form on file for one storyteller is refused for another."""
+    path = tmp_path / "signed-consent.pdf"
+    path.write_bytes(stand_in_form(f"A consent form signed for the journey {request.node.name}"))
     return path
 
 

@@ -6,12 +6,21 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pipelines import folding, redact
-from pipelines.names import STREET_ADDRESS, NameMention, find_identifiers, fold, suggest_placeholders
+from pipelines.names import (
+    STREET_ADDRESS,
+    NameMention,
+    find_identifiers,
+    find_names,
+    fold,
+    known_only_as_name,
+    suggest_placeholders,
+)
 from pipelines.recorded_names import read_name
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 from stories.msc import published_note
@@ -141,6 +150,24 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     return PublishedVersion(title.text, body.text, _credit(names, _level(story), story), unresolved, tuple(body.redacted), texts)
 
 
+def names_not_shown(story: Mapping[str, Any], version: PublishedVersion, text: str) -> list[str]:
+    """Names in text (someone's words about the story, such as a case study's framing) that the
+    published version does not show: found as in any story, and any word known only as a name, in
+    any case. Read from what the reader may see, never from the names the identity level hides, so
+    the answer cannot tell anyone which guess was right."""
+    published = " ".join([version.title, version.body, *version.texts.values()])
+    shown = {fold(word) for word in _WORDS.findall(folding.key(published))}
+    shown |= {fold(word) for word in _WORDS.findall(" ".join([version.storyteller or "", *_organisation_words(story)]))}
+    found = [m.name for m in [*find_names(text), *find_identifiers(text)]]
+    inside = {fold(word) for name in found for word in _WORDS.findall(folding.key(name))}
+    found += [word for word in _WORDS.findall(folding.key(text)) if known_only_as_name(word) and fold(word) not in inside]
+    beyond = [name for name in found if not {fold(w) for w in _WORDS.findall(folding.key(name))} <= shown]
+    return list(dict.fromkeys(beyond))
+
+
+_WORDS = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+
+
 def stored_or_fresh(
     story: Mapping[str, Any], stored: tuple[str, Mapping[str, Any]] | None
 ) -> tuple[PublishedVersion, str | None]:
@@ -175,6 +202,9 @@ def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
     decisions = {folding.readable(name): row for name, row in (story.get("name_decisions") or {}).items()}
     replacing = any(row["decision"] == "redact" for row in decisions.values())
     settled = _needs_no_decision(story)
+    level = _applied_level(story)
+    theirs = _credit(list(story["storyteller_names"]), level, story) if level in (FIRST_NAME, PSEUDONYM) else None
+    theirs = theirs or redact.STORYTELLER
     review: dict[str, dict[str, Any]] = {}
     for text in published_texts(story):
         # Found before the decisions are applied (so a decided name stays listed, to change it) and
@@ -190,7 +220,7 @@ def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
                 mention.name,
                 {
                     "name": mention.name,
-                    "suggestion": _suggestion(mention, suggestions),
+                    "suggestion": _suggestion(mention, suggestions, theirs),
                     "decision": decisions.get(mention.name),
                     "fields": [],
                     "why": getattr(mention, "why", ""),
@@ -213,11 +243,11 @@ def _mentions(redaction: redact.Redaction) -> list[NameMention]:
     return [*redaction.found, *find_identifiers(redaction.text)]
 
 
-def _suggestion(mention: NameMention, suggestions: Mapping[str, str]) -> str:
+def _suggestion(mention: NameMention, suggestions: Mapping[str, str], theirs: str) -> str:
     if find_identifiers(mention.name):
         return "[address]" if STREET_ADDRESS.fullmatch(mention.name) else "[contact details]"
     if isinstance(mention, redact.MaybeStoryteller):
-        return redact.STORYTELLER  # it may be the storyteller's own name, misheard, or their initials
+        return theirs  # it may be the storyteller's own name, misheard, or their initials: hide it as theirs
     return suggestions.get(mention.name) or "[name]"
 
 

@@ -545,6 +545,12 @@ def _lowercase_names() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(lex.given - ordinary), frozenset(lex.surnames - ordinary)
 
 
+def known_only_as_name(word: str) -> bool:
+    """A word in the name lists that is no everyday word, in any case: "holt", "Margaret", not "will"."""
+    given, surnames = _lowercase_names()
+    return fold(word) in given or fold(word) in surnames
+
+
 def _lowercase_in_cased(text: str, line: re.Match[str], known: set[str]) -> list[NameMention]:
     given, surnames = _lowercase_names()
     found: list[NameMention] = []

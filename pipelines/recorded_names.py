@@ -85,6 +85,27 @@ def _natural(words: list[str]) -> tuple[list[str], list[str]]:
     return words[:start], words[start:]
 
 
+def split_names(value: object) -> list[str]:
+    """The names in the form's field: separated by ";" (or given as a list). A single comma is "Surname,
+    Given" when a surname stands before it ("Holt, Margaret", "van der Berg, Jean-Paul"); otherwise
+    commas separate names, as they always have ("Margaret Holt, Maggie")."""
+    if isinstance(value, (list, tuple)):
+        items = [str(item) for item in value]
+    else:
+        raw = str(value or "")
+        items = raw.split(";") if ";" in raw or _surname_first(raw) else raw.split(",")
+    return [" ".join(item.split()) for item in items if item.strip()]
+
+
+def _surname_first(raw: str) -> bool:
+    if raw.count(",") != 1:
+        return False
+    before, after = (piece.split() for piece in raw.split(","))
+    _, before = _titles(before)
+    particles = all(word.lower() in PARTICLES for word in before[:-1])
+    return bool(before and after) and (len(before) == 1 or particles or all(word.isupper() for word in before))
+
+
 @functools.lru_cache(maxsize=4096)
 def read_name(written: str) -> RecordedName:
     """Title, given names and surname, read from how the name was typed."""
@@ -101,6 +122,8 @@ def read_name(written: str) -> RecordedName:
         capitals += 1
     if 0 < capitals < len(words):  # "HOLT Margaret", "VAN DER BERG Jean-Paul": the surname in capitals, first
         return RecordedName(written, title, tuple(words[capitals:]), tuple(_tidy(w) for w in words[:capitals]))
+    if title and len(words) == 1:  # "Mrs Holt": a title goes with a surname
+        return RecordedName(written, title, (), (_tidy(words[0]),))
     given, surname = _natural(words)
     if surname and all(word.isupper() for word in surname) and not all(word.isupper() for word in given):
         surname = [_tidy(word) for word in surname]  # "Margaret HOLT"
@@ -109,14 +132,23 @@ def read_name(written: str) -> RecordedName:
 
 def order_doubt(written: str) -> str | None:
     """A question for the worker when the order of a name cannot be told: "Patel Priya" reads as the
-    given name Patel, but Patel is only known as a surname and Priya only as a given name."""
+    given name Patel, but Patel is known only as a surname and Priya only as a given name; in "Maggie,
+    Mags" the word before the comma is no known surname."""
     name = read_name(written)
-    if "," in written or name.written.split()[0].isupper() or len(name.given) != 1 or len(name.surname) != 1:
+    if len(name.given) != 1 or len(name.surname) != 1:
         return None
     lex = lexicon()
     given, surname = fold(name.given[0]), fold(name.surname[0])
-    reversed_ = given in lex.surnames and given not in lex.given and surname in lex.given and surname not in lex.surnames
-    if not reversed_:
+    if "," in written:
+        if surname in lex.surnames or written.split(",")[0].isupper():
+            return None
+        return (
+            f"In “{written}”, is {name.surname[0]} the surname? If so, write “{name.given[0]} {name.surname[0]}”; "
+            "if these are two names, separate them with “;”."
+        )
+    if name.written.split()[0].isupper():
+        return None
+    if not (given in lex.surnames and given not in lex.given and surname in lex.given and surname not in lex.surnames):
         return None
     return (
         f"In “{written}”, is {name.given[0]} the surname? Write it as “{name.surname[0]} {name.given[0]}” "

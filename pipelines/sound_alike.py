@@ -105,7 +105,7 @@ def likeness(word: str, name: str) -> str | None:
 # --- a transcript's words for the storyteller's name ---------------------------------------
 
 HEARD_ALIKE = "may be the storyteller's own name, misheard"
-SAID_AS_NAME = "said where the storyteller's name goes"
+SAID_AS_NAME = "was said where the storyteller's name goes"
 _WORD = re.compile(r"(?<![\w'])[^\W\d_][\w']*?(?='s\b|'?(?![\w']))")  # folded text: one apostrophe
 _CAPITALISED = r"[A-Z][\w']*(?:-[A-Z][\w']*)*"
 _NAMING = r"(?i:\bmy name is|\bmy name's|\bcall me|\bknown as)"

@@ -355,14 +355,14 @@ def recorded_names(story: Mapping[str, Any]) -> list[dict[str, str]]:
         else:
             shown = f"hidden: each part becomes “{credit or redact.STORYTELLER}”"
         warning = ""
-        if name not in theirs:
-            first = names[0]
+        if name not in theirs and level == NAMED:
+            shown = "not credited as the storyteller's"
             warning = (
-                f"It shares no name with {first}. If it is someone else's name, it is not credited as the "
-                "storyteller's: each mention is listed below for a decision."
-                if level == NAMED
-                else f"It shares no name with {first}; it is hidden as the storyteller's all the same."
+                f"It shares no name with {names[0]}, so each mention of it is listed below for a decision, "
+                "as another person's name would be."
             )
+        elif name not in theirs:
+            warning = f"It shares no name with {names[0]}: if it is someone else's, it is hidden as theirs all the same."
         rows.append({"name": name, "kind": "name" if i == 0 else "alias", "shown": shown, "warning": warning})
     return rows
 

@@ -575,6 +575,14 @@ def _lowercase_in_cased(text: str, line: re.Match[str], known: set[str]) -> list
     return found
 
 
+def _with_lowercase_surname(text: str, mention: NameMention) -> NameMention:
+    """ "Jean smith": a surname typed in lower case after a given name belongs to it."""
+    nxt = _LOWER_WORD.match(text, mention.end + 1) if text[mention.end : mention.end + 1] == " " else None
+    if nxt is None or nxt.group() not in _lowercase_names()[1] or fold(mention.name) not in lexicon().given:
+        return mention
+    return NameMention(text[mention.start : nxt.end()], mention.start, nxt.end())
+
+
 def _kin_before(text: str, start: int) -> bool:
     """ "my neighbour " just before start (a work role is too often followed by a word: "his guardian angel")."""
     role = _role_before(text, start)
@@ -694,6 +702,7 @@ def _find_folded(text: str) -> list[NameMention]:
                 found.append(m)
                 starts.add(m.start)
                 known.add(fold(m.name))
+    found = [_with_lowercase_surname(text, m) for m in found]
     found += _lowercase_mentions(text, known)
     found += _lowercase_mentions_anywhere(text, known)
     # An e-mail or web address or a handle identifies as well as a name.

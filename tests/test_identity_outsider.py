@@ -320,7 +320,8 @@ def test_other_peoples_names_entered_as_the_storytellers_are_shown_to_the_review
     assert "(their name)</span>: shown as written; the story is credited to “Margaret Holt”" in page
     for other in ("Kyle Bradshaw", "Helen Smith"):
         assert f"{other}</strong>" in page
-    assert page.count("It shares no name with Margaret Holt.") == 2
+    assert page.count("(alias)</span>: not credited as the storyteller's.") == 2
+    assert page.count("It shares no name with Margaret Holt, so each mention of it is listed below for a decision") == 2
     assert flagged(client, story_id) == {"Kyle Bradshaw": "In: Story."}
     sign_off(client, story_id)
     assert public_rows(instance, "SELECT count(*) FROM stories") == [(0,)]

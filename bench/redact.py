@@ -211,8 +211,9 @@ def widened(stories: list[dict], outcome_stories: list[dict]) -> None:
     for story in outcome_stories:
         text = story["text"]
         words += len(text.split())
-        lines = n._lowercase_mentions_anywhere(text, set())
-        joined = n._joined_mentions(text)
+        speech = [line.span() for line in n._LINE.finditer(text) if n._lowercase_line(line.group())]
+        lines = n._lowercase_in_cased(text, set(n._LOWER_RUN.findall(text)), set(), speech)
+        joined = n._joined_mentions(text, set(n._LOWER_RUN.findall(text)))
         contacts = [m for m in n.CONTACT.finditer(text) if "@" not in m.group()]
         families = [m for m in n.find_names(text) if n._family(m.name) and text[max(0, m.start - 4) : m.start].lower() == "the "]
         extra += [m.name for m in [*lines, *joined, *families]] + [m.group() for m in contacts]

@@ -34,10 +34,11 @@ _HYPHENS = dict.fromkeys("\u2010\u2011\u2212\ufe63\uff0d", "-")
 # Zero-width and other format characters draw nothing, so a name with one inside looks unchanged.
 _INVISIBLE = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0")
 
-# After the characters are folded: a tab (or a run of spaces holding one) is one space, as every
-# other kind of space already is; a word broken over two
+# After the characters are folded: a tab (and the spaces after it) is one space, as every other
+# kind of space already is; a word broken over two
 # lines at a hyphen is one word again ("Ho-" / "lt"), a compound broken at its hyphen keeps it.
-_SPACING = re.compile(r"[ \t\v\f]*[\t\v\f][ \t\v\f]*|(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# Each branch starts with a rare character, so the regex skips ordinary text quickly.
+_SPACING = re.compile(r"[\t\v\f][ \t\v\f]*|-(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _NOT_PLAIN = re.compile(r"[\t\v\f]|-[ \t]*\r?\n")
 
@@ -100,8 +101,9 @@ def _rewrite(text: str, pieces: list[tuple[int, int, str]]) -> tuple[str, _Map]:
     out, marks, pos, shift = [], [], 0, 0
     for start, end, replacement in pieces:
         out += [text[pos:start], replacement]
-        marks.append((start + shift, start, len(replacement), end - start))
-        shift += len(replacement) - (end - start)
+        if len(replacement) != end - start:  # one letter for another keeps every offset
+            marks.append((start + shift, start, len(replacement), end - start))
+            shift += len(replacement) - (end - start)
         pos = end
     out.append(text[pos:])
     return "".join(out), _Map(tuple(marks), tuple(mark[0] for mark in marks))
@@ -123,19 +125,26 @@ class Folded:
     text: str
     maps: tuple[_Map, ...] = ()  # newest first: folded text -> ... -> original
 
+    @property
+    def unchanged(self) -> bool:
+        """Nothing was folded: offsets and words are the original's."""
+        return self.text is self.original
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original text's span for a span of the folded text (whole pieces, trailing invisibles included)."""
         if not self.maps:
-            return start, end
-        original_start, original_end = start, end
-        for step in self.maps:
-            original_start, original_end = (
-                step.start(original_start),
-                step.end(original_end) if original_end > original_start else step.start(original_start),
-            )
+            start_end = start, end
+        else:
+            start_end = self._through_maps(start, end)
+        original_start, original_end = start_end
         while original_end < len(self.original) and not fold_char(self.original[original_end]):
             original_end += 1  # a combining accent or a format character belongs to the letter before it
         return original_start, original_end
+
+    def _through_maps(self, start: int, end: int) -> tuple[int, int]:
+        for step in self.maps:
+            start, end = step.start(start), step.end(end) if end > start else step.start(start)
+        return start, end
 
 
 def fold(text: str) -> Folded:
@@ -148,12 +157,14 @@ def fold(text: str) -> Folded:
     pieces = [piece for piece in pieces if piece[2] != text[piece[0]]]
     if pieces:
         folded, step = _rewrite(text, pieces)
-        maps.insert(0, step)
+        if step.marks:
+            maps.insert(0, step)
     pieces = [(m.start(), m.end(), _spacing(m)) for m in _SPACING.finditer(folded)]
     pieces = [piece for piece in pieces if folded[piece[0] : piece[1]] != piece[2]]
     if pieces:
         folded, step = _rewrite(folded, pieces)
-        maps.insert(0, step)
+        if step.marks:
+            maps.insert(0, step)
     return Folded(text, folded, tuple(maps))
 
 
@@ -176,6 +187,7 @@ def readable(text: str) -> str:
     return _SPACING.sub(_spacing, unicodedata.normalize("NFC", "".join(out)))
 
 
+@functools.lru_cache(maxsize=65536)
 def key(name: str) -> str:
     """What two spellings of one name have in common: "Ｋｙｌｅ", "K\u200byle" and "Kyle" share "Kyle"."""
     return fold(name).text

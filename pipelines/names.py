@@ -5,10 +5,11 @@ Tuned for recall: a reviewer dismisses a false alarm, but a missed name can iden
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,7 +153,8 @@ IDENTIFIER = re.compile(
 )
 # E-mail addresses, web addresses and @handles: contact details, which a name inside makes the person's.
 CONTACT = re.compile(rf"{_EMAIL}|{_URL}|(?<![\w@])@\w{{2,}}")
-_CONTACT_HINT = re.compile(r"@|[^\W_]\.[^\W\d_]|://")  # cheaper than CONTACT, which it must precede
+# Where a contact detail may be: quicker to look for than CONTACT itself, which is then run on the token there.
+_CONTACT_HINT = re.compile(r"[@:.](?:(?<=@)|(?<=:)(?=//)|(?<=[^\W_]\.)(?=[^\W\d_]))")
 _LISTED_WITH_NAME = re.compile(rf"(?:,| and| &) [{_UPPER}]")
 _LISTED_AFTER_NAME = re.compile(rf"[{_UPPER}][\w'’-]*(?:,| and| &) $")
 
@@ -492,12 +494,14 @@ def _lowercase_line(line: str) -> bool:
     return bool(_LOWER_I.search(line)) or (line == line.lower() and line.count(" ") >= 5)
 
 
-def _lowercase_mentions(text: str, known: set[str]) -> list[NameMention]:
+def _lowercase_mentions(text: str, known: set[str], lower_words: set[str]) -> list[NameMention]:
     lex = lexicon()
     found: list[NameMention] = []
+    lowercase_lines: list[tuple[int, int]] = []
     for line in _LINE.finditer(text):
         if not _lowercase_line(line.group()):
             continue
+        lowercase_lines.append(line.span())
         prev_word, run_start, run_end = "", -1, -1
         for m in _LOWER_TOKEN.finditer(text, line.start(), line.end()):
             word, start, end = m.group(), m.start(), m.end()
@@ -528,11 +532,12 @@ def _lowercase_mentions(text: str, known: set[str]) -> list[NameMention]:
             else:
                 run_start, run_end = -1, -1
             prev_word = word
-    return found
+    return found + _lowercase_in_cased(text, lower_words, known, lowercase_lines)
 
 
 # In ordinarily written text, a name typed in lower case is found after a title or a role ("dr. patel",
 # "my neighbour jean") or as a given name and a surname together ("jean smith"), never alone.
+_LOWER_RUN = re.compile(r"\b[a-z]{2,}\b")
 _LOWER_WORD = re.compile(r"(?<![\w'’@#.-])[a-z][a-z'’]*[a-z](?![\w@-])")
 _TITLED = re.compile(rf"(?:{'|'.join(sorted(HONORIFICS, key=len, reverse=True))})\.?\s+$", re.IGNORECASE)
 
@@ -545,26 +550,68 @@ def _lowercase_names() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(lex.given - ordinary), frozenset(lex.surnames - ordinary)
 
 
+def contacts(text: str) -> list[tuple[int, int]]:
+    """Spans of the e-mail and web addresses and @handles in text (CONTACT, run only where one may be)."""
+    spans: list[tuple[int, int]] = []
+    end = 0
+    for hint in _CONTACT_HINT.finditer(text):
+        if hint.start() < end:
+            continue
+        start = hint.start()
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        end = hint.end()
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        spans += [(start + m.start(), start + m.end()) for m in CONTACT.finditer(text[start:end])]
+    return spans
+
+
 def known_only_as_name(word: str) -> bool:
     """A word in the name lists that is no everyday word, in any case: "holt", "Margaret", not "will"."""
     given, surnames = _lowercase_names()
     return fold(word) in given or fold(word) in surnames
 
 
-def _lowercase_in_cased(text: str, line: re.Match[str], known: set[str]) -> list[NameMention]:
+def _occurrences(text: str, words: Collection[str]) -> list[tuple[int, str]]:
+    """Where each lower-case word stands alone in text, in order: found with str.find when they are few
+    (no pattern to compile for each story), with one pass over the text's words when they are many."""
+    if len(words) > 8:
+        at_words = ((m.start(), m.group()) for m in _LOWER_RUN.finditer(text) if m.group() in words)
+    else:
+        at_words = ((at, word) for word in words for at in _finds(text, word))
+    found = []
+    for at, word in at_words:
+        end = at + len(word)
+        alone_before = at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_'’@#.-")
+        if alone_before and (end == len(text) or not (text[end].isalnum() or text[end] in "_'’@-")):
+            found.append((at, word))
+    return sorted(found)
+
+
+def _finds(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + len(word))
+
+
+def _lowercase_in_cased(text: str, words: set[str], known: set[str], lowercase_lines: list[tuple[int, int]]) -> list[NameMention]:
+    """Lower-case names in ordinarily written lines; `words` are the text's lower-case words."""
     given, surnames = _lowercase_names()
+    candidates = {w for w in words if (w in given or w in surnames) and w not in HONORIFICS}  # "the captain": a role
+    if not candidates:
+        return []  # most texts: no lower-case word that is only a name
+    starts = [start for start, _ in lowercase_lines]
     found: list[NameMention] = []
-    words = set(_LOWER_WORD.findall(line.group()))
-    if given.isdisjoint(words) and surnames.isdisjoint(words) and known.isdisjoint(words):
-        return found  # most lines: nothing to look at closely
-    for m in _LOWER_WORD.finditer(text, line.start(), line.end()):
-        word = m.group()
-        if (found and m.start() < found[-1].end) or (word not in given and word not in surnames) or word in HONORIFICS:
-            continue  # "the captain" is a role, not a name
-        start, end = m.start(), m.end()
+    for start, word in _occurrences(text, candidates):
+        end = start + len(word)
+        i = bisect.bisect_right(starts, start) - 1
+        if (i >= 0 and start < lowercase_lines[i][1]) or (found and start < found[-1].end):
+            continue  # a line of transcribed speech has rules of its own
         nxt = _LOWER_WORD.match(text, end + 1) if text[end : end + 1] == " " else None
         pair = nxt is not None and word in given and nxt.group() in surnames
-        titled = _TITLED.search(text, max(line.start(), start - 14), start)
+        titled = _TITLED.search(text, max(text.rfind("\n", 0, start) + 1, start - 14), start)
         if not (pair or titled or word in known or (word in given and _kin_before(text, start))):
             continue
         if titled and text[titled.start() - 1 : titled.start()].isalpha():
@@ -589,18 +636,12 @@ def _kin_before(text: str, start: int) -> bool:
     return role is not None and role.group(1) in _OWNERS and role.group(2).split()[-1] in KIN_ROLES
 
 
-def _lowercase_mentions_anywhere(text: str, known: set[str]) -> list[NameMention]:
-    found: list[NameMention] = []
-    for line in _LINE.finditer(text):
-        if not _lowercase_line(line.group()):
-            found += _lowercase_in_cased(text, line, known)
-    return found
-
-
 # Handles, hashtags and user names join words by case, digits or marks: "kylebradshaw88",
 # "#HoltFamily", "x-kyle-x", "Holt_Barnes". One holding a name is that person's.
-_JOIN = re.compile(r"[^\W\d_][\d_.-][^\W_]|\d[^\W\d_]|_[^\W_]|[a-z][A-Z]|#\w")
-_RUN_TOGETHER = re.compile(r"(?<![\w'’@#.-])[a-z]{7,}(?![\w'’@-])")  # "kylebradshaw"
+# Found at the join; each branch starts with a mark, a digit or a capital, which keeps the scan quick.
+_JOIN = re.compile(
+    r"[\d_.#-](?:(?<=[^\W\d_][\d_.-])(?=[^\W_])|(?<=\d)(?=[^\W\d_])|(?<=_)(?=[^\W_])|(?<=#)(?=\w))|(?<=[a-z])[A-Z]"
+)
 _TOKEN_TAIL = re.compile(r"[\w.'’-]*")
 _IN_TOKEN = frozenset(".'’-_#@")
 _SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
@@ -627,7 +668,7 @@ def _name_in_joined(token: str) -> bool:
     return False
 
 
-def _joined_tokens(text: str) -> dict[int, str]:
+def _joined_tokens(text: str, lower_words: set[str]) -> dict[int, str]:
     """Every token holding a join, by where it starts: found at the join, then widened to the whole token."""
     tokens: dict[int, str] = {}
     end = 0
@@ -644,17 +685,20 @@ def _joined_tokens(text: str) -> dict[int, str]:
         if token:
             tokens[start] = token
     lex = lexicon()
-    for m in _RUN_TOGETHER.finditer(text):
-        word = m.group()
-        if word not in lex.common and word not in lex.given and word not in lex.surnames:
-            tokens.setdefault(m.start(), word)
+    together = {
+        w
+        for w in lower_words
+        if len(w) >= 7 and w not in lex.common and w not in lex.given and w not in lex.surnames and _name_in_joined(w)
+    }
+    for start, word in _occurrences(text, together):  # "kylebradshaw"
+        tokens.setdefault(start, word)
     return tokens
 
 
-def _joined_mentions(text: str) -> list[NameMention]:
+def _joined_mentions(text: str, lower_words: set[str]) -> list[NameMention]:
     found = []
     common = lexicon().common
-    for start, token in _joined_tokens(text).items():
+    for start, token in _joined_tokens(text, lower_words).items():
         if token.isalpha() and token[0].isupper():
             continue  # "McDonald", "MargaretHolt": a capitalised word, judged as one
         if token in common or not _name_in_joined(token):
@@ -675,7 +719,7 @@ def find_names(text: str) -> list[NameMention]:
 
 
 def _as_written(folded: folding.Folded, mention: NameMention) -> NameMention:
-    if not folded.maps:
+    if folded.unchanged:
         return mention
     start, end = folded.span(mention.start, mention.end)
     written = folded.original[start:end]
@@ -703,12 +747,11 @@ def _find_folded(text: str) -> list[NameMention]:
                 starts.add(m.start)
                 known.add(fold(m.name))
     found = [_with_lowercase_surname(text, m) for m in found]
-    found += _lowercase_mentions(text, known)
-    found += _lowercase_mentions_anywhere(text, known)
+    lower_words = set(_LOWER_RUN.findall(text))
+    found += _lowercase_mentions(text, known, lower_words)
     # An e-mail or web address or a handle identifies as well as a name.
-    if _CONTACT_HINT.search(text):
-        found += [NameMention(m.group(), m.start(), m.end()) for m in CONTACT.finditer(text)]
-    found += _joined_mentions(text)
+    found += [NameMention(text[start:end], start, end) for start, end in contacts(text)]
+    found += _joined_mentions(text, lower_words)
     found.sort(key=lambda m: (m.start, -m.end))
     result: list[NameMention] = []
     for m in found:

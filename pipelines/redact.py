@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from pipelines import folding, sound_alike
-from pipelines.names import CONTACT, IDENTIFIER, NameMention, find_names, fold, joined_segments, lexicon, read_list
+from pipelines.names import IDENTIFIER, NameMention, contacts, find_names, fold, joined_segments, lexicon, read_list
 from pipelines.recorded_names import TITLES, read_name
 
 IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
@@ -90,16 +90,23 @@ def _initial_choices(part: str) -> list[str]:
     return ["-".join(letters), *letters] if len(letters) > 1 else letters
 
 
-def _initials(parts: list[str]) -> tuple[list[str], list[str]]:
+def _initials(parts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(initials written apart, hidden like the name: "M.A.H-B.", "M. Holt"'s "M.", "M H";
     initials run together, only flagged for a reviewer: "MH" is also "mental health")."""
+    return _initials_of(tuple(parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _initials_of(parts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     choices = [_initial_choices(part) for part in parts]
     if not all(choices):
-        return [], []
-    hyphenated = [_initials(part.split("-")) for part in parts if "-" in part]  # "J-P", "J.P." and "JP" for Jean-Paul
+        return (), ()
+    # A hyphenated name has initials of its own: "J-P", "J.P." and "JP" for Jean-Paul.
+    hyphenated = [_initials_of(tuple(part.split("-"))) for part in parts if "-" in part]
     if len(parts) < 2:
-        return [f"{choices[0][0]}.", *(i for apart, _ in hyphenated for i in apart[:-1])], [i for _, t in hyphenated for i in t]
-    sequences = {*product(*choices), *(product(choices[0], choices[-1]) if len(parts) > 2 else ())}
+        together = tuple(i for _, initials in hyphenated for i in initials)
+        return (f"{choices[0][0]}.", *(i for apart, _ in hyphenated for i in apart[:-1])), together
+    sequences = sorted({*product(*choices), *(product(choices[0], choices[-1]) if len(parts) > 2 else ())})
     apart: list[str] = [i for initials, _ in hyphenated for i in initials[:-1]]
     together: list[str] = [i for _, initials in hyphenated for i in initials]
     for letters in sequences:
@@ -107,7 +114,7 @@ def _initials(parts: list[str]) -> tuple[list[str], list[str]]:
         together.append("".join(letters).replace("-", ""))
     if any("-" in letters for letters in choices[0]):
         apart += [choices[0][0]]  # "J-P van der Berg"
-    return [*apart, f"{choices[0][0]}."], together
+    return (*apart, f"{choices[0][0]}."), tuple(together)
 
 
 def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
@@ -117,6 +124,12 @@ def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
     initials ("M.S.", "M. Smith", "Maria S."). Lower-case forms of everyday words (Will, Grace) are
     left out: "will" is not a name. Unicode forms, accents and look-alike letters need no variants:
     matching runs on folded text (pipelines/folding.py)."""
+    return list(_variants(name, tuple(aliases)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _variants(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    """name_variants, kept: the identity step asks for the same names for every text a story publishes."""
     common = lexicon().common
     variants: list[str] = []
     for full in [name, *aliases]:
@@ -145,11 +158,11 @@ def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
         if len(parts) > 1:
             first, last = parts[0], parts[-1]
             variants += [f"{first[0]}. {last}", f"{first[0]} {last}", f"{first} {last[0]}.", f"{first} {last}"]
-        variants += _initials(parts)[0]
+        variants += list(_initials(parts)[0])
     seen: dict[str, None] = {}
     for v in sorted(variants, key=len, reverse=True):
         seen.setdefault(v.strip(), None)
-    return [v for v in seen if v]
+    return tuple(v for v in seen if v)
 
 
 def run_together_initials(names: Iterable[str]) -> list[str]:
@@ -200,7 +213,7 @@ def _folded_rules(rules: Mapping[str, str]) -> dict[str, str]:
 
 
 def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
-    """Replace every variant in rules (variant -> replacement) and say what was replaced,
+    """Replace every variant in rules (folded variant -> replacement) and say what was replaced,
     with the spans of the replacements in the new text.
 
     Matching runs on folded text ("Hölt", "Ｈｏｌｔ", "Ho\u200blt" meet "Holt"); replacing runs on the
@@ -208,8 +221,8 @@ def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[
     text = folded.original
     if not rules:
         return text, [], []
-    new_folded, redacted, spans = _apply_folded(folded.text, _folded_rules(rules))
-    if not folded.maps:
+    new_folded, redacted, spans = _apply_folded(folded.text, rules)
+    if folded.unchanged:
         return new_folded, redacted, spans
     out: list[str] = []
     mapped: list[dict] = []
@@ -305,7 +318,8 @@ MIN_JOINED = 3  # "Jo" or "Li" inside a longer word is too often something else
 
 @functools.lru_cache(maxsize=256)
 def _hint(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    """The name words (lower case) anywhere, to be run on lower-cased text: quicker than a case-blind search."""
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
 
 def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
@@ -344,15 +358,18 @@ def _joined_rules(text: str, rules: Mapping[str, str], joiners: set[str]) -> dic
     if not words:
         return {}
     hint = _hint(tuple(words))
-    if not hint.search(text):
+    lower = text.lower()
+    if len(lower) != len(text):  # a letter whose lower case is longer ("İ"): match case-blind instead
+        hint, lower = re.compile(hint.pattern, re.IGNORECASE), text
+    if not hint.search(lower):
         return {}
     found: dict[str, str] = {}
-    for m in CONTACT.finditer(text):
-        inside = hint.search(m.group())
+    for start, end in contacts(text):
+        inside = hint.search(lower, start, end)
         if inside:
-            found[m.group()] = words[inside.group().lower()]
+            found[text[start:end]] = words[inside.group().lower()]
     uncommon = {w: r for w, r in words.items() if w not in common}
-    for m in hint.finditer(text):
+    for m in hint.finditer(lower):
         start, end = _token_around(text, m.start(), m.end())
         token = text[start:end]
         if token in found or token in rules:
@@ -420,30 +437,32 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
         misheard, flagged = sound_alike.heard_as_theirs(folded.text, storyteller.hidden, storyteller.given, rules)
         rules = {**rules, **dict.fromkeys(misheard, storyteller.replacement)}
         if storyteller.kept:  # "Margaret Grinstich" becomes "Margaret", not "Margaret Margaret"
-            rules.update({f"{storyteller.kept} {word}": storyteller.replacement for word in misheard})
+            rules.update({folding.key(f"{storyteller.kept} {word}"): storyteller.replacement for word in misheard})
     joiners = set(storyteller.joiners) if storyteller else set()
-    rules = {**rules, **_joined_rules(folded.text, rules, joiners)}
+    rules = {**rules, **_folded_rules(_joined_rules(folded.text, rules, joiners))}
     new_text, redacted, spans = _apply(folded, rules)
     found: list[NameMention] = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
     if storyteller:
         flagged.update(dict.fromkeys(storyteller.initials, INITIALS))
-    if flagged:
+    if flagged and _flag_pattern(tuple(flagged)).search(folded.text):
         found += _flagged(new_text, flagged, [*spans, *((m.start, m.end) for m in found)])
         found.sort(key=lambda m: m.start)
     return Redaction(new_text, redacted, found)
 
 
-_WORD = re.compile(r"(?<![\w'])[^\W\d_][\w']*?(?='s\b|'?(?![\w']))")  # on folded text: one apostrophe
+@functools.lru_cache(maxsize=256)
+def _flag_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternation})(?='s\b|'?(?![\w']))")
 
 
 def _flagged(text: str, flagged: Mapping[str, str], taken: Sequence[tuple[int, int]]) -> list[MaybeStoryteller]:
     folded = folding.fold(text)
     mentions = []
-    for m in _WORD.finditer(folded.text):
-        if m.group() in flagged:
-            start, end = folded.span(m.start(), m.end())
-            if not any(start < e and s < end for s, e in taken):
-                mentions.append(MaybeStoryteller(folding.readable(text[start:end]), start, end, flagged[m.group()]))
+    for m in _flag_pattern(tuple(flagged)).finditer(folded.text):
+        start, end = folded.span(m.start(), m.end())
+        if not any(start < e and s < end for s, e in taken):
+            mentions.append(MaybeStoryteller(folding.readable(text[start:end]), start, end, flagged[m.group()]))
     return mentions
 
 

@@ -332,7 +332,7 @@ def _credited(names: list[str], level: str) -> set[str]:
         return credited
     if level == FIRST_NAME and names:
         # The first name, and one-word nicknames, which are first-name level too.
-        return {read_name(names[0]).first or "", *(alias for alias in names[1:] if len(read_name(alias).parts) == 1)} - {""}
+        return {read_name(names[0]).first or "", *(alias for alias in names[1:] if read_name(alias).nickname)} - {""}
     return set()
 
 
@@ -344,7 +344,7 @@ def recorded_names(story: Mapping[str, Any]) -> list[dict[str, str]]:
     rows = []
     for i, name in enumerate(names):
         recorded = read_name(name)
-        one_word = len(recorded.parts) == 1 and i > 0
+        one_word = recorded.nickname and i > 0
         if level == NAMED:
             shown = f"shown as written; the story is credited to “{credit}”" if i == 0 else "shown as written"
         elif level == FIRST_NAME and i == 0:

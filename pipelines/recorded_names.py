@@ -32,6 +32,11 @@ class RecordedName:
         return self.given[0] if self.given else None
 
     @property
+    def nickname(self) -> bool:
+        """One given name and nothing else ("Mags"): first-name level, so a first-name story may show it."""
+        return len(self.given) == 1 and not self.surname and not self.title
+
+    @property
     def parts(self) -> list[str]:
         """Every word that names the person: given names and surname, without title or particles."""
         return [*self.given, *(word for word in self.surname if not _is_particle(word, self.surname))]

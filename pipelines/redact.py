@@ -419,7 +419,7 @@ class _Storyteller:
         return cls(
             replacement=replacement,
             hidden=tuple(part for part in parts if part not in kept),
-            given=tuple(dict.fromkeys(_name_parts(name)[0] for name in recorded if _name_parts(name))),
+            given=tuple(dict.fromkeys(first for first in (read_name(name).first for name in recorded) if first)),
             joiners=frozenset({p for name in recorded for p in read_name(name).particles} | {fold(word) for word in kept}),
             initials=tuple(run_together_initials(recorded)),
             told_aloud=told_aloud,
@@ -512,9 +512,8 @@ def first_name_only(
         raise RedactionError(f"no first name in {full_name!r}")
     keep = set(name_variants(first)) | {f"{first[0]}."}
     for alias in aliases:
-        alias_parts = _name_parts(alias)
-        if len(alias_parts) == 1:
-            keep |= set(name_variants(alias_parts[0]))  # a nickname is first-name level
+        if read_name(alias).nickname:
+            keep |= set(name_variants(alias))  # a nickname is first-name level
     rules = _other_rules(other_names)
     for v in name_variants(full_name, aliases):
         if v not in keep:

@@ -6,7 +6,13 @@ Sound-alikes (pipelines/sound_alike.py, for stories told aloud): what the rule c
 spellings Whisper wrote for spoken surnames (bench/data/spoken_names.jsonl, made by
 bench/spoken_names.py), and what it costs: capitalised words of the labelled stories it would hide
 or flag for a storyteller named like each labelled person, and the share of the gazetteer's names
-it would take for each spoken surname.
+it would take for each spoken surname. Then the whole identity step on Whisper's transcripts
+("My name is Margaret <surname>. I said <surname>, ..."), spelling and context together.
+
+Widened matching (issue 12, round two), and its cost: mentions the new finder rules make in the
+outcome stories (no names labelled there, so each is shown to be judged), and for a storyteller
+named like each labelled person, what the joined-token rule, run-together initials and the context
+rule would hide or flag that is not that person's name.
 
 A labelled name counts as found when a mention from find_names overlaps it (the reviewer
 sees it flagged); a mention counts as right when it overlaps a labelled name. Speed is
@@ -151,6 +157,95 @@ def sound_alikes(stories: list[dict]) -> None:
     )
 
 
+def covered(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a < end and start < b for a, b in spans)
+
+
+def transcripts(rows: list[dict]) -> None:
+    """The identity step on each transcript, anonymous level: where Whisper misheard the surname, is it hidden?"""
+    tally = {"hidden": 0, "flagged as theirs": 0, "flagged as a name": 0, "missed": 0}
+    by_mention = {0: dict.fromkeys(tally, 0), 1: dict.fromkeys(tally, 0)}
+    pairs = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+    for pair in pairs:
+        transcript, name = pair[0]["transcript"], pair[0]["name"]
+        result = r.redact_for_level(transcript, "anonymous", [f"Margaret {name}"], sound_alike=True)
+        pos = 0
+        for mention, row in enumerate(pair):
+            heard = row["heard"]
+            at = transcript.find(heard, pos) if heard else -1
+            if at < 0 or heard == name or len(name) < s.MIN_LETTERS:
+                continue
+            pos = at + len(heard)
+            words = [(m.start() + at, m.end() + at) for m in CAPITALISED.finditer(heard)]
+            hidden = [(i["start"], i["end"]) for i in result.redacted]
+            if words and all(covered(a, b, hidden) for a, b in words):
+                outcome = "hidden"
+            else:
+                # found mentions are offsets in the redacted text; map the words there
+                left = [(result.new_offset(a), result.new_offset(b, end=True)) for a, b in words if not covered(a, b, hidden)]
+                theirs = [(m.start, m.end) for m in result.found if isinstance(m, r.MaybeStoryteller)]
+                names = [(m.start, m.end) for m in result.found]
+                outcome = (
+                    "flagged as theirs"
+                    if any(covered(a, b, theirs) for a, b in left)
+                    else "flagged as a name"
+                    if any(covered(a, b, names) for a, b in left)
+                    else "missed"
+                )
+            tally[outcome] += 1
+            by_mention[mention][outcome] += 1
+    total = sum(tally.values())
+    print(
+        f"transcripts: {total} misheard surnames (4+ letters) in Whisper's sentences, anonymous level: "
+        + ", ".join(f"{count} {what} ({count / total:.0%})" for what, count in tally.items())
+    )
+    for mention, label in ((0, "after 'My name is Margaret'"), (1, "after 'I said'")):
+        counts = by_mention[mention]
+        print(f"  {label:<28} " + ", ".join(f"{count} {what}" for what, count in counts.items()))
+
+
+def widened(stories: list[dict], outcome_stories: list[dict]) -> None:
+    """What the rules added in round two find or hide beyond what they should."""
+    extra: list[str] = []
+    words = 0
+    for story in outcome_stories:
+        text = story["text"]
+        words += len(text.split())
+        speech = [line.span() for line in n._LINE.finditer(text) if n._lowercase_line(line.group())]
+        lines = n._lowercase_in_cased(text, set(n._LOWER_RUN.findall(text)), set(), speech)
+        joined = n._joined_mentions(text, set(n._LOWER_RUN.findall(text)))
+        contacts = [m for m in n.CONTACT.finditer(text) if "@" not in m.group()]
+        families = [m for m in n.find_names(text) if n._family(m.name) and text[max(0, m.start - 4) : m.start].lower() == "the "]
+        extra += [m.name for m in [*lines, *joined, *families]] + [m.group() for m in contacts]
+    print(f"widened finder on {len(outcome_stories)} outcome stories ({words:,} words): {len(extra)} mentions {sorted(extra)}")
+    people = joined_hidden = initials_flagged = said_hidden = said_flagged = 0
+    for story in stories:
+        text, gold = story["text"], story["names"]
+        folded = r.folding.fold(text)
+        for g in gold:
+            recorded = r.read_name(g["name"])
+            if len(recorded.parts) < 2 or not recorded.first:
+                continue
+            people += 1
+            mine = [(x["start"], x["end"]) for x in gold if set(r.read_name(x["name"]).parts) & set(recorded.parts)]
+            rules = dict.fromkeys(r.name_variants(g["name"]), "[x]")
+            theirs = r._Storyteller.of([g["name"]], "[x]", told_aloud=True)
+            others = lambda pattern: sum(not covered(m.start(), m.end(), mine) for m in re.finditer(pattern, folded.text))  # noqa: B023, E731
+            for token in r._joined_rules(folded.text, r._folded_rules(rules), set(theirs.joiners)):
+                joined_hidden += others(re.escape(token))
+            for initials in theirs.initials:
+                initials_flagged += others(rf"\b{initials}\b")
+            hide, flag = s.heard_as_theirs(folded.text, theirs.hidden, theirs.given, r._folded_rules(rules))
+            before_context = s.heard_as_theirs(folded.text, theirs.hidden, (), r._folded_rules(rules))[0]
+            said_hidden += sum(others(rf"\b{re.escape(word)}\b") for word in hide - before_context)
+            said_flagged += sum(others(rf"\b{re.escape(word)}\b") for word in flag)
+    print(
+        f"for a storyteller named like each of {people} labelled people (two or more name parts), other words: "
+        f"hidden as joined tokens {joined_hidden / people:.3f}, run-together initials flagged {initials_flagged / people:.3f}; "
+        f"told aloud, hidden as said where their name goes {said_hidden / people:.3f}, flagged {said_flagged / people:.3f}"
+    )
+
+
 def main() -> None:
     show_misses = "--misses" in sys.argv
     start = time.perf_counter()
@@ -166,6 +261,10 @@ def main() -> None:
             f"recall {found / labelled:.3f}  precision {right / max(made, 1):.3f}"
         )
     sound_alikes(every_story)
+    if SPOKEN.exists():
+        transcripts([json.loads(line) for line in SPOKEN.read_text(encoding="utf-8").splitlines() if line])
+    outcome_stories = load(ROOT / "tests/data/outcomes_dev.jsonl") + load(ROOT / "tests/data/outcomes_heldout.jsonl")
+    widened(every_story, outcome_stories)
     text = speed_text(every_story)
     words = len(text.split())
     others = {"Jamie": "[my son]", "Bethan Rees": "[support worker]", "Mrs Okafor": "[adviser]"}

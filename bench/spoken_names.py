@@ -3,9 +3,10 @@
 Run: .venv/bin/python bench/spoken_names.py [COUNT]
 
 Each surname is spoken twice in a short sentence by espeak-ng (two voices) and transcribed by the
-shipped Whisper model; what Whisper wrote in its place is saved to bench/data/spoken_names.jsonl
-({"name", "voice", "heard"}), which `bench/redact.py --fuzzy` scores. Surnames come from the
-labelled stories and a fixed sample of the gazetteer, longest (hardest to spell) favoured.
+shipped Whisper model; what Whisper wrote in its place, and the whole transcript, are saved to
+bench/data/spoken_names.jsonl ({"name", "voice", "heard", "transcript"}), which `bench/redact.py`
+scores. Surnames come from the labelled stories and a fixed sample of the gazetteer, longest
+(hardest to spell) favoured.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def main() -> None:
                 wav = speak(script, Path(folder), f"n{number}", voice=voice)
                 text = transcribe(wav, engine_config=config).text
                 for heard in heard_as(script, text, name):
-                    rows.append({"name": name, "voice": voice, "heard": heard})
+                    rows.append({"name": name, "voice": voice, "heard": heard, "transcript": text})
             print(f"{number + 1:>4} {name:<16} {[r['heard'] for r in rows[-4:] if r['name'] == name]}", flush=True)
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     exact = sum(r["heard"] == r["name"] for r in rows)

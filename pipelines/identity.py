@@ -6,12 +6,22 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines import redact
-from pipelines.names import STREET_ADDRESS, NameMention, find_identifiers, suggest_placeholders
+from pipelines import folding, redact
+from pipelines.names import (
+    STREET_ADDRESS,
+    NameMention,
+    find_identifiers,
+    find_names,
+    fold,
+    known_only_as_name,
+    suggest_placeholders,
+)
+from pipelines.recorded_names import read_name
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 from stories.msc import published_note
 from stories.outcomes import domain_label
@@ -106,13 +116,17 @@ def version_key(story: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+# Every module whose rules decide what a published text hides: a stored version made under other rules is not current.
+IDENTITY_MODULES = ("folding", "names", "recorded_names", "redact", "sound_alike", "identity")
+
+
 @functools.cache
 def _redactor_fingerprint() -> str:
     """A new name list or redaction rule must not be hidden by versions made with the old one."""
     folder = Path(redact.__file__).parent
     digest = hashlib.sha256()
-    for path in [folder / "redact.py", folder / "names.py", folder / "sound_alike.py", folder / "identity.py"]:
-        digest.update(path.read_bytes())
+    for module in IDENTITY_MODULES:
+        digest.update((folder / f"{module}.py").read_bytes())
     for path in sorted((folder / "data").glob("*")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -128,11 +142,30 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     names = list(story["storyteller_names"])
     applied = {text.key: apply_identity(story, text.text) for text in published_texts(story)}
     found = {mention.name for redaction in applied.values() for mention in _mentions(redaction)}
-    settled = set(story.get("name_decisions") or {}) | _needs_no_decision(story)
-    unresolved = tuple(sorted(found - settled))
+    decided = {folding.readable(name) for name in story.get("name_decisions") or {}}
+    free = _needs_no_decision(story)
+    unresolved = tuple(sorted(name for name in found if name not in decided and _key(name) not in free))
     title, body = applied.pop("title"), applied.pop("body")
     texts = {key: redaction.text for key, redaction in applied.items()}
     return PublishedVersion(title.text, body.text, _credit(names, _level(story), story), unresolved, tuple(body.redacted), texts)
+
+
+def names_not_shown(story: Mapping[str, Any], version: PublishedVersion, text: str) -> list[str]:
+    """Names in text (someone's words about the story, such as a case study's framing) that the
+    published version does not show: found as in any story, and any word known only as a name, in
+    any case. Read from what the reader may see, never from the names the identity level hides, so
+    the answer cannot tell anyone which guess was right."""
+    published = " ".join([version.title, version.body, *version.texts.values()])
+    shown = {fold(word) for word in _WORDS.findall(folding.key(published))}
+    shown |= {fold(word) for word in _WORDS.findall(" ".join([version.storyteller or "", *_organisation_words(story)]))}
+    found = [m.name for m in [*find_names(text), *find_identifiers(text)]]
+    inside = {fold(word) for name in found for word in _WORDS.findall(folding.key(name))}
+    found += [word for word in _WORDS.findall(folding.key(text)) if known_only_as_name(word) and fold(word) not in inside]
+    beyond = [name for name in found if not {fold(w) for w in _WORDS.findall(folding.key(name))} <= shown]
+    return list(dict.fromkeys(beyond))
+
+
+_WORDS = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
 
 def stored_or_fresh(
@@ -157,7 +190,7 @@ def apply_identity(story: Mapping[str, Any], text: str, *, decisions: bool = Tru
         }
     # With no recorded names there is nothing of the storyteller's to remove; any name left in
     # the text is found, flagged, and blocks publication until a reviewer decides on it.
-    level = _level(story) if names else NAMED
+    level = _applied_level(story)
     return redact.redact_for_level(
         text, level, names, seed=story["pseudonym_seed"], other_names=other_names, sound_alike=_told_aloud(story)
     )
@@ -166,9 +199,12 @@ def apply_identity(story: Mapping[str, Any], text: str, *, decisions: bool = Tru
 def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every name or contact detail found in any published text that a reviewer must decide on,
     with the texts it is in, a suggested placeholder and any decision already made."""
-    decisions = story.get("name_decisions") or {}
+    decisions = {folding.readable(name): row for name, row in (story.get("name_decisions") or {}).items()}
     replacing = any(row["decision"] == "redact" for row in decisions.values())
     settled = _needs_no_decision(story)
+    level = _applied_level(story)
+    theirs = _credit(list(story["storyteller_names"]), level, story) if level in (FIRST_NAME, PSEUDONYM) else None
+    theirs = theirs or redact.STORYTELLER
     review: dict[str, dict[str, Any]] = {}
     for text in published_texts(story):
         # Found before the decisions are applied (so a decided name stays listed, to change it) and
@@ -176,21 +212,30 @@ def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
         before = apply_identity(story, text.text, decisions=False)
         after = apply_identity(story, text.text) if replacing else before
         suggestions = suggest_placeholders(before.text, before.found)
-        for mention in [*_mentions(before), *(_mentions(after) if replacing else [])]:
-            if mention.name in settled:
+        seen = [(before, m) for m in _mentions(before)] + ([(after, m) for m in _mentions(after)] if replacing else [])
+        for redaction, mention in seen:
+            if _key(mention.name) in settled:
                 continue
             item = review.setdefault(
                 mention.name,
                 {
                     "name": mention.name,
-                    "suggestion": _suggestion(mention, suggestions),
+                    "suggestion": _suggestion(mention, suggestions, theirs),
                     "decision": decisions.get(mention.name),
                     "fields": [],
+                    "why": getattr(mention, "why", ""),
+                    "disguised": False,
                 },
             )
             if text.label not in item["fields"]:
                 item["fields"].append(text.label)
+            item["disguised"] = item["disguised"] or _disguised(redaction.text[mention.start : mention.end], mention.name)
     return sorted(review.values(), key=lambda item: item["name"])
+
+
+def _disguised(written: str, name: str) -> bool:
+    """Written with characters that do not show ("Ho\u200blt"), letters of another alphabet ("Ноlt"), odd forms ("Ｈｏｌｔ")."""
+    return written.replace("’", "'") != name
 
 
 def _mentions(redaction: redact.Redaction) -> list[NameMention]:
@@ -198,11 +243,11 @@ def _mentions(redaction: redact.Redaction) -> list[NameMention]:
     return [*redaction.found, *find_identifiers(redaction.text)]
 
 
-def _suggestion(mention: NameMention, suggestions: Mapping[str, str]) -> str:
+def _suggestion(mention: NameMention, suggestions: Mapping[str, str], theirs: str) -> str:
     if find_identifiers(mention.name):
         return "[address]" if STREET_ADDRESS.fullmatch(mention.name) else "[contact details]"
-    if isinstance(mention, redact.SoundAlike):
-        return redact.STORYTELLER  # it may be the storyteller's own name, misheard
+    if isinstance(mention, redact.MaybeStoryteller):
+        return theirs  # it may be the storyteller's own name, misheard, or their initials: hide it as theirs
     return suggestions.get(mention.name) or "[name]"
 
 
@@ -226,10 +271,15 @@ def _told_aloud(story: Mapping[str, Any]) -> bool:
     return story.get("source") == "audio"
 
 
+def _key(name: str) -> str:
+    """A credited name in any case or spelling: "SIOBHÁN" and "Siobhan" are "Siobhán"."""
+    return folding.key(name).lower()
+
+
 def _needs_no_decision(story: Mapping[str, Any]) -> set[str]:
-    names = list(story["storyteller_names"])
-    level = _level(story) if names else NAMED
-    return _credited(names, level) | _organisation_words(story)
+    """Names that need no reviewer decision (as _key gives them): those credited, and the organisation's."""
+    names = _credited(list(story["storyteller_names"]), _applied_level(story)) | _organisation_words(story)
+    return {_key(name) for name in names}
 
 
 def _level(story: Mapping[str, Any]) -> str:
@@ -237,24 +287,84 @@ def _level(story: Mapping[str, Any]) -> str:
     return consent.identity_level if consent else ANONYMOUS
 
 
+def _applied_level(story: Mapping[str, Any]) -> str:
+    """The level the identity step applies: with no recorded names nothing of the storyteller's is known
+    to hide (every name found waits for a reviewer); a first-name level with no first name hides all."""
+    names = list(story["storyteller_names"])
+    if not names:
+        return NAMED
+    level = _level(story)
+    if level == FIRST_NAME and not read_name(names[0]).first:
+        return ANONYMOUS
+    return level
+
+
 def _credit(names: list[str], level: str, story: Mapping[str, Any]) -> str | None:
     if level == NAMED and names:
-        return names[0]
+        return read_name(names[0]).credit
     if level == FIRST_NAME and names:
-        return names[0].split()[0]
+        return read_name(names[0]).first
     if level == PSEUDONYM:
         return pseudonym(story)
     return None
 
 
+def _theirs(names: list[str]) -> list[str]:
+    """The recorded names that are plainly the storyteller's: the first, and each alias that is one word or
+    shares a name with it ("Mags", "Maggie Holt"); not "Kyle Bradshaw", another person's full name."""
+    if not names:
+        return []
+    own = {fold(part) for part in read_name(names[0]).parts}
+    return [
+        name
+        for i, name in enumerate(names)
+        if i == 0 or len(read_name(name).parts) < 2 or own & {fold(part) for part in read_name(name).parts}
+    ]
+
+
 def _credited(names: list[str], level: str) -> set[str]:
     """Names the consent lets stay in the text, so they need no reviewer decision."""
     if level == NAMED:
-        return {part for name in names for part in [name, *name.split()]}
+        credited: set[str] = set()
+        for name in _theirs(names):
+            recorded = read_name(name)
+            credited |= {folding.readable(name), recorded.natural, recorded.credit, *recorded.parts}
+        return credited
     if level == FIRST_NAME and names:
         # The first name, and one-word nicknames, which are first-name level too.
-        return {names[0].split()[0], *(alias for alias in names[1:] if len(alias.split()) == 1)}
+        return {read_name(names[0]).first or "", *(alias for alias in names[1:] if read_name(alias).nickname)} - {""}
     return set()
+
+
+def recorded_names(story: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What the identity level does with each name recorded as the storyteller's, for the reviewer to check."""
+    names = list(story["storyteller_names"])
+    level, theirs = _applied_level(story), _theirs(names)
+    credit = _credit(names, level, story)
+    rows = []
+    for i, name in enumerate(names):
+        recorded = read_name(name)
+        one_word = recorded.nickname and i > 0
+        if level == NAMED:
+            shown = f"shown as written; the story is credited to “{credit}”" if i == 0 else "shown as written"
+        elif level == FIRST_NAME and i == 0:
+            hidden = [part for part in recorded.parts if part != credit]
+            shown = f"credited as “{credit}”" + (f"; {', '.join(hidden)} hidden (each becomes “{credit}”)" if hidden else "")
+        elif level == FIRST_NAME and one_word:
+            shown = "shown as written: a one-word alias is first-name level"
+        else:
+            shown = f"hidden: each part becomes “{credit or redact.STORYTELLER}”"
+        warning = ""
+        if name not in theirs and level == NAMED:
+            shown = "not credited as the storyteller's"
+            warning = (
+                f"It shares no name with {names[0]}, so each mention of it is listed below for a decision, "
+                "as another person's name would be."
+            )
+        elif name not in theirs:
+            warning = f"It shares no name with {names[0]}: if it is someone else's, it is hidden as theirs all the same."
+        rows.append({"name": name, "kind": "name" if i == 0 else "alias", "shown": shown, "warning": warning})
+    return rows
 
 
 def _organisation_words(story: Mapping[str, Any]) -> set[str]:

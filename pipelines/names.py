@@ -5,12 +5,15 @@ Tuned for recall: a reviewer dismisses a false alarm, but a missed name can iden
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines import folding
 
 DATA = Path(__file__).parent / "data"
 DEFAULT_PLACEHOLDER = "[name]"
@@ -133,13 +136,25 @@ _STREET_KINDS = (
 )
 _STREET_ADDRESS = rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[{_UPPER}][\w'’-]*\s+){{1,3}}(?:{'|'.join(_STREET_KINDS.split())})\b"
 STREET_ADDRESS = re.compile(_STREET_ADDRESS)
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# Web addresses: "https://…", "www.…", or a domain with a common ending and any path
+# ("facebook.com/margaret.holt"); a full stop or bracket after one ends the sentence, not the address.
+_URL_END = r"[^\s<>\"'.,;:!?)\]]"
+_URL = (
+    rf"(?i:(?:https?://|www\.)[^\s<>\"']*{_URL_END}"
+    r"|(?<![\w@.-])[a-z\d-]+(?:\.[a-z\d-]+)*\.(?:com|org|net|uk|io|me|tv|co|info|biz|app|ly|gg|ie|eu|social)"
+    rf"(?:/(?:[^\s<>\"']*{_URL_END})?)?(?![\w-]))"
+)
 IDENTIFIER = re.compile(
     _STREET_ADDRESS + r"|(?<![\w+])(?:\+44\s?|0)\d(?:[\s-]?\d){8,9}(?!\d)"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    rf"|{_EMAIL}|{_URL}"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
     r"|\b\d{3}\s\d{3}\s\d{4}\b"
 )
-CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w@])@\w{2,}")  # e-mail addresses, @handles
+# E-mail addresses, web addresses and @handles: contact details, which a name inside makes the person's.
+CONTACT = re.compile(rf"{_EMAIL}|{_URL}|(?<![\w@])@\w{{2,}}")
+# Where a contact detail may be: quicker to look for than CONTACT itself, which is then run on the token there.
+_CONTACT_HINT = re.compile(r"[@:.](?:(?<=@)|(?<=:)(?=//)|(?<=[^\W_]\.)(?=[^\W\d_]))")
 _LISTED_WITH_NAME = re.compile(rf"(?:,| and| &) [{_UPPER}]")
 _LISTED_AFTER_NAME = re.compile(rf"[{_UPPER}][\w'’-]*(?:,| and| &) $")
 
@@ -244,6 +259,13 @@ def _kind(word: str) -> int:
         ):
             return OTHER  # "Follow-up", "Stoke-on-Trent"
     return NAME
+
+
+def _family(word: str) -> bool:
+    """ "Kowalskis", "Joneses": a known surname made plural, as a family is named."""
+    lex = lexicon()
+    stems = (word[:-1], word[:-2]) if word.endswith("es") else (word[:-1],)
+    return word.endswith("s") and any(fold(stem) in lex.surnames for stem in stems)
 
 
 def _is_known_name(word: str) -> bool:
@@ -440,8 +462,8 @@ def _judge(text: str, run: list[_Token]) -> str:
         )
         return "maybe" if listed else "no"
     if first.kind == NAME:
-        if previous in _DETERMINERS and not _is_known_name(first.word):
-            return "no"  # "the Playhouse", "an Englishman"
+        if previous in _DETERMINERS and not _is_known_name(first.word) and not _family(first.word):
+            return "no"  # "the Playhouse", "an Englishman"; but "the Kowalskis" is a family
         return "no" if _looks_like_place(text, first) else "yes"
     if not sentence_initial(text, first.start):
         return "yes"
@@ -472,12 +494,14 @@ def _lowercase_line(line: str) -> bool:
     return bool(_LOWER_I.search(line)) or (line == line.lower() and line.count(" ") >= 5)
 
 
-def _lowercase_mentions(text: str, known: set[str]) -> list[NameMention]:
+def _lowercase_mentions(text: str, known: set[str], lower_words: set[str]) -> list[NameMention]:
     lex = lexicon()
     found: list[NameMention] = []
+    lowercase_lines: list[tuple[int, int]] = []
     for line in _LINE.finditer(text):
         if not _lowercase_line(line.group()):
             continue
+        lowercase_lines.append(line.span())
         prev_word, run_start, run_end = "", -1, -1
         for m in _LOWER_TOKEN.finditer(text, line.start(), line.end()):
             word, start, end = m.group(), m.start(), m.end()
@@ -508,11 +532,201 @@ def _lowercase_mentions(text: str, known: set[str]) -> list[NameMention]:
             else:
                 run_start, run_end = -1, -1
             prev_word = word
+    return found + _lowercase_in_cased(text, lower_words, known, lowercase_lines)
+
+
+# In ordinarily written text, a name typed in lower case is found after a title or a role ("dr. patel",
+# "my neighbour jean") or as a given name and a surname together ("jean smith"), never alone.
+_LOWER_RUN = re.compile(r"\b[a-z]{2,}\b")
+_LOWER_WORD = re.compile(r"(?<![\w'’@#.-])[a-z][a-z'’]*[a-z](?![\w@-])")
+_TITLED = re.compile(rf"(?:{'|'.join(sorted(HONORIFICS, key=len, reverse=True))})\.?\s+$", re.IGNORECASE)
+
+
+@functools.cache
+def _lowercase_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(given names, surnames) that are no everyday word, in lower case: "jean", "smith", not "will"."""
+    lex = lexicon()
+    ordinary = lex.common | lex.stop | _LOWERCASE_NEVER
+    return frozenset(lex.given - ordinary), frozenset(lex.surnames - ordinary)
+
+
+def contacts(text: str) -> list[tuple[int, int]]:
+    """Spans of the e-mail and web addresses and @handles in text (CONTACT, run only where one may be)."""
+    spans: list[tuple[int, int]] = []
+    end = 0
+    for hint in _CONTACT_HINT.finditer(text):
+        if hint.start() < end:
+            continue
+        start = hint.start()
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        end = hint.end()
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        spans += [(start + m.start(), start + m.end()) for m in CONTACT.finditer(text[start:end])]
+    return spans
+
+
+def known_only_as_name(word: str) -> bool:
+    """A word in the name lists that is no everyday word, in any case: "holt", "Margaret", not "will"."""
+    given, surnames = _lowercase_names()
+    return fold(word) in given or fold(word) in surnames
+
+
+def _occurrences(text: str, words: Collection[str]) -> list[tuple[int, str]]:
+    """Where each lower-case word stands alone in text, in order: found with str.find when they are few
+    (no pattern to compile for each story), with one pass over the text's words when they are many."""
+    if len(words) > 8:
+        at_words = ((m.start(), m.group()) for m in _LOWER_RUN.finditer(text) if m.group() in words)
+    else:
+        at_words = ((at, word) for word in words for at in _finds(text, word))
+    found = []
+    for at, word in at_words:
+        end = at + len(word)
+        alone_before = at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_'’@#.-")
+        if alone_before and (end == len(text) or not (text[end].isalnum() or text[end] in "_'’@-")):
+            found.append((at, word))
+    return sorted(found)
+
+
+def _finds(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + len(word))
+
+
+def _lowercase_in_cased(text: str, words: set[str], known: set[str], lowercase_lines: list[tuple[int, int]]) -> list[NameMention]:
+    """Lower-case names in ordinarily written lines; `words` are the text's lower-case words."""
+    given, surnames = _lowercase_names()
+    candidates = {w for w in words if (w in given or w in surnames) and w not in HONORIFICS}  # "the captain": a role
+    if not candidates:
+        return []  # most texts: no lower-case word that is only a name
+    starts = [start for start, _ in lowercase_lines]
+    found: list[NameMention] = []
+    for start, word in _occurrences(text, candidates):
+        end = start + len(word)
+        i = bisect.bisect_right(starts, start) - 1
+        if (i >= 0 and start < lowercase_lines[i][1]) or (found and start < found[-1].end):
+            continue  # a line of transcribed speech has rules of its own
+        nxt = _LOWER_WORD.match(text, end + 1) if text[end : end + 1] == " " else None
+        pair = nxt is not None and word in given and nxt.group() in surnames
+        titled = _TITLED.search(text, max(text.rfind("\n", 0, start) + 1, start - 14), start)
+        if not (pair or titled or word in known or (word in given and _kin_before(text, start))):
+            continue
+        if titled and text[titled.start() - 1 : titled.start()].isalpha():
+            continue  # "Ms" inside "Items"
+        start = titled.start() if titled else start
+        end = nxt.end() if pair else end
+        found.append(NameMention(text[start:end], start, end))
+    return found
+
+
+def _with_lowercase_surname(text: str, mention: NameMention) -> NameMention:
+    """ "Jean smith": a surname typed in lower case after a given name belongs to it."""
+    nxt = _LOWER_WORD.match(text, mention.end + 1) if text[mention.end : mention.end + 1] == " " else None
+    if nxt is None or nxt.group() not in _lowercase_names()[1] or fold(mention.name) not in lexicon().given:
+        return mention
+    return NameMention(text[mention.start : nxt.end()], mention.start, nxt.end())
+
+
+def _kin_before(text: str, start: int) -> bool:
+    """ "my neighbour " just before start (a work role is too often followed by a word: "his guardian angel")."""
+    role = _role_before(text, start)
+    return role is not None and role.group(1) in _OWNERS and role.group(2).split()[-1] in KIN_ROLES
+
+
+# Handles, hashtags and user names join words by case, digits or marks: "kylebradshaw88",
+# "#HoltFamily", "x-kyle-x", "Holt_Barnes". One holding a name is that person's.
+# Found at the join; each branch starts with a mark, a digit or a capital, which keeps the scan quick.
+_JOIN = re.compile(
+    r"[\d_.#-](?:(?<=[^\W\d_][\d_.-])(?=[^\W_])|(?<=\d)(?=[^\W\d_])|(?<=_)(?=[^\W_])|(?<=#)(?=\w))|(?<=[a-z])[A-Z]"
+)
+_TOKEN_TAIL = re.compile(r"[\w.'’-]*")
+_IN_TOKEN = frozenset(".'’-_#@")
+_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+MIN_JOINED = 4  # "Tok" in "TikTok", "Ray" in "x-ray" are too short to call a name
+
+
+def joined_segments(token: str) -> list[str]:
+    """The words a joined token is made of: "kylebradshaw88" -> ["kylebradshaw"], "#HoltFamily" -> ["Holt", "Family"]."""
+    return _SEGMENT.findall(token)
+
+
+def _name_in_joined(token: str) -> bool:
+    given, surnames = _lowercase_names()
+    for segment in joined_segments(token):
+        word = fold(segment)
+        if len(word) >= MIN_JOINED and (word in given or word in surnames):
+            return True
+        # Two names run together: "kylebradshaw"
+        if any(
+            word[:i] in given and (word[i:] in surnames or word[i:] in given)
+            for i in range(MIN_JOINED - 1, len(word) - MIN_JOINED + 2)
+        ):
+            return True
+    return False
+
+
+def _joined_tokens(text: str, lower_words: set[str]) -> dict[int, str]:
+    """Every token holding a join, by where it starts: found at the join, then widened to the whole token."""
+    tokens: dict[int, str] = {}
+    end = 0
+    for m in _JOIN.finditer(text):
+        if m.start() < end:
+            continue  # a second join in a token already taken
+        start = m.start()
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] in _IN_TOKEN):
+            start -= 1
+        end = _TOKEN_TAIL.match(text, m.start()).end()
+        while start < end and text[start] in ".'’-":
+            start += 1
+        token = text[start:end].rstrip(".'’-")
+        if token:
+            tokens[start] = token
+    lex = lexicon()
+    together = {
+        w
+        for w in lower_words
+        if len(w) >= 7 and w not in lex.common and w not in lex.given and w not in lex.surnames and _name_in_joined(w)
+    }
+    for start, word in _occurrences(text, together):  # "kylebradshaw"
+        tokens.setdefault(start, word)
+    return tokens
+
+
+def _joined_mentions(text: str, lower_words: set[str]) -> list[NameMention]:
+    found = []
+    common = lexicon().common
+    for start, token in _joined_tokens(text, lower_words).items():
+        if token.isalpha() and token[0].isupper():
+            continue  # "McDonald", "MargaretHolt": a capitalised word, judged as one
+        if token in common or not _name_in_joined(token):
+            continue
+        found.append(NameMention(token, start, start + len(token)))
     return found
 
 
 def find_names(text: str) -> list[NameMention]:
-    """Every person-name mention in text, tuned for recall: a reviewer dismisses the extras."""
+    """Every person-name mention in text, tuned for recall: a reviewer dismisses the extras.
+
+    Names are found in the folded text (pipelines/folding.py), as the redactor matches them, so a
+    name written with an invisible character or look-alike letters is found like any other; each
+    mention is named as a reader would read it ("Ｋｙｌｅ" as "Kyle") with the original's offsets.
+    """
+    folded = folding.fold(text)
+    return [_as_written(folded, m) for m in _find_folded(folded.text)]
+
+
+def _as_written(folded: folding.Folded, mention: NameMention) -> NameMention:
+    if folded.unchanged:
+        return mention
+    start, end = folded.span(mention.start, mention.end)
+    written = folded.original[start:end]
+    return NameMention(written if written == mention.name else folding.readable(written), start, end)
+
+
+def _find_folded(text: str) -> list[NameMention]:
     found, doubtful = _capitalised_mentions(text)
     known = {fold(m.name) for m in found} | {fold(p) for m in found for p in m.name.split()}
     # A doubtful word is confirmed by another mention of the same word or by a name it is
@@ -532,9 +746,12 @@ def find_names(text: str) -> list[NameMention]:
                 found.append(m)
                 starts.add(m.start)
                 known.add(fold(m.name))
-    found += _lowercase_mentions(text, known)
-    if "@" in text:  # an e-mail address or a handle identifies as well as a name
-        found += [NameMention(m.group(), m.start(), m.end()) for m in CONTACT.finditer(text)]
+    found = [_with_lowercase_surname(text, m) for m in found]
+    lower_words = set(_LOWER_RUN.findall(text))
+    found += _lowercase_mentions(text, known, lower_words)
+    # An e-mail or web address or a handle identifies as well as a name.
+    found += [NameMention(text[start:end], start, end) for start, end in contacts(text)]
+    found += _joined_mentions(text, lower_words)
     found.sort(key=lambda m: (m.start, -m.end))
     result: list[NameMention] = []
     for m in found:
@@ -583,5 +800,6 @@ def suggest_placeholders(text: str, mentions: Iterable[NameMention] | None = Non
 
 
 def find_identifiers(text: str) -> list[NameMention]:
-    """Phone numbers, e-mail addresses, postcodes and NHS numbers: they identify people as surely as names."""
-    return [NameMention(m.group(), m.start(), m.end()) for m in IDENTIFIER.finditer(text)]
+    """Phone numbers, e-mail and web addresses, postcodes and NHS numbers: they identify people as surely as names."""
+    folded = folding.fold(text)
+    return [_as_written(folded, NameMention(m.group(), m.start(), m.end())) for m in IDENTIFIER.finditer(folded.text)]

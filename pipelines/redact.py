@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import bisect
 import functools
 import hashlib
 import json
 import re
 import secrets
 import sys
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from itertools import product
 from typing import Any
 
 import click
 
-from pipelines import sound_alike
-from pipelines.names import (
-    CONTACT,
-    IDENTIFIER,
-    PARTICLES,
-    NameMention,
-    find_names,
-    fold,
-    lexicon,
-    read_list,
-    sentence_initial,
-    strip_accents,
-)
+from pipelines import folding, sound_alike
+from pipelines.names import IDENTIFIER, NameMention, contacts, find_names, fold, joined_segments, lexicon, read_list
+from pipelines.recorded_names import TITLES, read_name
 
 IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
 STORYTELLER = "[the storyteller]"
@@ -75,19 +64,17 @@ def _pseudonyms() -> tuple[str, ...]:
 
 # --- redacting ----------------------------------------------------------------------------
 
-# Formal titles swallowed with a redacted name ("Mrs Smith" becomes one placeholder); kin
+# Formal titles are swallowed with a redacted name ("Mrs Smith" becomes one placeholder); kin
 # words are not ("my sister Maria" keeps "my sister"), nor "miss" in lower case ("I miss").
-_TITLES = "mr mrs ms mx dr prof professor rev revd reverend cllr councillor sgt sergeant imam"
-_TITLE_WORDS = frozenset(_TITLES.split()) | {"miss", "mister", "missus", "doctor", "nurse", "sir", "dame", "lord", "lady"}
 _HONORIFIC_PREFIX = (
-    r"(?:(?:(?i:" + "|".join(sorted(_TITLES.split(), key=len, reverse=True)) + r")"
+    r"(?:(?:(?i:" + "|".join(sorted(TITLES.split(), key=len, reverse=True)) + r")"
     r"|Miss|MISS|Doctor|Nurse|Sir|Dame|Lord|Lady)\.?\s+)?"
 )
 
 
 def _name_parts(name: str) -> list[str]:
-    """The words of a recorded name without its title or lower-case particles."""
-    return [p for p in name.split() if p.rstrip(".").lower() not in _TITLE_WORDS and not (p.islower() and p in PARTICLES)]
+    """The words of a recorded name without its title or particles, given names first ("Holt, Margaret": Margaret, Holt)."""
+    return read_name(name).parts
 
 
 def _case_forms(word: str, allow_lower: bool) -> list[str]:
@@ -97,29 +84,63 @@ def _case_forms(word: str, allow_lower: bool) -> list[str]:
     return forms
 
 
-def _initials(parts: list[str]) -> list[str]:
-    letters = [p[0].upper() for p in parts if p[0].isalpha()]
-    if len(letters) < 2:
-        return [f"{letters[0]}."] if letters else []
-    joined = [".".join(letters) + ".", ". ".join(letters) + ".", " ".join(letters)]
-    return [*joined, f"{letters[0]}."]
+def _initial_choices(part: str) -> list[str]:
+    """How one name part is written as an initial: "Holt-Barnes" as "H-B", "H" or "B"."""
+    letters = [piece[0].upper() for piece in part.split("-") if piece and piece[0].isalpha()]
+    return ["-".join(letters), *letters] if len(letters) > 1 else letters
+
+
+def _initials(parts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(initials written apart, hidden like the name: "M.A.H-B.", "M. Holt"'s "M.", "M H";
+    initials run together, only flagged for a reviewer: "MH" is also "mental health")."""
+    return _initials_of(tuple(parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _initials_of(parts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    choices = [_initial_choices(part) for part in parts]
+    if not all(choices):
+        return (), ()
+    # A hyphenated name has initials of its own: "J-P", "J.P." and "JP" for Jean-Paul.
+    hyphenated = [_initials_of(tuple(part.split("-"))) for part in parts if "-" in part]
+    if len(parts) < 2:
+        together = tuple(i for _, initials in hyphenated for i in initials)
+        return (f"{choices[0][0]}.", *(i for apart, _ in hyphenated for i in apart[:-1])), together
+    sequences = sorted({*product(*choices), *(product(choices[0], choices[-1]) if len(parts) > 2 else ())})
+    apart: list[str] = [i for initials, _ in hyphenated for i in initials[:-1]]
+    together: list[str] = [i for _, initials in hyphenated for i in initials]
+    for letters in sequences:
+        apart += [".".join(letters) + ".", ". ".join(letters) + ".", " ".join(letters)]
+        together.append("".join(letters).replace("-", ""))
+    if any("-" in letters for letters in choices[0]):
+        apart += [choices[0][0]]  # "J-P van der Berg"
+    return (*apart, f"{choices[0][0]}."), tuple(together)
 
 
 def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
     """Every written form of a person's names that a reader would recognise, longest first:
     the full name and each part, in title, upper and lower case, hyphen and apostrophe
-    pieces, spellings without the apostrophe, and initials ("M.S.", "M. Smith", "Maria S.").
-    Lower-case forms of everyday words (Will, Grace) are left out: "will" is not a name."""
+    pieces, a surname with its particles ("van der Berg"), spellings without the apostrophe, and
+    initials ("M.S.", "M. Smith", "Maria S."). Lower-case forms of everyday words (Will, Grace) are
+    left out: "will" is not a name. Unicode forms, accents and look-alike letters need no variants:
+    matching runs on folded text (pipelines/folding.py)."""
+    return list(_variants(name, tuple(aliases)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _variants(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    """name_variants, kept: the identity step asks for the same names for every text a story publishes."""
     common = lexicon().common
     variants: list[str] = []
     for full in [name, *aliases]:
-        full = " ".join(full.replace("’", "'").split())
+        full = " ".join(folding.readable(full).split())
         parts = _name_parts(full)
         if not parts:
             continue
         plain = " ".join(parts)
         variants += _case_forms(full, True) + _case_forms(plain, True)
-        pieces: list[str] = []
+        with_particles = read_name(full).surname_with_particles
+        pieces: list[str] = [with_particles] if with_particles else []
         for part in parts:
             pieces.append(part)
             if "-" in part:
@@ -137,13 +158,16 @@ def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
         if len(parts) > 1:
             first, last = parts[0], parts[-1]
             variants += [f"{first[0]}. {last}", f"{first[0]} {last}", f"{first} {last[0]}.", f"{first} {last}"]
-        variants += _initials(parts)
-    variants += [v.replace("'", "’") for v in variants if "'" in v]
-    variants += [strip_accents(v) for v in variants if not v.isascii()]
+        variants += list(_initials(parts)[0])
     seen: dict[str, None] = {}
     for v in sorted(variants, key=len, reverse=True):
         seen.setdefault(v.strip(), None)
-    return [v for v in seen if v]
+    return tuple(v for v in seen if v)
+
+
+def run_together_initials(names: Iterable[str]) -> list[str]:
+    """Initials written as one word ("MH", "MAB") of each recorded name of two or more parts."""
+    return sorted({i for name in names for i in _initials(_name_parts(folding.readable(name)))[1] if len(i) > 1})
 
 
 def _possessive_suffix(text: str, end: int) -> int:
@@ -177,95 +201,34 @@ def _pattern(variants: Iterable[str], any_case: set[str], spelled: Iterable[str]
     return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}{_COMPOUND_HEAD}(?P<name>{alternation}){_COMPOUND_TAIL}(?![\w-])")
 
 
-# --- matching on folded text --------------------------------------------------------------
-
-_FOLDED_CHARS = {"ß": "ss", "ẞ": "SS", "ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D"}
+# --- replacing ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=8192)
-def _fold_char(char: str) -> str:
-    """One character as matching sees it: compatibility forms and accents gone, case kept
-    ("Ｈ" -> "H", "ö" -> "o", "ﬁ" -> "fi"); a lone combining mark becomes nothing."""
-    if char in _FOLDED_CHARS:
-        return _FOLDED_CHARS[char]
-    decomposed = unicodedata.normalize("NFKD", char)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+def _folded_rules(rules: Mapping[str, str]) -> dict[str, str]:
+    """Rules as matching sees them; where two variants fold alike, the later wins (the storyteller's come last)."""
+    folded: dict[str, str] = {}
+    for variant, replacement in rules.items():
+        folded[folding.key(variant)] = replacement
+    return folded
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-@dataclass(frozen=True)
-class _Origin:
-    """Where each character of a folded text came from in the original. Only characters whose
-    folded form is not exactly one character long are listed; between them the two texts run in step."""
-
-    marks: tuple[tuple[int, int, int], ...]  # (folded start, original index, folded length)
-    starts: tuple[int, ...]
-
-    def __call__(self, folded_index: int) -> int:
-        i = bisect.bisect_right(self.starts, folded_index) - 1
-        if i < 0:
-            return folded_index
-        folded_start, original, length = self.marks[i]
-        if folded_index < folded_start + length:
-            return original
-        return original + 1 + folded_index - folded_start - length
-
-
-def fold_for_matching(text: str) -> tuple[str, _Origin | None]:
-    """Text folded for matching (see _fold_char), and where each folded character came from in
-    the original (None when nothing changed: plain ASCII, the common case)."""
-    if text.isascii():
-        return text, None
-    pieces, marks, pos, shift = [], [], 0, 0
-    for m in _NON_ASCII.finditer(text):
-        folded = _fold_char(m.group())
-        pieces += [text[pos : m.start()], folded]
-        if len(folded) != 1:
-            marks.append((m.start() + shift, m.start(), len(folded)))
-            shift += len(folded) - 1
-        pos = m.end()
-    pieces.append(text[pos:])
-    folded_text = "".join(pieces)
-    if folded_text == text:
-        return text, None
-    return folded_text, _Origin(tuple(marks), tuple(mark[0] for mark in marks))
-
-
-def _fold_text(text: str) -> str:
-    return fold_for_matching(text)[0]
-
-
-def _original_span(text: str, origin: _Origin, start: int, end: int) -> tuple[int, int]:
-    """A span of the folded text as a span of the original (NFKC may change lengths)."""
-    original_start = origin(start)
-    original_end = origin(end - 1) + 1 if end > start else original_start
-    while original_end < len(text) and not _fold_char(text[original_end]):
-        original_end += 1  # a combining accent belongs to the letter before it
-    return original_start, original_end
-
-
-def _apply(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
-    """Replace every variant in rules (variant -> replacement) and say what was replaced,
+def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
+    """Replace every variant in rules (folded variant -> replacement) and say what was replaced,
     with the spans of the replacements in the new text.
 
-    Matching runs on folded text ("Hölt", "Ｈｏｌｔ" meet "Holt"); replacing runs on the
+    Matching runs on folded text ("Hölt", "Ｈｏｌｔ", "Ho\u200blt" meet "Holt"); replacing runs on the
     original, so everything around a name stays exactly as written."""
+    text = folded.original
     if not rules:
         return text, [], []
-    folded_rules: dict[str, str] = {}
-    for variant, replacement in rules.items():  # later rules win: the storyteller's come last
-        folded_rules[_fold_text(variant)] = replacement
-    folded, origin = fold_for_matching(text)
-    new_folded, redacted, spans = _apply_folded(folded, folded_rules)
-    if origin is None:
+    new_folded, redacted, spans = _apply_folded(folded.text, rules)
+    if folded.unchanged:
         return new_folded, redacted, spans
     out: list[str] = []
     mapped: list[dict] = []
     pos = length = 0
     for item in redacted:
-        start, end = _original_span(text, origin, item["start"], item["end"])
+        start, end = folded.span(item["start"], item["end"])
         written = new_folded[item["new_start"] : item["new_end"]]
         out += [text[pos:start], written]
         new_start = length + start - pos
@@ -343,68 +306,164 @@ def _absorb_role(text: str, floor: int, start: int, replacement: str) -> int:
     return start
 
 
-def _contact_rules(text: str, rules: Mapping[str, str]) -> dict[str, str]:
-    """Whole e-mail addresses and handles holding a redacted name: "maria.smith@x.org"."""
-    words = {v.casefold(): r for v, r in rules.items() if len(v) > 2 and v.isalpha()}
+# --- words joined into others -------------------------------------------------------------
+
+# A handle, hashtag, user name or address is one token however its words are joined: by case,
+# digits, "_", "." or "#" ("MargaretHolt", "#HoltFamily", "kylebradshaw88", "margaret.holt"), or
+# run together with particles ("vanderberg"). One holding a replaced name is replaced whole.
+_TOKEN = frozenset("_.#@")
+_JOINED = re.compile(r"[\d_.#@]|[a-z][A-Z]")
+MIN_JOINED = 3  # "Jo" or "Li" inside a longer word is too often something else
+
+
+@functools.lru_cache(maxsize=256)
+def _hint(words: tuple[str, ...]) -> re.Pattern[str]:
+    """The name words (lower case) anywhere, to be run on lower-cased text: quicker than a case-blind search."""
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in _TOKEN):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or text[end] in _TOKEN):
+        end += 1
+    while start < end and text[start] == ".":
+        start += 1
+    while end > start and text[end - 1] == ".":
+        end -= 1
+    return start, end
+
+
+def _run_together(word: str, names: Mapping[str, str], joiners: set[str]) -> str | None:
+    """The replacement if word is made of name words (at least one of `names`) and joiners only."""
+    reached: dict[int, str | None] = {0: None}
+    for i in range(len(word)):
+        if i not in reached:
+            continue
+        for j in range(i + 2, len(word) + 1):
+            piece = word[i:j]
+            if piece in names:
+                reached[j] = reached.get(j) or names[piece]
+            elif piece in joiners and j not in reached:
+                reached[j] = reached[i]
+    return reached.get(len(word))
+
+
+def _joined_rules(text: str, rules: Mapping[str, str], joiners: set[str]) -> dict[str, str]:
+    """Tokens of text (folded) that hold a replaced name joined with other words or marks, and whole
+    e-mail and web addresses and handles holding one: {token: replacement}. `joiners` are words that may
+    stand beside a name in a token without being one (its particles, a first name that is kept)."""
+    common = lexicon().common
+    words = {v.lower(): r for v, r in rules.items() if v.isalpha() and len(v) >= MIN_JOINED}
+    if not words:
+        return {}
+    hint = _hint(tuple(words))
+    lower = text.lower()
+    if len(lower) != len(text):  # a letter whose lower case is longer ("İ"): match case-blind instead
+        hint, lower = re.compile(hint.pattern, re.IGNORECASE), text
+    if not hint.search(lower):
+        return {}
     found: dict[str, str] = {}
-    for m in CONTACT.finditer(text):
-        contact = m.group().casefold()
-        replacement = next((r for w, r in words.items() if w in contact), None)
-        if replacement:
-            found[m.group()] = replacement
+    for start, end in contacts(text):
+        inside = hint.search(lower, start, end)
+        if inside:
+            found[text[start:end]] = words[inside.group().lower()]
+    uncommon = {w: r for w, r in words.items() if w not in common}
+    for m in hint.finditer(lower):
+        start, end = _token_around(text, m.start(), m.end())
+        token = text[start:end]
+        if token in found or token in rules:
+            continue
+        joined = bool(_JOINED.search(token))
+        for segment in joined_segments(token):
+            if joined and segment in rules and segment.lower() in words:
+                found[token] = rules[segment]  # "#WillPower": a capitalised part stands as written
+                break
+            replacement = _run_together(segment.lower(), uncommon, joiners | set(words))
+            if replacement and (joined or segment.lower() not in words):
+                found[token] = replacement
+                break
     return found
 
 
+# --- the storyteller ----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class SoundAlike(NameMention):
-    """A word that sounds a little like one of the storyteller's names: flagged for a reviewer, not replaced."""
+class MaybeStoryteller(NameMention):
+    """A word that may be the storyteller's own name (misheard, or their initials): flagged for a reviewer, not replaced."""
+
+    why: str = field(default="", compare=False)
 
 
-def _finish(text: str, rules: Mapping[str, str], hidden: Sequence[str] = (), kept: str = "") -> Redaction:
-    """Apply rules; with `hidden` (the storyteller's name parts a story told aloud must hide),
-    words that sound like them are replaced too, or flagged where less sure. `kept` is the
-    first name a first-name story keeps: "Margaret Grinstich" becomes "Margaret", not "Margaret Margaret"."""
-    flagged: set[str] = set()
-    if hidden:
-        misheard, flagged = _sound_alikes(text, hidden, rules)
-        rules = {**rules, **misheard, **{f"{kept} {word}": r for word, r in misheard.items() if kept}}
-    if "@" in text:
-        rules = {**rules, **_contact_rules(text, rules)}
-    new_text, redacted, spans = _apply(text, rules)
-    found = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
-    if flagged:
-        taken = [(m.start, m.end) for m in found]
-        for m in _WORD.finditer(new_text):
-            if m.group() in flagged and not any(m.start() < e and s < m.end() for s, e in taken):
-                found.append(SoundAlike(m.group(), m.start(), m.end()))
+INITIALS = "may be the storyteller's initials"
+
+
+@dataclass(frozen=True)
+class _Storyteller:
+    """What redacting needs to know of the storyteller beyond the rules."""
+
+    replacement: str
+    hidden: tuple[str, ...]  # their name parts this level hides
+    given: tuple[str, ...]  # given names and one-word aliases, as recorded
+    joiners: frozenset[str]  # particles and kept names, in lower case: "vanderberg", "margaretholt"
+    initials: tuple[str, ...]  # run together ("MH"): flagged, never hidden
+    told_aloud: bool = False
+    kept: str = ""  # the first name a first-name story keeps
+
+    @classmethod
+    def of(cls, names: Sequence[str], replacement: str, *, kept: Iterable[str] = (), told_aloud: bool = False) -> _Storyteller:
+        kept = set(kept)
+        recorded = [folding.readable(name) for name in names]
+        parts = [part for name in recorded for part in _name_parts(name)]
+        return cls(
+            replacement=replacement,
+            hidden=tuple(part for part in parts if part not in kept),
+            given=tuple(dict.fromkeys(first for first in (read_name(name).first for name in recorded) if first)),
+            joiners=frozenset({p for name in recorded for p in read_name(name).particles} | {fold(word) for word in kept}),
+            initials=tuple(run_together_initials(recorded)),
+            told_aloud=told_aloud,
+            kept=replacement if kept else "",
+        )
+
+
+def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | None = None) -> Redaction:
+    """Apply rules (and, with the storyteller, what a transcript may have made of their name);
+    `found` lists every name still in the text and every word that may still be the storyteller's."""
+    folded = folding.fold(text)
+    rules = _folded_rules(rules)
+    flagged: dict[str, str] = {}
+    if storyteller and storyteller.told_aloud:
+        misheard, flagged = sound_alike.heard_as_theirs(folded.text, storyteller.hidden, storyteller.given, rules)
+        rules = {**rules, **dict.fromkeys(misheard, storyteller.replacement)}
+        if storyteller.kept:  # "Margaret Grinstich" becomes "Margaret", not "Margaret Margaret"
+            rules.update({folding.key(f"{storyteller.kept} {word}"): storyteller.replacement for word in misheard})
+    joiners = set(storyteller.joiners) if storyteller else set()
+    rules = {**rules, **_folded_rules(_joined_rules(folded.text, rules, joiners))}
+    new_text, redacted, spans = _apply(folded, rules)
+    found: list[NameMention] = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
+    if storyteller:
+        flagged.update(dict.fromkeys(storyteller.initials, INITIALS))
+    if flagged and _flag_pattern(tuple(flagged)).search(folded.text):
+        found += _flagged(new_text, flagged, [*spans, *((m.start, m.end) for m in found)])
         found.sort(key=lambda m: m.start)
     return Redaction(new_text, redacted, found)
 
 
-_WORD = re.compile(r"(?<![\w'’])[^\W\d_][\w'’]*?(?=['’]s\b|['’]?(?![\w'’]))")
+@functools.lru_cache(maxsize=256)
+def _flag_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternation})(?='s\b|'?(?![\w']))")
 
 
-def _sound_alikes(text: str, hidden: Sequence[str], rules: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
-    """Capitalised words (or hyphen pieces) that sound like a hidden name part: ({word: its replacement}, {flagged words})."""
-    common = lexicon().common
-    parts = {part: rules[part] for part in hidden if part in rules}
-    misheard: dict[str, str] = {}
-    flagged: set[str] = set()
-    for m in _WORD.finditer(text):
-        for word in m.group().split("-"):
-            if not word[:1].isupper() or word in rules or word in misheard:
-                continue
-            everyday = word.lower() in common
-            if everyday and sentence_initial(text, m.start()):
-                continue  # "Hold on" opening a sentence is the word, not "Holt"
-            for part, replacement in parts.items():
-                verdict = sound_alike.likeness(word, part)
-                if verdict == sound_alike.SAME and not everyday:
-                    misheard[word] = replacement
-                    break
-                if verdict is not None:
-                    flagged.add(word)
-    return misheard, flagged - set(misheard)
+def _flagged(text: str, flagged: Mapping[str, str], taken: Sequence[tuple[int, int]]) -> list[MaybeStoryteller]:
+    folded = folding.fold(text)
+    mentions = []
+    for m in _flag_pattern(tuple(flagged)).finditer(folded.text):
+        start, end = folded.span(m.start(), m.end())
+        if not any(start < e and s < end for s, e in taken):
+            mentions.append(MaybeStoryteller(folding.readable(text[start:end]), start, end, flagged[m.group()]))
+    return mentions
 
 
 def _other_rules(other_names: Mapping[str, str] | None) -> dict[str, str]:
@@ -430,12 +489,12 @@ def redact(
     if not replacement:
         raise RedactionError("a replacement is needed: a pseudonym or a placeholder")
     rules = _other_rules(other_names)
-    if storyteller_names:
-        for v in name_variants(storyteller_names[0], storyteller_names[1:]):
-            rules.pop(v, None)
-            rules[v] = replacement  # last, so the storyteller wins a part shared with someone else
-    hidden = [p for name in storyteller_names for p in _name_parts(name)] if sound_alike else []
-    return _finish(text, rules, hidden)
+    if not storyteller_names:
+        return _finish(text, rules)
+    for v in name_variants(storyteller_names[0], storyteller_names[1:]):
+        rules.pop(v, None)
+        rules[v] = replacement  # last, so the storyteller wins a part shared with someone else
+    return _finish(text, rules, _Storyteller.of(storyteller_names, replacement, told_aloud=sound_alike))
 
 
 def first_name_only(
@@ -448,21 +507,19 @@ def first_name_only(
 ) -> Redaction:
     """The "first name" identity level: every other part of the storyteller's names and
     their initials become the first name ("Maria Smith", "Mrs Smith", "M.S." -> "Maria")."""
-    parts = _name_parts(full_name)
-    if not parts:
+    first = read_name(full_name).first
+    if not first:
         raise RedactionError(f"no first name in {full_name!r}")
-    first = parts[0]
     keep = set(name_variants(first)) | {f"{first[0]}."}
     for alias in aliases:
-        alias_parts = _name_parts(alias)
-        if len(alias_parts) == 1:
-            keep |= set(name_variants(alias_parts[0]))  # a nickname is first-name level
+        if read_name(alias).nickname:
+            keep |= set(name_variants(alias))  # a nickname is first-name level
     rules = _other_rules(other_names)
     for v in name_variants(full_name, aliases):
         if v not in keep:
             rules[v] = first
-    hidden = [p for name in [full_name, *aliases] for p in _name_parts(name) if p not in keep] if sound_alike else []
-    return _finish(text, rules, hidden, kept=first)
+    storyteller = _Storyteller.of([full_name, *aliases], first, kept=keep, told_aloud=sound_alike)
+    return _finish(text, rules, storyteller)
 
 
 def pseudonym_for(seed: bytes | str, avoid: Iterable[str] = ()) -> str:

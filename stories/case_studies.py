@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.identity import PublishedVersion, apply_identity, published_version
+from pipelines.identity import PublishedVersion, names_not_shown, published_version
 from stories import audit
 from stories.clock import now_iso
 from stories.consent import ANONYMOUS, BOARD, LABELS, NAMED, PSEUDONYM, Decision, publishable
@@ -124,13 +124,15 @@ def check_framing(board: BoardStory, data: Mapping[str, Any]) -> dict[str, str]:
     title = required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the case study a title for the board.")
     context = optional_text(problems, data, "context", "Context", MAX_CONTEXT)
     for field, label, value in (("title", "The title", title), ("context", "The context", context)):
-        shown = apply_identity(board.story, value).text if value else value
-        if shown != value:
-            # The presenter's words are held to the storyteller's consent as much as the story is.
+        # The presenter's words are held to the storyteller's consent as much as the story is, by
+        # what the board may read: an answer that read the hidden names would confirm a right guess.
+        strangers = names_not_shown(board.story, board.version, value) if value else []
+        if strangers:
             problems.add(
                 field,
-                f"{label} mentions a name that the storyteller's consent keeps out of "
-                f"board papers. As the board may read it: “{shown[:300]}”",
+                f"{label} names {_listed(strangers)}, not named in the story as the board reads it. "
+                "A case study may name people only as the story shown here does"
+                + (f" (the storyteller as {board.version.storyteller})." if board.version.storyteller else "."),
             )
         if value and MONEY.search(value):
             problems.add(
@@ -140,6 +142,11 @@ def check_framing(board: BoardStory, data: Mapping[str, Any]) -> dict[str, str]:
             )
     problems.raise_if_any()
     return {"title": title, "context": context}
+
+
+def _listed(names: list[str]) -> str:
+    quoted = [f"“{name}”" for name in names[:5]]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def start_case_study(db: sqlite_utils.Database, board: BoardStory, data: Mapping[str, Any], *, user_id: int, actor: str) -> int:

@@ -11,12 +11,14 @@ from typing import Any
 
 import sqlite_utils
 
+from pipelines.recorded_names import order_doubt, read_name, split_names
 from stories import audit, journal
 from stories.clock import now_iso
 from stories.clock import today as utc_today
 from stories.consent import (
     AMENDED,
     AUDIENCES,
+    FIRST_NAME,
     GIVEN,
     IDENTITY_LEVELS,
     LABELS,
@@ -63,9 +65,12 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
     told_on = parse_date(problems, data, "told_on", "Date told", required=True, missing="Enter the date the story was told.")
     if told_on and told_on > today:
         problems.add("told_on", "The date the story was told cannot be in the future.")
-    names = split_list(data.get("storyteller_names"))
+    names = split_names(data.get("storyteller_names"))
     if any(len(name) > 120 for name in names):
         problems.add("storyteller_names", "Each name is at most 120 characters.")
+    doubts = [doubt for doubt in map(order_doubt, names[:1]) if doubt]
+    if doubts:
+        problems.add("storyteller_names", doubts[0])
     reference = required_text(
         problems,
         data,
@@ -105,6 +110,14 @@ def check_story(
     problems = problems or Problems()
     story = validate_story(problems, data, today, source)
     consent = validate_consent(problems, data, today)
+    names = story["storyteller_names"]
+    no_first_name = names and not read_name(names[0]).first
+    if consent.identity_level == FIRST_NAME and no_first_name and "storyteller_names" not in problems.found:
+        problems.add(
+            "storyteller_names",
+            f"“{names[0]}” has no first name, and the storyteller chose to be known by their first name only. "
+            "Add their first name, or record the identity level they chose instead.",
+        )
     if recording and recording_taken(db, recording.audio_file):
         problems.add("recording", RECORDING_TAKEN)
         recording = None

@@ -107,7 +107,7 @@ def test_bad_framing_is_explained_and_nothing_typed_is_lost(client, case_study, 
     response = client.post(case_study, data=framing)
     text = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422
-    assert "consent keeps out of board papers" in text and "[the storyteller]'s Tuesdays" in text  # how it may read
+    assert "“Margaret Holt”, not named in the story as the board reads it" in text
     assert "money value" in text
     assert '''value="Margaret Holt's Tuesdays"''' in text and "It saved the council £2,000 a year." in text
     [row] = db.query("SELECT title, context FROM case_studies")

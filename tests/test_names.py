@@ -95,3 +95,11 @@ def test_contact_details_are_found_like_names():
         "LS6 2AB",
         "485 777 3456",
     ]
+
+
+def test_names_in_disguise_in_lower_case_and_in_handles_are_found():
+    text = "Ｋｙｌｅ, K\u200byle, my neighbour jean smith, dr. patel, the Kowalskis, kylebradshaw88 and x-kyle-x."
+    found = find_names(text)
+    assert [m.name for m in found] == ["Kyle", "Kyle", "jean smith", "dr. patel", "Kowalskis", "kylebradshaw88", "x-kyle-x"]
+    assert text[found[1].start : found[1].end] == "K\u200byle"  # offsets are the original's
+    assert names("My well-being, a drop-in, WhatsApp and my iPhone in 2024; jean shorts.") == []

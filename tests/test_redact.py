@@ -127,3 +127,9 @@ def test_import_loads_no_gazetteer_and_no_spacy():
         " assert 'spacy' not in sys.modules; assert n.lexicon.cache_info().currsize == 0"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=DATA.parent.parent)
+
+
+def test_a_name_joined_into_a_handle_or_tag_goes_but_longer_words_stay():
+    text = "margaretholt, #HoltFamily, Holt_Barnes, MargaretHolt's page, holt1960@x.org. Holtby, Annual, goodwill."
+    result = redact(text, ["Margaret Holt"], replacement="[x]")
+    assert result.text == "[x], [x], [x], [x]'s page, [x]. Holtby, Annual, goodwill."

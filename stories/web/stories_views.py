@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pipelines.audio import AudioError
-from pipelines.identity import names_for_review, published_texts, stored_or_fresh
+from pipelines.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from pipelines.jobs import request_publish, request_tagging, request_transcription
 from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, published_versions, records
@@ -137,6 +137,7 @@ def view(story_id: int) -> Any:
         decisions=decisions,
         consent=consent,
         names=names_for_review(story),
+        recorded=recorded_names(story),
         published_texts=published_texts(story),
         jobs=latest_jobs(get_db(), story_id),
         transcript=get_transcript(get_db(), story_id),

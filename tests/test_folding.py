@@ -1,0 +1,66 @@
+"""One folding for the finder and the redactor: what it sees through, and that every span maps back to the original."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.folding import fold, key, readable
+
+DISGUISED_HOLT = [
+    "Ho\u200blt",  # zero-width space
+    "Ho\u200dlt",  # zero-width joiner
+    "Ho\u00adlt",  # soft hyphen
+    "Ho\u2060lt",  # word joiner
+    "\u041d\u043elt",  # Cyrillic capital En, small O
+    "\u0397\u03bflt",  # Greek capital Eta, small omicron
+    "Ｈｏｌｔ",
+    "𝐇𝐨𝐥𝐭",
+    "Ⓗⓞⓛⓣ",
+    "Hölt",
+    "Ho\u0308lt",  # a combining accent
+    "Ho-\nlt",  # a line broken at a hyphen
+]
+
+
+def test_every_disguise_folds_to_the_plain_name_and_maps_back_whole():
+    for written in DISGUISED_HOLT:
+        text = f"They wrote {written} on it."
+        folded = fold(text)
+        start = folded.text.index("Holt")
+        assert folded.text == "They wrote Holt on it.", written
+        assert folded.span(start, start + 4) == (11, 11 + len(written)), written
+
+
+def test_spacing_apostrophes_and_compounds():
+    assert fold("H\tO\tL\tT").text == "H O L T"
+    assert fold("Oʼ Neill and O’Neill").text == "O' Neill and O'Neill"
+    assert fold("Holt-\nBarnes").text == "Holt-Barnes"  # a compound keeps its hyphen
+    assert fold("Straße").text == "Strasse"
+
+
+def test_readable_keeps_accents_and_shows_what_a_reader_sees():
+    assert readable("Siobhán") == "Siobhán"
+    assert readable("K\u200byle") == "Kyle" and readable("Ｋｙｌｅ") == "Kyle" and readable("\u041a\u0443le") == "Kyle"
+    assert key("Ｋｙｌｅ") == key("K\u200byle") == key("Kyle") == "Kyle"
+
+
+def test_plain_text_is_not_copied():
+    text = "Margaret rang on Tuesday."
+    assert fold(text).text is text and fold(text).unchanged
+
+
+TRICKS = st.sampled_from(["\u200b", "\u00ad", "ｘ", "é", "e\u0301", "\u043e", "\t", "ß", "ﬁ", "-\n", "’", " ", "a", "Z", "\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TRICKS, min_size=1, max_size=40), st.data())
+def test_any_span_of_the_folded_text_maps_to_a_span_that_folds_back_to_it(pieces, data):
+    text = "".join(pieces)
+    folded = fold(text)
+    start = data.draw(st.integers(0, len(folded.text)))
+    end = data.draw(st.integers(start, len(folded.text)))
+    original_start, original_end = folded.span(start, end)
+    assert 0 <= original_start <= original_end <= len(text)
+    # The original span holds at least the folded span's letters (whole pieces, so perhaps more).
+    assert folded.text[start:end].strip() in fold(text[original_start:original_end]).text or start == end

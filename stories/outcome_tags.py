@@ -93,14 +93,13 @@ class Saved:
     waiting: int = 0  # suggestions still without a decision
 
     def message(self) -> str:
-        done = [
-            f"{label}: {', '.join(domain_label(d) for d in domains)}"
-            for label, domains in (("accepted", self.accepted), ("rejected", self.rejected), ("direction changed", self.redirected))
-            if domains
-        ]
+        changes = (("accepted", self.accepted), ("rejected", self.rejected), ("direction changed", self.redirected))
+        done = [f"{label}: {', '.join(domain_label(d) for d in domains)}" for label, domains in changes if domains]
         said = f"Outcome decisions saved ({'; '.join(done)})." if done else "No outcome decision changed, so nothing was saved."
-        if self.waiting:
-            said += f" {self.waiting} {'suggestion still waits' if self.waiting == 1 else 'suggestions still wait'} for a decision."
+        if self.waiting == 1:
+            said += " 1 suggestion still waits for a decision."
+        elif self.waiting:
+            said += f" {self.waiting} suggestions still wait for a decision."
         return said
 
 

@@ -26,71 +26,101 @@ def clean(value: str) -> str:
     return value if value.isascii() else unicodedata.normalize("NFC", value)
 
 
+Change = tuple[int, int, int, int]  # (old start, old end, new start, new end) of a stretch that changed
+
+
 @dataclasses.dataclass(frozen=True)
 class Cleaned:
     """Text cleaned as `clean` does it, with the way back: where each old offset stands in the new text."""
 
     text: str
-    # (old start, old end, new start, new end) of each stretch that changed, in order.
-    changes: tuple[tuple[int, int, int, int], ...]
+    shown: str  # the old text as an HTML page showed it: line breaks as LF, no NUL, nothing composed
+    stages: tuple[tuple[Change, ...], ...]  # the changes of each step of cleaning, in order
 
     def offset(self, old: int, *, end: bool = False) -> int:
         """Where the old offset stands now; inside a changed stretch, at its start (or its end, for a span's end)."""
-        shift = 0
-        for old_start, old_end, new_start, new_end in self.changes:
-            if old <= old_start:
-                break
-            if old < old_end:
-                return new_end if end else new_start
-            shift = new_end - old_end
-        return old + shift
+        for changes in self.stages:
+            old = _moved(changes, old, end)
+        return old
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.offset(start), self.offset(end, end=True)
 
+    def span_from_page(self, start: int, end: int) -> tuple[int, int]:
+        """Where a span a page reported before offsets were defined once (UTF-16 units of `shown`) stands now."""
+        points = [_code_points(self.shown, start), _code_points(self.shown, end)]
+        for changes in self.stages[1:]:
+            points = [_moved(changes, points[0], False), _moved(changes, points[1], True)]
+        return points[0], points[1]
+
 
 def clean_with_offsets(value: str) -> Cleaned:
     """`clean(value)` with its offset map, for moving spans stored against text cleaned later (a migration)."""
-    cleaned = clean(value)
-    if cleaned == value:
-        return Cleaned(value, ())
-    changes, pieces, new_length, at = [], [], 0, 0
-    for old in _stable_pieces(value):
-        new = clean(old)
-        if new != old:
-            changes.append((at, at + len(old), new_length, new_length + len(new)))
+    breaks: list[Change] = []
+    pieces, at, length = [], 0, 0
+    for found in re.finditer(r"\r\n?|\0", value):
+        new = "" if found[0] == "\0" else "\n"
+        pieces.append(value[at : found.start()])
+        length += found.start() - at
+        breaks.append((found.start(), found.end(), length, length + len(new)))
         pieces.append(new)
-        at, new_length = at + len(old), new_length + len(new)
-    if "".join(pieces) != cleaned:  # composition across pieces this split did not foresee: one change, whole
-        return Cleaned(cleaned, ((0, len(value), 0, len(cleaned)),))
-    return Cleaned(cleaned, tuple(changes))
+        at, length = found.end(), length + len(new)
+    pieces.append(value[at:])
+    text = "".join(pieces)
+    composed = text if text.isascii() else unicodedata.normalize("NFC", text)
+    stages = (tuple(breaks), _composed_changes(text, composed) if composed != text else ())
+    return Cleaned(composed, text, stages)
 
 
-def _stable_pieces(value: str) -> list[str]:
-    """The text cut where cleaning each piece alone gives the same as cleaning them together.
+def _moved(changes: tuple[Change, ...], old: int, end: bool) -> int:
+    shift = 0
+    for old_start, old_end, new_start, new_end in changes:
+        if old <= old_start:
+            break
+        if old < old_end:
+            return new_end if end else new_start
+        shift = new_end - old_end
+    return old + shift
 
-    A piece is a character with the combining marks after it (or a CRLF), joined to the next one
-    whenever cleaning them together differs (a letter and a mark composed, Hangul jamo).
-    """
+
+def _composed_changes(text: str, composed: str) -> tuple[Change, ...]:
+    """Where NFC changed the text: each character with its combining marks, joined while they compose together."""
     units: list[str] = []
-    index = 0
-    while index < len(value):
-        if value.startswith("\r\n", index):
-            units.append("\r\n")
-            index += 2
-            continue
-        stop = index + 1
-        while stop < len(value) and unicodedata.combining(value[stop]):
-            stop += 1
-        units.append(value[index:stop])
-        index = stop
+    for char in text:
+        if units and unicodedata.combining(char):
+            units[-1] += char
+        else:
+            units.append(char)
     pieces: list[str] = []
     for unit in units:
-        if pieces and clean(pieces[-1] + unit) != clean(pieces[-1]) + clean(unit):
+        # An ASCII character never composes with what precedes it; anything else may (Hangul jamo, Indic vowels).
+        if pieces and not unit.isascii() and _nfc(pieces[-1] + unit) != _nfc(pieces[-1]) + _nfc(unit):
             pieces[-1] += unit
         else:
             pieces.append(unit)
-    return pieces
+    changes, at, length = [], 0, 0
+    for piece in pieces:
+        new = _nfc(piece)
+        if new != piece:
+            changes.append((at, at + len(piece), length, length + len(new)))
+        at, length = at + len(piece), length + len(new)
+    if length != len(composed) or "".join(_nfc(piece) for piece in pieces) != composed:
+        return ((0, len(text), 0, len(composed)),)  # a composition this split did not foresee: one change, whole
+    return tuple(changes)
+
+
+def _code_points(text: str, utf16: int) -> int:
+    """How many characters of `text` its first `utf16` UTF-16 units hold (a character past U+FFFF takes two)."""
+    units = 0
+    for index, char in enumerate(text):
+        if units >= utf16:
+            return index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
 
 
 def find_words(text: str, words: str, near: int | None = None) -> tuple[int, int] | None:

@@ -41,7 +41,7 @@ def decide(story_id: int) -> Any:
         return render_story(story, 422, tag_choices=sent, tag_problems=error.problems)
     if saved.accepted or saved.rejected or saved.redirected:
         request_publish(instance())
-    flash(saved.message())
+    flash(saved.message(), "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")
 
 
@@ -67,7 +67,7 @@ def add(story_id: int) -> Any:
     except Invalid as error:
         return render_story(story, 422, add_tag=sent, add_tag_problems=error.problems)
     request_publish(instance())
-    flash("Tag added.")
+    flash("Tag added.", "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")
 
 
@@ -76,5 +76,5 @@ def add(story_id: int) -> Any:
 def suggest(story_id: int) -> Any:
     story_or_404(story_id)
     request_tagging(instance(), story_id)
-    flash("Asking for fresh suggestions.")
+    flash("Asking the tagger for fresh suggestions.", "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")

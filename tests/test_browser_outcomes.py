@@ -111,6 +111,15 @@ def drag_select(page: Page, container: str, words: str) -> None:
     assert page.evaluate("document.getSelection().toString()") == words
 
 
+def expect_problem_in_view(form, words: str) -> None:
+    """The form's problem says `words`, beside its button, on screen, focused (so a screen reader reads it)."""
+    problem = form.get_by_role("alert")
+    expect(problem).to_contain_text(words)
+    expect(problem).to_be_focused()
+    expect(problem).to_be_in_viewport()
+    expect(form.get_by_role("button", name="Add this tag")).to_be_in_viewport()
+
+
 def published_evidence(storybank: Storybank, audience: str, story_id: int) -> dict[str, str]:
     path = storybank.instance / "published" / f"{audience}.db"
     with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
@@ -134,15 +143,22 @@ def test_selected_words_are_the_published_evidence(storybank, signed_consent_for
         expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
         story_id = int(re.search(r"/stories/(\d+)$", page.url).group(1))
 
-    with steps("select words in paragraph 2 with the mouse and tag them"):
+    with steps("press Add this tag with nothing selected"):
         outcomes = page.get_by_role("region", name="Outcomes")
         # The tagger's suggestions arrive while the page is open; it reloads itself once they are ready.
         expect(outcomes.get_by_role("status")).to_have_count(0, timeout=JOB_TIMEOUT * 1000)
-        drag_select(page, "#story-text", QUOTE)
         add = page.locator("#add-tag")
-        expect(add.locator("#selected-words")).to_have_text(f"Selected: “{QUOTE}”")
         add.get_by_label("Domain").select_option(label="Our relationships")
         add.get_by_label("Direction").select_option("improved")
+        add.get_by_role("button", name="Add this tag").click()
+        expect_problem_in_view(add, "Select the words in the story that show this outcome")
+        expect(add.get_by_label("Domain")).to_have_value("relationships")  # the choice is kept
+        page.screenshot(path=ARTIFACTS / f"add-tag-nothing-selected-{width}.png")
+
+    with steps("select words in paragraph 2 with the mouse and tag them"):
+        drag_select(page, "#story-text", QUOTE)
+        expect(add.locator("#selected-words")).to_have_text(f"Selected: “{QUOTE}”")
+        expect(add.get_by_role("alert")).to_have_count(0)  # the problem is solved: it says so by going
         add.get_by_role("button", name="Add this tag").click()
         expect(page.get_by_role("alert").filter(has_text="Tag added")).to_be_visible()
 
@@ -153,6 +169,22 @@ def test_selected_words_are_the_published_evidence(storybank, signed_consent_for
         preview = page.get_by_role("region", name="As it will be published")
         expect(preview.locator(".published-body p")).to_have_count(len(PARAGRAPHS))
         page.screenshot(path=ARTIFACTS / f"evidence-tagged-{width}.png", full_page=True)
+
+    with steps("decide in both lenses and save once"):
+        decisions = {}
+        for lens, decision in (("Five Ways to Wellbeing", "Accept"), ("ONS wellbeing domains", "Reject")):
+            suggestion = page.get_by_role("list", name=lens).get_by_role("listitem").filter(has_text="suggested").first
+            decisions[suggestion.locator(".tag-head strong").inner_text()] = decision
+            suggestion.get_by_label(decision, exact=True).check()
+        page.get_by_role("button", name="Save outcome decisions").click()
+        (accepted, _), (rejected, _) = decisions.items()
+        expect(page.get_by_role("alert").filter(has_text="Outcome decisions saved")).to_contain_text(
+            f"accepted: {accepted}; rejected: {rejected}"
+        )
+        for domain, decision in decisions.items():
+            tag = page.locator(".tag").filter(has=page.get_by_text(domain, exact=True))
+            expect(tag.locator(".status")).to_contain_text("confirmed" if decision == "Accept" else "rejected")
+        page.locator("#tag-decisions").screenshot(path=ARTIFACTS / f"outcome-decisions-{width}.png")
 
     with steps("a reviewer signs it off"):
         log_out(page)
@@ -177,3 +209,26 @@ def test_selected_words_are_the_published_evidence(storybank, signed_consent_for
 
     context.close()
     assert not steps.page_errors, steps.page_errors
+
+
+def test_add_this_tag_without_a_script_answers_beside_the_button(storybank, chromium_browser, request):
+    """Without JavaScript the server answers: the same page, the problem beside the button and focused, choices kept."""
+    steps = Steps(chromium_browser, storybank, request.node.name)
+    context = chromium_browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = steps.watch(context.new_page())
+    with steps("press Add this tag on a phone with nothing selected"):
+        log_in(page, storybank.app_url, WORKER)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Stories").click()
+        page.locator("table a[href*='/stories/']").first.click()
+        add = page.locator("#add-tag")
+        add.get_by_label("Domain").select_option(label="Health")
+        add.get_by_label("Direction").select_option("mixed")
+        with page.expect_response(lambda response: response.url.endswith("/tags/add")) as answer:
+            add.get_by_role("button", name="Add this tag").click()
+        assert answer.value.status == 422
+        expect_problem_in_view(add, "Select the words in the story that show this outcome")
+        expect(add.get_by_label("Domain")).to_have_value("health")
+        expect(add.get_by_label("Direction")).to_have_value("mixed")
+        page.screenshot(path=ARTIFACTS / "add-tag-nothing-selected-no-script-390.png")
+    context.close()

@@ -563,7 +563,7 @@ def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: s
     """Record a reviewer's choice to keep or redact a person's name found in a story."""
     if decision not in ("keep", "redact"):
         raise Invalid({"decision": "For each name, choose Keep it or Replace it with a placeholder."})
-    placeholder = placeholder.strip()
+    placeholder = text(placeholder)
     if decision == "redact" and placeholder and not (placeholder.startswith("[") and placeholder.endswith("]")):
         placeholder = f"[{placeholder}]"
     with write_transaction(db):

@@ -32,6 +32,21 @@
     setTimeout(poll, 1500);
   }
 
+  // --- decisions not yet saved ---------------------------------------------------------------
+  // Leaving the page (another form, a link, the reload when a job finishes) would lose choices made
+  // in the decisions form but not saved: the browser asks first. A form sent back holds unsaved ones.
+  const decisions = document.getElementById("tag-decisions");
+  if (decisions) {
+    let unsaved = decisions.dataset.unsaved === "true";
+    decisions.addEventListener("change", () => { unsaved = true; });
+    decisions.addEventListener("submit", () => { unsaved = false; });
+    window.addEventListener("beforeunload", (event) => {
+      if (!unsaved) return;
+      event.preventDefault();
+      event.returnValue = ""; // older browsers ask only when this is set
+    });
+  }
+
   // --- tag by selecting text ----------------------------------------------------------------
   const text = document.getElementById("story-text");
   const form = document.getElementById("add-tag");

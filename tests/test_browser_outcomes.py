@@ -170,6 +170,20 @@ def test_selected_words_are_the_published_evidence(storybank, signed_consent_for
         expect(preview.locator(".published-body p")).to_have_count(len(PARAGRAPHS))
         page.screenshot(path=ARTIFACTS / f"evidence-tagged-{width}.png", full_page=True)
 
+    with steps("leave with a decision not saved, and be asked first"):
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))  # "Stay on this page"
+        reject = page.get_by_role("list", name="Five Ways to Wellbeing").get_by_label("Reject", exact=True).first
+        reject.check()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Stories").click(no_wait_after=True)
+        for _ in range(50):  # waiting in the page lets its events arrive
+            if asked:
+                break
+            page.wait_for_timeout(100)
+        assert asked == ["beforeunload"]
+        expect(reject).to_be_checked()
+        assert f"/stories/{story_id}#" in page.url  # still on the story
+
     with steps("decide in both lenses and save once"):
         decisions = {}
         for lens, decision in (("Five Ways to Wellbeing", "Accept"), ("ONS wellbeing domains", "Reject")):

@@ -184,17 +184,34 @@ def test_selected_words_are_the_published_evidence(storybank, signed_consent_for
         expect(reject).to_be_checked()
         assert f"/stories/{story_id}#" in page.url  # still on the story
 
+    with steps("change a suggestion's direction without deciding on it, and save"):
+        undecided = page.get_by_role("list", name="ONS wellbeing domains").get_by_role("listitem").filter(has_text="suggested")
+        undecided = undecided.last
+        domain = undecided.locator(".tag-head strong").inner_text()
+        undecided.get_by_label(re.compile("^Direction")).select_option("mixed")
+        page.get_by_role("button", name="Save outcome decisions").click()
+        problem = page.locator("#tag-decisions").get_by_role("alert")
+        expect(problem).to_contain_text(f"You chose “mixed” for {domain}: choose Accept or Reject to save it.")
+        expect(problem).to_be_focused()
+        expect(problem).to_be_in_viewport()
+        expect(undecided.get_by_label(re.compile("^Direction"))).to_have_value("mixed")  # kept, to decide on
+        expect(reject).to_be_checked()  # and so is the choice made before
+        page.screenshot(path=ARTIFACTS / f"outcome-decisions-sent-back-{width}.png")
+        undecided.get_by_label("Accept", exact=True).check()
+
     with steps("decide in both lenses and save once"):
-        decisions = {}
+        decisions = {domain: "Accept"}
         for lens, decision in (("Five Ways to Wellbeing", "Accept"), ("ONS wellbeing domains", "Reject")):
             suggestion = page.get_by_role("list", name=lens).get_by_role("listitem").filter(has_text="suggested").first
             decisions[suggestion.locator(".tag-head strong").inner_text()] = decision
             suggestion.get_by_label(decision, exact=True).check()
         page.get_by_role("button", name="Save outcome decisions").click()
-        (accepted, _), (rejected, _) = decisions.items()
-        expect(page.get_by_role("alert").filter(has_text="Outcome decisions saved")).to_contain_text(
-            f"accepted: {accepted}; rejected: {rejected}"
-        )
+        saved = page.get_by_role("alert").filter(has_text="Outcome decisions saved")
+        expect(saved).to_be_in_viewport()
+        said = re.search(r"accepted: (.*); rejected: (.*)\)", saved.inner_text())
+        assert said, saved.inner_text()
+        assert set(said[1].split(", ")) == {name for name, decision in decisions.items() if decision == "Accept"}
+        assert set(said[2].split(", ")) == {name for name, decision in decisions.items() if decision == "Reject"}
         for domain, decision in decisions.items():
             tag = page.locator(".tag").filter(has=page.get_by_text(domain, exact=True))
             expect(tag.locator(".status")).to_contain_text("confirmed" if decision == "Accept" else "rejected")

@@ -67,7 +67,7 @@ def add(story_id: int) -> Any:
     except Invalid as error:
         return render_story(story, 422, add_tag=sent, add_tag_problems=error.problems)
     request_publish(instance())
-    flash("Tag added.", "outcomes")
+    flash(f"Tag added: {outcomes.domain_label(sent['domain'])}.", "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")
 
 

@@ -17,7 +17,7 @@ import pytest
 from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, poll, run_storybank
 from test_browser import REVIEWER, WORKER, fill_consent, fill_story, log_in, log_out
 
-from conftest import SIGNED_FORM
+from stories.demo import stand_in_form
 from stories.sqlite import sqlite3
 
 try:
@@ -56,10 +56,11 @@ def storybank(tmp_path_factory):
         running.stop()
 
 
-@pytest.fixture(scope="module")
-def signed_consent_form(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("forms") / "signed-consent.pdf"
-    path.write_bytes(SIGNED_FORM)
+@pytest.fixture
+def signed_consent_form(tmp_path) -> Path:
+    """Each story's storyteller signs their own form: one person's form cannot evidence another's consent."""
+    path = tmp_path / "signed-consent.pdf"
+    path.write_bytes(stand_in_form(f"A consent form signed by the storyteller of {tmp_path.name}"))
     return path
 
 

@@ -192,7 +192,8 @@ def test_a_surname_whisper_misheard_after_the_given_name_is_hidden(client, auth,
 
     editor = client.get(f"/stories/{story_id}/transcript").get_data(as_text=True)
     segments = [
-        html.unescape(part.split(">", 1)[1].split("</textarea>")[0]) for part in editor.split('name="segment" rows="2"')[1:]
+        html.unescape(part.split(">", 1)[1].split("</textarea>")[0])
+        for part in re.split(r'name="segment" rows="\d+"', editor)[1:]
     ]
     assert client.post(f"/stories/{story_id}/transcript", data={"segment": segments, "action": "reviewed"}).status_code == 302
     names = flagged(client, story_id)

@@ -24,6 +24,7 @@ from pipelines.names import (
 from pipelines.recorded_names import read_name
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 from stories.msc import published_note
+from stories.outcome_tags import evidence_span
 from stories.outcomes import domain_label
 
 
@@ -46,7 +47,7 @@ def published_texts(story: Mapping[str, Any]) -> list[PublishedText]:
     texts = [PublishedText("title", "Title", story["title"] or ""), PublishedText("body", "Story", story["body"] or "")]
     for tag in _confirmed_tags(story):
         domain = domain_label(tag["domain"])
-        if tag["evidence"] and _evidence_span(story, tag) is None:
+        if tag["evidence"] and evidence_span(story["body"] or "", tag) is None:
             texts.append(PublishedText(f"evidence:{tag['id']}", f"Evidence for {domain}", tag["evidence"]))
         if tag["contribution_statement"]:
             texts.append(
@@ -73,7 +74,7 @@ class PublishedVersion:
 
     def evidence(self, story: Mapping[str, Any], tag: Mapping[str, Any]) -> str | None:
         """A tag's evidence as published: cut from the published body where it is the body's words."""
-        span = _evidence_span(story, tag)
+        span = evidence_span(story["body"] or "", tag)
         return self.body_span(*span) if span else self.texts.get(f"evidence:{tag['id']}")
 
     def contribution(self, tag: Mapping[str, Any]) -> str | None:
@@ -253,17 +254,6 @@ def _suggestion(mention: NameMention, suggestions: Mapping[str, str], theirs: st
 
 def _confirmed_tags(story: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [tag for tag in story.get("tags") or [] if tag.get("status", "confirmed") == "confirmed"]
-
-
-def _evidence_span(story: Mapping[str, Any], tag: Mapping[str, Any]) -> tuple[int, int] | None:
-    """Where a tag's evidence stands in the body: its offsets while they still hold, else the words found again."""
-    evidence, start, end, body = tag["evidence"], tag["start"], tag["end"], story["body"] or ""
-    if not evidence:
-        return None
-    if start is not None and end is not None and body[start:end] == evidence:
-        return start, end
-    at = body.find(evidence)
-    return (at, at + len(evidence)) if at >= 0 else None
 
 
 def _told_aloud(story: Mapping[str, Any]) -> bool:

@@ -32,15 +32,42 @@
     setTimeout(poll, 1500);
   }
 
+  // --- decisions not yet saved ---------------------------------------------------------------
+  // Leaving the page (another form, a link, the reload when a job finishes) would lose choices made
+  // in the decisions form but not saved: the browser asks first. A form sent back holds unsaved ones.
+  const decisions = document.getElementById("tag-decisions");
+  if (decisions) {
+    let unsaved = decisions.dataset.unsaved === "true";
+    decisions.addEventListener("change", () => { unsaved = true; });
+    decisions.addEventListener("submit", () => { unsaved = false; });
+    window.addEventListener("beforeunload", (event) => {
+      if (!unsaved) return;
+      event.preventDefault();
+      event.returnValue = ""; // older browsers ask only when this is set
+    });
+  }
+
   // --- tag by selecting text ----------------------------------------------------------------
   const text = document.getElementById("story-text");
+  const form = document.getElementById("add-tag");
   const start = document.getElementById("selection-start");
   const end = document.getElementById("selection-end");
+  const quote = document.getElementById("selection-quote");
   const shown = document.getElementById("selected-words");
-  if (!text || !start || !end) return;
+  const problem = document.getElementById("add-tag-problem");
+  if (!text || !form || !start || !end || !quote) return;
   window.Storybank.onTextSelection(text, (selected) => {
     start.value = selected.start;
     end.value = selected.end;
+    quote.value = selected.text; // the server checks the offsets against these words
     shown.textContent = `Selected: “${selected.text.slice(0, 200)}”`;
+    problem.textContent = "";
+  });
+  // Nothing selected: say so beside the button, where the person is looking, and keep their choices.
+  form.addEventListener("submit", (event) => {
+    if (start.value && end.value) return;
+    event.preventDefault();
+    problem.textContent = "Select the words in the story that show this outcome (press and drag across them), then add the tag.";
+    problem.focus();
   });
 })();

@@ -23,6 +23,7 @@ from stories.clock import now_iso
 from stories.consent import ANONYMOUS, BOARD, LABELS, NAMED, PSEUDONYM, Decision, publishable
 from stories.db import write_transaction
 from stories.records import get_story, list_stories, story_state
+from stories.text import find_words
 from stories.validation import Invalid, Problems, optional_text, required_text, whole_number
 
 MAX_TITLE = 200
@@ -187,19 +188,16 @@ def find_quote(body: str, data: Mapping[str, Any]) -> Quote:
         raise Invalid({"quote": "Select the words to quote in the story, or paste them exactly as they appear there."})
     if len(" ".join(words)) > MAX_QUOTE:
         raise Invalid({"quote": f"A pull quote is at most {MAX_QUOTE} characters; choose a shorter passage."})
-    pattern = re.compile(r"\s+".join(re.escape(word) for word in words))
-    matches = list(pattern.finditer(body))
-    if not matches:
+    # Of several identical passages, the one the presenter selected.
+    span = find_words(body, " ".join(words), near=whole_number(data.get("start")))
+    if span is None:
         raise Invalid(
             {
                 "quote": "Those words are not in the story as the board will read it. A pull quote must be the "
                 "storyteller's exact words from the text shown here (names already hidden)."
             }
         )
-    start = whole_number(data.get("start"))
-    # Of several identical passages, keep the one the presenter selected.
-    match = min(matches, key=lambda m: abs(m.start() - start) if start is not None else m.start())
-    return Quote(match.start(), match.end(), body[match.start() : match.end()])
+    return Quote(*span, body[span[0] : span[1]])
 
 
 def add_quote(db: sqlite_utils.Database, case_study_id: int, board: BoardStory, data: Mapping[str, Any], *, actor: str) -> Quote:

@@ -8,6 +8,7 @@ stories, never money.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,15 @@ from stories.validation import whole_number
 
 UNVERIFIED = LEVELS[()]
 QUOTES = 3
+# "In their own words" shows what a storyteller said: enough words to say something ("Money." does
+# not), in the first person singular, the one voice staff never write about someone else in
+# ("He now has the heating on", "Written up by Helen Marsh... read back to Arthur, who asked us"),
+# and never a note about how the story was written down, whoever's voice it is in.
+MIN_QUOTE_WORDS = 5
+FIRST_PERSON = re.compile(r"\bI\b|(?i:\b(?:me|my|mine|myself)\b)")
+STAFF_NOTE = re.compile(
+    r"\b(?:written up|wrote (?:this|it) up|read (?:it |this )?back to|as told to|transcribed)\b", re.IGNORECASE
+)
 MAX_MONTHS = 18  # a longer span is drawn by quarter, so the bars stay wide enough to read
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Columns a commissioner filters on, as named in story_outcomes (constants: never user input).
@@ -336,6 +346,7 @@ def _quotes(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[Quo
         )
     ]
     chosen: list[Quote] = []
+    candidates = [quote for quote in candidates if in_their_own_words(quote.evidence)]
     for distinct_domains in (True, False):
         for quote in candidates:
             if len(chosen) == QUOTES:
@@ -344,6 +355,11 @@ def _quotes(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[Quo
                 continue
             chosen.append(quote)
     return chosen
+
+
+def in_their_own_words(evidence: str) -> bool:
+    """Is this evidence a storyteller speaking, and saying enough to quote?"""
+    return len(evidence.split()) >= MIN_QUOTE_WORDS and bool(FIRST_PERSON.search(evidence)) and not STAFF_NOTE.search(evidence)
 
 
 def _options(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:

@@ -25,6 +25,7 @@ from stories.consent import COMMISSIONERS, PUBLISHED_AUDIENCES
 from stories.db import connect
 from stories.instance import ENV_VAR, Instance
 from stories.roles import Role
+from stories.text import paragraphs
 
 METADATA_FILE = Path(__file__).resolve().parent.parent / "datasette-metadata.yml"
 SETTINGS: dict[str, bool | int] = {
@@ -189,8 +190,7 @@ def extra_template_vars(datasette: Any, request: Any) -> dict[str, str]:
 def render_cell(value: Any, column: str, table: str | None, database: str) -> Any:
     """A story's text as paragraphs, as the storyteller told it, rather than one run-on cell."""
     if database in PUBLISHED_AUDIENCES and table == "stories" and column == "body" and isinstance(value, str):
-        paragraphs = [p.strip() for p in value.split("\n\n") if p.strip()]
-        return Markup("".join(f"<p>{escape(p)}</p>" for p in paragraphs))
+        return Markup("".join(f"<p>{Markup('<br>').join(escape(p).splitlines())}</p>" for p in paragraphs(value)))
     return None
 
 

@@ -1,12 +1,18 @@
-"""Schema of the working store as registered migrations, applied in order exactly once."""
+"""Schema of the working store as registered migrations, applied in order exactly once.
+
+A migration's name is its key in `_migrations`, so a name is never changed once released; the order is
+this file's order, not the number in the name (branches built side by side numbered theirs alike).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import sqlite_utils
 
 from stories.db import write_transaction
+from stories.text import clean, clean_with_offsets, selected_span
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -503,3 +509,95 @@ def m014_journal_marks(db: sqlite_utils.Database) -> None:
             "INSERT OR IGNORE INTO journal_marks (entry, story_id, kind, at)"
             " SELECT journal_entry, story_id, kind, recorded_at FROM consent_events WHERE journal_entry IS NOT NULL"
         )
+
+
+# Text typed in a browser was stored with the CRLF line breaks the browser sends, while the page
+# (and so every selection made on it) has LF: stored offsets and the page disagreed. Every stored
+# text is cleaned as stories.text.clean now cleans what enters, and every span pointing into a
+# story's body or published text moves with it. The words a reviewer read are the same words, so
+# the m007 triggers (back to review on a changed text) are lifted for this migration only.
+# Consent history stays as it was given: it is append-only, and nothing points into it.
+_CLEANED_COLUMNS = {
+    "outcome_tags": ("evidence", "contribution_statement"),
+    "msc_rounds": ("title", "panel"),
+    "msc_choices": ("reason",),
+    "verifications": ("note",),
+    "interventions": ("name", "description"),
+    "name_decisions": ("placeholder",),
+    "case_studies": ("title", "context"),
+}
+
+
+@migration
+def m011_clean_stored_text(db: sqlite_utils.Database) -> None:
+    triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'm007%'").fetchall()
+    for name, _ in triggers:
+        db.execute(f'DROP TRIGGER "{name}"')  # names read from the schema itself
+    moved = _clean_story_texts(db)
+    for table, columns in _CLEANED_COLUMNS.items():
+        key = "rowid"  # every one of these tables has one, whatever its primary key
+        for row in db.execute(f"SELECT {key}, {', '.join(columns)} FROM {table}").fetchall():
+            cleaned = [clean(value) if isinstance(value, str) else value for value in row[1:]]
+            if cleaned != list(row[1:]):
+                assignments = ", ".join(f"{column} = ?" for column in columns)
+                db.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*cleaned, row[0]])
+    _clean_case_study_quotes(db, moved)
+    for _, sql in triggers:
+        db.execute(sql)
+
+
+def _clean_story_texts(db: sqlite_utils.Database) -> set[int]:
+    """Clean each story's title, body and reviewed transcript, moving its tags' offsets; returns the stories moved."""
+    moved = set()
+    for (story_id,) in db.execute("SELECT id FROM stories").fetchall():  # one at a time: 100,000 bodies fill memory
+        title, body = db.execute("SELECT title, body FROM stories WHERE id = ?", [story_id]).fetchone()
+        cleaned = clean_with_offsets(body)
+        if cleaned.text == body and clean(title) == title:
+            continue
+        moved.add(story_id)
+        db.execute("UPDATE stories SET title = ?, body = ? WHERE id = ?", [clean(title), cleaned.text, story_id])
+        # A tag someone added on the story page holds the page's offsets (UTF-16, counted on the text as
+        # shown), and so the wrong words: it gets the words they selected. Others hold Python's offsets.
+        selected_on_page = {
+            row[0]
+            for row in db.execute(
+                "SELECT json_extract(detail, '$.tag_id') FROM audit_log WHERE story_id = ? AND action = 'story.tag_added'",
+                [story_id],
+            )
+        }
+        for tag_id, start, end in db.execute(
+            'SELECT id, start, "end" FROM outcome_tags WHERE story_id = ? AND start IS NOT NULL AND "end" IS NOT NULL',
+            [story_id],
+        ).fetchall():
+            selected = selected_span(cleaned.text, *cleaned.span_from_page(start, end), "")
+            if tag_id in selected_on_page and selected:
+                db.execute(
+                    'UPDATE outcome_tags SET start = ?, "end" = ?, evidence = ? WHERE id = ?',
+                    [*selected, cleaned.text[slice(*selected)], tag_id],
+                )
+            else:
+                db.execute('UPDATE outcome_tags SET start = ?, "end" = ? WHERE id = ?', [*cleaned.span(start, end), tag_id])
+    for transcript_id, segments in db.execute("SELECT id, segments FROM transcripts").fetchall():
+        parts = json.loads(segments)
+        tidy = [{**part, "text": clean(str(part["text"]))} for part in parts]
+        if tidy != parts:
+            db.execute("UPDATE transcripts SET segments = ? WHERE id = ?", [json.dumps(tidy), transcript_id])
+    return moved
+
+
+def _clean_case_study_quotes(db: sqlite_utils.Database, moved: set[int]) -> None:
+    """Pull quotes are offsets into the published text: moved as that text moves, located by the stored version."""
+    for case_study_id, story_id, quotes in db.execute("SELECT id, story_id, quotes FROM case_studies").fetchall():
+        if story_id not in moved:
+            continue
+        stored = db.execute("SELECT version FROM published_versions WHERE story_id = ?", [story_id]).fetchone()
+        published = json.loads(stored[0])["body"] if stored else None
+        cleaned = clean_with_offsets(published) if published is not None else None
+        kept = []
+        for quote in json.loads(quotes):
+            start, end = quote["start"], quote["end"]
+            if cleaned is not None and published[start:end] == quote["text"]:
+                start, end = cleaned.span(start, end)
+            # Otherwise the offsets are only a hint: a case study finds its quotes again by their words.
+            kept.append({"start": start, "end": end, "text": clean(quote["text"])})
+        db.execute("UPDATE case_studies SET quotes = ? WHERE id = ?", [json.dumps(kept), case_study_id])

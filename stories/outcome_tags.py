@@ -6,6 +6,7 @@ or add a tag of their own by selecting the words that show it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -15,7 +16,8 @@ import sqlite_utils
 from stories import audit
 from stories.clock import now_iso
 from stories.db import write_transaction
-from stories.outcomes import DEFAULT_FRAMEWORK, DIRECTIONS
+from stories.outcomes import DEFAULT_FRAMEWORK, DIRECTIONS, domain_label
+from stories.text import selected_span
 from stories.validation import Invalid
 
 
@@ -72,30 +74,77 @@ def save_suggestions(
     return added
 
 
-def decide_tag(
-    db: sqlite_utils.Database,
-    story_id: int,
-    tag_id: int,
-    decision: str,
-    *,
-    actor: str,
-    user_id: int | None,
-    direction: str | None = None,
-) -> None:
-    """Accept (optionally with a changed direction) or reject one suggestion."""
-    if decision not in ("confirmed", "rejected"):
-        raise Invalid({"decision": "Accept or reject the suggestion."})
-    if direction is not None and direction not in DIRECTIONS:
-        raise Invalid({"direction": f"Direction must be one of {', '.join(DIRECTIONS)}."})
+@dataclasses.dataclass(frozen=True)
+class TagChoice:
+    """What the decisions form says about one tag: accept, reject or neither, and the direction shown."""
+
+    tag_id: int
+    decision: str | None  # "confirmed", "rejected", or None when neither was chosen
+    direction: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Saved:
+    """What one save of the decisions form changed, to tell the person honestly."""
+
+    accepted: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    redirected: tuple[str, ...] = ()  # confirmed before, now with another direction
+    waiting: int = 0  # suggestions still without a decision
+
+    def message(self) -> str:
+        changes = (("accepted", self.accepted), ("rejected", self.rejected), ("direction changed", self.redirected))
+        done = [f"{label}: {', '.join(domain_label(d) for d in domains)}" for label, domains in changes if domains]
+        said = f"Outcome decisions saved ({'; '.join(done)})." if done else "No outcome decision changed, so nothing was saved."
+        if self.waiting == 1:
+            said += " 1 suggestion still waits for a decision."
+        elif self.waiting:
+            said += f" {self.waiting} suggestions still wait for a decision."
+        return said
+
+
+def decide_tags(
+    db: sqlite_utils.Database, story_id: int, choices: Iterable[TagChoice], *, actor: str, user_id: int | None
+) -> Saved:
+    """Every decision from the story's one decisions form, saved together or, on any problem, not at all.
+
+    A direction changed on a suggestion nobody accepted or rejected is a problem, not silently
+    dropped: only a decision can carry it.
+    """
+    accepted, rejected, redirected, problems = [], [], [], {}
     with write_transaction(db):
-        row = db.execute("SELECT direction FROM outcome_tags WHERE id = ? AND story_id = ?", [tag_id, story_id]).fetchone()
-        if row is None:
-            raise Invalid({"tag": "That tag is not on this story."})
-        db.execute(
-            "UPDATE outcome_tags SET status = ?, direction = ?, decided_by = ?, decided_at = ? WHERE id = ?",
-            [decision, direction or row[0], user_id, now_iso(), tag_id],
-        )
-        audit.record(db, actor, f"story.tag_{decision}", story_id, tag_id=tag_id)
+        tags = {row["id"]: row for row in db.query("SELECT * FROM outcome_tags WHERE story_id = ?", [story_id])}
+        for choice in choices:
+            tag = tags.get(choice.tag_id)
+            if tag is None:  # replaced by fresh suggestions since the page was loaded
+                problems["tags"] = "Some suggestions were renewed since this page was loaded: check them again below."
+                continue
+            direction = choice.direction or tag["direction"]
+            if direction not in DIRECTIONS:
+                problems[f"tag-{tag['id']}"] = f"Choose a direction: {', '.join(DIRECTIONS)}."
+            elif choice.decision is None:
+                if tag["status"] == "suggested" and direction != tag["direction"]:
+                    problems[f"tag-{tag['id']}"] = (
+                        f"You chose “{direction}” for {domain_label(tag['domain'])}: choose Accept or Reject to save it."
+                    )
+            elif choice.decision not in ("confirmed", "rejected"):
+                problems[f"tag-{tag['id']}"] = "Choose Accept or Reject."
+            elif (choice.decision, direction) != (tag["status"], tag["direction"]):
+                db.execute(
+                    "UPDATE outcome_tags SET status = ?, direction = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+                    [choice.decision, direction, user_id, now_iso(), tag["id"]],
+                )
+                audit.record(db, actor, f"story.tag_{choice.decision}", story_id, tag_id=tag["id"])
+                if choice.decision == tag["status"]:
+                    redirected.append(tag["domain"])
+                else:
+                    (accepted if choice.decision == "confirmed" else rejected).append(tag["domain"])
+        if problems:
+            raise Invalid(problems)  # rolls every decision of this save back: none is half-saved
+        waiting = db.execute(
+            "SELECT count(*) FROM outcome_tags WHERE story_id = ? AND status = 'suggested'", [story_id]
+        ).fetchone()[0]
+    return Saved(tuple(accepted), tuple(rejected), tuple(redirected), waiting)
 
 
 def add_tag(
@@ -104,28 +153,40 @@ def add_tag(
     *,
     domain: str,
     direction: str,
-    start: int,
-    end: int,
+    start: int | None,
+    end: int | None,
     actor: str,
     user_id: int | None,
     domains: Iterable[str],
+    selected: str = "",
     framework: str = DEFAULT_FRAMEWORK,
     version: str = "",
 ) -> int:
-    """A person's own tag on the words they selected: confirmed as it is made."""
-    body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()
-    if body is None:
-        raise Invalid({"story": "There is no such story."})
+    """A person's own tag on the words they selected: confirmed as it is made.
+
+    The page sends the offsets of the selection and its words; the evidence is always exactly those
+    words (stories.text.selected_span), never whatever now stands at stale offsets.
+    """
     problems = {}
     if domain not in set(domains):
-        problems["domain"] = "Choose an outcome domain."
+        problems["domain"] = "Choose the outcome domain these words show."
     if direction not in DIRECTIONS:
-        problems["direction"] = f"Direction must be one of {', '.join(DIRECTIONS)}."
-    if not (0 <= start < end <= len(body[0])):
-        problems["evidence"] = "Select the words in the story that show this outcome."
-    if problems:
-        raise Invalid(problems)
+        problems["direction"] = f"Choose a direction: {', '.join(DIRECTIONS)}."
     with write_transaction(db):
+        body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()
+        if body is None:
+            raise Invalid({"story": "There is no such story."})
+        span = selected_span(body[0], start, end, selected)
+        if span is None:
+            problems["evidence"] = (
+                "Select the words in the story that show this outcome (press and drag across them), then add the tag."
+                if not selected.strip() and (start is None or end is None)
+                else "The words you selected are not in the story as it is now (it changed since this page was "
+                "loaded). Select them again."
+            )
+        if problems:
+            raise Invalid(problems)
+        start, end = span
         # A person's tag replaces any other tag for that domain: one tag per domain per story.
         db.execute("DELETE FROM outcome_tags WHERE story_id = ? AND framework = ? AND domain = ?", [story_id, framework, domain])
         tag_id = db.execute(
@@ -135,3 +196,17 @@ def add_tag(
         ).lastrowid
         audit.record(db, actor, "story.tag_added", story_id, tag_id=tag_id)
     return tag_id
+
+
+def evidence_span(body: str, tag: Mapping[str, Any]) -> tuple[int, int] | None:
+    """Where a tag's evidence stands in the body: its offsets while they still hold, else the words found again.
+
+    A transcript corrected after tagging moves the words; the evidence is the words, not the offsets.
+    """
+    evidence, start, end = tag["evidence"], tag["start"], tag["end"]
+    if not evidence:
+        return None
+    if start is not None and end is not None and body[start:end] == evidence:
+        return start, end
+    at = body.find(evidence)
+    return (at, at + len(evidence)) if at >= 0 else None

@@ -11,6 +11,7 @@ import sqlite_utils
 from stories import audit
 from stories.clock import now_iso
 from stories.db import write_transaction
+from stories.text import clean
 from stories.validation import Invalid
 
 MAX_SEGMENT_TEXT = 5_000
@@ -50,7 +51,7 @@ def save_transcript(
     db: sqlite_utils.Database, story_id: int, recording_id: int, *, segments: list[dict[str, Any]], language: str, model: str
 ) -> int:
     """Store the machine's transcript; the story's text becomes it, marked as not yet reviewed."""
-    cleaned = [{"start": float(s["start"]), "end": float(s["end"]), "text": str(s["text"]).strip()} for s in segments]
+    cleaned = [{"start": float(s["start"]), "end": float(s["end"]), "text": clean(str(s["text"])).strip()} for s in segments]
     with write_transaction(db):
         transcript_id = db.execute(
             "INSERT INTO transcripts (story_id, recording_id, model, language, machine_segments, segments, created_at)"
@@ -84,7 +85,7 @@ def correct_transcript(db: sqlite_utils.Database, story_id: int, texts: list[str
         too_long = [n for n, text in enumerate(texts, start=1) if len(text) > MAX_SEGMENT_TEXT]
         if too_long:
             raise Invalid({f"segment-{too_long[0]}": f"Part {too_long[0]} is longer than {MAX_SEGMENT_TEXT:,} characters."})
-        corrected = [{**segment, "text": " ".join(text.split())} for segment, text in zip(segments, texts, strict=True)]
+        corrected = [{**segment, "text": " ".join(clean(text).split())} for segment, text in zip(segments, texts, strict=True)]
         if reviewed and not any(s["text"] for s in corrected):
             raise Invalid({"transcript": "The transcript is empty: there is nothing to mark as reviewed."})
         db.execute(

@@ -65,7 +65,7 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
     told_on = parse_date(problems, data, "told_on", "Date told", required=True, missing="Enter the date the story was told.")
     if told_on and told_on > today:
         problems.add("told_on", "The date the story was told cannot be in the future.")
-    names = split_names(data.get("storyteller_names"))
+    names = [name for name in map(text, split_names(data.get("storyteller_names"))) if name]  # cleaned as all text is
     if any(len(name) > 120 for name in names):
         problems.add("storyteller_names", "Each name is at most 120 characters.")
     doubts = [doubt for doubt in map(order_doubt, names[:1]) if doubt]
@@ -563,7 +563,7 @@ def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: s
     """Record a reviewer's choice to keep or redact a person's name found in a story."""
     if decision not in ("keep", "redact"):
         raise Invalid({"decision": "For each name, choose Keep it or Replace it with a placeholder."})
-    placeholder = placeholder.strip()
+    placeholder = text(placeholder)
     if decision == "redact" and placeholder and not (placeholder.startswith("[") and placeholder.endswith("]")):
         placeholder = f"[{placeholder}]"
     with write_transaction(db):

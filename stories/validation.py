@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from stories.text import clean
+
 MAX_INTEGER = 2**63 - 1  # SQLite's largest integer: a larger one names nothing stored and fails a query
 
 
@@ -33,10 +35,10 @@ class Problems:
 
 
 def text(value: Any) -> str:
-    """Normalise a submitted value to stripped text ('' for missing)."""
+    """A submitted value as stored text (stories.text.clean), stripped; '' for missing."""
     if value is None:
         return ""
-    return str(value).strip()
+    return clean(str(value)).strip()
 
 
 def whole_number(value: Any) -> int | None:

@@ -257,7 +257,6 @@ def published_evidence(storybank: Storybank, story_id: int) -> str | None:
     return row[0] if row else None
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 13 item 1: fix/text")
 @pytest.mark.parametrize("width", [390], ids=["390px"])
 def test_the_words_selected_in_a_typed_story_are_the_exact_quote_published(storybank, visit, signed_form, width):
     """The browser sends a typed story's line breaks as CRLF; the quote must still be exactly the words selected,

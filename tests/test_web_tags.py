@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from conftest import story_form, with_signed_form
 from pipelines.publish import run_publish
+from stories.outcomes import domain_label
 from stories.sqlite import sqlite3
 
 BODY = (
@@ -14,7 +18,7 @@ BODY = (
 
 
 def record(client, **fields):
-    form = with_signed_form(story_form(body=BODY, identity_level="named", **fields))
+    form = with_signed_form(story_form(**{"body": BODY, "identity_level": "named", **fields}))
     response = client.post("/stories/new", data=form, content_type="multipart/form-data")
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -84,12 +88,98 @@ def test_a_worker_tags_the_words_they_select(client, auth, db):
     assert added["evidence"] == BODY[start:end]
 
 
-def test_a_tag_without_selected_words_is_refused_with_a_message(client, auth, db):
+def test_a_tag_without_selected_words_is_refused_beside_the_button_keeping_the_choices(client, auth, db):
     auth.login("worker")
     story_id = record(client)
     response = client.post(
-        f"/stories/{story_id}/tags/add",
-        data={"domain": "health", "direction": "improved", "start": "", "end": ""},
+        f"/stories/{story_id}/tags/add", data={"domain": "health", "direction": "mixed", "start": "", "end": "", "quote": ""}
+    )
+    assert response.status_code == 422  # the page itself, not a redirect to its top
+    page = response.get_data(as_text=True)
+    problem = re.search(
+        r'<p class="field-error" id="add-tag-problem" role="alert" tabindex="-1" autofocus>(.*?)</p>\s*<button', page
+    )
+    assert problem and "Select the words in the story" in problem[1]
+    assert '<option value="health" selected>' in page and '<option value="mixed" selected>' in page
+
+
+# A story as a browser submits it: CRLF line breaks, an emoji and a decomposed accent before the words selected.
+TYPED = (
+    "My name is Zoe\u0308 \U0001f642 and I am 81.\r\n\r\nThe volunteer rings on a Tuesday.\r\n"
+    "Now we go to the Friday group together and I have made friends.\r\n\r\nI feel less lonely."
+)
+QUOTE = "we go to the Friday group together"
+
+
+def page_text(page: str) -> str:
+    """The story's text as a browser's HTML parser makes it: CR and CRLF become LF, NUL is dropped."""
+    inner = re.search(r'<div class="story-text" id="story-text"[^>]*>(.*?)</div>', page, re.DOTALL)[1]
+    return re.sub(r"\r\n?", "\n", html.unescape(re.sub(r"<[^>]+>", "", inner))).replace("\0", "")
+
+
+def select(client, story_id: int, words: str) -> dict[str, str]:
+    """What static/selection.js sends for these words selected on the page: code-point offsets and the words."""
+    shown = page_text(client.get(f"/stories/{story_id}").get_data(as_text=True))
+    start = shown.index(words)
+    return {"start": str(start), "end": str(start + len(words)), "quote": words}
+
+
+def test_words_selected_in_a_typed_story_are_its_evidence_whatever_comes_before_them(client, auth, db):
+    auth.login("worker")
+    story_id = record(client, body=TYPED)
+    selected = select(client, story_id, QUOTE)
+    response = client.post(f"/stories/{story_id}/tags/add", data={"domain": "relationships", "direction": "improved", **selected})
+    assert response.status_code == 302
+    assert tags(db, story_id)["relationships"]["evidence"] == QUOTE
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert re.search(rf'<mark class="evidence" title="[^"]*relationships[^"]*"[^>]*>{QUOTE}</mark>', page)
+
+
+def test_offsets_from_a_page_loaded_before_the_story_changed_still_tag_the_words_selected(client, auth, db):
+    auth.login("worker")
+    story_id = record(client)
+    stale = {"start": "0", "end": "10", "quote": "I passed the food hygiene certificate."}
+    client.post(f"/stories/{story_id}/tags/add", data={"domain": "what_we_do", "direction": "improved", **stale})
+    assert tags(db, story_id)["what_we_do"]["evidence"] == "I passed the food hygiene certificate."
+    gone = {"start": "0", "end": "10", "quote": "words that are not in the story"}
+    response = client.post(f"/stories/{story_id}/tags/add", data={"domain": "health", "direction": "improved", **gone})
+    assert response.status_code == 422
+    assert "not in the story as it is now" in response.get_data(as_text=True)
+    assert "health" not in tags(db, story_id) or tags(db, story_id)["health"]["origin"] == "machine"
+
+
+def test_decisions_in_both_lenses_are_one_form_saved_together(client, auth, db):
+    auth.login("worker")
+    story_id = record(client)
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    forms = [form for form in re.findall(r"<form.*?</form>", page, re.DOTALL) if 'type="radio" id="confirm-' in form]
+    assert len(forms) == 1, "every lens's decisions must be in one form, or saving one loses the other's"
+    assert "Five Ways to Wellbeing" in forms[0] and "ONS wellbeing domains" in forms[0]
+    lenses = {row["framework"]: row for row in db.query("SELECT * FROM outcome_tags WHERE story_id = ?", [story_id])}
+    ons, five = lenses["ons-wellbeing"], lenses["five-ways"]
+    response = client.post(
+        f"/stories/{story_id}/tags",
+        data={f"tag-{ons['id']}": "confirmed", f"tag-{five['id']}": "rejected"},
         follow_redirects=True,
     )
-    assert "Select the words in the story" in response.get_data(as_text=True)
+    said = response.get_data(as_text=True)
+    assert f"accepted: {domain_label(ons['domain'])}; rejected: {domain_label(five['domain'])}" in said
+    status = dict(db.execute("SELECT id, status FROM outcome_tags WHERE id IN (?, ?)", [ons["id"], five["id"]]).fetchall())
+    assert status == {ons["id"]: "confirmed", five["id"]: "rejected"}
+
+
+def test_a_direction_chosen_without_a_decision_sends_every_choice_back_unsaved(client, auth, db):
+    auth.login("worker")
+    story_id = record(client)
+    housing, money = tags(db, story_id)["where_we_live"], tags(db, story_id)["personal_finance"]
+    response = client.post(
+        f"/stories/{story_id}/tags",
+        data={f"tag-{housing['id']}-direction": "mixed", f"tag-{money['id']}": "confirmed"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "You chose “mixed” for Where we live: choose Accept or Reject to save it." in page
+    direction = re.search(rf'<select id="direction-{housing["id"]}"[^>]*>(.*?)</select>', page, re.DOTALL)[1]
+    assert '<option value="mixed" selected>' in direction  # the choice is kept, to be decided on
+    assert re.search(rf'id="confirm-{money["id"]}" name="tag-{money["id"]}" value="confirmed" checked', page)  # kept
+    assert tags(db, story_id)["personal_finance"]["status"] == "suggested"  # nothing half-saved

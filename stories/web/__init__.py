@@ -20,7 +20,9 @@ from stories import audit, auth
 from stories.db import connect
 from stories.evidence import MAX_EVIDENCE_BYTES
 from stories.instance import Instance
+from stories.outcome_tags import evidence_span
 from stories.outcomes import domain_label
+from stories.text import paragraphs
 from stories.validation import MAX_INTEGER
 from stories.web.session import SharedSessionInterface
 from stories.web.uploads import UploadRequest, allow_uploads
@@ -193,6 +195,7 @@ def init_app(app: Flask) -> None:
             "labelled": labelled,
             "copies_to_destroy": copies_to_destroy,
             "evidence_chunks": evidence_chunks,
+            "paragraphs": paragraphs,
             "domain_label": domain_label,
             "msc_notices": msc_notices,
             "evidence_megabytes": MAX_EVIDENCE_BYTES // (1024 * 1024),
@@ -219,11 +222,14 @@ def msc_notices() -> list[dict[str, Any]]:
 
 
 def evidence_chunks(text: str, tags: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Split a story's text where evidence spans begin and end, so each piece knows which tags cover it."""
-    spans = [t for t in tags if t["start"] is not None and t["end"] is not None and t["status"] != "rejected"]
-    cuts = sorted({0, len(text), *(max(0, min(len(text), t[k])) for t in spans for k in ("start", "end"))})
+    """Split a story's text where evidence spans begin and end, so each piece knows which tags cover it.
+
+    The highlight is where each tag's evidence words stand (as published), not wherever stale offsets point.
+    """
+    spans = [(tag, span) for tag in tags if tag["status"] != "rejected" and (span := evidence_span(text, tag))]
+    cuts = sorted({0, len(text), *(offset for _, span in spans for offset in span)})
     return [
-        (text[a:b], [t for t in spans if t["start"] <= a and b <= t["end"]])
+        (text[a:b], [tag for tag, (start, end) in spans if start <= a and b <= end])
         for a, b in zip(cuts, cuts[1:], strict=False)
         if a < b
     ]

@@ -125,7 +125,12 @@ def _record(form: dict[str, Any]) -> int:
 @bp.route("/<int:story_id>")
 @require("can_read_stories")
 def view(story_id: int) -> Any:
-    story = story_or_404(story_id)
+    return render_story(story_or_404(story_id))
+
+
+def render_story(story: dict[str, Any], status: int = 200, **forms: Any) -> Any:
+    """The story page; `forms` carries a form sent back with its problems, so nothing chosen is lost."""
+    story_id = story["id"]
     version, _ = stored_or_fresh(story, published_versions.load_one(get_db(), story_id))
     decisions = records.publication_decisions(story, names_resolved=not version.unresolved_names)
     if story["consent"] and story["consent"].identity_level == consent.NAMED:
@@ -146,7 +151,8 @@ def view(story_id: int) -> Any:
         assurance=assurance,
         today=today().isoformat(),
         msc_choices=msc.choices_for_story(get_db(), story_id),
-    )
+        **forms,
+    ), status
 
 
 @bp.route("/<int:story_id>/approve", methods=["POST"])

@@ -1,8 +1,8 @@
-"""Recall, precision and speed of pipelines/redact.py on the labelled stories.
+"""Recall, precision and speed of stories/redact.py on the labelled stories.
 
 Run: .venv/bin/python bench/redact.py [--misses]
 
-Sound-alikes (pipelines/sound_alike.py, for stories told aloud): what the rule catches among the
+Sound-alikes (stories/sound_alike.py, for stories told aloud): what the rule catches among the
 spellings Whisper wrote for spoken surnames (bench/data/spoken_names.jsonl, made by
 bench/spoken_names.py), and what it costs: capitalised words of the labelled stories it would hide
 or flag for a storyteller named like each labelled person, and the share of the gazetteer's names
@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines import names as n  # noqa: E402
-from pipelines import redact as r  # noqa: E402
-from pipelines import sound_alike as s  # noqa: E402
+from stories import names as n  # noqa: E402
+from stories import redact as r  # noqa: E402
+from stories import sound_alike as s  # noqa: E402
 
 SETS = {
     "dev": ROOT / "tests/data/names_dev.jsonl",

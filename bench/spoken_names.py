@@ -1,4 +1,4 @@
-"""How Whisper spells surnames it hears: the evidence behind the fuzzy rule in pipelines/redact.py.
+"""How Whisper spells surnames it hears: the evidence behind the fuzzy rule in stories/redact.py.
 
 Run: .venv/bin/python bench/spoken_names.py [COUNT]
 
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines import names as n  # noqa: E402
 from pipelines.transcribe import TranscriberConfig, transcribe  # noqa: E402
+from stories import names as n  # noqa: E402
 from tests.audio import VOICES, speak  # noqa: E402
 
 OUT = ROOT / "bench/data/spoken_names.jsonl"

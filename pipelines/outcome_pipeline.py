@@ -4,7 +4,7 @@ The only module that imports spaCy, and only inside functions: the pipeline is b
 framework version, on first use. A blank English model, a lookup lemmatizer on lower-cased
 words, sentences (punctuation, and long unpunctuated transcript sentences split at discourse
 markers), the framework's span rules, and a component that matches the direction cue words,
-hands plain lists to pipelines.direction and stores its decisions as
+hands plain lists to stories.direction and stores its decisions as
 doc._.storybank_outcomes: (domain, direction, start_char, end_char, confidence, rule).
 """
 
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from pipelines.direction import CLAUSE_LINKS, SUBJECTS, Story, decide, load_cues, longest_first
+from stories.direction import CLAUSE_LINKS, SUBJECTS, Story, decide, load_cues, longest_first
 from stories.frameworks import CONTEXT_LABEL, Framework
 
 SPANS_KEY = "storybank_outcomes"
@@ -256,7 +256,7 @@ def _make_outcome_direction(nlp: Any, name: str) -> Any:
 
 
 def _story(doc: Any, cues: list[tuple[int, int, str, float]]) -> Story:
-    """The plain facts pipelines.direction reads, pulled out of the Doc in one pass each."""
+    """The plain facts stories.direction reads, pulled out of the Doc in one pass each."""
     from spacy.attrs import IS_ALPHA, IS_TITLE, LEMMA, LOWER, SENT_START
 
     strings = doc.vocab.strings

@@ -28,7 +28,6 @@ from typing import IO, Any
 
 import sqlite_utils
 
-from pipelines.identity import PublishedVersion, published_version, stored_or_fresh
 from pipelines.published_file import remove_stories, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
@@ -36,6 +35,7 @@ from stories.assurance import verification_level
 from stories.clock import today as utc_today
 from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
 from stories.db import read_snapshot
+from stories.identity import PublishedVersion, published_version, stored_or_fresh
 from stories.instance import Instance
 from stories.interventions import list_interventions
 from stories.records import stories_for_publication, story_state

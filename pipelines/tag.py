@@ -1,9 +1,9 @@
 """Suggest wellbeing outcome tags for a story: domain, direction and evidence.
 
 Reading order: the public API (tag_text, tag_texts, framework_provenance), evaluation against
-labelled stories, the two click commands, and audio times. The spaCy pipeline lives in
+labelled stories, and audio times (its commands are in stories/cli_tools.py). The spaCy pipeline lives in
 pipelines.outcome_pipeline (imported lazily, so importing this module does not load spaCy),
-the direction rules in pipelines.direction, their cue words in frameworks/direction-cues.jsonl,
+the direction rules in stories.direction, their cue words in frameworks/direction-cues.jsonl,
 and the frameworks themselves are data loaded and checked by stories.frameworks.
 """
 
@@ -19,8 +19,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import click
-
 from stories.frameworks import (
     Framework,
     FrameworkError,
@@ -32,12 +30,10 @@ __all__ = [
     "Framework",
     "FrameworkError",
     "Suggestion",
-    "eval_tagger_command",
     "evaluate",
     "framework_provenance",
     "load_framework",
     "read_examples",
-    "tag_command",
     "tag_text",
     "tag_texts",
 ]
@@ -115,7 +111,8 @@ def framework_provenance(framework: Framework | None = None) -> dict[str, str]:
 @functools.cache
 def _tagger_version() -> str:
     """The release plus a hash of the rules (code and cue words), so any change shows."""
-    from pipelines import direction, outcome_pipeline
+    from pipelines import outcome_pipeline
+    from stories import direction
 
     digest = hashlib.sha256()
     for path in (__file__, direction.__file__, outcome_pipeline.__file__, direction.cues_path()):
@@ -215,64 +212,6 @@ def read_examples(path: str) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- CLI: thin commands for the storybank CLI
-
-
-def _framework_option(value: str | None) -> Framework:
-    try:
-        return load_framework(value) if value else default_framework()
-    except FrameworkError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@click.command("tag")
-@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--json", "as_json", is_flag=True, help="Print suggestions as a JSON list.")
-@click.option("--framework", "framework_path", help="Framework YAML/CSV file or name.")
-def tag_command(file: Any, as_json: bool, framework_path: str | None) -> None:
-    """Suggest wellbeing outcome tags for a story in FILE (or standard input).
-
-    Example: storybank tag story.txt --framework five-ways
-    """
-    suggestions = tag_text(file.read(), framework=_framework_option(framework_path))
-    if as_json:
-        click.echo(json.dumps([s.as_dict() for s in suggestions], indent=2, ensure_ascii=False))
-        return
-    if not suggestions:
-        click.echo("No outcome suggestions.")
-    for s in suggestions:
-        click.echo(f"{s.domain:<20} {s.direction:<9} {s.confidence:.2f}  [{s.start}:{s.end}] {s.rule}")
-        click.echo(f"    {s.evidence}")
-
-
-@click.command("eval-tagger")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--framework", "framework_path", help="Framework YAML/CSV file or name.")
-@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-def eval_tagger_command(file: str, framework_path: str | None, as_json: bool) -> None:
-    """Score the tagger against human-labelled stories in FILE.jsonl.
-
-    Each line: {"text": "...", "labels": {"health": "improved", ...}}.
-    Example: storybank eval-tagger tests/data/outcomes_dev.jsonl
-    """
-    try:
-        examples = read_examples(file)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    report = evaluate(examples, _framework_option(framework_path))
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    click.echo(f"{'domain':<20} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}")
-    for domain, row in report["per_domain"].items():
-        click.echo(f"{domain:<20} {row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f} {row['support']:>4}")
-    micro = report["micro"]
-    click.echo(f"{'micro':<20} {micro['precision']:>6.3f} {micro['recall']:>6.3f} {micro['f1']:>6.3f}")
-    click.echo(
-        f"direction accuracy {report['direction_accuracy']:.3f} over "
-        f"{report['direction_pairs']} domains both marked ({report['examples']} stories)"
-    )
-
-
 # ---------------------------------------------------------------- audio times
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -14,10 +13,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 import numpy as np
 
-from pipelines.audio import AudioError, probe_audio, read_samples
+from pipelines.audio import probe_audio, read_samples
 
 if TYPE_CHECKING:  # faster_whisper is imported only when a transcription needs it
     from faster_whisper import WhisperModel
@@ -270,28 +268,3 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-# --- command line -------------------------------------------------------------
-
-
-@click.command("transcribe")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print text, language, duration, segments and model as JSON.")
-def transcribe_command(file: Path, as_json: bool) -> None:
-    """Transcribe a recording offline and print the text.
-
-    Example: storybank transcribe visit.m4a --json
-    """
-    try:
-        transcript = transcribe(file)
-    except (AudioError, TranscriptionError) as error:
-        raise click.ClickException(str(error)) from None
-    if as_json:
-        click.echo(json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(transcript.text)
-
-
-if __name__ == "__main__":
-    transcribe_command()

@@ -1,6 +1,6 @@
 """Board case studies: a presenter's framing and pull quotes around a story the board may see.
 
-The board reads a story only as `pipelines.identity.published_version` gives it, and only while
+The board reads a story only as `stories.identity.published_version` gives it, and only while
 `publishable(..., BOARD, today)` allows it, so both are checked again on every read and write
 (consent may have changed since the case study was drafted). Pull quotes are always stored as a
 slice of that published text, never as what was typed, so a quote cannot bring back a hidden name.
@@ -17,11 +17,11 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.identity import PublishedVersion, names_not_shown, published_version
 from stories import audit
 from stories.clock import now_iso
 from stories.consent import ANONYMOUS, BOARD, LABELS, NAMED, PSEUDONYM, Decision, publishable
 from stories.db import write_transaction
+from stories.identity import PublishedVersion, names_not_shown, published_version
 from stories.records import get_story, list_stories, story_state
 from stories.text import find_words
 from stories.validation import Invalid, Problems, optional_text, required_text, whole_number

@@ -481,17 +481,15 @@ def frameworks_list(instance: Instance) -> None:
         click.echo(f"{framework.id:24} {framework.version:14} {len(framework.domains):3} domains  {framework.name}")
 
 
-def _add_pipeline_commands() -> None:
-    """The pipelines' own thin commands: storybank transcribe, tag, eval-tagger, redact."""
-    from pipelines.redact import redact_command
-    from pipelines.tag import eval_tagger_command, tag_command
-    from pipelines.transcribe import transcribe_command
+def _add_tool_commands() -> None:
+    """The heavy steps on one file: storybank transcribe, tag, eval-tagger, redact."""
+    from stories.cli_tools import COMMANDS
 
-    for command in (transcribe_command, tag_command, eval_tagger_command, redact_command):
+    for command in COMMANDS:
         cli.add_command(command)
 
 
-_add_pipeline_commands()
+_add_tool_commands()
 
 if __name__ == "__main__":
     cli()

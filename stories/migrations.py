@@ -425,7 +425,7 @@ def m008_consent_evidence_recording(db: sqlite_utils.Database) -> None:
 # Sign-off is for the words a reviewer read. Any published text changed after it (title, body or
 # transcript, a contribution statement, evidence not cut from the body, a Most Significant Change
 # reason) sends the story back for review, however it was changed: a trigger, not each use case.
-# The fields are those of pipelines/identity.py: published_texts; tests walk each one.
+# The fields are those of stories/identity.py: published_texts; tests walk each one.
 _BACK_TO_REVIEW = """
     UPDATE stories SET status = 'submitted', approved_by = NULL, approved_at = NULL
     WHERE id = {story} AND status = 'approved';

@@ -1,4 +1,4 @@
-"""Stored identity-applied versions of stories (see pipelines/identity.py): load and save, nothing else."""
+"""Stored identity-applied versions of stories (see stories/identity.py): load and save, nothing else."""
 
 from __future__ import annotations
 

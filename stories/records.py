@@ -11,7 +11,6 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.recorded_names import order_doubt, read_name, split_names
 from stories import audit, journal
 from stories.clock import now_iso
 from stories.clock import today as utc_today
@@ -32,6 +31,7 @@ from stories.consent import (
     validate_consent,
 )
 from stories.db import write_transaction
+from stories.recorded_names import order_doubt, read_name, split_names
 from stories.recordings import Recording, add_recording, latest_recordings, recording_for
 from stories.stored_files import (
     AUDIO,

@@ -221,7 +221,7 @@ def add_tag(
 def sign_off(db, story_id: int, reviewer_id: int | None) -> None:
     """A reviewer's sign-off as the story page asks for it: every name found in what the story
     publishes decided (kept, here), then the story approved."""
-    from pipelines.identity import names_for_review
+    from stories.identity import names_for_review
     from stories.records import approve_story, decide_name, get_story
 
     for item in names_for_review(get_story(db, story_id)):

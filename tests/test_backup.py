@@ -111,7 +111,7 @@ def post_story(client, **fields) -> int:
 
 def decide_every_name(client, db, story_id: int, decision: str = "keep", **overrides: str) -> None:
     """The reviewer's name panel, submitted with a decision for every name it lists."""
-    from pipelines.identity import names_for_review
+    from stories.identity import names_for_review
     from stories.records import get_story
 
     names = [item["name"] for item in names_for_review(get_story(db, story_id))]

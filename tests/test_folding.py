@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.folding import fold, key, readable
+from stories.folding import fold, key, readable
 
 DISGUISED_HOLT = [
     "Ho\u200blt",  # zero-width space

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import add_tag, story_form, with_signed_form
-from pipelines.identity import names_for_review, published_texts, published_version
 from pipelines.publish import run_publish
 from stories.cli import cli
+from stories.identity import names_for_review, published_texts, published_version
 from stories.recordings import add_recording, correct_transcript, save_transcript
 from stories.records import approve_story, get_story, record_story
 

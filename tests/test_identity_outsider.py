@@ -341,8 +341,8 @@ def test_invisible_characters_are_seen_through_in_every_published_text(client, a
 
 
 def test_the_version_key_hashes_every_module_the_identity_step_runs():
-    from pipelines.identity import IDENTITY_MODULES
+    from stories.identity import IDENTITY_MODULES
 
-    code = "import sys, pipelines.identity; print(' '.join(m.split('.')[1] for m in sys.modules if m.startswith('pipelines.')))"
+    code = "import sys, stories.identity; print(' '.join(m.split('.')[1] for m in sys.modules if m.startswith('pipelines.')))"
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert set(loaded) <= set(IDENTITY_MODULES), set(loaded) - set(IDENTITY_MODULES)

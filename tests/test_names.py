@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.names import find_identifiers, find_names, role_hint, suggest_placeholders
+from stories.names import find_identifiers, find_names, role_hint, suggest_placeholders
 
 DATA = Path(__file__).parent / "data"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.recorded_names import order_doubt, read_name, split_names
+from stories.recorded_names import order_doubt, read_name, split_names
 
 
 @pytest.mark.parametrize(

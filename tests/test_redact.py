@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipelines.names import NameMention, find_names
-from pipelines.redact import (
+from stories.cli_tools import redact_command
+from stories.names import NameMention, find_names
+from stories.redact import (
     RedactionError,
     first_name_only,
     name_variants,
     new_seed,
     pseudonym_for,
     redact,
-    redact_command,
     redact_for_level,
 )
 
@@ -123,7 +123,7 @@ def test_cli_prints_the_json_shape():
 
 def test_import_loads_no_gazetteer_and_no_spacy():
     code = (
-        "import sys, pipelines.redact, pipelines.names as n;"
+        "import sys, stories.redact, stories.names as n;"
         " assert 'spacy' not in sys.modules; assert n.lexicon.cache_info().currsize == 0"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=DATA.parent.parent)

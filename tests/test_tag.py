@@ -16,9 +16,9 @@ from pipelines.tag import (
     framework_provenance,
     load_framework,
     read_examples,
-    tag_command,
     tag_text,
 )
+from stories.cli_tools import tag_command
 
 DEV_SET = Path(__file__).parent / "data" / "outcomes_dev.jsonl"
 HELDOUT_SET = Path(__file__).parent / "data" / "outcomes_heldout.jsonl"

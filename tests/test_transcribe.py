@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from pipelines import transcribe as t
 from pipelines.audio import AudioError
+from stories.cli_tools import transcribe_command
 
 SPOKEN = (
     "My husband died two years ago and after that I hardly left the house. "
@@ -94,7 +95,7 @@ def test_a_long_recording_is_heard_in_windows_without_losing_time_or_words(recor
 
 
 def test_json_from_the_command_line_has_the_agreed_shape(recording):
-    result = CliRunner().invoke(t.transcribe_command, [str(recording), "--json"])
+    result = CliRunner().invoke(transcribe_command, [str(recording), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) == {"text", "language", "duration", "segments", "model"}
@@ -104,7 +105,7 @@ def test_json_from_the_command_line_has_the_agreed_shape(recording):
 
 def test_a_file_that_is_not_audio_fails_in_one_line(tmp_path):
     (tmp_path / "minutes.mp3").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    result = CliRunner().invoke(t.transcribe_command, [str(tmp_path / "minutes.mp3")])
+    result = CliRunner().invoke(transcribe_command, [str(tmp_path / "minutes.mp3")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: This file is not audio we can read (it looks like a PDF)")
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)

@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pipelines.identity import names_for_review
 from pipelines.jobs import request_publish
 from pipelines.withdraw import run_withdrawal
 from stories import consent, records
 from stories.clock import today
+from stories.identity import names_for_review
 from stories.validation import Invalid
 from stories.web import get_db, instance, require
 from stories.web.stories_views import attach_evidence, forget_refused_files, story_or_404, submitted_form

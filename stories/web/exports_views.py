@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from pipelines.identity import published_version
 from stories import exports
 from stories.consent import TEAM
+from stories.identity import published_version
 from stories.spreadsheet import csv_text
 from stories.validation import Invalid
 from stories.web import get_db, require

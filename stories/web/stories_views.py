@@ -8,12 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pipelines.audio import AudioError
-from pipelines.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from pipelines.jobs import request_publish, request_tagging, request_transcription
 from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, published_versions, records
 from stories.clock import today
 from stories.evidence import MAX_EVIDENCE_BYTES, store_evidence
+from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
 from stories.outcomes import person_level_domains

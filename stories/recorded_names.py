@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from pipelines import folding
-from pipelines.names import PARTICLES, fold, lexicon
+from stories import folding
+from stories.names import PARTICLES, fold, lexicon
 
 # Formal titles, never a given name or a surname ("Mrs Margaret Holt" is credited "Margaret").
 TITLES = "mr mrs ms mx dr prof professor rev revd reverend cllr councillor sgt sergeant imam"

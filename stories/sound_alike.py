@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 
-from pipelines.names import fold, lexicon, sentence_initial
+from stories.names import fold, lexicon, sentence_initial
 
 SAME, MAYBE = "same", "maybe"
 MIN_LETTERS = 4  # shorter names ("Li", "Lam") sound like too many words

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 import secrets
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import product
 from typing import Any
 
-import click
-
-from pipelines import folding, sound_alike
-from pipelines.names import IDENTIFIER, NameMention, contacts, find_names, fold, joined_segments, lexicon, read_list
-from pipelines.recorded_names import TITLES, read_name
+from stories import folding, sound_alike
+from stories.names import IDENTIFIER, NameMention, contacts, find_names, fold, joined_segments, lexicon, read_list
+from stories.recorded_names import TITLES, read_name
 
 IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
 STORYTELLER = "[the storyteller]"
@@ -123,7 +119,7 @@ def name_variants(name: str, aliases: Iterable[str] = ()) -> list[str]:
     pieces, a surname with its particles ("van der Berg"), spellings without the apostrophe, and
     initials ("M.S.", "M. Smith", "Maria S."). Lower-case forms of everyday words (Will, Grace) are
     left out: "will" is not a name. Unicode forms, accents and look-alike letters need no variants:
-    matching runs on folded text (pipelines/folding.py)."""
+    matching runs on folded text (stories/folding.py)."""
     return list(_variants(name, tuple(aliases)))
 
 
@@ -568,40 +564,3 @@ def redact_for_level(
     if level == "anonymous":
         return redact(text, storyteller_names, replacement=STORYTELLER, other_names=other_names, sound_alike=sound_alike)
     raise RedactionError(f"unknown identity level {level!r}; expected one of {IDENTITY_LEVELS}")
-
-
-# --- command line -------------------------------------------------------------------------
-
-
-@click.command("redact")
-@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--name", "names", multiple=True, help="The storyteller's full name first, then any aliases; repeatable.")
-@click.option(
-    "--replacement",
-    default=STORYTELLER,
-    show_default=True,
-    help="What the storyteller's name becomes: a pseudonym or a placeholder.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print text, redacted and found as JSON.")
-def redact_command(file, names: tuple[str, ...], replacement: str, as_json: bool) -> None:
-    """Redact the storyteller's names from a story and list the other names found.
-
-    The text goes to standard output; without --json the names left for the reviewer
-    go to standard error.
-
-    Example: storybank redact story.txt --name "Maria Smith" --name Mimi --json
-    """
-    try:
-        result = redact(file.read(), list(names), replacement=replacement)
-    except RedactionError as error:
-        raise click.ClickException(str(error)) from error
-    if as_json:
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-        return
-    click.echo(result.text, nl=not result.text.endswith("\n"))
-    for m in result.found:
-        click.echo(f"found: {m.name} ({m.start}-{m.end})", err=True)
-
-
-if __name__ == "__main__":
-    redact_command(sys.argv[1:])

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines import folding, redact
-from pipelines.names import (
+from stories import folding, redact
+from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
+from stories.msc import published_note
+from stories.names import (
     STREET_ADDRESS,
     NameMention,
     find_identifiers,
@@ -21,11 +23,9 @@ from pipelines.names import (
     known_only_as_name,
     suggest_placeholders,
 )
-from pipelines.recorded_names import read_name
-from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
-from stories.msc import published_note
 from stories.outcome_tags import evidence_span
 from stories.outcomes import domain_label
+from stories.recorded_names import read_name
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines import folding
+from stories import folding
 
 DATA = Path(__file__).parent / "data"
 DEFAULT_PLACEHOLDER = "[name]"
@@ -710,7 +710,7 @@ def _joined_mentions(text: str, lower_words: set[str]) -> list[NameMention]:
 def find_names(text: str) -> list[NameMention]:
     """Every person-name mention in text, tuned for recall: a reviewer dismisses the extras.
 
-    Names are found in the folded text (pipelines/folding.py), as the redactor matches them, so a
+    Names are found in the folded text (stories/folding.py), as the redactor matches them, so a
     name written with an invisible character or look-alike letters is found like any other; each
     mention is named as a reader would read it ("Ｋｙｌｅ" as "Kyle") with the original's offsets.
     """

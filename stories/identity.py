@@ -15,6 +15,7 @@ from stories import folding, redact
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 from stories.msc import published_note
 from stories.names import (
+    DATA,
     STREET_ADDRESS,
     NameMention,
     find_identifiers,
@@ -112,24 +113,32 @@ def version_key(story: Mapping[str, Any]) -> str:
         _told_aloud(story),
         decisions,
         sorted(_organisation_words(story)),
-        _redactor_fingerprint(),
+        _rules_fingerprint(),
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-# Every module whose rules decide what a published text hides: a stored version made under other rules is not current.
-IDENTITY_MODULES = ("folding", "names", "recorded_names", "redact", "sound_alike", "identity")
+# The version of the identity rules (folding, names, recorded_names, redact, sound_alike and this
+# module): a stored version made under another is not current, so every story is redacted again at
+# the next rebuild. Bump it whenever a change to those rules changes what a text publishes;
+# tests/test_rules_version.py fails until you do (its golden file says how to regenerate).
+# Comments, renames and speed-ups that publish the same words need no bump.
+RULES_VERSION = 1
+# The word lists the rules read are data: editing one changes the key by itself.
+_NOT_RULES = frozenset({"LICENSES.txt"})
+
+
+def rule_data_files() -> list[Path]:
+    """The word lists the identity rules read (stories/data/*.txt), in a stable order."""
+    return sorted(path for path in DATA.glob("*.txt") if path.name not in _NOT_RULES)
 
 
 @functools.cache
-def _redactor_fingerprint() -> str:
-    """A new name list or redaction rule must not be hidden by versions made with the old one."""
-    folder = Path(redact.__file__).parent
-    digest = hashlib.sha256()
-    for module in IDENTITY_MODULES:
-        digest.update((folder / f"{module}.py").read_bytes())
-    for path in sorted((folder / "data").glob("*")):
-        digest.update(path.read_bytes())
+def _rules_fingerprint() -> str:
+    """A new rule or word list must not be hidden by versions made with the old one."""
+    digest = hashlib.sha256(f"rules {RULES_VERSION}\0".encode())
+    for path in rule_data_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

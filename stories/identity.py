@@ -15,7 +15,6 @@ from stories import folding, redact
 from stories.consent import ANONYMOUS, FIRST_NAME, NAMED, PSEUDONYM
 from stories.msc import published_note
 from stories.names import (
-    DATA,
     STREET_ADDRESS,
     NameMention,
     find_identifiers,
@@ -27,6 +26,7 @@ from stories.names import (
 from stories.outcome_tags import evidence_span
 from stories.outcomes import domain_label
 from stories.recorded_names import read_name
+from stories.wordlists import DATA
 
 
 @dataclasses.dataclass(frozen=True)

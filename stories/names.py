@@ -11,100 +11,33 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from stories import folding
+from stories.wordlists import read_list, word_set
 
-DATA = Path(__file__).parent / "data"
 DEFAULT_PLACEHOLDER = "[name]"
 
-# Titles that make the next capitalised word a name ("Mrs Patel", "Auntie Claudette").
-HONORIFICS = frozenset(
-    "mr mrs ms miss mx mister missus dr doctor prof professor nurse matron sister brother "
-    "father mother auntie aunty aunt uncle granny grandma grandad grandpa nana nan nanny gran "
-    "cousin imam rev revd reverend pastor rabbi sheikh shaykh maulana bishop canon vicar cllr "
-    "councillor sgt sergeant cpl corporal capt captain lt lieutenant col colonel lord lady "
-    "sir dame judge coach".split()
-)
-# Lower-case joiners inside a name ("Nadia bint Khalid", "Rosa de Souza", "van der Merwe").
-PARTICLES = frozenset(
-    "van von der den de da di del della dos das du le la bin bint ibn ben al el ap ab ní nic mac ter ten abu".split()
-)
-# Family words: the relation is kept in a placeholder ("[my son]") and they are never names.
-KIN_ROLES = frozenset(
-    "son daughter boy girl lad lass child kid kids baby twin mum mother mam mom dad father "
-    "stepdad stepmum stepson stepdaughter brother sister wife husband partner boyfriend "
-    "girlfriend fiance fiancé fiancee fiancée ex grandson granddaughter grandchild nan gran "
-    "grandma grandmother grandad grandfather granny nanna nana uncle aunt auntie aunty cousin "
-    "niece nephew friend mate pal neighbour neighbor flatmate housemate sibling".split()
-)
-# Roles of workers and other people; the placeholder is the role alone ("[support worker]").
-WORK_ROLES = frozenset(
-    "worker adviser advisor coordinator co-ordinator volunteer mentor coach teacher tutor "
-    "headteacher head nurse doctor gp consultant psychiatrist psychologist counsellor therapist "
-    "caseworker keyworker officer manager colleague carer host landlord landlady boss employer "
-    "chaplain imam vicar pastor priest rabbi minister solicitor lawyer barrister advocate "
-    "interpreter translator assessor practitioner visitor specialist instructor trainer "
-    "befriender buddy navigator champion leader organiser organizer founder chair driver "
-    "listener cook chef receptionist librarian councillor midwife paramedic physio "
-    "physiotherapist pharmacist dentist facilitator director trustee client tenant resident "
-    "member student pupil classmate supervisor sponsor guardian".split()
-)
+# The words read around a capitalised word are data (stories/data/, each file says what its list is for),
+# read once, here. Possessives and determiners are grammar, written into the role patterns below.
+TITLES = word_set("titles")  # formal: hidden with a name in any case ("Mrs Holt", "DR HOLT")
+TITLE_WORDS = TITLES | word_set("word_titles")  # what a recorded name's title may be ("Miss Holt")
+HONORIFICS = TITLE_WORDS | word_set("honorifics")  # what makes the next capitalised word a name ("Auntie Claudette")
+PARTICLES = word_set("particles")
+KIN_ROLES = word_set("kin_roles")
+WORK_ROLES = word_set("work_roles")
 ROLES = KIN_ROLES | WORK_ROLES
 _OWNERS = frozenset("my our his her their your".split())
-# Words that follow a subject: "Grace came", "Hope is", "Will said" make a sentence-initial
-# everyday word (Grace, Hope, Will) a name.
-SUBJECT_VERBS = frozenset(
-    "said says told tells asked asks came comes went goes was is has had got gets made makes "
-    "took takes helped helps found finds started starts runs ran sat sits showed shows noticed "
-    "gave gives wrote writes rang rings knew knows loved loves works worked lives lived "
-    "visited visits brought brings met meets used uses became stayed stays spoke speaks smiled "
-    "laughed cried plays played volunteers volunteered walked walks drove drives sent sends "
-    "sorted explained explains listened believed believes did does never always still also "
-    "now who would could will can turned keeps kept tried tries wanted wants needed needs "
-    "thinks thought felt feels saw sees looks looked called calls texted texts are were".split()
-)
+SUBJECT_VERBS = word_set("subject_verbs")
 _DETERMINERS = frozenset("the a an this that these those".split())
-_ATTRIBUTION = frozenset("said says asked told replied added explained laughed shouted".split())
-# A non-given capitalised word after these is a place ("in Bradford"), and a month after
-# these a time ("since May").
-_PLACE_BEFORE = frozenset("in near around outside across towards into via within".split())
-_TIME_BEFORE = _PLACE_BEFORE | frozenset("since until till by last next early late mid during from to of".split())
-_MOTION = frozenset(
-    "moved move moving went go going gone came come coming travelled traveled fled flew "
-    "drove walked arrived returned back home way trip journey bus train flight relocated "
-    "escaped transferred originally all far over".split()
-)
-# Chains holding one of these are organisations or places ("Bradford Council", "Fleet Street").
-ORG_WORDS = frozenset(
-    "council trust centre center hospital hospice road street avenue fund advice credit school "
-    "academy college university services service team project association society club group "
-    "foundation partnership network shed station library surgery clinic practice prison estate "
-    "square market gardens café cafe hub forum alliance union board authority agency department "
-    "office programme program scheme charity community housing hotel museum theatre airport fc "
-    "ltd limited plc cic inc united city kitchen pantry mosque cathedral gurdwara synagogue "
-    "infirmary unit tribunal institute trust's".split()
-)
-# ...and these only when the chain does not start with a given name ("Heaton Park", not
-# "Grace Hall").
-PLACE_WORDS = frozenset(
-    "park hall hill green wood house lane close way place bridge cross gate field fields heath "
-    "common vale valley bay beach island river lake forest manor grove terrace crescent drive "
-    "mews row walk rise view end side town village borough church chapel temple court ward bank "
-    "banks".split()
-)
-_PLACE_SUFFIXES = tuple(
-    "ham ton ford bury field borough burgh wich pool mouth shire chester caster cester stow minster combe dale wick "
-    "thorpe".split()
-)
-# A title says the role when nothing else does: "Dr Rahman" becomes "[doctor]".
-_TITLE_ROLES = dict(
-    pair.split(":")
-    for pair in "dr:doctor doctor:doctor nurse:nurse imam:imam rev:minister revd:minister reverend:minister pastor:pastor "
-    "rabbi:rabbi cllr:councillor councillor:councillor".split()
-)
-# Modal verbs and the like that are also given names: never a name in lower-case speech.
-_LOWERCASE_NEVER = frozenset("will may can might must shall don won ed bill mark sue van said thi ion tek ram".split())
+_ATTRIBUTION = word_set("attribution_verbs")
+_PLACE_BEFORE = word_set("place_prepositions")
+_TIME_BEFORE = _PLACE_BEFORE | word_set("time_prepositions")
+_MOTION = word_set("motion_words")
+ORG_WORDS = word_set("org_words")
+PLACE_WORDS = word_set("place_words")
+_PLACE_SUFFIXES = tuple(sorted(word_set("place_suffixes")))
+_TITLE_ROLES = dict(line.split() for line in read_list("title_roles.txt"))
+_LOWERCASE_NEVER = word_set("lowercase_never")
 
 _UPPER = "".join(c for c in map(chr, [*range(0x41, 0x250), *range(0x1E00, 0x1F00)]) if c.isupper())
 _CAP_TOKEN = re.compile(rf"(?<![\w'’])[{_UPPER}]\w*(?:['’‘-]\w+)*['’]?")
@@ -185,11 +118,6 @@ def fold(word: str) -> str:
 def strip_accents(word: str) -> str:
     """ "Siân" as it is often typed: "Sian"."""
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def read_list(name: str) -> list[str]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [line.strip().replace("’", "'") for line in lines if line.strip() and line[0] != "#"]
 
 
 def _with_folds(words: Iterable[str]) -> frozenset[str]:

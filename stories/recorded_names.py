@@ -12,11 +12,9 @@ import functools
 from dataclasses import dataclass
 
 from stories import folding
-from stories.names import PARTICLES, fold, lexicon
 
-# Formal titles, never a given name or a surname ("Mrs Margaret Holt" is credited "Margaret").
-TITLES = "mr mrs ms mx dr prof professor rev revd reverend cllr councillor sgt sergeant imam"
-TITLE_WORDS = frozenset(TITLES.split()) | {"miss", "mister", "missus", "doctor", "nurse", "sir", "dame", "lord", "lady"}
+# A title is never a given name or a surname ("Mrs Margaret Holt" is credited "Margaret").
+from stories.names import PARTICLES, TITLE_WORDS, fold, lexicon
 
 
 @dataclass(frozen=True)
@@ -74,6 +72,7 @@ def _tidy(word: str) -> str:
 
 
 def _titles(words: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """A title is never a given name or a surname: "Mrs Margaret Holt" is credited "Margaret"."""
     count = 0
     while count < len(words) - 1 and words[count].rstrip(".").lower() in TITLE_WORDS:
         count += 1

@@ -12,8 +12,9 @@ from itertools import product
 from typing import Any
 
 from stories import folding, sound_alike
-from stories.names import IDENTIFIER, NameMention, contacts, find_names, fold, joined_segments, lexicon, read_list
-from stories.recorded_names import TITLES, read_name
+from stories.names import IDENTIFIER, TITLES, NameMention, contacts, find_names, fold, joined_segments, lexicon
+from stories.recorded_names import read_name
+from stories.wordlists import read_list
 
 IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
 STORYTELLER = "[the storyteller]"
@@ -63,7 +64,7 @@ def _pseudonyms() -> tuple[str, ...]:
 # Formal titles are swallowed with a redacted name ("Mrs Smith" becomes one placeholder); kin
 # words are not ("my sister Maria" keeps "my sister"), nor "miss" in lower case ("I miss").
 _HONORIFIC_PREFIX = (
-    r"(?:(?:(?i:" + "|".join(sorted(TITLES.split(), key=len, reverse=True)) + r")"
+    r"(?:(?:(?i:" + "|".join(sorted(TITLES, key=lambda t: (-len(t), t))) + r")"
     r"|Miss|MISS|Doctor|Nurse|Sir|Dame|Lord|Lady)\.?\s+)?"
 )
 

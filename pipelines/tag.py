@@ -3,8 +3,9 @@
 Reading order: the public API (tag_text, tag_texts, framework_provenance), evaluation against
 labelled stories, and audio times (its commands are in stories/cli_tools.py). The spaCy pipeline lives in
 pipelines.outcome_pipeline (imported lazily, so importing this module does not load spaCy),
-the direction rules in stories.direction, their cue words in frameworks/direction-cues.jsonl,
-and the frameworks themselves are data loaded and checked by stories.frameworks.
+the direction rules in stories.direction (their cue words in frameworks/direction-cues.jsonl, their
+grammar words in stories/data/direction/), and the frameworks themselves are data loaded and
+checked by stories.frameworks.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stories.frameworks import (
     default_framework,
     load_framework,
 )
+from stories.wordlists import DATA
 
 __all__ = [
     "Framework",
@@ -110,12 +112,13 @@ def framework_provenance(framework: Framework | None = None) -> dict[str, str]:
 
 @functools.cache
 def _tagger_version() -> str:
-    """The release plus a hash of the rules (code and cue words), so any change shows."""
+    """The release plus a hash of the rules (code, cue words and grammar words), so any change shows."""
     from pipelines import outcome_pipeline
     from stories import direction
 
     digest = hashlib.sha256()
-    for path in (__file__, direction.__file__, outcome_pipeline.__file__, direction.cues_path()):
+    grammar = sorted((DATA / "direction").glob("*.txt"))
+    for path in (__file__, direction.__file__, outcome_pipeline.__file__, direction.cues_path(), *grammar):
         digest.update(Path(path).read_bytes())
     return f"{TAGGER_RELEASE}+{digest.hexdigest()[:8]}"
 

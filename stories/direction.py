@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stories.frameworks import frameworks_dir
+from stories.wordlists import word_set
 
 CUES_FILE = "direction-cues.jsonl"
 KINDS = frozenset(
@@ -47,29 +48,24 @@ KINDS = frozenset(
     "STILL NOW PAST FUTURE DATE HYPOTHETICAL CONTRAST RELATIVE IGNORE".split()
 )
 
-# Function words, as grammar rather than lexicon.
-NOW_VERBS = frozenset(
-    "am is are 'm 're 's has have 've can ca does do feel feels says say gets goes know knows "
-    "loves enjoys lives works will 'll wo".split()
-)
-PAST_VERBS = frozenset(
-    "was were had 'd did could used went came got felt said became thought knew seemed left lost took made".split()
-)
-REPORTING = frozenset("said says told tells explained explains added adds admits admitted".split())
-NOW_WORDS = frozenset(("now", "nowadays"))
-PLUPERFECT = frozenset(("had", "'d", "hadn't"))
-CLAUSE_ADVERBS = frozenset(("now", "nowadays", "finally"))  # what follows them is the outcome
-PLANNED_STARTS = frozenset("start starts starting begin begins beginning".split())
-PRONOUNS = frozenset("i she he we they".split())
-SUBJECTS = frozenset("i she he we they it you my his her their our now then that there".split())
-SUBORDINATORS = frozenset("when because after before while until if which who where".split())
+# The grammar words the rules read clauses by are data (stories/data/direction/, each file says what
+# its list is for), read once, here; cue words are in frameworks/direction-cues.jsonl.
+NOW_VERBS = word_set("direction/now_verbs")
+PAST_VERBS = word_set("direction/past_verbs")
+REPORTING = word_set("direction/reporting_verbs")
+NOW_WORDS = word_set("direction/now_words")
+PLUPERFECT = word_set("direction/pluperfect")
+CLAUSE_ADVERBS = word_set("direction/clause_adverbs")
+PLANNED_STARTS = word_set("direction/planned_starts")
+PRONOUNS = word_set("direction/pronouns")
+SUBJECTS = word_set("direction/subjects")
+SUBORDINATORS = word_set("direction/subordinators")
 SCOPE_ENDS = PRONOUNS | SUBORDINATORS  # a new subject or clause ends what a change word is about
-DETERMINERS = frozenset("the a an his her my their our your its this that".split())
-CLAUSE_PUNCT = frozenset(";:—–()")
-CLAUSE_LINKS = frozenset("and so then because cos until".split())
-# "but" starts a new clause only when a new subject follows ("but stopped when..." does not).
-CLAUSE_OPENERS = SUBJECTS | frozenset("the a an this these those some most all".split())
-SEGMENT_LINKS = frozenset(("and", "but", ",", "while"))
+DETERMINERS = word_set("direction/determiners")
+CLAUSE_PUNCT = frozenset(";:—–()")  # punctuation that always ends a clause
+CLAUSE_LINKS = word_set("direction/clause_links")
+CLAUSE_OPENERS = SUBJECTS | word_set("direction/clause_openers")
+SEGMENT_LINKS = word_set("direction/segment_links")
 
 NEUTRAL_OBJECT = 0.7  # a domain word with no polarity of its own ("a job", "the course")
 COST_OBJECT = -0.9  # an amount that is better smaller ("the gas bill"): polarity, but no state
@@ -246,14 +242,14 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
     strength = dict(signals)
     if better:
         first, last = min(better), max(better)
-        # things got better, then worse again; but a loss told in the past after the good news
-        # is usually back story told late ("having been diagnosed ten years ago, ..."), not a relapse
+        # Better, then worse again, is mixed; but a loss told in the past after the good news is
+        # back story told late ("having been diagnosed ten years ago, ..."), not a relapse.
         relapses = [k for k in worse if k > last]
         if relapses and strength[max(worse)].tense != "past" and _in_balance(better, relapses):
             return "mixed", max(worse)
-        # a problem told in the present after the good news ("the fear people with COPD live with")
-        # is too often someone else's or the story's general point to call it mixed: it takes
-        # "still", a hedge or a fragile phrase
+        # A problem told in the present after the good news is mixed only with "still", a hedge or a
+        # fragile phrase: without one it is most often someone else's or the story's general point
+        # ("the fear people with COPD live with").
         setbacks = fragile + [k for k in hedged if k > first]
         if setbacks and _in_balance(better, setbacks):
             return "mixed", max(setbacks)
@@ -592,8 +588,8 @@ def _attributed(values: list[Value], domain: str, mine: list[Span], direct: bool
     """Sum values for a domain: those on its own words, and other cues of the clause when this
     domain is nearest them (unless only `direct` ones count).
 
-    A cue counts for no other domain of its clause: on published stories, letting "it's really
-    good" spill over to every domain named nearby cost more than it found."""
+    A cue counts for no other domain of its clause: "it's really good" is about the nearest thing
+    told, and spreading it to every domain named nearby would mark domains that did not change."""
     total = 0.0
     for pos, value, owner in values:
         if owner is not None:

@@ -24,6 +24,7 @@ from stories import outcomes
 from stories.assurance import LEVELS
 from stories.clock import now_iso
 from stories.consent import PUBLIC
+from stories.interventions import FIELDS as INTERVENTION_FIELDS
 from stories.sqlite import FTS5_SECURE_DELETE
 
 UNVERIFIED = LEVELS[()]
@@ -50,18 +51,8 @@ COLUMNS = {
         "outcomes",
         "most_significant_change",
     ),
-    "interventions": (
-        "id",
-        "name",
-        "provider",
-        "commissioner",
-        "contract_ref",
-        "contract_ref_kind",
-        "social_value_theme",
-        "starts_on",
-        "ends_on",
-        "description",
-    ),
+    # An intervention's own fields (stories/interventions.py), its provider after its name.
+    "interventions": ("id", "name", "provider", *(field for field in INTERVENTION_FIELDS if field != "name")),
     "story_outcomes": (
         "story_id",
         "title",
@@ -89,9 +80,9 @@ SCHEMA = [
         id INTEGER PRIMARY KEY, title TEXT, body TEXT, told_on TEXT, year INTEGER, organisation TEXT, area TEXT,
         storyteller TEXT, identity_level TEXT, told_as TEXT, verification TEXT, interventions TEXT, providers TEXT,
         commissioners TEXT, contracts TEXT, outcomes TEXT, most_significant_change TEXT)""",
-    """CREATE TABLE interventions (
-        id INTEGER PRIMARY KEY, name TEXT, provider TEXT, commissioner TEXT, contract_ref TEXT, contract_ref_kind TEXT,
-        social_value_theme TEXT, starts_on TEXT, ends_on TEXT, description TEXT, stories INTEGER)""",
+    "CREATE TABLE interventions (id INTEGER PRIMARY KEY, "
+    + ", ".join(f"{column} TEXT" for column in COLUMNS["interventions"][1:])
+    + ", stories INTEGER)",
     """CREATE TABLE story_outcomes (
         id INTEGER PRIMARY KEY, story_id INTEGER REFERENCES stories(id), title TEXT, domain TEXT, domain_label TEXT,
         direction TEXT, evidence TEXT, contribution TEXT, contribution_statement TEXT,

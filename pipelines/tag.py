@@ -26,6 +26,7 @@ from stories.frameworks import (
     default_framework,
     load_framework,
 )
+from stories.outcomes import DIRECTIONS
 from stories.wordlists import DATA
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
     "tag_texts",
 ]
 
-DIRECTIONS = ("improved", "worsened", "mixed", "mentioned")
 PERSON_LEVEL = ("person",)
 TAGGER_RELEASE = "1.3"
 

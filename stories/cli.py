@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from stories.instance import ENV_VAR, Instance, InstanceBusy, init_instance
+from stories.organisations import KINDS as ORGANISATION_KINDS
+from stories.roles import Role
 from stories.validation import Invalid
 
 instance_option = click.option(
@@ -107,7 +109,7 @@ def organisations() -> None:
 
 @organisations.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["charity", "council", "nhs", "social_enterprise"]), default="charity")
+@click.option("--kind", type=click.Choice(ORGANISATION_KINDS), default="charity")
 @click.option("--area", default="")
 @pass_instance
 def organisations_add(instance: Instance, name: str, kind: str, area: str) -> None:
@@ -143,7 +145,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["worker", "reviewer", "commissioner", "presenter", "admin"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--organisation", "organisation_slug", required=True, help="Organisation slug.")
 @click.option("--name", "display_name", default="", help="Name shown in the app.")
 @click.password_option(help="Prompted for (hidden) when not given.", callback=_strong_password)

@@ -26,6 +26,7 @@ from stories.db import write_transaction
 from stories.evidence import store_evidence
 from stories.interventions import add_intervention, intervention_id_by_slug
 from stories.organisations import ensure_organisation, get_organisation
+from stories.outcome_tags import save_confirmed_tag
 from stories.recordings import Recording, correct_transcript, recording_for, save_transcript
 from stories.records import add_consent_event, approve_story, record_story
 from stories.stored_files import AUDIO, EVIDENCE, register_upload
@@ -167,22 +168,7 @@ def _load_story(
             )
         spans = suggest(body) if suggest else {}
         for domain, direction in (story.get("outcomes") or {}).items():
-            start, end = spans.get(domain, (None, None))
-            db.execute(
-                'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence,'
-                " origin, status, decided_at, created_at)"
-                " VALUES (?, 'ons-wellbeing', 'demo', ?, ?, ?, ?, ?, 'person', 'confirmed', ?, ?)",
-                [
-                    story_id,
-                    domain,
-                    direction,
-                    start,
-                    end,
-                    body[start:end] if start is not None else None,
-                    now_iso(),
-                    now_iso(),
-                ],
-            )
+            save_confirmed_tag(db, story_id, domain, direction, spans.get(domain, (None, None)), body, version="demo")
         if story["status"] == "approved":
             _verify(db, story_id, position, reviewer, today)
         if story.get("withdrawn"):

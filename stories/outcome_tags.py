@@ -189,13 +189,35 @@ def add_tag(
         start, end = span
         # A person's tag replaces any other tag for that domain: one tag per domain per story.
         db.execute("DELETE FROM outcome_tags WHERE story_id = ? AND framework = ? AND domain = ?", [story_id, framework, domain])
-        tag_id = db.execute(
-            'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence, origin,'
-            " status, decided_by, decided_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'person', 'confirmed', ?, ?, ?)",
-            [story_id, framework, version, domain, direction, start, end, body[0][start:end], user_id, now_iso(), now_iso()],
-        ).lastrowid
+        tag_id = save_confirmed_tag(
+            db, story_id, domain, direction, (start, end), body[0], framework=framework, version=version, decided_by=user_id
+        )
         audit.record(db, actor, "story.tag_added", story_id, tag_id=tag_id)
     return tag_id
+
+
+def save_confirmed_tag(
+    db: sqlite_utils.Database,
+    story_id: int,
+    domain: str,
+    direction: str,
+    span: tuple[int | None, int | None],
+    body: str,
+    *,
+    framework: str = DEFAULT_FRAMEWORK,
+    version: str = "",
+    decided_by: int | None = None,
+) -> int:
+    """Write a person's tag, confirmed as it is made, with the body's words at span as its evidence
+    (none without a span). The caller holds the transaction and checks what it was given."""
+    start, end = span
+    evidence = body[start:end] if start is not None else None
+    stamp = now_iso()
+    return db.execute(
+        'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence, origin,'
+        " status, decided_by, decided_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'person', 'confirmed', ?, ?, ?)",
+        [story_id, framework, version, domain, direction, start, end, evidence, decided_by, stamp, stamp],
+    ).lastrowid
 
 
 def evidence_span(body: str, tag: Mapping[str, Any]) -> tuple[int, int] | None:

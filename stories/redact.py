@@ -12,11 +12,11 @@ from itertools import product
 from typing import Any
 
 from stories import folding, sound_alike
+from stories.consent import ANONYMOUS, FIRST_NAME, IDENTITY_LEVELS, NAMED, PSEUDONYM
 from stories.names import IDENTIFIER, TITLES, NameMention, contacts, find_names, fold, joined_segments, lexicon
 from stories.recorded_names import read_name
 from stories.wordlists import read_list
 
-IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
 STORYTELLER = "[the storyteller]"
 
 
@@ -551,17 +551,17 @@ def redact_for_level(
 ) -> Redaction:
     """Apply one identity level: named, first_name, pseudonym or anonymous. With sound_alike (a
     transcript), words that sound like a hidden name of the storyteller's are hidden or flagged too."""
-    if level == "named":
+    if level == NAMED:
         return _finish(text, _other_rules(other_names))
     if not storyteller_names:
         raise RedactionError(f"the {level!r} level needs the storyteller's recorded names")
-    if level == "first_name":
+    if level == FIRST_NAME:
         return first_name_only(
             text, storyteller_names[0], storyteller_names[1:], other_names=other_names, sound_alike=sound_alike
         )
-    if level == "pseudonym":
+    if level == PSEUDONYM:
         pseudonym = pseudonym_for(seed or b"", avoid=storyteller_names)
         return redact(text, storyteller_names, replacement=pseudonym, other_names=other_names, sound_alike=sound_alike)
-    if level == "anonymous":
+    if level == ANONYMOUS:
         return redact(text, storyteller_names, replacement=STORYTELLER, other_names=other_names, sound_alike=sound_alike)
     raise RedactionError(f"unknown identity level {level!r}; expected one of {IDENTITY_LEVELS}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from stories import folding, sound_alike
 from stories.consent import ANONYMOUS, FIRST_NAME, IDENTITY_LEVELS, NAMED, PSEUDONYM
-from stories.names import IDENTIFIER, TITLES, NameMention, contacts, find_names, fold, joined_segments, lexicon
+from stories.names import IDENTIFIER, TITLE_WORDS, TITLES, NameMention, contacts, find_names, fold, joined_segments, lexicon
 from stories.recorded_names import read_name
 from stories.wordlists import read_list
 
@@ -61,11 +61,13 @@ def _pseudonyms() -> tuple[str, ...]:
 
 # --- redacting ----------------------------------------------------------------------------
 
-# Formal titles are swallowed with a redacted name ("Mrs Smith" becomes one placeholder); kin
-# words are not ("my sister Maria" keeps "my sister"), nor "miss" in lower case ("I miss").
+# Titles are swallowed with a redacted name ("Mrs Smith", "Mister Smith" become one placeholder):
+# formal ones in any case, those that are everyday words only capitalised ("Miss", "DOCTOR"), so
+# "I miss Maria" keeps "miss"; kin words are not titles ("my sister Maria" keeps "my sister").
+_WORD_TITLES = sorted({form for title in TITLE_WORDS - TITLES for form in (title.capitalize(), title.upper())})
 _HONORIFIC_PREFIX = (
     r"(?:(?:(?i:" + "|".join(sorted(TITLES, key=lambda t: (-len(t), t))) + r")"
-    r"|Miss|MISS|Doctor|Nurse|Sir|Dame|Lord|Lady)\.?\s+)?"
+    r"|" + "|".join(sorted(_WORD_TITLES, key=lambda t: (-len(t), t))) + r")\.?\s+)?"
 )
 
 

@@ -133,3 +133,9 @@ def test_a_name_joined_into_a_handle_or_tag_goes_but_longer_words_stay():
     text = "margaretholt, #HoltFamily, Holt_Barnes, MargaretHolt's page, holt1960@x.org. Holtby, Annual, goodwill."
     result = redact(text, ["Margaret Holt"], replacement="[x]")
     assert result.text == "[x], [x], [x], [x]'s page, [x]. Holtby, Annual, goodwill."
+
+
+def test_every_title_is_hidden_with_the_name_but_everyday_words_stay():
+    text = "Mister Okafor met Missus Okafor and DOCTOR OKAFOR. I miss Grace; the doctor came."
+    result = redact(text, ["Grace Okafor"], replacement="[x]")
+    assert result.text == "[x] met [x] and [x]. I miss [x]; the doctor came."

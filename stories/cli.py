@@ -1,4 +1,4 @@
-"""The `storybank` command: a thin shell over the use cases (stories.services) and the domain's reads."""
+"""The `storybank` command: a thin shell over the use cases (stories.services) and the domain."""
 
 from __future__ import annotations
 

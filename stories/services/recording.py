@@ -21,8 +21,6 @@ from stories.services.publishing import UseCase, follow
 from stories.stored_files import AUDIO, EVIDENCE, register_upload
 from stories.validation import Invalid, Problems
 
-__all__ = ["Limits", "Upload", "attach_consent_form", "import_stories", "record_story", "recording_limits"]
-
 
 @dataclasses.dataclass(frozen=True)
 class Upload:

@@ -11,7 +11,7 @@ from stories.auth import User
 from stories.identity import names_for_review
 from stories.instance import Instance
 from stories.services.publishing import UseCase, follow
-from stories.services.recording import Upload, attach_consent_form, forget_refused_files
+from stories.services.uploads import Upload, attach_consent_form, forget_refused_files
 from stories.validation import Invalid
 from stories.withdrawal import erase, withdraw
 

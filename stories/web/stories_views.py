@@ -16,7 +16,7 @@ from stories.outcomes import person_level_domains
 from stories.recordings import get_transcript
 from stories.roles import Role
 from stories.services import recording, review
-from stories.services.recording import Upload
+from stories.services.uploads import Upload
 from stories.web import get_db, instance, page_number, refusal, render_form, require
 from stories.web.uploads import received_size
 

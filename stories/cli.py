@@ -88,7 +88,7 @@ def init(instance: Instance) -> None:
     """
     from stories.services.store import create_instance
 
-    create_instance(instance)
+    create_instance(instance, actor="cli")
     click.echo(f"Instance ready at {instance.root}")
 
 

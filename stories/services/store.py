@@ -10,10 +10,10 @@ from stories.instance import Instance, init_instance, nothing_running
 from stories.services.publishing import UseCase, follow
 
 
-def create_instance(instance: Instance) -> dict[str, int]:
+def create_instance(instance: Instance, *, actor: str) -> dict[str, int]:
     """Create the instance folder with an empty working store, and its (empty) published files."""
     init_instance(instance).close()
-    return follow(instance, UseCase.PUBLISH, actor="cli")
+    return follow(instance, UseCase.PUBLISH, actor=actor)
 
 
 def publish(instance: Instance, *, actor: str) -> dict[str, int]:

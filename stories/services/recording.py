@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +100,6 @@ def load_demo(instance: Instance) -> tuple[dict[str, int], dict[str, int]]:
     def evidence(body: str) -> dict[str, tuple[int, int]]:
         return {s.domain: (s.start, s.end) for s in tag_text(body)}
 
-    db = init_instance(instance)
-    try:
+    with closing(init_instance(instance)) as db:
         added = load(db, instance.evidence_dir, instance.audio_dir, suggest=evidence)
-    finally:
-        db.close()
     return added, follow(instance, UseCase.PUBLISH, actor="demo")

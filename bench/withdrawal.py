@@ -6,7 +6,7 @@ starts Datasette the way `storybank datasette` runs it. Then:
 
 1. Idle: for several stories, the wall time from starting `storybank withdraw ID --reason ...`
    (a new process, as a user runs it) to the moment Datasette's /public/stories/ID.json stops
-   returning the story, polling every 20 ms; the same through the Python call `run_withdrawal`.
+   returning the story, polling every 20 ms; the same through the Python call `withdraw_story`.
 2. During a full rebuild: the app and a job worker start as `storybank serve` starts them; a
    rebuild is queued and, once the worker holds the rebuild lock, stories are withdrawn through
    the app's own withdraw form (HTTP, logged in), timing until Datasette stops serving each and
@@ -48,7 +48,6 @@ from pathlib import Path
 from pipelines import publish
 from pipelines.publish import REBUILD_LOCK, run_publish
 from pipelines.published_file import write_tables
-from pipelines.withdraw import run_withdrawal
 from stories.auth import add_user
 from stories.consent import PUBLISHED_AUDIENCES
 from stories.db import write_transaction
@@ -58,6 +57,7 @@ from stories.instance import ENV_VAR, Instance, init_instance
 from stories.interventions import list_interventions
 from stories.organisations import ensure_organisation
 from stories.records import approve_story, decide_name, record_story, stories_for_publication
+from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
 from stories.stored_files import EVIDENCE, register_upload
 
@@ -189,7 +189,7 @@ def fast_path_breakdown(instance: Instance, story_id: int) -> dict[str, float]:
         for name, label in steps.items():
             setattr(publish, name, timed(name, label))
         start, cpu = time.perf_counter(), time.process_time()
-        run_withdrawal(instance, story_id, actor="bench", reason="Storyteller asked by phone")
+        withdraw_story(instance, story_id, actor="bench", reason="Storyteller asked by phone")
         times["whole withdrawal (wall)"] = time.perf_counter() - start
         times["whole withdrawal (CPU, both threads)"] = time.process_time() - cpu
     finally:
@@ -557,14 +557,14 @@ def main(argv: list[str] | None = None) -> int:
             if story_shown(port, story_id) is not True:
                 raise RuntimeError(f"story {story_id} is not shown before its withdrawal")
             start = time.perf_counter()
-            run_withdrawal(instance, story_id, actor="bench", reason="Storyteller asked by phone")
+            withdraw_story(instance, story_id, actor="bench", reason="Storyteller asked by phone")
             returned = time.perf_counter() - start
             gone, odd = wait_until_gone(port, story_id, start, args.timeout)
             call_times.append(gone)
             note = f", {odd} odd answers while polling" if odd else ""
             print(
                 f"  call  story {story_id:>6}: gone from Datasette after {gone:6.2f} s"
-                f" (run_withdrawal returned after {returned:6.2f} s{note})"
+                f" (withdraw_story returned after {returned:6.2f} s{note})"
             )
 
         print(f"During a full rebuild of {stories:,} stories ({load()}):")
@@ -577,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"{stories:,} stories; publish {publish_seconds:.2f} s; target: gone within {TARGET_SECONDS:.0f} s ({load()})")
         print(summary("storybank withdraw (new process, idle)     ", cli_times))
-        print(summary("run_withdrawal (Python call, idle)         ", call_times))
+        print(summary("withdraw_story (Python call, idle)         ", call_times))
         ok = max(call_times) < TARGET_SECONDS
         if results:
             print(summary("app form, during a rebuild: from Datasette ", [r[1] for r in results]))

@@ -69,8 +69,7 @@ def queue_for(root: Path) -> Queue:
         """Re-queue jobs a killed worker took with it (at once if it died here); claiming makes a duplicate harmless."""
         from pipelines.runs import worker_gone
 
-        db = instance.open()
-        try:
+        with instance.connection() as db:
             for job in job_status.jobs_to_recover(db, worker_gone):
                 log.info("re-queueing %s job %s (%s)", job["kind"], job["id"], job["status"])
                 if job["status"] == "running":
@@ -78,8 +77,6 @@ def queue_for(root: Path) -> Queue:
                 else:
                     job_status.mark_requeued(db, job["id"])
                 (transcribe if job["kind"] == "transcribe" else tag)(job["id"])
-        finally:
-            db.close()
 
     @huey.periodic_task(crontab(minute="*"))
     def finish_withdrawals() -> None:
@@ -93,11 +90,8 @@ def queue_for(root: Path) -> Queue:
     @huey.periodic_task(crontab(minute="*/5"))
     def checkpoint_store() -> None:
         """Keep the WAL short: after an erasure it is the last place the erased words could linger."""
-        db = instance.open()
-        try:
+        with instance.connection() as db:
             checkpoint(db, wait=30)
-        finally:
-            db.close()
 
     @huey.periodic_task(crontab(minute="*/15"))
     def sweep_unclaimed_uploads() -> None:
@@ -141,24 +135,18 @@ def request_tagging(instance: Instance, story_id: int) -> int:
 
 
 def retry(instance: Instance, job_id: int) -> bool:
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         job = job_status.get_job(db, job_id)
         if job is None or not job_status.requeue_job(db, job_id):
             return False
-    finally:
-        db.close()
     queue = queue_for(instance.root)
     (queue.transcribe if job["kind"] == "transcribe" else queue.tag)(job_id)
     return True
 
 
 def _enqueue(instance: Instance, story_id: int, kind: str) -> int:
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         job_id = job_status.create_job(db, story_id, kind)
-    finally:
-        db.close()
     queue = queue_for(instance.root)
     (queue.transcribe if kind == "transcribe" else queue.tag)(job_id)
     return job_id

@@ -60,8 +60,7 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
     today = today or utc_today()
     with _lock(instance, REBUILD_LOCK):  # one rebuild at a time; a withdrawal never takes this lock
         remove_stale_builds(instance)
-        db = instance.open()
-        try:
+        with instance.connection() as db:
             with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
                 stories = stories_for_publication(db)
                 interventions = list_interventions(db)
@@ -77,8 +76,6 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
                     withdrawn_since=lambda: removed_since(db, mark),
                 )
             audit.record(db, actor, "publish", counts=counts)
-        finally:
-            db.close()
     return counts
 
 
@@ -95,29 +92,6 @@ def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
         if valid_until is not None and dt.date.fromisoformat(valid_until) < today:
             lapsed.append(audience)
     return lapsed
-
-
-def prepare_to_serve(instance: Instance, *, today: dt.date | None = None) -> str:
-    """Make the published files fit to serve at once, rebuilding first only when they are not; says what it did.
-
-    A file that is missing or holds a story past its consent review date is rebuilt before
-    anything serves it (fail closed). Otherwise the files are served as they are: any withdrawal
-    a crash cut short is finished first (seconds), and a full rebuild is queued for the worker.
-    """
-    from pipelines.jobs import request_publish
-    from pipelines.withdraw import catch_up_withdrawals
-
-    lapsed = lapsed_files(instance, today or utc_today())
-    if lapsed:
-        counts = run_publish(instance, actor="serve")
-        return (
-            f"Rebuilt the published files before serving them ({', '.join(lapsed)}: missing or past a consent review date): "
-            + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items())
-        )
-    finished = catch_up_withdrawals(instance)
-    request_publish(instance)
-    done = f" Finished {len(finished)} withdrawal(s) cut short by a crash." if finished else ""
-    return f"Serving the published files as they are; the worker rebuilds them in the background.{done}"
 
 
 def published_rows(
@@ -252,11 +226,8 @@ def remove_from_published(instance: Instance, story_ids: list[int], *, actor: st
     with ThreadPoolExecutor(len(audiences), thread_name_prefix="withdraw") as pool:
         left = dict(zip(audiences, pool.map(lambda a: _copy_without(instance, a, story_ids), audiences), strict=True))
     counts = {audience: n for audience, n in left.items() if n is not None}
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         audit.record(db, actor, "publish.remove", None, stories=story_ids, counts=counts)
-    finally:
-        db.close()
     return counts
 
 

@@ -28,8 +28,7 @@ def run_transcription(instance: Instance, job_id: int) -> None:
     from pipelines.audio import AudioError
     from pipelines.transcribe import TranscriptionError, transcribe
 
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         job = job_status.claim_job(db, job_id, this_worker())
         if job is None:
             return  # done already, running elsewhere, or its story was erased
@@ -68,8 +67,6 @@ def run_transcription(instance: Instance, job_id: int) -> None:
                 model=transcript.model,
             )
             job_status.finish_job(db, job_id)
-    finally:
-        db.close()
 
 
 def this_worker() -> str:
@@ -102,12 +99,9 @@ def heartbeat(instance: Instance, job_id: int) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        db = instance.open()  # its own connection: the step's connection belongs to another thread
-        try:
+        with instance.connection() as db:  # its own connection: the step's connection belongs to another thread
             while not stop.wait(HEARTBEAT):
                 job_status.beat(db, job_id)
-        finally:
-            db.close()
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
     thread.start()
@@ -122,48 +116,43 @@ def run_tagging(instance: Instance, job_id: int) -> None:
     """Suggest outcome tags for a story's current text, in every framework in use."""
     from pipelines.tag import framework_provenance, tag_text
 
-    db = instance.open()
-    try:
-        job = job_status.claim_job(db, job_id, this_worker())
-        if job is None:
-            return
-        story_id = job["story_id"]
-        row = db.execute("SELECT body, source FROM stories WHERE id = ?", [story_id]).fetchone()
-        if row is None:
-            return
-        body, source = row
-        segments = None
-        if source == "audio":
-            transcript = get_transcript(db, story_id)
-            segments = [s for s in transcript["segments"] if s["text"]] if transcript else None
-        with heartbeat(instance, job_id):  # loading the pipeline the first time can take a while on a busy machine
-            lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
-        with write_transaction(db):
-            if not job_status.owns(db, job):
+    with instance.connection() as db:
+        try:
+            job = job_status.claim_job(db, job_id, this_worker())
+            if job is None:
                 return
-            for framework, suggestions in lenses:
-                save_suggestions(
-                    db,
-                    story_id,
-                    [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
-                    framework=framework.id,
-                    version=framework.version,
-                    provenance=framework_provenance(framework),
-                )
-            job_status.finish_job(db, job_id)
-    except Exception:
-        log.exception("tagging job %s failed", job_id)
-        job_status.fail_job(db, job_id, "Suggesting outcomes failed unexpectedly; you can still add tags yourself.")
-    finally:
-        db.close()
+            story_id = job["story_id"]
+            row = db.execute("SELECT body, source FROM stories WHERE id = ?", [story_id]).fetchone()
+            if row is None:
+                return
+            body, source = row
+            segments = None
+            if source == "audio":
+                transcript = get_transcript(db, story_id)
+                segments = [s for s in transcript["segments"] if s["text"]] if transcript else None
+            with heartbeat(instance, job_id):  # loading the pipeline the first time can take a while on a busy machine
+                lenses = [(framework, tag_text(body, segments, framework)) for framework in frameworks_in_use(instance)]
+            with write_transaction(db):
+                if not job_status.owns(db, job):
+                    return
+                for framework, suggestions in lenses:
+                    save_suggestions(
+                        db,
+                        story_id,
+                        [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
+                        framework=framework.id,
+                        version=framework.version,
+                        provenance=framework_provenance(framework),
+                    )
+                job_status.finish_job(db, job_id)
+        except Exception:
+            log.exception("tagging job %s failed", job_id)
+            job_status.fail_job(db, job_id, "Suggesting outcomes failed unexpectedly; you can still add tags yourself.")
 
 
 def run_upload_sweep(instance: Instance) -> None:
     """Delete uploads no story claimed within UNCLAIMED_HOURS (a form sent back and never finished)."""
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         gone = sweep_unclaimed(db, instance.root)
-    finally:
-        db.close()
     if gone:
         log.info("deleted %d upload(s) no story claimed within %d hours", len(gone), UNCLAIMED_HOURS)

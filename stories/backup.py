@@ -72,15 +72,12 @@ def _restore(instance: Instance, source: Path) -> dict[str, int]:
     for folder in FILE_FOLDERS:
         if (source / folder).exists():
             shutil.copytree(source / folder, instance.root / folder, dirs_exist_ok=True)
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         redone = reapply_journal(db, instance.root, files=[instance.evidence_dir, instance.audio_dir])
         _never_reuse_ids(db, issued)
         remove_unreferenced(db, instance.root)
         db.execute("DELETE FROM sessions")
         return redone
-    finally:
-        db.close()
 
 
 def reapply_journal(db: sqlite_utils.Database, root: Path, *, files: list[Path]) -> dict[str, int]:

@@ -1,19 +1,26 @@
-"""The `storybank` command: a thin shell over the domain and the pipelines."""
+"""The `storybank` command: a thin shell over the use cases (stories.services) and the domain."""
 
 from __future__ import annotations
 
 import os
+import pkgutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+import sqlite_utils
 
-from stories.instance import ENV_VAR, Instance, InstanceBusy, init_instance
+from stories.instance import ENV_VAR, Instance, InstanceBusy
 from stories.organisations import KINDS as ORGANISATION_KINDS
 from stories.roles import Role
 from stories.validation import Invalid
+
+# The app's factory lives at the top level (app.py, beside templates/); named, not imported, so that
+# the stories package never imports the module that imports it.
+APP_FACTORY = "app:create_app"
 
 instance_option = click.option(
     "--instance",
@@ -38,10 +45,19 @@ def pass_instance(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def open_store(instance: Instance):  # noqa: ANN201
+@contextmanager
+def store(instance: Instance) -> Iterator[sqlite_utils.Database]:
+    """The working store for one command, closed after it; a missing instance is a message, not a traceback."""
     if not instance.exists:
         raise click.ClickException(f"No Storybank instance at {instance.root}: run `storybank init` first.")
-    return instance.open()
+    with instance.connection() as db:
+        yield db
+
+
+def require_store(instance: Instance) -> None:
+    """Refuse at once without an instance, and bring its store's schema up to date before anything else opens it."""
+    with store(instance):
+        pass
 
 
 def hold_while_running(instance: Instance, *, inheritable: bool = False) -> None:
@@ -72,10 +88,9 @@ def init(instance: Instance) -> None:
 
     Example: storybank init --instance ./instance
     """
-    init_instance(instance).close()
-    from pipelines.publish import run_publish
+    from stories.services.store import create_instance
 
-    run_publish(instance, actor="cli")
+    create_instance(instance, actor="cli")
     click.echo(f"Instance ready at {instance.root}")
 
 
@@ -86,17 +101,10 @@ def demo(instance: Instance) -> None:
 
     Example: storybank demo
     """
-    from pipelines.publish import run_publish
-    from pipelines.tag import tag_text
-    from stories.demo import DEMO_PASSWORD, load_demo
+    from stories.demo import DEMO_PASSWORD
+    from stories.services.recording import load_demo
 
-    def evidence(body: str) -> dict[str, tuple[int, int]]:
-        return {s.domain: (s.start, s.end) for s in tag_text(body)}
-
-    db = init_instance(instance)
-    added = load_demo(db, instance.evidence_dir, instance.audio_dir, suggest=evidence)
-    db.close()
-    counts = run_publish(instance, actor="demo")
+    added, counts = load_demo(instance)
     click.echo("Demo loaded: " + ", ".join(f"{n} {what}" for what, n in added.items()))
     click.echo("Published: " + ", ".join(f"{n} stories for {audience}" for audience, n in counts.items()))
     click.echo(f"Demo password for every demo user: {DEMO_PASSWORD}")
@@ -119,12 +127,12 @@ def organisations_add(instance: Instance, name: str, kind: str, area: str) -> No
     """
     from stories.organisations import ensure_organisation, get_organisation
 
-    db = open_store(instance)
-    try:
-        org_id = ensure_organisation(db, name, kind=kind, area=area)
-    except Invalid as error:
-        raise fail_on_invalid(error) from None
-    click.echo(f"{get_organisation(db, org_id)['slug']} (id {org_id})")
+    with store(instance) as db:
+        try:
+            org_id = ensure_organisation(db, name, kind=kind, area=area)
+        except Invalid as error:
+            raise fail_on_invalid(error) from None
+        click.echo(f"{get_organisation(db, org_id)['slug']} (id {org_id})")
 
 
 def _strong_password(ctx: click.Context, _: click.Parameter, password: str) -> str:
@@ -158,16 +166,22 @@ def users_add(instance: Instance, username: str, role: str, organisation_slug: s
     from stories import auth
     from stories.organisations import get_organisation
 
-    db = open_store(instance)
-    org = get_organisation(db, organisation_slug)
-    if org is None:
-        raise click.ClickException(f"No organisation {organisation_slug!r}; add it with `storybank organisations add`.")
-    try:
-        auth.add_user(
-            db, username=username, display_name=display_name, password=password, role=role, organisation_id=org["id"], actor="cli"
-        )
-    except Invalid as error:
-        raise fail_on_invalid(error) from None
+    with store(instance) as db:
+        org = get_organisation(db, organisation_slug)
+        if org is None:
+            raise click.ClickException(f"No organisation {organisation_slug!r}; add it with `storybank organisations add`.")
+        try:
+            auth.add_user(
+                db,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=role,
+                organisation_id=org["id"],
+                actor="cli",
+            )
+        except Invalid as error:
+            raise fail_on_invalid(error) from None
     click.echo(f"Added {username} ({role}, {org['name']})")
 
 
@@ -177,7 +191,9 @@ def users_list(instance: Instance) -> None:
     """List user accounts."""
     from stories import auth
 
-    for user in auth.list_users(open_store(instance)):
+    with store(instance) as db:
+        accounts = auth.list_users(db)
+    for user in accounts:
         click.echo(f"{user.username:20} {user.role.value:12} {user.organisation_name}")
 
 
@@ -190,17 +206,17 @@ def import_(instance: Instance, file: Path, organisation_slug: str) -> None:
 
     Example: storybank import stories.csv --organisation leeds-befriending-network
     """
-    from stories.importer import import_stories
     from stories.organisations import get_organisation
+    from stories.services.recording import import_stories
 
-    db = open_store(instance)
-    org = get_organisation(db, organisation_slug)
-    if org is None:
-        raise click.ClickException(f"No organisation {organisation_slug!r}.")
-    try:
-        count = import_stories(db, file, organisation_id=org["id"], actor="cli:import", evidence_dir=instance.evidence_dir)
-    except Invalid as error:
-        raise fail_on_invalid(error) from None
+    with store(instance) as db:
+        org = get_organisation(db, organisation_slug)
+        if org is None:
+            raise click.ClickException(f"No organisation {organisation_slug!r}.")
+        try:
+            count = import_stories(instance, db, file, organisation_id=org["id"], actor="cli:import")
+        except Invalid as error:
+            raise fail_on_invalid(error) from None
     click.echo(f"Imported {count} stories into {org['name']}; they await a reviewer's sign-off.")
 
 
@@ -211,10 +227,10 @@ def publish(instance: Instance) -> None:
 
     Example: storybank publish
     """
-    from pipelines.publish import run_publish
+    from stories.services.store import publish as publish_now
 
-    open_store(instance).close()
-    for audience, count in run_publish(instance, actor="cli").items():
+    require_store(instance)
+    for audience, count in publish_now(instance, actor="cli").items():
         click.echo(f"{audience}: {count} stories -> {instance.published_path(audience)}")
 
 
@@ -228,11 +244,11 @@ def withdraw_(instance: Instance, story_id: int, erase_story: bool, reason: str)
 
     Example: storybank withdraw 42 --reason "Storyteller asked by phone"
     """
-    from pipelines.withdraw import run_withdrawal
+    from stories.services.consent import withdraw_story
 
-    open_store(instance).close()
+    require_store(instance)
     try:
-        counts = run_withdrawal(instance, story_id, actor="cli", reason=reason, erase_story=erase_story)
+        counts = withdraw_story(instance, story_id, actor="cli", reason=reason, erase_story=erase_story)
     except Invalid as error:
         raise fail_on_invalid(error) from None
     click.echo(
@@ -282,7 +298,7 @@ def backup_(instance: Instance, destination: Path) -> None:
     """
     from stories.backup import backup
 
-    open_store(instance).close()
+    require_store(instance)
     click.echo(f"Backup written to {backup(instance, destination)}")
 
 
@@ -297,17 +313,13 @@ def restore_(instance: Instance, source: Path) -> None:
     app, a worker or Datasette runs on the instance.
     Example: storybank restore /mnt/backups/storybank/storybank-20261126T120000Z
     """
-    from pipelines.publish import run_publish
-    from stories.backup import restore
-    from stories.instance import nothing_running
+    from stories.services.store import restore_backup
 
-    init_instance(instance).close()  # restoring onto a new machine needs the folders and a key
     try:
-        with nothing_running(instance):  # until republished: the old files may hold stories told since
-            redone = restore(instance, source)
-            counts = run_publish(instance, actor="cli:restore")
+        restored = restore_backup(instance, source, actor="cli:restore")
     except (FileNotFoundError, InstanceBusy) as error:
         raise click.ClickException(str(error)) from None
+    redone, counts = restored.redone, restored.published
     click.echo(f"Restored from {source}; re-applied {redone['withdrawn']} withdrawal(s) and {redone['erased']} erasure(s).")
     click.echo(
         f"Consent narrowed again for {_stories(redone['narrowed'])}; {_stories(redone['names'])} back for review"
@@ -328,10 +340,9 @@ def web(instance: Instance, host: str, port: int) -> None:
     """Run the Flask app alone (waitress)."""
     from waitress import serve
 
-    from app import create_app
-
-    open_store(instance).close()
+    require_store(instance)
     hold_while_running(instance)
+    create_app = pkgutil.resolve_name(APP_FACTORY)
     serve(create_app({"INSTANCE": str(instance.root)}), host=host, port=port, threads=8, ident="storybank")
 
 
@@ -340,15 +351,11 @@ def web(instance: Instance, host: str, port: int) -> None:
 @pass_instance
 def worker(instance: Instance, workers: int) -> None:
     """Run a job worker (transcription, tagging, publishing) until stopped."""
-    from pipelines.jobs import WORKER_NICENESS, queue_for
+    from stories.services.background import run_worker
 
-    open_store(instance).close()
+    require_store(instance)
     hold_while_running(instance)
-    os.nice(WORKER_NICENESS)
-    consumer = queue_for(instance.root).huey.create_consumer(
-        workers=workers, periodic=True, initial_delay=0.1, backoff=1.15, max_delay=1.0
-    )
-    consumer.run()
+    run_worker(instance, workers=workers)
 
 
 @cli.command()
@@ -393,12 +400,12 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
 
     Example: storybank serve --port 5000 --datasette-port 8001
     """
-    from pipelines.publish import prepare_to_serve
+    from stories.services.publishing import prepare_to_serve
     from stories.supervisor import Child, GaveUp, Supervisor
 
-    open_store(instance).close()
+    require_store(instance)
     hold_while_running(instance)  # also between a child's death and its restart
-    click.echo(prepare_to_serve(instance))
+    click.echo(prepare_to_serve(instance).message())
     app_url, data_url = f"http://{host}:{port}", f"http://{host}:{datasette_port}"
     env = {**os.environ, ENV_VAR: str(instance.root), "STORYBANK_APP_URL": app_url, "STORYBANK_DATASETTE_URL": data_url}
     me = [sys.executable, "-m", "stories.cli"]  # the instance travels in STORYBANK_INSTANCE
@@ -421,10 +428,10 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
 
 def _finish_withdrawals_cut_short(instance: Instance) -> None:
     """A process killed mid-withdrawal leaves the files holding the story: finish it now, not at the worker's next minute."""
-    from pipelines.withdraw import catch_up_withdrawals
+    from stories.services.publishing import finish_withdrawals_cut_short
 
     try:
-        finished = catch_up_withdrawals(instance, actor="system:serve")
+        finished = finish_withdrawals_cut_short(instance, actor="system:serve")
     except Exception as error:  # the worker's own catch-up tries again within a minute
         click.echo(f"Could not check for withdrawals cut short ({type(error).__name__}); the worker will, within a minute.")
         return
@@ -436,10 +443,9 @@ def _print_demo_logins(instance: Instance) -> None:
     from stories import auth
     from stories.demo import DEMO_PASSWORD, demo_usernames
 
-    db = open_store(instance)
     wanted = demo_usernames()
-    demo_users = [user for user in auth.list_users(db) if user.username in wanted]
-    db.close()
+    with store(instance) as db:
+        demo_users = [user for user in auth.list_users(db) if user.username in wanted]
     if demo_users:
         click.echo(f"  Demo logins (password for each: {DEMO_PASSWORD}):")
         for user in demo_users:
@@ -462,7 +468,7 @@ def frameworks_import(instance: Instance, file: Path) -> None:
     from stories.framework_store import import_framework
     from stories.frameworks import FrameworkError
 
-    open_store(instance).close()
+    require_store(instance)
     try:
         framework = import_framework(instance, file)
     except FrameworkError as error:

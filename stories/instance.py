@@ -89,6 +89,15 @@ class Instance:
         migrate(db)
         return db
 
+    @contextmanager
+    def connection(self) -> Iterator[sqlite_utils.Database]:
+        """The working store for one piece of work, closed however it ends (a connection left open holds the WAL)."""
+        db = self.open()
+        try:
+            yield db
+        finally:
+            db.close()
+
 
 def init_instance(instance: Instance) -> sqlite_utils.Database:
     """Create the instance folder, its secret key and an up-to-date working store (idempotent)."""

@@ -26,11 +26,8 @@ def _encodings(text: str) -> list[bytes]:
 
 def unaccounted_files(instance: Instance) -> list[tuple[Path, str]]:
     """Recordings and forms no story refers to (their words cannot be searched for), each with why it is there."""
-    db = instance.open()
-    try:
+    with instance.connection() as db:
         strays = stored_files.unaccounted_files(db, instance.root)
-    finally:
-        db.close()
     return [
         (
             path,

@@ -36,7 +36,7 @@ from conftest import add_tag, story_form
 from pipelines import publish as publisher
 from pipelines.jobs import queue_for
 from pipelines.publish import run_publish
-from pipelines.withdraw import catch_up_withdrawals, run_withdrawal
+from pipelines.withdraw import catch_up_withdrawals
 from stories.assurance import link_outcome
 from stories.backup import backup, restore
 from stories.demo import stand_in_form
@@ -46,6 +46,7 @@ from stories.notrace import find_traces
 from stories.organisations import ensure_organisation
 from stories.recordings import Recording, correct_transcript, recording_for, save_transcript
 from stories.records import approve_story, change_consent, decide_name, record_story
+from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
 from stories.stored_files import AUDIO, EVIDENCE, register_upload
 from stories.validation import Invalid
@@ -304,9 +305,9 @@ class ConsentMachine(RuleBasedStateMachine):
             self.note_event(f"{'erased' if erase else 'withdrew'} a published story")
         if story.erased:
             with pytest.raises(Invalid):
-                run_withdrawal(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
+                withdraw_story(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
             return
-        run_withdrawal(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
+        withdraw_story(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
         if erase:
             story.erased = True
         else:
@@ -483,7 +484,7 @@ class ConsentMachine(RuleBasedStateMachine):
         os.environ["STORYBANK_JOBS_IMMEDIATE"] = "0"
         queue_for.cache_clear()
         try:
-            run_withdrawal(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
+            withdraw_story(self.instance, story_id, actor="test", reason="asked by phone", erase_story=erase)
         except Invalid:
             pass  # erased already
 
@@ -686,7 +687,7 @@ def record_signed_off(m: ConsentMachine, **raw_overrides) -> int:
 
 def test_withdrawn_consent_cannot_be_renewed_or_amended_only_given_afresh(machine):
     story_id = record_signed_off(machine)
-    run_withdrawal(machine.instance, story_id, actor="test", reason="changed my mind")
+    withdraw_story(machine.instance, story_id, actor="test", reason="changed my mind")
     raw = {
         "audiences": {"public"},
         "identity_level": "anonymous",
@@ -714,7 +715,7 @@ def test_erasure_leaves_the_word_in_no_file_of_the_instance(machine):
     story_id = record_signed_off(machine)
     word = machine.model[story_id].word
     assert find_traces(machine.instance.root, [word])  # in the store, the evidence form and both files
-    run_withdrawal(machine.instance, story_id, actor="test", reason="erase everything", erase_story=True)
+    withdraw_story(machine.instance, story_id, actor="test", reason="erase everything", erase_story=True)
     assert find_traces(machine.instance.root, [word]) == []
     assert not any(machine.instance.evidence_dir.iterdir())
 

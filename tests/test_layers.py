@@ -1,5 +1,7 @@
 """The dependency rule (ARCHITECTURE.md): the domain calls neither the use cases, the heavy steps
-nor the entry points, and importing it loads no web framework, command-line library or model."""
+nor the entry points, and importing it loads no web framework, command-line library or model; the
+entry points reach the adapters only through the use cases; the use cases and the adapters call
+no entry point."""
 
 from __future__ import annotations
 
@@ -31,6 +33,17 @@ FORBIDDEN = (
 )
 
 
+# The entry points (the web blueprints, the `storybank` command) parse, call a use case and render.
+# stories/cli_tools.py is the adapters' own terminal (one file through Whisper, the tagger or the
+# redactor, to try them), so it is not held to this rule.
+ENTRY_POINT_FILES = sorted([*(ROOT / "stories" / "web").glob("*.py"), ROOT / "stories" / "cli.py"])
+ENTRY_POINTS_NEVER = ("app", "pipelines")
+SERVICES = sorted((ROOT / "stories" / "services").glob("*.py"))
+SERVICES_NEVER = ("app", "stories.web", "stories.cli", "stories.cli_tools", "flask", "click", "waitress")
+ADAPTERS = sorted((ROOT / "pipelines").glob("*.py"))
+ADAPTERS_NEVER = ("app", "stories.services", "stories.web", "stories.cli", "stories.cli_tools", "flask", "click")
+
+
 def _imports(path: Path) -> set[str]:
     """Every module a file imports, at the top or inside a function."""
     names = set()
@@ -43,8 +56,13 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def _forbidden(name: str) -> bool:
-    return any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN)
+def _forbidden(name: str, never: tuple[str, ...] = FORBIDDEN) -> bool:
+    return any(name == bad or name.startswith(bad + ".") for bad in never)
+
+
+def _breaking(files: list[Path], never: tuple[str, ...]) -> dict[str, list[str]]:
+    found = {str(path.relative_to(ROOT)): sorted(n for n in _imports(path) if _forbidden(n, never)) for path in files}
+    return {name: names for name, names in found.items() if names}
 
 
 def test_no_domain_module_names_another_layer_or_a_heavy_library():
@@ -70,3 +88,34 @@ def test_the_rule_sees_a_forbidden_import(tmp_path):
     sneaky = tmp_path / "sneaky.py"
     sneaky.write_text("def view():\n    from flask import request\n    import pipelines.publish\n")
     assert sorted(filter(_forbidden, _imports(sneaky))) == ["flask", "flask.request", "pipelines.publish"]
+
+
+def test_entry_points_reach_the_adapters_only_through_the_use_cases():
+    assert ENTRY_POINT_FILES and _breaking(ENTRY_POINT_FILES, ENTRY_POINTS_NEVER) == {}
+
+
+def test_use_cases_call_no_entry_point():
+    assert SERVICES and _breaking(SERVICES, SERVICES_NEVER) == {}
+
+
+def test_adapters_call_neither_use_cases_nor_entry_points():
+    assert ADAPTERS and _breaking(ADAPTERS, ADAPTERS_NEVER) == {}
+
+
+def test_each_layer_rule_sees_a_forbidden_import(tmp_path):
+    # A view that queues a job itself, or a use case that reaches for Flask, is named by its layer's rule.
+    view = tmp_path / "view.py"
+    view.write_text("def save():\n    from pipelines.jobs import request_publish\n    import app\n")
+    assert sorted(n for n in _imports(view) if _forbidden(n, ENTRY_POINTS_NEVER)) == [
+        "app",
+        "pipelines.jobs",
+        "pipelines.jobs.request_publish",
+    ]
+    service = tmp_path / "service.py"
+    service.write_text("from flask import request\nfrom stories.web import get_db\n")
+    assert sorted(n for n in _imports(service) if _forbidden(n, SERVICES_NEVER)) == [
+        "flask",
+        "flask.request",
+        "stories.web",
+        "stories.web.get_db",
+    ]

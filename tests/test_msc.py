@@ -6,8 +6,8 @@ import pytest
 
 from conftest import add_tag, sign_off, story_form
 from pipelines.publish import run_publish
-from pipelines.withdraw import run_withdrawal
 from stories.records import record_story
+from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
 
 
@@ -88,7 +88,7 @@ def test_a_choice_needs_a_reason_and_a_shortlisted_story(client, auth, stories):
 
 
 def test_a_withdrawn_story_cannot_be_shortlisted(client, auth, instance, stories):
-    run_withdrawal(instance, stories["Tuesday calls"], actor="t", reason="asked")
+    withdraw_story(instance, stories["Tuesday calls"], actor="t", reason="asked")
     auth.login("reviewer")
     round_id = start_round(client)
     assert "Tuesday calls" not in client.get(f"/msc/{round_id}").get_data(as_text=True)

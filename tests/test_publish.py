@@ -148,7 +148,7 @@ def test_evidence_is_cut_from_the_published_body_so_names_stay_out(instance, db,
 
 
 def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instance, db, users, signed_off):
-    from pipelines.withdraw import run_withdrawal
+    from stories.services.consent import withdraw_story
 
     story_id = signed_off()
     run_publish(instance)
@@ -161,7 +161,7 @@ def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instan
     run_publish(instance)
     assert "One more sentence." in published(instance, "public")[0]["body"]
     assert db.execute("SELECT key FROM published_versions WHERE story_id = ?", [story_id]).fetchone()[0] != key
-    run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
+    withdraw_story(instance, story_id, actor="t", reason="asked", erase_story=True)
     assert db.execute("SELECT count(*) FROM published_versions").fetchone()[0] == 0
 
 

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from conftest import story_form
 from pipelines.publish import run_publish
-from pipelines.withdraw import run_withdrawal
 from stories.backup import backup, restore
 from stories.cli import cli
 from stories.demo import stand_in_form
 from stories.records import approve_story, change_consent, decide_name, get_story, record_story
+from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
 
 SECRET_WORD = "quillowberry"
@@ -97,8 +97,8 @@ def test_erasure_removes_the_signed_form_unless_another_story_shares_it(instance
     )
     shared = signed_form(content=shared)  # the same form uploaded again, for another story
     record_story(db, story_form(evidence_file=shared, title="Third"), organisation_id=orgs["a"], actor="t")
-    run_withdrawal(instance, first, actor="t", reason="asked", erase_story=True)
-    run_withdrawal(instance, second, actor="t", reason="asked", erase_story=True)
+    withdraw_story(instance, first, actor="t", reason="asked", erase_story=True)
+    withdraw_story(instance, second, actor="t", reason="asked", erase_story=True)
     assert not (instance.evidence_dir / form_name).exists()
     assert (instance.evidence_dir / shared).exists()
 
@@ -108,8 +108,8 @@ def test_restore_reapplies_withdrawals_and_erasures_made_after_the_backup(instan
         db, story_form(title="Another story", body="Told about the allotment."), organisation_id=orgs["a"], actor="t"
     )
     copy = backup(instance, tmp_path / "backups")
-    run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
-    run_withdrawal(instance, other, actor="t", reason="asked")
+    withdraw_story(instance, story_id, actor="t", reason="asked", erase_story=True)
+    withdraw_story(instance, other, actor="t", reason="asked")
     redone = restore(instance, copy)
     assert redone == {"withdrawn": 1, "erased": 1, "narrowed": 0, "names": 0}
     restored = instance.open()
@@ -121,7 +121,7 @@ def test_restore_reapplies_withdrawals_and_erasures_made_after_the_backup(instan
 
 def test_restore_command_republishes(instance, story_id, tmp_path):
     copy = backup(instance, tmp_path / "b")
-    run_withdrawal(instance, story_id, actor="t", reason="asked", erase_story=True)
+    withdraw_story(instance, story_id, actor="t", reason="asked", erase_story=True)
     result = CliRunner().invoke(cli, ["restore", str(copy), "--instance", str(instance.root)])
     assert result.exit_code == 0, result.output
     assert "re-applied 0 withdrawal(s) and 1 erasure(s)" in result.output
@@ -131,7 +131,7 @@ def test_restore_command_republishes(instance, story_id, tmp_path):
 def test_whoever_exported_a_withdrawn_story_is_asked_to_destroy_it(client, auth, instance, story_id):
     auth.login("worker")
     assert client.get(f"/stories/{story_id}/export.csv").status_code == 200
-    run_withdrawal(instance, story_id, actor="t", reason="asked")
+    withdraw_story(instance, story_id, actor="t", reason="asked")
     page = client.get("/stories/").get_data(as_text=True)
     assert "Please destroy your copy" in page
     register = client.get("/exports/").get_data(as_text=True)
@@ -162,7 +162,7 @@ def test_narrowing_consent_in_the_app_republishes_at_once(client, auth, instance
 def test_a_withdrawn_story_cannot_be_amended_only_given_afresh(instance, db, story_id):
     from stories.validation import Invalid
 
-    run_withdrawal(instance, story_id, actor="t", reason="asked")
+    withdraw_story(instance, story_id, actor="t", reason="asked")
     with pytest.raises(Invalid):
         change_consent(db, story_id, "renewed", story_form(), actor="t")
     change_consent(db, story_id, "given", story_form(), actor="t")

@@ -15,9 +15,10 @@ from conftest import story_form, wait_for
 from pipelines import publish, published_file
 from pipelines.jobs import queue_for
 from pipelines.publish import run_publish
-from pipelines.withdraw import catch_up_withdrawals, run_withdrawal
+from pipelines.withdraw import catch_up_withdrawals
 from stories.consent import PUBLISHED_AUDIENCES
 from stories.records import approve_story, decide_name, record_story
+from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
 from stories.withdrawal import withdraw
 
@@ -131,7 +132,7 @@ def test_a_withdrawal_does_not_wait_for_a_rebuild_and_the_rebuild_does_not_bring
     assert paused.reached.wait(PAUSE), "the rebuild never got to its public file"
 
     started = time.perf_counter()
-    run_withdrawal(instance, first, actor="t", reason="Asked by phone")
+    withdraw_story(instance, first, actor="t", reason="Asked by phone")
     took = time.perf_counter() - started
     assert took < QUICK, f"the withdrawal took {took:.1f} s: it waited for the rebuild"
     assert held(instance, first) == set()
@@ -157,7 +158,7 @@ def test_a_withdrawal_committed_while_a_rebuild_swaps_its_files_in_is_still_take
         late = real_since(db, mark)
         calls.append(late)
         if len(calls) == 2 and not withdrawal:  # the second look is the one made under the swap lock
-            withdrawal.append(in_thread(run_withdrawal, instance, story_id, actor="t", reason="Asked by phone"))
+            withdrawal.append(in_thread(withdraw_story, instance, story_id, actor="t", reason="Asked by phone"))
             wait_for(lambda: real_since(instance.open(), mark), QUICK, "the withdrawal to reach the store")
         return late
 
@@ -173,9 +174,9 @@ def test_two_withdrawals_at_once_each_take_their_story_out(instance, db, stories
     first, second = list(stories)[:2]
     # The second withdrawal has copied the public file and taken its story out of the copy, and stops there.
     paused = Paused(monkeypatch, publish, "remove_stories", lambda db, audience, ids: second in ids and audience == "public")
-    other = in_thread(run_withdrawal, instance, second, actor="t", reason="Asked by phone")
+    other = in_thread(withdraw_story, instance, second, actor="t", reason="Asked by phone")
     assert paused.reached.wait(PAUSE)
-    run_withdrawal(instance, first, actor="t", reason="Asked by email")  # runs to the end meanwhile
+    withdraw_story(instance, first, actor="t", reason="Asked by email")  # runs to the end meanwhile
     paused.release.set()
     finished(*other)
     assert held(instance, first) == set() and held(instance, second) == set()
@@ -196,7 +197,7 @@ def test_the_file_copied_without_a_story_holds_no_trace_of_it_in_rows_search_ind
         assert in_search_index(instance, audience, word) and searchable(instance, audience, word)
     before = {audience: instance.published_path(audience).stat().st_ino for audience in PUBLISHED_AUDIENCES}
 
-    run_withdrawal(instance, story_id, actor="t", reason="Asked by phone")
+    withdraw_story(instance, story_id, actor="t", reason="Asked by phone")
 
     for audience in PUBLISHED_AUDIENCES:
         assert instance.published_path(audience).stat().st_ino != before[audience]  # a new file, not an edited one
@@ -234,7 +235,7 @@ def test_a_file_built_before_files_were_zeroed_is_rewritten_whole_when_copied(in
         conn.execute("PRAGMA user_version = 0")
     assert b"qwobbledy" in path.read_bytes()
 
-    run_withdrawal(instance, next(iter(stories)), actor="t", reason="Asked by phone")
+    withdraw_story(instance, next(iter(stories)), actor="t", reason="Asked by phone")
 
     assert b"qwobbledy" not in path.read_bytes()
     with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
@@ -270,7 +271,7 @@ def test_counts_in_the_copy_are_those_a_full_rebuild_makes(instance, db, orgs, u
                 ]
         return found
 
-    run_withdrawal(instance, ids[0], actor="t", reason="Asked by phone")
+    withdraw_story(instance, ids[0], actor="t", reason="Asked by phone")
     after_fast_path = counts()
     run_publish(instance)
     assert after_fast_path == counts()

@@ -1,13 +1,16 @@
 """Web layer: blueprints, login, CSRF, security headers and the per-request store connection.
 
-Views only translate requests and errors; the domain (stories.*) does the work.
+Views only translate requests and errors: a change goes through a use case (stories.services),
+a page reads the domain (stories.*); neither reaches the adapters (pipelines/).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlite_utils
@@ -23,7 +26,7 @@ from stories.instance import Instance
 from stories.outcome_tags import evidence_span
 from stories.outcomes import domain_label
 from stories.text import paragraphs
-from stories.validation import MAX_INTEGER
+from stories.validation import MAX_INTEGER, Invalid
 from stories.web.session import SharedSessionInterface
 from stories.web.uploads import UploadRequest, allow_uploads
 
@@ -43,6 +46,39 @@ class StoredId(IntegerConverter):
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any):
         super().__init__(url_map, *args, **{"max": MAX_INTEGER, **kwargs})
+
+
+@dataclasses.dataclass
+class Refusal:
+    """What a use case refused, field by field (empty when it went through)."""
+
+    problems: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def message(self) -> str:
+        """Every problem in one line, for a flash above a page that has no field to put them by."""
+        return " ".join(self.problems.values())
+
+
+@contextmanager
+def refusal() -> Iterator[Refusal]:
+    """Run a use case; its Invalid becomes the Refusal's problems, so the view can send the form back with them.
+
+    Code after the failing call inside the block is skipped, as with any exception.
+    """
+    refused = Refusal()
+    try:
+        yield refused
+    except Invalid as error:
+        refused.problems = error.problems
+
+
+def render_form(template: str, problems: dict[str, str], **context: Any) -> tuple[str, int]:
+    """A page with a form: 422 when it comes back with problems (nothing was saved), else 200."""
+    return render_template(template, problems=problems, **context), (422 if problems else 200)
 
 
 def page_number(pages: int) -> int:
@@ -160,10 +196,10 @@ def init_app(app: Flask) -> None:
         no published file may go on showing a story in words the store no longer allows."""
         noted = g.pop("audit_mark", None)
         if noted is not None and response.status_code < 400:
-            from pipelines.withdraw import retract_if_stale
+            from stories.services.publishing import retract_stale
 
             mark, actor = noted
-            retract_if_stale(instance(), get_db(), audit.stories_since(get_db(), mark), actor=actor)
+            retract_stale(instance(), get_db(), audit.stories_since(get_db(), mark), actor=actor)
         return response
 
     @app.after_request

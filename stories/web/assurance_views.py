@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from pipelines.jobs import request_publish
-from stories import assurance
-from stories.validation import Invalid
-from stories.web import get_db, instance, require
+from stories.services import review
+from stories.web import get_db, instance, refusal, require
 from stories.web.stories_views import story_or_404
 
 bp = Blueprint("assurance", __name__, url_prefix="/stories")
@@ -22,14 +21,7 @@ def member_check(story_id: int) -> Any:
     story_or_404(story_id)
     return _saved(
         story_id,
-        lambda: assurance.record_member_check(
-            get_db(),
-            story_id,
-            request.form,
-            actor=current_user.actor,
-            user_id=current_user.id,
-            recorded_by=current_user.display_name,
-        ),
+        lambda: review.record_member_check(instance(), get_db(), story_id, request.form, by=current_user.user),
         "Member check recorded: the storyteller confirmed the story reads true.",
     )
 
@@ -40,14 +32,7 @@ def verify(story_id: int) -> Any:
     story_or_404(story_id)
     return _saved(
         story_id,
-        lambda: assurance.record_second_person(
-            get_db(),
-            story_id,
-            request.form,
-            actor=current_user.actor,
-            user_id=current_user.id,
-            verifier=current_user.display_name,
-        ),
+        lambda: review.verify(instance(), get_db(), story_id, request.form, by=current_user.user),
         "Verified by a second person.",
     )
 
@@ -58,25 +43,17 @@ def link_outcome(story_id: int, tag_id: int) -> Any:
     story = story_or_404(story_id)
     return _saved(
         story_id,
-        lambda: assurance.link_outcome(
-            get_db(),
-            story_id,
-            tag_id,
-            request.form,
-            actor=current_user.actor,
-            intervention_ids=[item["id"] for item in story["interventions"]],
-        ),
+        lambda: review.link_outcome(instance(), get_db(), story, tag_id, request.form, by=current_user.user),
         "Outcome linked to what produced it.",
         anchor="#outcomes-heading",
     )
 
 
-def _saved(story_id: int, action: Any, message: str, anchor: str = "#assurance-heading") -> Any:
-    try:
+def _saved(story_id: int, action: Callable[[], None], message: str, anchor: str = "#assurance-heading") -> Any:
+    with refusal() as refused:
         action()
-    except Invalid as error:
-        flash(" ".join(error.problems.values()), "error")
+    if refused:
+        flash(refused.message, "error")
     else:
-        request_publish(instance())
         flash(message)
     return redirect(url_for("stories.view", story_id=story_id) + anchor)

@@ -8,16 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pipelines.case_study_render import build_document, export_case_study
 from stories import audit, case_studies
 from stories.case_studies import BoardStory, Refused
 from stories.clock import today
+from stories.services import case_studies as case_study_service
 from stories.validation import Invalid
-from stories.web import get_db, require
+from stories.web import get_db, refusal, render_form, require
 
 bp = Blueprint("case_studies", __name__, url_prefix="/case-studies")
 
-# One button per format that pipelines.case_study_render writes.
+# One button per format a case study is exported in (pipelines/case_study_render.py writes them).
 FORMAT_LABELS = {"markdown": "Markdown", "html": "Web page (HTML)", "pdf": "PDF"}
 
 
@@ -47,17 +47,16 @@ def start(story_id: int) -> Any:
     problems: dict[str, str] = {}
     if request.method == "POST":
         form = _framing_form()
-        try:
+        with refusal() as refused:
             case_study_id = case_studies.start_case_study(
                 get_db(), board, form, user_id=current_user.id, actor=current_user.actor
             )
-        except Invalid as error:
-            problems = error.problems
-        else:
+        if not refused:
             flash("Case study started. Now pick pull quotes by selecting the storyteller's words.")
             return redirect(url_for("case_studies.edit", case_study_id=case_study_id), 303)
+        problems = refused.problems
     _note_named_view(board)
-    return render_template("case_studies/start.html", board=board, form=form, problems=problems), (422 if problems else 200)
+    return render_form("case_studies/start.html", problems, board=board, form=form)
 
 
 @bp.route("/<int:case_study_id>", methods=["GET", "POST"])
@@ -120,14 +119,12 @@ def export(case_study_id: int) -> Any:
     """Streamed to the presenter and never kept here, so withdrawal leaves no server copy to erase."""
     case_study, board = _case_study_or_404(case_study_id)
     try:
-        made = export_case_study(
+        made = case_study_service.export_case_study(
             get_db(),
             case_study,
             board,
             request.form.get("kind", ""),
-            user_id=current_user.id,
-            actor=current_user.actor,
-            exported_by=current_user.display_name,
+            by=current_user.user,
             today=today(),
             static_dir=Path(current_app.static_folder or "static"),
         )
@@ -156,7 +153,6 @@ def _builder(
     context: dict[str, Any] = {
         "case_study": case_study,
         "board": board,
-        "problems": problems or {},
         "form": form or {"title": case_study["title"], "context": case_study["context"]},
         "quote_form": quote_form or {},
         "formats": FORMAT_LABELS,
@@ -167,10 +163,10 @@ def _builder(
             quotes=quotes,
             gone=gone,
             chunks=case_studies.quote_chunks(board.version.body, quotes),
-            doc=build_document(board, case_study, [q.text for q in quotes], exported_by=current_user.display_name, today=today()),
+            doc=case_study_service.preview(board, case_study, [q.text for q in quotes], by=current_user.user, today=today()),
         )
         _note_named_view(board)
-    return render_template("case_studies/builder.html", **context), (422 if problems else 200)
+    return render_form("case_studies/builder.html", problems or {}, **context)
 
 
 def _board_or_404(story_id: int) -> BoardStory:

@@ -11,11 +11,10 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from pipelines import charts
 from stories import dashboard
 from stories.consent import COMMISSIONERS
 from stories.outcomes import DIRECTIONS
-from stories.web import instance, require
+from stories.web import charts, instance, require
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

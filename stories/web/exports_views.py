@@ -11,8 +11,7 @@ from stories import exports
 from stories.consent import TEAM
 from stories.identity import published_version
 from stories.spreadsheet import csv_text
-from stories.validation import Invalid
-from stories.web import get_db, require
+from stories.web import get_db, refusal, require
 from stories.web.stories_views import story_or_404
 
 bp = Blueprint("exports", __name__)
@@ -72,10 +71,10 @@ def index() -> Any:
 @bp.route("/exports/<int:export_id>/destroyed", methods=["POST"])
 @login_required
 def destroyed(export_id: int) -> Any:
-    try:
+    with refusal() as refused:
         exports.confirm_destroyed(get_db(), export_id, user_id=current_user.id, actor=current_user.actor)
-    except Invalid as error:
-        flash(" ".join(error.problems.values()), "error")
+    if refused:
+        flash(refused.message, "error")
     else:
         flash("Thank you: the register shows that you destroyed your copy.")
     return redirect(url_for("exports.index"))

@@ -8,8 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from stories import interventions
-from stories.validation import Invalid
-from stories.web import get_db, require
+from stories.web import get_db, refusal, render_form, require
 
 bp = Blueprint("interventions", __name__, url_prefix="/interventions")
 
@@ -29,11 +28,10 @@ def new() -> Any:
     problems: dict[str, str] = {}
     if request.method == "POST":
         form = request.form.to_dict()
-        try:
+        with refusal() as refused:
             interventions.add_intervention(get_db(), form, provider_id=current_user.organisation_id, actor=current_user.actor)
-        except Invalid as error:
-            problems = error.problems
-        else:
+        problems = refused.problems
+        if not refused:
             flash(f"Added {form['name'].strip()}.")
             return redirect(url_for("interventions.index"))
     return _form(form, problems, editing=None)
@@ -49,21 +47,14 @@ def edit(intervention_id: int) -> Any:
     form, problems = {k: item[k] or "" for k in interventions.FIELDS}, {}
     if request.method == "POST":
         form = request.form.to_dict()
-        try:
+        with refusal() as refused:
             interventions.update_intervention(get_db(), intervention_id, form, actor=current_user.actor)
-        except Invalid as error:
-            problems = error.problems
-        else:
+        problems = refused.problems
+        if not refused:
             flash(f"Saved {form['name'].strip()}.")
             return redirect(url_for("interventions.index"))
     return _form(form, problems, editing=item)
 
 
 def _form(form: dict[str, Any], problems: dict[str, str], editing: dict[str, Any] | None) -> Any:
-    return render_template(
-        "interventions/form.html",
-        form=form,
-        problems=problems,
-        editing=editing,
-        kinds=interventions.CONTRACT_REF_LABELS,
-    ), (422 if problems else 200)
+    return render_form("interventions/form.html", problems, form=form, editing=editing, kinds=interventions.CONTRACT_REF_LABELS)

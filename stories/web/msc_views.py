@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from pipelines.jobs import request_publish
 from stories import msc
 from stories.outcomes import domain_label, person_level_domains
-from stories.validation import Invalid, whole_number
-from stories.web import get_db, instance, require
+from stories.services import review
+from stories.validation import whole_number
+from stories.web import get_db, instance, refusal, render_form, require
 
 bp = Blueprint("msc", __name__, url_prefix="/msc")
 
@@ -23,22 +23,17 @@ def index() -> Any:
     problems: dict[str, str] = {}
     if request.method == "POST":
         form = request.form.to_dict()
-        try:
+        with refusal() as refused:
             round_id = msc.create_round(
                 get_db(), form, organisation_id=current_user.organisation_id, user_id=current_user.id, actor=current_user.actor
             )
-        except Invalid as error:
-            problems = error.problems
-        else:
+        if not refused:
             return redirect(url_for("msc.round_page", round_id=round_id))
+        problems = refused.problems
     domains = [(d, domain_label(d)) for d in person_level_domains()]
-    return render_template(
-        "msc/index.html",
-        rounds=msc.list_rounds(get_db(), current_user.organisation_id),
-        form=form,
-        problems=problems,
-        domains=domains,
-    ), (422 if problems else 200)
+    return render_form(
+        "msc/index.html", problems, rounds=msc.list_rounds(get_db(), current_user.organisation_id), form=form, domains=domains
+    )
 
 
 @bp.route("/<int:round_id>", methods=["GET", "POST"])
@@ -49,21 +44,17 @@ def round_page(round_id: int) -> Any:
     form: dict[str, Any] = {}
     if request.method == "POST":
         form = request.form.to_dict()
-        try:
+        with refusal() as refused:
             if request.form.get("action") == "shortlist":
                 msc.shortlist(get_db(), round_, whole_number(request.form.get("story_id")) or 0, actor=current_user.actor)
                 flash("Added to the shortlist.")
             else:
-                msc.choose(get_db(), round_, form, user_id=current_user.id, actor=current_user.actor)
-                request_publish(instance())
+                review.choose_most_significant(instance(), get_db(), round_, form, by=current_user.user)
                 flash("The panel's choice is recorded. The worker who recorded the story will see why it was chosen.")
-        except Invalid as error:
-            problems = error.problems
-        else:
+        if not refused:
             return redirect(url_for("msc.round_page", round_id=round_id))
-    return render_template(
-        "msc/round.html", round=round_, eligible=msc.eligible_stories(get_db(), round_), form=form, problems=problems
-    ), (422 if problems else 200)
+        problems = refused.problems
+    return render_form("msc/round.html", problems, round=round_, eligible=msc.eligible_stories(get_db(), round_), form=form)
 
 
 @bp.route("/<int:round_id>/seen", methods=["POST"])

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_login import current_user
 
-from pipelines import jobs
 from stories import job_status
-from stories.recordings import correct_transcript, get_transcript, recording_for
+from stories.recordings import get_transcript, recording_for
 from stories.records import mark_consent_time
-from stories.validation import Invalid
-from stories.web import get_db, instance, require
+from stories.services import background, review
+from stories.web import get_db, instance, refusal, render_form, require
 from stories.web.stories_views import story_or_404
 
 bp = Blueprint("recordings", __name__, url_prefix="/stories")
@@ -98,7 +97,7 @@ def retry(story_id: int, job_id: int) -> Any:
     job = job_status.get_job(get_db(), job_id)
     if job is None or job["story_id"] != story_id:
         abort(404)
-    if jobs.retry(instance(), job_id):
+    if background.retry_job(instance(), job_id):
         flash("Trying again.")
     return redirect(url_for("stories.view", story_id=story_id))
 
@@ -109,11 +108,13 @@ def consent_time(story_id: int) -> Any:
     story_or_404(story_id)
     try:
         seconds = float(request.form.get("time", ""))
-        mark_consent_time(get_db(), story_id, seconds, actor=current_user.actor)
     except ValueError:
         flash("Choose a moment within the recording.", "error")
-    except Invalid as error:
-        flash(" ".join(error.problems.values()), "error")
+        return redirect(url_for("recordings.transcript", story_id=story_id))
+    with refusal() as refused:
+        mark_consent_time(get_db(), story_id, seconds, actor=current_user.actor)
+    if refused:
+        flash(refused.message, "error")
     else:
         flash(f"Verbal consent marked at {int(seconds // 60)}:{int(seconds % 60):02d} in the recording.")
     return redirect(url_for("recordings.transcript", story_id=story_id))
@@ -132,18 +133,14 @@ def transcript(story_id: int) -> Any:
     if request.method == "POST":
         texts = request.form.getlist("segment")
         reviewed = request.form.get("action") == "reviewed"
-        try:
-            correct_transcript(get_db(), story_id, texts, actor=current_user.actor, reviewed=reviewed)
-        except Invalid as error:
-            problems = error.problems
-        else:
+        with refusal() as refused:
+            review.review_transcript(instance(), get_db(), story_id, texts, by=current_user.user, reviewed=reviewed)
+        problems = refused.problems
+        if not refused:
             if reviewed:
-                jobs.request_tagging(instance(), story_id)
                 flash("Transcript reviewed. Outcome suggestions are on their way; the story can now be signed off.")
                 return redirect(url_for("stories.view", story_id=story_id))
             flash("Corrections saved.")
             return redirect(url_for("recordings.transcript", story_id=story_id))
     segments = [{**segment, "text": text} for segment, text in zip(current["segments"], texts, strict=False)]
-    return render_template("recordings/transcript.html", story=story, transcript=current, segments=segments, problems=problems), (
-        422 if problems else 200
-    )
+    return render_form("recordings/transcript.html", problems, story=story, transcript=current, segments=segments)

@@ -7,21 +7,17 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from pipelines.audio import AudioError
-from pipelines.jobs import request_publish, request_tagging, request_transcription
-from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, published_versions, records
 from stories.clock import today
-from stories.evidence import MAX_EVIDENCE_BYTES, store_evidence
 from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
 from stories.outcomes import person_level_domains
-from stories.recordings import Recording, get_transcript
+from stories.recordings import get_transcript
 from stories.roles import Role
-from stories.stored_files import AUDIO, EVIDENCE, register_upload
-from stories.validation import Invalid, Problems
-from stories.web import get_db, instance, page_number, require
+from stories.services import recording, review
+from stories.services.uploads import Upload
+from stories.web import get_db, instance, page_number, refusal, render_form, require
 from stories.web.uploads import received_size
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
@@ -64,62 +60,27 @@ def new() -> Any:
     problems: dict[str, str] = {}
     if request.method == "POST":
         form = submitted_form()
-        try:
-            story_id = _record(form)
-        except Invalid as error:
-            problems = error.problems
-            forget_refused_files(form, problems)
-        else:
+        with refusal() as refused:
+            story_id = recording.record_story(
+                instance(),
+                get_db(),
+                form,
+                by=current_user.user,
+                recording=uploaded("recording"),
+                consent_form=uploaded("evidence_upload"),
+            )
+        if not refused:
             flash("Story saved. A reviewer will check it before it goes any further.")
             return redirect(url_for("stories.view", story_id=story_id))
-    return render_template(
+        problems = refused.problems
+    return render_form(
         "stories/new.html",
+        problems,
         form=form,
-        problems=problems,
         interventions=list_interventions(get_db()),
         consent=consent,
-        limits=Limits.from_env(),
-    ), (422 if problems else 200)
-
-
-def _record(form: dict[str, Any]) -> int:
-    """Save a typed or recorded story with its consent; Invalid lists every problem at once."""
-    upload = request.files.get("recording")
-    problems = Problems()
-    stored = None
-    try:
-        if upload and upload.filename:
-            stored = accept_recording(instance().audio_dir, upload.stream, Limits.from_env(), received_size(upload))
-            register_upload(get_db(), AUDIO, stored.audio_file, current_user.actor)
-        elif form.get("recording_file"):
-            # Accepted with an earlier attempt at this form: no need to upload it again.
-            stored = stored_recording(instance().audio_dir, form["recording_file"], Limits.from_env())
-    except AudioError as error:
-        problems.add("recording", str(error))
-        form["recording_file"] = ""
-    if stored:
-        form["recording_file"] = stored.audio_file
-    source = "audio" if stored or "recording" in problems.found else "text"
-    try:
-        attach_evidence(form)
-    except Invalid as error:
-        for field, message in error.problems.items():
-            problems.add(field, message)
-    story_id = records.record_story(
-        get_db(),
-        form,
-        organisation_id=current_user.organisation_id,
-        actor=current_user.actor,
-        user_id=current_user.id,
-        source=source,
-        recording=Recording(stored.audio_file, stored.info.duration, stored.info.codec) if stored else None,
-        problems=problems,
+        limits=recording.recording_limits(),
     )
-    if stored:
-        request_transcription(instance(), story_id)
-    else:
-        request_tagging(instance(), story_id)
-    return story_id
 
 
 @bp.route("/<int:story_id>")
@@ -159,12 +120,11 @@ def render_story(story: dict[str, Any], status: int = 200, **forms: Any) -> Any:
 @require("can_approve_stories")
 def approve(story_id: int) -> Any:
     story_or_404(story_id)
-    try:
-        records.approve_story(get_db(), story_id, actor=current_user.actor, user_id=current_user.id)
-    except Invalid as error:
-        flash(" ".join(error.problems.values()), "error")
+    with refusal() as refused:
+        review.sign_off(instance(), get_db(), story_id, by=current_user.user)
+    if refused:
+        flash(refused.message, "error")
     else:
-        request_publish(instance())
         flash("Signed off. The published files are being rebuilt to include it where consent allows.")
     return redirect(url_for("stories.view", story_id=story_id))
 
@@ -185,22 +145,7 @@ def submitted_form() -> dict[str, Any]:
     return form
 
 
-def forget_refused_files(form: dict[str, Any], problems: dict[str, str]) -> None:
-    """A file the form was refused for must not come back as "already attached"."""
-    for field, kept in (("recording", "recording_file"), ("evidence_file", "evidence_file")):
-        if field in problems:
-            form[kept] = ""
-
-
-def attach_evidence(form: dict[str, Any]) -> None:
-    """Store an uploaded consent form now, so a rejected form need not be uploaded twice.
-
-    A form named by the page (kept from an earlier attempt, or the story's own) is checked by the
-    domain: it must be this user's upload or already the story's.
-    """
-    upload = request.files.get("evidence_upload")
-    if upload and upload.filename:
-        # Read no more than one byte past the limit: enough to refuse a file that is too large.
-        data = upload.stream.read(MAX_EVIDENCE_BYTES + 1)
-        form["evidence_file"] = store_evidence(instance().evidence_dir, data, received=received_size(upload))
-        register_upload(get_db(), EVIDENCE, form["evidence_file"], current_user.actor)
+def uploaded(field: str) -> Upload | None:
+    """A file sent in this form's field, or None when none was chosen."""
+    upload = request.files.get(field)
+    return Upload(upload.stream, received_size(upload)) if upload and upload.filename else None

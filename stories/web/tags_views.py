@@ -12,10 +12,10 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from pipelines.jobs import request_publish, request_tagging
 from stories import outcome_tags, outcomes
-from stories.validation import Invalid, text, whole_number
-from stories.web import get_db, instance, require
+from stories.services import review
+from stories.validation import text
+from stories.web import get_db, instance, refusal, require
 from stories.web.stories_views import render_story, story_or_404
 
 bp = Blueprint("tags", __name__, url_prefix="/stories")
@@ -34,13 +34,11 @@ def decide(story_id: int) -> Any:
         )
         for tag_id in tag_ids
     ]
-    try:
-        saved = outcome_tags.decide_tags(get_db(), story_id, choices, actor=current_user.actor, user_id=current_user.id)
-    except Invalid as error:
+    with refusal() as refused:
+        saved = review.decide_tags(instance(), get_db(), story_id, choices, by=current_user.user)
+    if refused:
         sent = {choice.tag_id: choice for choice in choices}
-        return render_story(story, 422, tag_choices=sent, tag_problems=error.problems)
-    if saved.accepted or saved.rejected or saved.redirected:
-        request_publish(instance())
+        return render_story(story, 422, tag_choices=sent, tag_problems=refused.problems)
     flash(saved.message(), "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")
 
@@ -51,22 +49,10 @@ def add(story_id: int) -> Any:
     story = story_or_404(story_id)
     sent = {key: text(request.form.get(key)) for key in ("domain", "direction", "start", "end")}
     sent["quote"] = request.form.get("quote", "")
-    try:
-        outcome_tags.add_tag(
-            get_db(),
-            story_id,
-            domain=sent["domain"],
-            direction=sent["direction"],
-            start=whole_number(sent["start"]),
-            end=whole_number(sent["end"]),
-            selected=sent["quote"],
-            actor=current_user.actor,
-            user_id=current_user.id,
-            domains=outcomes.person_level_domains(),
-        )
-    except Invalid as error:
-        return render_story(story, 422, add_tag=sent, add_tag_problems=error.problems)
-    request_publish(instance())
+    with refusal() as refused:
+        review.add_tag(instance(), get_db(), story_id, sent, by=current_user.user)
+    if refused:
+        return render_story(story, 422, add_tag=sent, add_tag_problems=refused.problems)
     flash(f"Tag added: {outcomes.domain_label(sent['domain'])}.", "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")
 
@@ -75,6 +61,6 @@ def add(story_id: int) -> Any:
 @require("can_record_stories")
 def suggest(story_id: int) -> Any:
     story_or_404(story_id)
-    request_tagging(instance(), story_id)
+    review.suggest_tags(instance(), story_id)
     flash("Asking the tagger for fresh suggestions.", "outcomes")
     return redirect(url_for("stories.view", story_id=story_id) + "#outcomes-heading")

@@ -14,8 +14,8 @@ from typing import Any
 from flask import Request, request
 from flask_login import current_user
 
-from pipelines.recording import Limits
 from stories.evidence import MAX_EVIDENCE_BYTES
+from stories.services.recording import recording_limits
 
 # The forms with a file field. Anyone else's request keeps the app's small ceiling (MAX_CONTENT_LENGTH).
 UPLOAD_ENDPOINTS = frozenset({"stories.new", "consent.change"})
@@ -50,7 +50,7 @@ class UploadRequest(Request):
         content_length: int | None = None,
     ) -> Any:
         # One byte past the largest limit is enough for each check to know a file is too large.
-        return CountedFile(max(Limits.from_env().max_bytes, MAX_EVIDENCE_BYTES) + 1)
+        return CountedFile(max(recording_limits().max_bytes, MAX_EVIDENCE_BYTES) + 1)
 
 
 def received_size(upload: Any) -> int | None:

@@ -47,9 +47,11 @@ def processes() -> Iterator[Callable[..., subprocess.Popen]]:
 
 
 @pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """scrypt costs ~0.2 s a hash; tests make dozens of users. Production keeps scrypt (test_auth checks)."""
-    monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+def quick_password_hashing(request, monkeypatch):
+    """scrypt costs ~0.2 s a hash; tests make dozens of users. A test marked `real_password_hashing`
+    keeps the product's own setting, so it can check what real accounts get (test_web_auth does)."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 
 
 @pytest.fixture

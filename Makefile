@@ -9,7 +9,7 @@ export STORYBANK_INSTANCE := $(abspath $(INSTANCE))
 # PDF case studies (WeasyPrint); chromium runs the browser tests; redis-server the scale-out test.
 SYSTEM_PACKAGES := espeak-ng ffmpeg sox libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium redis-server
 
-.PHONY: run test install system lint clean-instance
+.PHONY: run test test-fast install system lint clean-instance
 
 $(BIN)/storybank: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ run: system install
 ## test: the whole test suite (installs first)
 test: system install
 	$(BIN)/python -m pytest -q
+
+# The markers are registered in pyproject.toml and set by tests/conftest.py from the fixtures a test uses.
+HEAVY := browser or server or whisper or redis or faults or web or slow
+
+## test-fast: the domain and service tests only (no browser, processes, Whisper, Redis, kill -9, web client)
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not ($(HEAVY))"
 
 lint: install
 	$(BIN)/ruff check .

@@ -23,6 +23,44 @@ from stories.organisations import ensure_organisation
 PASSWORD = "correct horse battery"
 ROLES = ("worker", "reviewer", "commissioner", "presenter", "admin")
 
+# What makes a test slow, read from the fixtures it uses (pyproject.toml registers the markers;
+# `make test-fast` leaves these out). A new test using one of these fixtures is marked by itself.
+MARKS_BY_FIXTURE = {
+    "chromium_browser": "browser",  # Debian's Chromium, driven by playwright
+    "browser": "browser",
+    "storybank": "server",  # the app, a worker and Datasette started as processes
+    "processes": "server",
+    "real_datasette": "server",
+    "redis_url": "redis",  # Debian's redis-server
+    "spoken_story": "whisper",  # speech made with espeak-ng, heard by the Whisper model
+    "spoken_webm": "whisper",
+    "recording": "whisper",
+    "heard": "whisper",
+    "long_speech": "whisper",
+    "olive_says_her_name": "whisper",
+    "crashes": "faults",  # kill -9 rounds
+    "machine": "faults",  # the consent state machine, which crashes withdrawals and rebuilds
+    "app": "web",  # the Flask app and its test client: an entry point, not the domain
+}
+# Modules whose every test is of a kind: processes killed on purpose, or a browser's whole journey.
+MARKS_BY_MODULE = {
+    "test_faults": "faults",
+    "test_serve": "faults",
+    "test_consent_properties": "faults",
+    "test_browser": "browser",
+    "test_browser_outcomes": "browser",
+    "test_journeys": "browser",
+    "test_supervisor": "server",  # starts children and waits for them to die
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marks = {MARKS_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in MARKS_BY_FIXTURE}
+        marks |= {mark for module, mark in MARKS_BY_MODULE.items() if item.module.__name__ == module}
+        for mark in sorted(marks):
+            item.add_marker(mark)
+
 
 @pytest.fixture
 def processes() -> Iterator[Callable[..., subprocess.Popen]]:
@@ -47,9 +85,11 @@ def processes() -> Iterator[Callable[..., subprocess.Popen]]:
 
 
 @pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """scrypt costs ~0.2 s a hash; tests make dozens of users. Production keeps scrypt (test_auth checks)."""
-    monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+def quick_password_hashing(request, monkeypatch):
+    """scrypt costs ~0.2 s a hash; tests make dozens of users. A test marked `real_password_hashing`
+    keeps the product's own setting, so it can check what real accounts get (test_web_auth does)."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ def test_a_restore_reapplies_an_erasure_only_to_the_story_it_was_made_for(instan
     assert "Told, then erased" not in published_titles(instance, "public")
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_stories_told_after_the_backup_leave_no_file_and_no_published_row(client, auth, instance, tmp_path):
     first = backup(instance, tmp_path, "first")
     auth.login("reviewer")

@@ -310,6 +310,7 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
     print(f"  browser journey {time.monotonic() - started:.1f} s")
 
 
+@pytest.mark.whisper  # the worker transcribes what the fake microphone said
 def test_a_story_recorded_in_the_browser_is_transcribed(storybank, tmp_path, request):
     """MediaRecorder for real: Chromium's fake microphone plays spoken words into the recorder."""
     microphone = speak(SPOKEN, tmp_path, "microphone", fmt="wav")

@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import story_form
@@ -69,6 +70,7 @@ def test_commands_on_a_missing_instance_say_how_to_start(tmp_path):
     assert result.exit_code == 1 and "storybank init" in result.output
 
 
+@pytest.mark.slow  # loads and publishes the whole demo
 def test_demo_meets_a_new_user_with_a_living_system(tmp_path, monkeypatch):
     import yaml
 
@@ -106,6 +108,7 @@ WEAK = {
 }
 
 
+@pytest.mark.slow  # runs the real `storybank` command a dozen times
 def test_users_add_refuses_weak_passwords_saying_why_and_what_instead(tmp_path):
     """Run as an admin would type it: the real `storybank` command, the password given and then prompted for."""
     from browser_helpers import storybank_command

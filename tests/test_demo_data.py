@@ -14,11 +14,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stories import consent, organisations, outcomes, records
+from stories import interventions as interventions_module
+from stories.roles import Role
+
 DEMO = Path(__file__).resolve().parent.parent / "stories" / "demo_data.yml"
 
-ORG_KINDS = {"charity", "council", "nhs", "social_enterprise"}
-ROLES = {"worker", "reviewer", "commissioner", "presenter", "admin"}
-REF_KINDS = {"ocds", "360giving", "local"}
+# The vocabularies come from the product, so the demo is checked against what the app accepts.
+ORG_KINDS = set(organisations.KINDS)
+ROLES = {role.value for role in Role}
+REF_KINDS = set(interventions_module.CONTRACT_REF_KINDS)
+# The Social Value Model's five themes: the product keeps the theme as free text (names only), so
+# the demo's list is declared here.
 SOCIAL_VALUE_THEMES = {
     "COVID-19 recovery",
     "Tackling economic inequality",
@@ -26,22 +33,16 @@ SOCIAL_VALUE_THEMES = {
     "Equal opportunity",
     "Wellbeing",
 }
-STATUSES = {"draft", "submitted", "approved"}
-GIVEN_BY = {"storyteller", "parent_guardian", "advocate"}
-AGE_BANDS = {"under 13", "13-15", "16-17", "18-24", "25-44", "45-64", "65+"}
-METHODS = {"written", "verbal_recording", "easy_read"}
-AUDIENCES = {"team", "commissioners", "board", "public"}
-IDENTITY_LEVELS = {"named", "first_name", "pseudonym", "anonymous"}
-DOMAINS = {
-    "personal_wellbeing",
-    "relationships",
-    "health",
-    "what_we_do",
-    "where_we_live",
-    "personal_finance",
-    "education_skills",
-}
-DIRECTIONS = {"improved", "worsened", "mixed", "mentioned"}
+STATUSES = set(records.STATUSES)
+GIVEN_BY = set(consent.GIVERS)
+AGE_BANDS = set(consent.AGE_BANDS)
+UNDER_18_AGE_BANDS = set(consent.UNDER_18_AGE_BANDS)
+METHODS = set(consent.METHODS)
+AUDIENCES = set(consent.AUDIENCES)
+IDENTITY_LEVELS = set(consent.IDENTITY_LEVELS)
+HIDDEN_IDENTITY_LEVELS = set(consent.HIDDEN_IDENTITY_LEVELS)
+DOMAINS = set(outcomes.person_level_domains())
+DIRECTIONS = set(outcomes.DIRECTIONS)
 
 EXPECTED_USERS = {
     # username: (role, kind of organisation)
@@ -83,18 +84,8 @@ CONSENT_KEYS = {
     "review_in_days",
     "given_days_ago",
 }
-INTERVENTION_KEYS = {
-    "slug",
-    "name",
-    "provider",
-    "commissioner",
-    "contract_ref",
-    "contract_ref_kind",
-    "social_value_theme",
-    "starts_on",
-    "ends_on",
-    "description",
-}
+# What the app stores of an intervention, plus the demo's slug and the organisation providing it.
+INTERVENTION_KEYS = {"slug", "provider", *interventions_module.FIELDS}
 
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONTRACT_REF = {
@@ -260,7 +251,7 @@ def test_story_references_resolve(stories, orgs, interventions, users):
         assert s["organisation"] in orgs, s["title"]
         author = users[s["recorded_by"]]
         assert author["organisation"] == s["organisation"], s["title"]
-        assert author["role"] in {"worker", "reviewer"}, s["title"]
+        assert Role(author["role"]).can_record_stories(), s["title"]
         links = s["interventions"]
         assert 1 <= len(links) <= 2 and len(set(links)) == len(links), s["title"]
         assert all(slug in interventions for slug in links), s["title"]
@@ -358,12 +349,12 @@ def test_named_only_with_board_or_public(stories):
 
 
 def test_young_person_and_advocate(stories):
-    young = [s for s in stories if s["consent"]["age_band"] in {"under 13", "13-15", "16-17"}]
+    young = [s for s in stories if s["consent"]["age_band"] in UNDER_18_AGE_BANDS]
     assert young
     for s in young:
         assert s["consent"]["given_by"] == "parent_guardian", s["title"]
         assert "public" not in s["consent"]["audiences"]
-        assert s["consent"]["identity_level"] in {"pseudonym", "anonymous"}
+        assert s["consent"]["identity_level"] in HIDDEN_IDENTITY_LEVELS
     assert any(s["consent"]["age_band"] == "13-15" for s in young)
     advocated = [s for s in stories if s["consent"]["given_by"] == "advocate"]
     assert advocated and any(s["consent"]["method"] == "easy_read" for s in advocated)

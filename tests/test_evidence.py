@@ -136,6 +136,7 @@ def test_an_import_cannot_name_a_stored_form_it_did_not_bring(client, auth, inst
     assert "row 1, evidence_file:" in result.output
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_a_moment_in_the_recording_is_no_evidence_of_a_written_consent(client, auth, db):
     from audio import tone
 
@@ -148,6 +149,7 @@ def test_a_moment_in_the_recording_is_no_evidence_of_a_written_consent(client, a
     assert get_consent(db, story_id).evidence_time is None
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_replacing_the_recording_takes_the_verbal_evidence_with_it(client, auth, db, users):
     from audio import tone
 

@@ -28,3 +28,11 @@ def test_the_two_commands_of_the_quick_start_are_make_targets():
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_make_command_the_readme_names_is_a_target():
+    makefile = (ROOT / "Makefile").read_text()
+    # As a command: at the start of a line of a code block, or in `backticks`.
+    named = set(re.findall(r"(?:^|`)make ([a-z][a-z-]*)", (ROOT / "README.md").read_text(), flags=re.MULTILINE))
+    assert {"run", "test", "test-fast"} <= named
+    assert {target for target in named if not re.search(rf"^{target}:", makefile, flags=re.MULTILINE)} == set()

@@ -7,6 +7,7 @@ import html
 import io
 import re
 
+import pytest
 from audio import tone
 from click.testing import CliRunner
 
@@ -46,6 +47,7 @@ def test_a_recording_sent_back_with_the_form_is_seen_then_swept(client, auth, in
     assert check_no_trace(instance, "Margaret").exit_code == 0
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_the_sweep_keeps_what_a_story_claimed_and_what_is_still_fresh(client, auth, instance, db, monkeypatch):
     from stories import clock
 
@@ -67,6 +69,7 @@ def test_the_sweep_keeps_what_a_story_claimed_and_what_is_still_fresh(client, au
     assert stored(instance.audio_dir) == [claimed]
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_a_kept_recording_can_still_be_used_when_the_form_comes_back(client, auth, instance, db):
     auth.login("worker")
     form = story_form(title="", body="", method="written", evidence_time="")
@@ -102,6 +105,7 @@ def _run_periodic(instance, name: str) -> None:
     tasks[0].execute()
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_an_erasure_takes_the_recording_away_even_when_it_was_uploaded_again(client, auth, instance, db):
     """5f: recording R of story 68 re-uploaded in a form that failed; erasing 68 left R, claimable by its name."""
     auth.login("worker")
@@ -125,6 +129,7 @@ def test_an_erasure_takes_the_recording_away_even_when_it_was_uploaded_again(cli
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 0
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 def test_a_recording_belongs_to_one_story(client, auth, instance, db):
     auth.login("worker")
     for title in ("First telling", "Second story, same recording"):

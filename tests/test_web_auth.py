@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import PASSWORD, story_form
 from stories.records import record_story
 
@@ -204,15 +206,20 @@ def test_pages_carry_security_headers(client, auth):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_real_passwords_are_stored_with_a_slow_hash(db, orgs, monkeypatch):
+@pytest.mark.real_password_hashing  # the product's own hash method, not the tests' quick one
+def test_real_passwords_are_stored_with_a_slow_hash(db, orgs):
     from stories import auth as domain_auth
 
-    monkeypatch.setattr(domain_auth, "PASSWORD_HASH_METHOD", "scrypt")
     domain_auth.add_user(
         db, username="real", display_name="Real", password=PASSWORD, role="worker", organisation_id=orgs["a"], actor="t"
     )
     stored = db.execute("SELECT password_hash FROM users WHERE username = 'real'").fetchone()[0]
     assert stored.startswith("scrypt:") and PASSWORD not in stored
+    # werkzeug writes "scrypt:N:r:p$salt$hash"; N of 2**15 (its default) costs ~32 MB and ~0.1 s per guess
+    cost, _, _ = stored.partition("$")
+    n, r, p = (int(part) for part in cost.split(":")[1:])
+    assert n >= 2**15 and r >= 8 and p >= 1, cost
+    assert domain_auth.authenticate(db, "real", PASSWORD, address="127.0.0.1").username == "real"
 
 
 def test_a_session_left_idle_expires(client, auth, db):

@@ -185,6 +185,7 @@ def test_the_moment_of_verbal_consent_is_marked_in_the_recording(client, auth, d
     assert "within the recording" in response.get_data(as_text=True)
 
 
+@pytest.mark.whisper  # the recording is transcribed as it is saved
 @pytest.mark.parametrize("fmt, codec", [("flac", "flac"), ("mp3", "libmp3lame"), ("m4a", "aac")])
 def test_cover_art_inside_a_recording_is_never_kept_only_the_sound(client, auth, db, tmp_path, fmt, codec):
     """6b: mp3, FLAC or m4a with an embedded JPEG was stored and served with the picture inside."""

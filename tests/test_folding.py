@@ -62,5 +62,10 @@ def test_any_span_of_the_folded_text_maps_to_a_span_that_folds_back_to_it(pieces
     end = data.draw(st.integers(start, len(folded.text)))
     original_start, original_end = folded.span(start, end)
     assert 0 <= original_start <= original_end <= len(text)
-    # The original span holds at least the folded span's letters (whole pieces, so perhaps more).
-    assert folded.text[start:end].strip() in fold(text[original_start:original_end]).text or start == end
+    # The original span holds at least the folded span's letters (whole pieces, so perhaps more). Letters
+    # only: a broken line is joined by what stands before it ("ß-\nZ"), which a span may leave outside.
+    assert _letters(folded.text[start:end]) in _letters(fold(text[original_start:original_end]).text)
+
+
+def _letters(text: str) -> str:
+    return "".join(character for character in text if character.isalnum())

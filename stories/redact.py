@@ -181,21 +181,14 @@ def _possessive_suffix(text: str, end: int) -> int:
 # Pieces of a hyphenated compound around a name: "Holt-Barnes" and "Barnes-Holt" are the surname.
 _COMPOUND_HEAD = r"(?P<head>(?:[^\W\d_][\w'’]*-)*)"
 _COMPOUND_TAIL = r"(?P<tail>(?:-[^\W\d_][\w'’]*)*)"
-_SPELLING_GAP = r"[ .,-]{1,3}"  # "H-O-L-T", "H O L T", "H.O.L.T", "H. O. L. T"
-MIN_SPELLED = 3  # "J O" is too likely to be something else
 
 
-def _spelled(word: str) -> str:
-    """A regex for a name spelled out letter by letter, in any case."""
-    return "(?i:" + _SPELLING_GAP.join(re.escape(letter) for letter in word) + ")"
-
-
-def _pattern(variants: Iterable[str], any_case: set[str], spelled: Iterable[str]) -> re.Pattern[str]:
+def _pattern(variants: Iterable[str], any_case: set[str]) -> re.Pattern[str]:
     """One regex for all variants, longest first; those in any_case match in any case
-    ("Maria SMITH"), the rest (everyday words, initials) only as written."""
+    ("Maria SMITH"), the rest (everyday words, initials) only as written. A name spelled out
+    ("H-O-L-T") is one word in the folded text, so it is matched as the word."""
     alternation = "|".join(
-        [_spelled(word) for word in spelled]
-        + [f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)]
+        f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)
     )
     return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}{_COMPOUND_HEAD}(?P<name>{alternation}){_COMPOUND_TAIL}(?![\w-])")
 
@@ -243,9 +236,7 @@ def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict],
     any_case = {v for v in rules if v.lower() in rules and v.lower() != v.upper()}
     by_fold = {v.casefold(): v for v in any_case}
     bare_s = {v + "s": v for v in rules if v[-1:].isalpha() and v[-1] not in "sS"}
-    # Any single word of a name, spelled out letter by letter ("H-O-L-T"), is that name.
-    spelled = {v.casefold(): v for v in rules if v.isalpha() and len(v) >= MIN_SPELLED and v.casefold() in by_fold}
-    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case}, sorted(spelled, key=len, reverse=True))
+    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case})
     out: list[str] = []
     redacted: list[dict] = []
     spans: list[tuple[int, int]] = []
@@ -253,11 +244,8 @@ def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict],
     for m in pattern.finditer(text):
         variant = m.group("name")
         suffix = _possessive_suffix(text, m.end())
-        letters = "".join(c for c in variant if c.isalpha()).casefold()
         if variant not in rules and variant.casefold() in by_fold:
             variant = by_fold[variant.casefold()]
-        elif variant not in rules and letters in spelled and len(letters) < len(variant):
-            variant = spelled[letters]  # spelled out
         elif variant not in rules:  # "Marias" is "Maria" + s
             variant, suffix = bare_s.get(variant) or by_fold[variant[:-1].casefold()], -1
         replacement, end = rules[variant], m.end() + max(suffix, 0)
@@ -339,11 +327,11 @@ def _run_together(word: str, names: Mapping[str, str], joiners: set[str]) -> str
     for i in range(len(word)):
         if i not in reached:
             continue
-        for j in range(i + 2, len(word) + 1):
+        for j in range(i + 1, len(word) + 1):
             piece = word[i:j]
             if piece in names:
                 reached[j] = reached.get(j) or names[piece]
-            elif piece in joiners and j not in reached:
+            elif piece in joiners and j not in reached and (len(piece) > 1 or reached[i] is None):
                 reached[j] = reached[i]
     return reached.get(len(word))
 
@@ -405,7 +393,7 @@ class _Storyteller:
     replacement: str
     hidden: tuple[str, ...]  # their name parts this level hides
     given: tuple[str, ...]  # given names and one-word aliases, as recorded
-    joiners: frozenset[str]  # particles and kept names, in lower case: "vanderberg", "margaretholt"
+    joiners: frozenset[str]  # particles, kept names and initials, in lower case: "vanderberg", "margaretholt", "mholt"
     initials: tuple[str, ...]  # run together ("MH"): flagged, never hidden
     told_aloud: bool = False
     kept: str = ""  # the first name a first-name story keeps
@@ -419,7 +407,11 @@ class _Storyteller:
             replacement=replacement,
             hidden=tuple(part for part in parts if part not in kept),
             given=tuple(dict.fromkeys(first for first in (read_name(name).first for name in recorded) if first)),
-            joiners=frozenset({p for name in recorded for p in read_name(name).particles} | {fold(word) for word in kept}),
+            joiners=frozenset(
+                {p for name in recorded for p in read_name(name).particles}
+                | {fold(word) for word in kept}
+                | {fold(part)[0] for part in parts if fold(part)[:1].isalpha()}  # an initial before a name: "mholt"
+            ),
             initials=tuple(run_together_initials(recorded)),
             told_aloud=told_aloud,
             kept=replacement if kept else "",

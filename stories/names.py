@@ -335,8 +335,8 @@ def _runs(chain: list[_Token]) -> list[list[_Token]]:
                 runs.append(current)
                 current = []
             current.append(tok)
-        elif anchored and fold(tok.word) in lexicon().surnames:
-            current.append(tok)  # "Helen Marsh", "Mrs Green"
+        elif anchored and (fold(tok.word) in lexicon().surnames or _shouted_surname(tok, current[-1])):
+            current.append(tok)  # "Helen Marsh", "Mrs Green", "DEREK COULTHARD"
         else:
             if current:
                 runs.append(current)
@@ -347,6 +347,13 @@ def _runs(chain: list[_Token]) -> list[list[_Token]]:
     if current:
         runs.append(current)
     return runs
+
+
+def _shouted_surname(tok: _Token, before: _Token) -> bool:
+    """A word in capitals after a name in capitals is its surname, as it would be written in lower case."""
+    lex = lexicon()
+    word = tok.word
+    return word.isupper() and before.word.isupper() and len(word) > 2 and word.lower() not in lex.common and word not in lex.stop_acronyms
 
 
 def _looks_like_place(text: str, tok: _Token) -> bool:
@@ -550,6 +557,22 @@ def _lowercase_in_cased(text: str, words: set[str], known: set[str], lowercase_l
     return found
 
 
+# A title in any case, then a word in lower case that is no everyday word: "dr nkemelu", "Mrs kowalczyk".
+_TITLE_THEN_WORD = re.compile(
+    rf"(?<![\w'’])(?i:{'|'.join(sorted(TITLE_WORDS, key=len, reverse=True))})\.?[ \t]+([a-z][a-z'’-]*[a-z])(?![\w@'’-])"
+)
+
+
+def _titled_words(text: str) -> list[NameMention]:
+    lex = lexicon()
+    found = []
+    for m in _TITLE_THEN_WORD.finditer(text):
+        word = m.group(1)
+        if word not in lex.common and word not in lex.stop and word not in HONORIFICS and word not in _LOWERCASE_NEVER:
+            found.append(NameMention(m.group(), m.start(), m.end()))
+    return found
+
+
 def _with_lowercase_surname(text: str, mention: NameMention) -> NameMention:
     """ "Jean smith": a surname typed in lower case after a given name belongs to it."""
     nxt = _LOWER_WORD.match(text, mention.end + 1) if text[mention.end : mention.end + 1] == " " else None
@@ -587,13 +610,18 @@ def _name_in_joined(token: str) -> bool:
         word = fold(segment)
         if len(word) >= MIN_JOINED and (word in given or word in surnames):
             return True
-        # Two names run together: "kylebradshaw"
+        # Two names run together: "kylebradshaw", or a given name and a word that is no everyday one ("nigelfarnsworth")
         if any(
-            word[:i] in given and (word[i:] in surnames or word[i:] in given)
+            word[:i] in given and (word[i:] in surnames or word[i:] in given or _no_word(word[i:]))
             for i in range(MIN_JOINED - 1, len(word) - MIN_JOINED + 2)
         ):
             return True
     return False
+
+
+def _no_word(word: str) -> bool:
+    lex = lexicon()
+    return len(word) >= MIN_JOINED and word not in lex.common and word not in lex.stop
 
 
 def _joined_tokens(text: str, lower_words: set[str]) -> dict[int, str]:
@@ -643,7 +671,43 @@ def find_names(text: str) -> list[NameMention]:
     mention is named as a reader would read it ("Ｋｙｌｅ" as "Kyle") with the original's offsets.
     """
     folded = folding.fold(text)
-    return [_as_written(folded, m) for m in _find_folded(folded.text)]
+    found = _find_folded(folded.text)
+    if not folded.unchanged:
+        found = _merged(found, [*_spelled_out(folded), *_disguised(folded)])
+    return [_as_written(folded, m) for m in found]
+
+
+def _merged(found: list[NameMention], more: list[NameMention]) -> list[NameMention]:
+    """found, with each of more that overlaps none of them, in order."""
+    kept = [m for m in more if not any(m.start < other.end and other.start < m.end for other in found)]
+    return sorted([*found, *kept], key=lambda m: m.start) if kept else found
+
+
+def _spelled_out(folded: folding.Folded) -> list[NameMention]:
+    """A word spelled out letter by letter ("N-K-E-M-E-L-U") is almost always a name; not a known acronym or word."""
+    lex = lexicon()
+    words = [(folded.text[start:end], start, end) for start, end in folded.spelled]
+    return [
+        NameMention(word, start, end)
+        for word, start, end in words
+        if word.lower() not in lex.common and word.lower() not in lex.stop and word.upper() not in lex.stop_acronyms
+    ]
+
+
+def _disguised(folded: folding.Folded) -> list[NameMention]:
+    """A name written in letters drawn like others ("🅜🅐🅡🅚", "ᴍᴀʀᴋ"), even one that is also an everyday word: disguised to be missed."""
+    if not any(folding.disguised(char) for char in set(_NON_ASCII.findall(folded.original))):
+        return []
+    found = []
+    for m in _LETTER_RUN.finditer(folded.text):
+        start, end = folded.span(m.start(), m.end())
+        if _is_known_name(m.group()) and any(folding.disguised(char) for char in folded.original[start:end]):
+            found.append(NameMention(m.group(), m.start(), m.end()))
+    return found
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LETTER_RUN = re.compile(r"[^\W\d_]{3,}")
 
 
 def _as_written(folded: folding.Folded, mention: NameMention) -> NameMention:
@@ -677,6 +741,7 @@ def _find_folded(text: str) -> list[NameMention]:
     found = [_with_lowercase_surname(text, m) for m in found]
     lower_words = set(_LOWER_RUN.findall(text))
     found += _lowercase_mentions(text, known, lower_words)
+    found += _titled_words(text)
     # An e-mail or web address or a handle identifies as well as a name.
     found += [NameMention(text[start:end], start, end) for start, end in contacts(text)]
     found += _joined_mentions(text, lower_words)

@@ -684,14 +684,20 @@ def _merged(found: list[NameMention], more: list[NameMention]) -> list[NameMenti
 
 
 def _spelled_out(folded: folding.Folded) -> list[NameMention]:
-    """A word spelled out letter by letter ("N-K-E-M-E-L-U") is almost always a name; not a known acronym or word."""
+    """A word spelled out letter by letter ("N-K-E-M-E-L-U") is almost always a name; not a known word or an acronym."""
     lex = lexicon()
     words = [(folded.text[start:end], start, end) for start, end in folded.spelled]
     return [
         NameMention(word, start, end)
         for word, start, end in words
-        if word.lower() not in lex.common and word.lower() not in lex.stop and word.upper() not in lex.stop_acronyms
+        if word.lower() not in lex.common
+        and word.lower() not in lex.stop
+        and word.upper() not in lex.stop_acronyms
+        and _VOWEL.search(word)  # "R.S.V.P.", "B.B.C.": an acronym
     ]
+
+
+_VOWEL = re.compile("[aeiouy]", re.IGNORECASE)
 
 
 def _disguised(folded: folding.Folded) -> list[NameMention]:

@@ -610,18 +610,29 @@ def _name_in_joined(token: str) -> bool:
         word = fold(segment)
         if len(word) >= MIN_JOINED and (word in given or word in surnames):
             return True
-        # Two names run together: "kylebradshaw", or a given name and a word that is no everyday one ("nigelfarnsworth")
+        # Two names run together: "kylebradshaw"
         if any(
-            word[:i] in given and (word[i:] in surnames or word[i:] in given or _no_word(word[i:]))
+            word[:i] in given and (word[i:] in surnames or word[i:] in given)
             for i in range(MIN_JOINED - 1, len(word) - MIN_JOINED + 2)
+        ):
+            return True
+        # A given name and a word that is no everyday one: "nigelfarnsworth" (not "breathlessness", "saturdays")
+        if _no_word(word) and any(
+            word[:i] in given and _no_word(word[i:]) for i in range(MIN_JOINED, len(word) - MIN_SURNAME + 1)
         ):
             return True
     return False
 
 
+MIN_SURNAME = 5
+_SUFFIX = re.compile(r"(?:es|s|ness|ly|ing|ed|er|ology|ologist)$")
+
+
 def _no_word(word: str) -> bool:
+    """Neither an everyday word nor one made from one by a common ending."""
     lex = lexicon()
-    return len(word) >= MIN_JOINED and word not in lex.common and word not in lex.stop
+    stems = {word, _SUFFIX.sub("", word), word[:-1]}
+    return len(word) >= MIN_SURNAME and not any(stem in lex.common or stem in lex.stop for stem in stems)
 
 
 def _joined_tokens(text: str, lower_words: set[str]) -> dict[int, str]:

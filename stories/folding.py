@@ -29,9 +29,7 @@ from stories.wordlists import DATA
 _LETTERS = {"ß": "ss", "ẞ": "SS"}
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) beyond the format characters
 # (category Cf): variation selectors, fillers, the combining grapheme joiner. They draw nothing.
-_IGNORABLE = re.compile(
-    "[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
-)
+_IGNORABLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
 # A right-to-left override draws the letters after it in reverse until a pop, an isolate's end or the
 # line's end ("\u202etloH\u202c" is drawn "Holt"); a line or paragraph separator inside a word is drawn
 # as nothing by a browser ("H\u2028olt" shows "Holt"), elsewhere it breaks the line. Each starts with a

@@ -353,7 +353,9 @@ def _shouted_surname(tok: _Token, before: _Token) -> bool:
     """A word in capitals after a name in capitals is its surname, as it would be written in lower case."""
     lex = lexicon()
     word = tok.word
-    return word.isupper() and before.word.isupper() and len(word) > 2 and word.lower() not in lex.common and word not in lex.stop_acronyms
+    if not (word.isupper() and before.word.isupper() and len(word) > 2):
+        return False
+    return word.lower() not in lex.common and word not in lex.stop_acronyms
 
 
 def _looks_like_place(text: str, tok: _Token) -> bool:
@@ -712,7 +714,7 @@ _VOWEL = re.compile("[aeiouy]", re.IGNORECASE)
 
 
 def _disguised(folded: folding.Folded) -> list[NameMention]:
-    """A name written in letters drawn like others ("🅜🅐🅡🅚", "ᴍᴀʀᴋ"), even one that is also an everyday word: disguised to be missed."""
+    """A name in letters drawn like others ("🅜🅐🅡🅚", "ᴍᴀʀᴋ"), even one that is also an everyday word: written to be missed."""
     if not any(folding.disguised(char) for char in set(_NON_ASCII.findall(folded.original))):
         return []
     found = []

@@ -36,7 +36,13 @@ HOLT_DISGUISED = (
     "mholt",  # her initial joined to her surname
 )
 # At anonymous and pseudonym level her given name goes too.
-MARGARET_DISGUISED = ("M·A·R·G·A·R·E·T H·O·L·T", "ᴍᴀʀɢᴀʀᴇᴛ", "Marga\ufe0fret", "🅜🅐🅡🅖🅐🅡🅔🅣", "M\u2013A\u2013R\u2013G\u2013A\u2013R\u2013E\u2013T")
+MARGARET_DISGUISED = (
+    "M·A·R·G·A·R·E·T H·O·L·T",
+    "ᴍᴀʀɢᴀʀᴇᴛ",
+    "Marga\ufe0fret",
+    "🅜🅐🅡🅖🅐🅡🅔🅣",
+    "M\u2013A\u2013R\u2013G\u2013A\u2013R\u2013E\u2013T",
+)
 
 
 @pytest.mark.parametrize("level", ["first_name", "pseudonym", "anonymous"])

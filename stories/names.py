@@ -559,19 +559,19 @@ def _lowercase_in_cased(text: str, words: set[str], known: set[str], lowercase_l
     return found
 
 
-# A title in any case, then a word in lower case that is no everyday word: "dr nkemelu", "Mrs kowalczyk".
-_TITLE_THEN_WORD = re.compile(
-    rf"(?<![\w'’])(?i:{'|'.join(sorted(TITLE_WORDS, key=len, reverse=True))})\.?[ \t]+([a-z][a-z'’-]*[a-z])(?![\w@'’-])"
-)
+# A title in any case just before a word in lower case that is no everyday word: "dr nkemelu", "Mrs kowalczyk".
+_TITLE_BEFORE = re.compile(rf"(?<![\w'’])(?i:{'|'.join(sorted(TITLE_WORDS, key=len, reverse=True))})\.?[ \t]+$")
 
 
-def _titled_words(text: str) -> list[NameMention]:
+def _titled_words(text: str, lower_words: set[str]) -> list[NameMention]:
+    """Looked for from the text's few lower-case words that are no everyday word, not from every title."""
     lex = lexicon()
+    candidates = lower_words - lex.common - lex.stop - HONORIFICS - _LOWERCASE_NEVER
     found = []
-    for m in _TITLE_THEN_WORD.finditer(text):
-        word = m.group(1)
-        if word not in lex.common and word not in lex.stop and word not in HONORIFICS and word not in _LOWERCASE_NEVER:
-            found.append(NameMention(m.group(), m.start(), m.end()))
+    for start, word in _occurrences(text, candidates) if candidates else ():
+        title = _TITLE_BEFORE.search(text, max(0, start - 16), start)
+        if title:
+            found.append(NameMention(text[title.start() : start + len(word)], title.start(), start + len(word)))
     return found
 
 
@@ -760,7 +760,7 @@ def _find_folded(text: str) -> list[NameMention]:
     found = [_with_lowercase_surname(text, m) for m in found]
     lower_words = set(_LOWER_RUN.findall(text))
     found += _lowercase_mentions(text, known, lower_words)
-    found += _titled_words(text)
+    found += _titled_words(text, lower_words)
     # An e-mail or web address or a handle identifies as well as a name.
     found += [NameMention(text[start:end], start, end) for start, end in contacts(text)]
     found += _joined_mentions(text, lower_words)

@@ -204,7 +204,9 @@ def _folded_rules(rules: Mapping[str, str]) -> dict[str, str]:
     return folded
 
 
-def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
+def _apply(
+    folded: folding.Folded, rules: Mapping[str, str], apart: frozenset[str] = frozenset()
+) -> tuple[str, list[dict], list[tuple[int, int]]]:
     """Replace every variant in rules (folded variant -> replacement) and say what was replaced,
     with the spans of the replacements in the new text.
 
@@ -213,7 +215,7 @@ def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[
     text = folded.original
     if not rules:
         return text, [], []
-    new_folded, redacted, spans = _apply_folded(folded.text, rules)
+    new_folded, redacted, spans = _apply_folded(folded.text, rules, apart, {start for start, _ in folded.spelled})
     if folded.unchanged:
         return new_folded, redacted, spans
     out: list[str] = []
@@ -231,7 +233,11 @@ def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[
     return "".join(out), mapped, [(item["new_start"], item["new_end"]) for item in mapped]
 
 
-def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
+def _apply_folded(
+    text: str, rules: Mapping[str, str], apart: frozenset[str], spelled: set[int]
+) -> tuple[str, list[dict], list[tuple[int, int]]]:
+    """_apply on the folded text; a variant in `apart` ("M.A.B.", folded "MAB.") matches only where the
+    text spelled its letters apart too (a start in `spelled`), never the same letters run together."""
     # A variant whose lower-case form is listed too is a name in any case.
     any_case = {v for v in rules if v.lower() in rules and v.lower() != v.upper()}
     by_fold = {v.casefold(): v for v in any_case}
@@ -248,6 +254,8 @@ def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict],
             variant = by_fold[variant.casefold()]
         elif variant not in rules:  # "Marias" is "Maria" + s
             variant, suffix = bare_s.get(variant) or by_fold[variant[:-1].casefold()], -1
+        if variant in apart and m.start("name") not in spelled:
+            continue  # run together ("MAB") they are only flagged: "MH" is also mental health
         replacement, end = rules[variant], m.end() + max(suffix, 0)
         possessive = "'s" if suffix else ""
         start = _absorb_role(text, pos, m.start(), replacement)
@@ -422,6 +430,7 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
     """Apply rules (and, with the storyteller, what a transcript may have made of their name);
     `found` lists every name still in the text and every word that may still be the storyteller's."""
     folded = folding.fold(text)
+    apart = frozenset(folding.key(variant) for variant in rules if folding.fold(variant).spelled)
     rules = _folded_rules(rules)
     flagged: dict[str, str] = {}
     if storyteller and storyteller.told_aloud:
@@ -431,7 +440,7 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
             rules.update({folding.key(f"{storyteller.kept} {word}"): storyteller.replacement for word in misheard})
     joiners = set(storyteller.joiners) if storyteller else set()
     rules = {**rules, **_folded_rules(_joined_rules(folded.text, rules, joiners))}
-    new_text, redacted, spans = _apply(folded, rules)
+    new_text, redacted, spans = _apply(folded, rules, apart)
     found: list[NameMention] = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
     if storyteller:
         flagged.update(dict.fromkeys(storyteller.initials, INITIALS))

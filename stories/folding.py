@@ -53,7 +53,6 @@ _DOT_IN_WORD = re.compile(r"(?<=[^\W\d_]{2})·(?=[^\W\d_])|(?<=[^\W\d_])·(?=[^\
 # Three or more single letters with one separator between them, the same each time (any punctuation,
 # dash, symbol or space, up to three characters: "H-O-L-T", "H. O. L. T", "H/O/L/T") are a word spelled out.
 _SPELLED = re.compile(r"(?<![^\W_])([^\W\d_])((?:[^\w\n]|_){1,3})(?:[^\W\d_]\2)+[^\W\d_](?![^\W_])")
-MIN_SPELLED = 3
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _NOT_PLAIN = re.compile(r"[\t\v\f]|-[ \t]*\r?\n|(?<![^\W_])[^\W\d_](?:[^\w\n]|_){1,3}[^\W\d_](?:[^\w\n]|_)")
 

@@ -1,11 +1,18 @@
 """Text as name matching sees it: one folding for the finder and the redactor, with offsets back to the original.
 
 A name can be written so that it looks the same on screen and differs underneath: an invisible
-character inside it ("Ho\u200blt"), a Cyrillic or Greek letter that looks Latin ("Ноlt"), a
-full-width or mathematical form ("Ｈｏｌｔ"), an accent, an apostrophe look-alike ("Oʼ Neill"), a tab
-between spelled-out letters, a line broken at a hyphen ("Ho-" / "lt"). `fold` undoes all of these at
-once, so whatever finds names and whatever replaces them read the same letters; `Folded.span` maps
-a match back to the original, which is never rewritten except where a name is replaced.
+character inside it ("Ho\u200blt", a variation selector, a line separator a browser draws as nothing),
+a letter of another alphabet or a styled letter drawn like a Latin one ("Ноlt", "ʜᴏʟᴛ", "🅗🅞🅛🅣"), a
+full-width or mathematical form ("Ｈｏｌｔ"), an accent, an apostrophe look-alike ("Oʼ Neill"), letters
+reversed under a right-to-left override, spelled out with any separator ("H–O–L–T", "H/O/L/T"), a dot
+inside it ("H·olt"), a line broken at a hyphen ("Ho-" / "lt"). `fold` undoes all of these at once, so
+whatever finds names and whatever replaces them read the same letters; `Folded.span` maps a match
+back to the original, which is never rewritten except where a name is replaced.
+
+Look-alike letters come from Unicode's own data: the confusables of UTS #39 (stories/data/confusables.txt,
+as Unicode publishes it) give each character's prototype, read back as the Latin letter with that
+prototype; styled Latin letters with no such entry ("LATIN LETTER SMALL CAPITAL H", "NEGATIVE CIRCLED
+LATIN CAPITAL LETTER H") are read from their Unicode names.
 """
 
 from __future__ import annotations
@@ -16,52 +23,117 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Cyrillic and Greek letters drawn like Latin ones, from Unicode's confusables data (UTS #39,
-# confusables.txt, type MA): only single letters whose prototype is one Latin letter.
-_CONFUSABLES = dict(
-    pair.split(":")
-    for pair in (
-        "А:A В:B Е:E К:K М:M Н:H О:O Р:P С:C Т:T У:Y Х:X Ѕ:S І:I Ј:J Ү:Y Ԁ:D Ԍ:G Ԛ:Q Ԝ:W Ӏ:l Ѵ:V "
-        "а:a е:e о:o р:p с:c у:y х:x ѕ:s і:i ј:j ԁ:d ԛ:q ԝ:w һ:h ӏ:i ү:y ѵ:v ҽ:e "
-        "Α:A Β:B Ε:E Ζ:Z Η:H Ι:I Κ:K Μ:M Ν:N Ο:O Ρ:P Τ:T Υ:Y Χ:X α:a γ:y ι:i ν:v ο:o ρ:p"
-    ).split()
+from stories.wordlists import DATA
+
+# Letters with no decomposition and no look-alike that people write for plain ones (German orthography).
+_LETTERS = {"ß": "ss", "ẞ": "SS"}
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) beyond the format characters
+# (category Cf): variation selectors, fillers, the combining grapheme joiner. They draw nothing.
+_IGNORABLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
+# A right-to-left override draws the letters after it in reverse until a pop, an isolate's end or the
+# line's end ("\u202etloH\u202c" is drawn "Holt"); a line or paragraph separator inside a word is drawn
+# as nothing by a browser ("H\u2028olt" shows "Holt"), elsewhere it breaks the line. Each starts with a
+# character plain text never holds, so ordinary text costs nothing here.
+_DRAWN = re.compile("\u202e[^\u202c\u2069\n]*\u202c?|(?<=[^\\W\\d_])[\u2028\u2029](?=[^\\W\\d_])")
+_STYLED_LETTER = re.compile(
+    r"(?:^|\s)(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL |SCRIPT )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])$"
 )
-# Letters with no decomposition that people write for plain ones.
-_LETTERS = {"ß": "ss", "ẞ": "SS", "ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ɡ": "g"}
-# Apostrophe look-alikes (the modifier letter "ʼ" in "Oʼ Neill", curly quotes, primes, accents).
-_APOSTROPHES = dict.fromkeys("’‘‛ʼʻʹʽˈ′´`＇ꞌ", "'")
-_HYPHENS = dict.fromkeys("\u2010\u2011\u2212\ufe63\uff0d", "-")
-# Zero-width and other format characters draw nothing, so a name with one inside looks unchanged.
-_INVISIBLE = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0")
+# Unicode's NamesList: the small palochka "usually has the same glyph as" the capital, which UTS #39
+# reads as "l"; its own entry goes by way of the dotless i.
+_DRAWN_AS_CAPITAL = frozenset("\u04cf")
 
 # After the characters are folded: a tab (and the spaces after it) is one space, as every other
-# kind of space already is; a word broken over two
-# lines at a hyphen is one word again ("Ho-" / "lt"), a compound broken at its hyphen keeps it.
-# Each branch starts with a rare character, so the regex skips ordinary text quickly.
+# kind of space already is; a word broken over two lines at a hyphen is one word again ("Ho-" / "lt"),
+# a compound broken at its hyphen keeps it. Each branch starts with a rare character, so the regex
+# skips ordinary text quickly.
 _SPACING = re.compile(r"[\t\v\f][ \t\v\f]*|-(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# A dot drawn inside a word ("H·olt", Catalan "Col·lecció") does not break it; between single letters
+# it spells them out instead (below).
+_DOT_IN_WORD = re.compile(r"(?<=[^\W\d_]{2})·(?=[^\W\d_])|(?<=[^\W\d_])·(?=[^\W\d_]{2})")
+# Three or more single letters with one separator between them, the same each time (any punctuation,
+# dash, symbol or space, up to three characters: "H-O-L-T", "H. O. L. T", "H/O/L/T") are a word spelled out.
+_SPELLED = re.compile(r"(?<![^\W_])([^\W\d_])((?:[^\w\n]|_){1,3})(?:[^\W\d_]\2)+[^\W\d_](?![^\W_])")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_NOT_PLAIN = re.compile(r"[\t\v\f]|-[ \t]*\r?\n")
+_NOT_PLAIN = re.compile(r"[\t\v\f]|-[ \t]*\r?\n|(?<![^\W_])[^\W\d_](?:[^\w\n]|_){1,3}[^\W\d_](?:[^\w\n]|_)")
 
 
 def _plain(text: str) -> bool:
     return text.isascii() and not _NOT_PLAIN.search(text)
 
 
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """UTS #39 confusables: each character's prototype (its skeleton), as Unicode lists them."""
+    table: dict[str, str] = {}
+    for line in (DATA / "confusables.txt").read_text(encoding="utf-8-sig").splitlines():
+        fields = line.split(";", 2)
+        if len(fields) == 3 and not line.startswith("#"):
+            table[chr(int(fields[0], 16))] = "".join(chr(int(point, 16)) for point in fields[1].split())
+    return table
+
+
+@functools.cache
+def _readings() -> dict[str, tuple[str, ...]]:
+    """Prototype -> the ASCII characters with that prototype ("l" is read as "I", "l", "1" or "|")."""
+    readings: dict[str, tuple[str, ...]] = {}
+    prototypes = _prototypes()
+    for char in map(chr, range(0x20, 0x7F)):
+        prototype = prototypes.get(char, char)
+        readings[prototype] = (*readings.get(prototype, ()), char)
+    return readings
+
+
+def _without_marks(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+def _kind(char: str) -> int:
+    """0 a capital, 1 a small letter (or one of a script without case), 2 a digit, 3 anything else."""
+    return 0 if char.isupper() else 1 if char.isalpha() else 2 if char.isdigit() else 3
+
+
+def _read_as(char: str, prototype: str) -> str | None:
+    """The ASCII character of char's kind whose prototype this is: "Ι" (Greek) is "I", "ǀ" is "l"."""
+    choices = _readings().get(prototype, ())
+    if choices:
+        same = [c for c in choices if _kind(c) == _kind(char)]
+        letters = [c for c in choices if c.isalpha()]
+        return (same or letters or choices)[0]
+    plain = _without_marks(prototype)
+    if plain.isascii() and (plain.isalpha() or len(plain) == 1):
+        return plain  # "ł" is "l" with a stroke; "ꜳ" is "aa"
+    if len(plain) == 1 and unicodedata.category(plain)[0] in "PS":
+        return plain  # a bullet or a hyphenation point is read as the middle dot it is drawn like
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def look_alike(char: str) -> str | None:
+    """The Latin letter (or ASCII mark) a non-ASCII character is drawn like, from Unicode's data; None if none."""
+    styled = _STYLED_LETTER.search(unicodedata.name(char, ""))
+    if styled:
+        return styled.group(1) if not char.islower() or "SMALL CAPITAL" in unicodedata.name(char) else styled.group(1).lower()
+    prototype = _prototypes().get(char.upper() if char in _DRAWN_AS_CAPITAL else char)
+    return _read_as(char, prototype) if prototype else None
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) == "Cf" or bool(_IGNORABLE.match(char))
+
+
 @functools.lru_cache(maxsize=8192)
 def fold_char(char: str) -> str:
     """One character as matching sees it: Latin letters without accents, case kept; invisible ones vanish."""
-    if char in _CONFUSABLES:
-        return _CONFUSABLES[char]
-    for table in (_LETTERS, _APOSTROPHES, _HYPHENS):
-        if char in table:
-            return table[char]
-    if char in _INVISIBLE or unicodedata.category(char) == "Cf":
+    if _invisible(char):
         return ""
+    if char in _LETTERS:
+        return _LETTERS[char]
     if char.isspace():
-        return char if char in "\n\r" else " "
-    decomposed = unicodedata.normalize("NFKD", char)
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return "".join(_CONFUSABLES.get(c, _APOSTROPHES.get(c, c)) for c in folded)
+        return "\n" if char in "\n\r\u2028\u2029" else " "
+    decomposed = _without_marks(unicodedata.normalize("NFKD", char))
+    if decomposed.isascii():
+        return decomposed  # full-width, mathematical and circled forms, accents
+    return "".join(c if c.isascii() else (look_alike(c) or c) for c in decomposed)
 
 
 @dataclass(frozen=True)
@@ -109,12 +181,31 @@ def _rewrite(text: str, pieces: list[tuple[int, int, str]]) -> tuple[str, _Map]:
     return "".join(out), _Map(tuple(marks), tuple(mark[0] for mark in marks))
 
 
+def _drawn(match: re.Match[str]) -> str:
+    """What a reader sees of a right-to-left override (its letters reversed) or of a separator inside a word (nothing)."""
+    piece = match.group()
+    if piece[0] != "\u202e":
+        return ""
+    clusters: list[str] = []
+    for char in piece[1:].rstrip("\u202c"):
+        if clusters and (unicodedata.combining(char) or _invisible(char)):
+            clusters[-1] += char  # an accent stays on its letter
+        else:
+            clusters.append(char)
+    return "".join(reversed(clusters))
+
+
 def _spacing(match: re.Match[str]) -> str:
     piece = match.group()
     if piece.startswith("-"):
         after = match.string[match.end() : match.end() + 1]
         return "" if after.islower() else "-"
     return " "
+
+
+def _spelled(match: re.Match[str]) -> str:
+    letters = match.group()[:: 1 + len(match.group(2))]
+    return match.group() if len(set(letters.casefold())) == 1 else letters  # "I-I-I" stammers, "x x x" kisses
 
 
 @dataclass(frozen=True)
@@ -124,6 +215,7 @@ class Folded:
     original: str
     text: str
     maps: tuple[_Map, ...] = ()  # newest first: folded text -> ... -> original
+    spelled: tuple[tuple[int, int], ...] = ()  # words spelled out letter by letter, in the folded text
 
     @property
     def unchanged(self) -> bool:
@@ -147,44 +239,66 @@ class Folded:
         return start, end
 
 
+def _stage(text: str, pieces: list[tuple[int, int, str]], maps: list[_Map]) -> str:
+    """text with the pieces that change it rewritten; their map goes first in maps."""
+    pieces = [piece for piece in pieces if text[piece[0] : piece[1]] != piece[2]]
+    if not pieces:
+        return text
+    text, step = _rewrite(text, pieces)
+    if step.marks:
+        maps.insert(0, step)
+    return text
+
+
 def fold(text: str) -> Folded:
     """text as the finder and the redactor match it (see the module docstring)."""
     if _plain(text):
         return Folded(text, text)  # plain ASCII: the common case, nothing to do
     maps: list[_Map] = []
     folded = text
-    pieces = [(m.start(), m.end(), fold_char(m.group())) for m in _NON_ASCII.finditer(text)]
-    pieces = [piece for piece in pieces if piece[2] != text[piece[0]]]
-    if pieces:
-        folded, step = _rewrite(text, pieces)
-        if step.marks:
-            maps.insert(0, step)
-    pieces = [(m.start(), m.end(), _spacing(m)) for m in _SPACING.finditer(folded)]
-    pieces = [piece for piece in pieces if folded[piece[0] : piece[1]] != piece[2]]
-    if pieces:
-        folded, step = _rewrite(folded, pieces)
-        if step.marks:
-            maps.insert(0, step)
-    return Folded(text, folded, tuple(maps))
+    if not text.isascii():
+        folded = _stage(folded, [(m.start(), m.end(), _drawn(m)) for m in _DRAWN.finditer(folded)], maps)
+        folded = _stage(folded, [(m.start(), m.end(), fold_char(m.group())) for m in _NON_ASCII.finditer(folded)], maps)
+    folded = _stage(folded, [(m.start(), m.end(), _spacing(m)) for m in _SPACING.finditer(folded)], maps)
+    if "·" in folded:
+        folded = _stage(folded, [(m.start(), m.end(), "") for m in _DOT_IN_WORD.finditer(folded)], maps)
+    spelled = [(m.start(), m.end(), _spelled(m)) for m in _SPELLED.finditer(folded)]
+    before = len(maps)
+    folded = _stage(folded, spelled, maps)
+    words = tuple((new, new + length) for new, _, length, _ in maps[0].marks) if len(maps) > before else ()
+    return Folded(text, folded, tuple(maps), words)
 
 
 def readable(text: str) -> str:
     """A name as a reviewer should read it: the letters on screen, with nothing hidden among them.
-    Accents and letters such as "ß" stay; invisible characters, look-alike letters, full-width and mathematical
-    forms, odd apostrophes and spacing become what they look like."""
-    if _plain(text):
+    Accents and letters such as "ß" stay; invisible characters, look-alike and styled letters, full-width
+    and mathematical forms, odd apostrophes, spacing and reversed letters become what they look like."""
+    if text.isascii() and not _SPACING.search(text):
         return text
     out = []
-    for char in text:
+    for char in _DRAWN.sub(_drawn, text):
         if char.isascii():
             out.append(char)
-        elif char in _CONFUSABLES or char in _APOSTROPHES or char in _HYPHENS:
-            out.append(fold_char(char))
-        elif char in _INVISIBLE or unicodedata.category(char) == "Cf":
+        elif _invisible(char):
             continue
-        else:
+        elif unicodedata.normalize("NFKC", char) != char:
             out.append(unicodedata.normalize("NFKC", char))
+        elif _drawn_like_another(char):
+            out.append(look_alike(char) or char)
+        else:
+            out.append(char)
     return _SPACING.sub(_spacing, unicodedata.normalize("NFC", "".join(out)))
+
+
+def _drawn_like_another(char: str) -> bool:
+    """A letter of another alphabet or a styled one that reads as a Latin letter; not a Latin letter with an accent or stroke."""
+    name = unicodedata.name(char, "")
+    return bool(look_alike(char)) and (not name.startswith("LATIN") or bool(_STYLED_LETTER.search(name)))
+
+
+def disguised(char: str) -> bool:
+    """Drawn like a Latin letter it is not (another alphabet, a styled or enclosed form): "Н", "ʜ", "🅗", "Ｈ"."""
+    return not char.isascii() and (_drawn_like_another(char) or unicodedata.normalize("NFKC", char).isascii())
 
 
 @functools.lru_cache(maxsize=65536)

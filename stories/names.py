@@ -335,8 +335,8 @@ def _runs(chain: list[_Token]) -> list[list[_Token]]:
                 runs.append(current)
                 current = []
             current.append(tok)
-        elif anchored and fold(tok.word) in lexicon().surnames:
-            current.append(tok)  # "Helen Marsh", "Mrs Green"
+        elif anchored and (fold(tok.word) in lexicon().surnames or _shouted_surname(tok, current[-1])):
+            current.append(tok)  # "Helen Marsh", "Mrs Green", "DEREK COULTHARD"
         else:
             if current:
                 runs.append(current)
@@ -347,6 +347,15 @@ def _runs(chain: list[_Token]) -> list[list[_Token]]:
     if current:
         runs.append(current)
     return runs
+
+
+def _shouted_surname(tok: _Token, before: _Token) -> bool:
+    """A word in capitals after a name in capitals is its surname, as it would be written in lower case."""
+    lex = lexicon()
+    word = tok.word
+    if not (word.isupper() and before.word.isupper() and len(word) > 2):
+        return False
+    return word.lower() not in lex.common and word not in lex.stop_acronyms
 
 
 def _looks_like_place(text: str, tok: _Token) -> bool:
@@ -550,6 +559,22 @@ def _lowercase_in_cased(text: str, words: set[str], known: set[str], lowercase_l
     return found
 
 
+# A title in any case just before a word in lower case that is no everyday word: "dr nkemelu", "Mrs kowalczyk".
+_TITLE_BEFORE = re.compile(rf"(?<![\w'’])(?i:{'|'.join(sorted(TITLE_WORDS, key=len, reverse=True))})\.?[ \t]+$")
+
+
+def _titled_words(text: str, lower_words: set[str]) -> list[NameMention]:
+    """Looked for from the text's few lower-case words that are no everyday word, not from every title."""
+    lex = lexicon()
+    candidates = lower_words - lex.common - lex.stop - HONORIFICS - _LOWERCASE_NEVER
+    found = []
+    for start, word in _occurrences(text, candidates) if candidates else ():
+        title = _TITLE_BEFORE.search(text, max(0, start - 16), start)
+        if title:
+            found.append(NameMention(text[title.start() : start + len(word)], title.start(), start + len(word)))
+    return found
+
+
 def _with_lowercase_surname(text: str, mention: NameMention) -> NameMention:
     """ "Jean smith": a surname typed in lower case after a given name belongs to it."""
     nxt = _LOWER_WORD.match(text, mention.end + 1) if text[mention.end : mention.end + 1] == " " else None
@@ -593,7 +618,23 @@ def _name_in_joined(token: str) -> bool:
             for i in range(MIN_JOINED - 1, len(word) - MIN_JOINED + 2)
         ):
             return True
+        # A given name and a word that is no everyday one: "nigelfarnsworth" (not "breathlessness", "saturdays")
+        if _no_word(word) and any(
+            word[:i] in given and _no_word(word[i:]) for i in range(MIN_JOINED, len(word) - MIN_SURNAME + 1)
+        ):
+            return True
     return False
+
+
+MIN_SURNAME = 5
+_SUFFIX = re.compile(r"(?:es|s|ness|ly|ing|ed|er|ology|ologist)$")
+
+
+def _no_word(word: str) -> bool:
+    """Neither an everyday word nor one made from one by a common ending."""
+    lex = lexicon()
+    stems = {word, _SUFFIX.sub("", word), word[:-1]}
+    return len(word) >= MIN_SURNAME and not any(stem in lex.common or stem in lex.stop for stem in stems)
 
 
 def _joined_tokens(text: str, lower_words: set[str]) -> dict[int, str]:
@@ -643,7 +684,49 @@ def find_names(text: str) -> list[NameMention]:
     mention is named as a reader would read it ("Ｋｙｌｅ" as "Kyle") with the original's offsets.
     """
     folded = folding.fold(text)
-    return [_as_written(folded, m) for m in _find_folded(folded.text)]
+    found = _find_folded(folded.text)
+    if not folded.unchanged:
+        found = _merged(found, [*_spelled_out(folded), *_disguised(folded)])
+    return [_as_written(folded, m) for m in found]
+
+
+def _merged(found: list[NameMention], more: list[NameMention]) -> list[NameMention]:
+    """found, with each of more that overlaps none of them, in order."""
+    kept = [m for m in more if not any(m.start < other.end and other.start < m.end for other in found)]
+    return sorted([*found, *kept], key=lambda m: m.start) if kept else found
+
+
+def _spelled_out(folded: folding.Folded) -> list[NameMention]:
+    """A word spelled out letter by letter ("N-K-E-M-E-L-U") is almost always a name; not a known word or an acronym."""
+    lex = lexicon()
+    words = [(folded.text[start:end], start, end) for start, end in folded.spelled]
+    return [
+        NameMention(word, start, end)
+        for word, start, end in words
+        if word.lower() not in lex.common
+        and word.lower() not in lex.stop
+        and word.upper() not in lex.stop_acronyms
+        and _VOWEL.search(word)  # "R.S.V.P.", "B.B.C.": an acronym
+    ]
+
+
+_VOWEL = re.compile("[aeiouy]", re.IGNORECASE)
+
+
+def _disguised(folded: folding.Folded) -> list[NameMention]:
+    """A name in letters drawn like others ("🅜🅐🅡🅚", "ᴍᴀʀᴋ"), even one that is also an everyday word: written to be missed."""
+    if not any(folding.disguised(char) for char in set(_NON_ASCII.findall(folded.original))):
+        return []
+    found = []
+    for m in _LETTER_RUN.finditer(folded.text):
+        start, end = folded.span(m.start(), m.end())
+        if _is_known_name(m.group()) and any(folding.disguised(char) for char in folded.original[start:end]):
+            found.append(NameMention(m.group(), m.start(), m.end()))
+    return found
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LETTER_RUN = re.compile(r"[^\W\d_]{3,}")
 
 
 def _as_written(folded: folding.Folded, mention: NameMention) -> NameMention:
@@ -677,6 +760,7 @@ def _find_folded(text: str) -> list[NameMention]:
     found = [_with_lowercase_surname(text, m) for m in found]
     lower_words = set(_LOWER_RUN.findall(text))
     found += _lowercase_mentions(text, known, lower_words)
+    found += _titled_words(text, lower_words)
     # An e-mail or web address or a handle identifies as well as a name.
     found += [NameMention(text[start:end], start, end) for start, end in contacts(text)]
     found += _joined_mentions(text, lower_words)

@@ -181,21 +181,14 @@ def _possessive_suffix(text: str, end: int) -> int:
 # Pieces of a hyphenated compound around a name: "Holt-Barnes" and "Barnes-Holt" are the surname.
 _COMPOUND_HEAD = r"(?P<head>(?:[^\W\d_][\w'’]*-)*)"
 _COMPOUND_TAIL = r"(?P<tail>(?:-[^\W\d_][\w'’]*)*)"
-_SPELLING_GAP = r"[ .,-]{1,3}"  # "H-O-L-T", "H O L T", "H.O.L.T", "H. O. L. T"
-MIN_SPELLED = 3  # "J O" is too likely to be something else
 
 
-def _spelled(word: str) -> str:
-    """A regex for a name spelled out letter by letter, in any case."""
-    return "(?i:" + _SPELLING_GAP.join(re.escape(letter) for letter in word) + ")"
-
-
-def _pattern(variants: Iterable[str], any_case: set[str], spelled: Iterable[str]) -> re.Pattern[str]:
+def _pattern(variants: Iterable[str], any_case: set[str]) -> re.Pattern[str]:
     """One regex for all variants, longest first; those in any_case match in any case
-    ("Maria SMITH"), the rest (everyday words, initials) only as written."""
+    ("Maria SMITH"), the rest (everyday words, initials) only as written. A name spelled out
+    ("H-O-L-T") is one word in the folded text, so it is matched as the word."""
     alternation = "|".join(
-        [_spelled(word) for word in spelled]
-        + [f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)]
+        f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)
     )
     return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}{_COMPOUND_HEAD}(?P<name>{alternation}){_COMPOUND_TAIL}(?![\w-])")
 
@@ -211,7 +204,9 @@ def _folded_rules(rules: Mapping[str, str]) -> dict[str, str]:
     return folded
 
 
-def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
+def _apply(
+    folded: folding.Folded, rules: Mapping[str, str], apart: frozenset[str] = frozenset()
+) -> tuple[str, list[dict], list[tuple[int, int]]]:
     """Replace every variant in rules (folded variant -> replacement) and say what was replaced,
     with the spans of the replacements in the new text.
 
@@ -220,7 +215,7 @@ def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[
     text = folded.original
     if not rules:
         return text, [], []
-    new_folded, redacted, spans = _apply_folded(folded.text, rules)
+    new_folded, redacted, spans = _apply_folded(folded.text, rules, apart, {start for start, _ in folded.spelled})
     if folded.unchanged:
         return new_folded, redacted, spans
     out: list[str] = []
@@ -238,14 +233,16 @@ def _apply(folded: folding.Folded, rules: Mapping[str, str]) -> tuple[str, list[
     return "".join(out), mapped, [(item["new_start"], item["new_end"]) for item in mapped]
 
 
-def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict], list[tuple[int, int]]]:
+def _apply_folded(
+    text: str, rules: Mapping[str, str], apart: frozenset[str], spelled: set[int]
+) -> tuple[str, list[dict], list[tuple[int, int]]]:
+    """_apply on the folded text; a variant in `apart` ("M.A.B.", folded "MAB.") matches only where the
+    text spelled its letters apart too (a start in `spelled`), never the same letters run together."""
     # A variant whose lower-case form is listed too is a name in any case.
     any_case = {v for v in rules if v.lower() in rules and v.lower() != v.upper()}
     by_fold = {v.casefold(): v for v in any_case}
     bare_s = {v + "s": v for v in rules if v[-1:].isalpha() and v[-1] not in "sS"}
-    # Any single word of a name, spelled out letter by letter ("H-O-L-T"), is that name.
-    spelled = {v.casefold(): v for v in rules if v.isalpha() and len(v) >= MIN_SPELLED and v.casefold() in by_fold}
-    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case}, sorted(spelled, key=len, reverse=True))
+    pattern = _pattern([*rules, *bare_s], any_case | {v + "s" for v in any_case})
     out: list[str] = []
     redacted: list[dict] = []
     spans: list[tuple[int, int]] = []
@@ -253,13 +250,12 @@ def _apply_folded(text: str, rules: Mapping[str, str]) -> tuple[str, list[dict],
     for m in pattern.finditer(text):
         variant = m.group("name")
         suffix = _possessive_suffix(text, m.end())
-        letters = "".join(c for c in variant if c.isalpha()).casefold()
         if variant not in rules and variant.casefold() in by_fold:
             variant = by_fold[variant.casefold()]
-        elif variant not in rules and letters in spelled and len(letters) < len(variant):
-            variant = spelled[letters]  # spelled out
         elif variant not in rules:  # "Marias" is "Maria" + s
             variant, suffix = bare_s.get(variant) or by_fold[variant[:-1].casefold()], -1
+        if variant in apart and m.start("name") not in spelled:
+            continue  # run together ("MAB") they are only flagged: "MH" is also mental health
         replacement, end = rules[variant], m.end() + max(suffix, 0)
         possessive = "'s" if suffix else ""
         start = _absorb_role(text, pos, m.start(), replacement)
@@ -339,11 +335,11 @@ def _run_together(word: str, names: Mapping[str, str], joiners: set[str]) -> str
     for i in range(len(word)):
         if i not in reached:
             continue
-        for j in range(i + 2, len(word) + 1):
+        for j in range(i + 1, len(word) + 1):
             piece = word[i:j]
             if piece in names:
                 reached[j] = reached.get(j) or names[piece]
-            elif piece in joiners and j not in reached:
+            elif piece in joiners and j not in reached and (len(piece) > 1 or reached[i] is None):
                 reached[j] = reached[i]
     return reached.get(len(word))
 
@@ -405,7 +401,7 @@ class _Storyteller:
     replacement: str
     hidden: tuple[str, ...]  # their name parts this level hides
     given: tuple[str, ...]  # given names and one-word aliases, as recorded
-    joiners: frozenset[str]  # particles and kept names, in lower case: "vanderberg", "margaretholt"
+    joiners: frozenset[str]  # particles, kept names and initials, in lower case: "vanderberg", "margaretholt", "mholt"
     initials: tuple[str, ...]  # run together ("MH"): flagged, never hidden
     told_aloud: bool = False
     kept: str = ""  # the first name a first-name story keeps
@@ -419,7 +415,11 @@ class _Storyteller:
             replacement=replacement,
             hidden=tuple(part for part in parts if part not in kept),
             given=tuple(dict.fromkeys(first for first in (read_name(name).first for name in recorded) if first)),
-            joiners=frozenset({p for name in recorded for p in read_name(name).particles} | {fold(word) for word in kept}),
+            joiners=frozenset(
+                {p for name in recorded for p in read_name(name).particles}
+                | {fold(word) for word in kept}
+                | {fold(part)[0] for part in parts if fold(part)[:1].isalpha()}  # an initial before a name: "mholt"
+            ),
             initials=tuple(run_together_initials(recorded)),
             told_aloud=told_aloud,
             kept=replacement if kept else "",
@@ -430,6 +430,7 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
     """Apply rules (and, with the storyteller, what a transcript may have made of their name);
     `found` lists every name still in the text and every word that may still be the storyteller's."""
     folded = folding.fold(text)
+    apart = frozenset(folding.key(variant) for variant in rules if folding.fold(variant).spelled)
     rules = _folded_rules(rules)
     flagged: dict[str, str] = {}
     if storyteller and storyteller.told_aloud:
@@ -439,7 +440,7 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
             rules.update({folding.key(f"{storyteller.kept} {word}"): storyteller.replacement for word in misheard})
     joiners = set(storyteller.joiners) if storyteller else set()
     rules = {**rules, **_folded_rules(_joined_rules(folded.text, rules, joiners))}
-    new_text, redacted, spans = _apply(folded, rules)
+    new_text, redacted, spans = _apply(folded, rules, apart)
     found: list[NameMention] = [m for m in find_names(new_text) if not any(m.start < e and s < m.end for s, e in spans)]
     if storyteller:
         flagged.update(dict.fromkeys(storyteller.initials, INITIALS))

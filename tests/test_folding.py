@@ -33,7 +33,7 @@ def test_every_disguise_folds_to_the_plain_name_and_maps_back_whole():
 
 
 def test_spacing_apostrophes_and_compounds():
-    assert fold("H\tO\tL\tT").text == "H O L T"
+    assert fold("H\tO\tL\tT").text == "HOLT"  # spelled out with tabs: one word
     assert fold("Oʼ Neill and O’Neill").text == "O' Neill and O'Neill"
     assert fold("Holt-\nBarnes").text == "Holt-Barnes"  # a compound keeps its hyphen
     assert fold("Straße").text == "Strasse"
@@ -69,3 +69,47 @@ def test_any_span_of_the_folded_text_maps_to_a_span_that_folds_back_to_it(pieces
 
 def _letters(text: str) -> str:
     return "".join(character for character in text if character.isalnum())
+
+
+LOOK_ALIKE_HOLT = [
+    "ʜᴏʟᴛ",  # small capitals, read from their Unicode names
+    "🅗🅞🅛🅣",  # negative circled capitals
+    "\u04bb\u043e\u04cft",  # Cyrillic shha, o, palochka (drawn as its capital, which UTS #39 reads as "l")
+    "Ho\ufe0flt",  # a variation selector: default-ignorable
+    "Ho\U000e0100lt",  # a supplementary variation selector
+    "\u202etloH\u202c",  # a right-to-left override draws "Holt"
+    "H\u2028olt",  # a line separator inside a word: a browser draws nothing
+    "H·olt",  # a dot inside a word
+]
+
+
+def test_look_alike_styled_reversed_and_ignorable_letters_fold_to_the_plain_name():
+    for written in LOOK_ALIKE_HOLT:
+        folded = fold(f"They wrote {written} on it.")
+        name = folded.text.casefold().index("holt")
+        assert folded.text[name : name + 4].casefold() == "holt", (written, folded.text)
+        assert folded.span(name, name + 4) == (11, 11 + len(written)), written
+    assert fold("I am \u202etloH\nnow").text == "I am Holt\nnow"  # without a pop, to the end of the line
+    assert fold("\ua7aclenda").text == "Glenda"  # Latin capital script G, by its name
+    assert fold("\u0399an and \u03b9").text == "Ian and i"  # Greek iota: UTS #39's prototype, in the letter's case
+
+
+def test_letters_spelled_out_with_one_separator_are_one_word_and_are_marked():
+    for separator in ("-", "\u2013", "\u2012", "·", "_", "/", "~", "*", "+", "|", ":", " ", ". ", " - "):
+        folded = fold(f"I am {separator.join('HOLT')} now")
+        assert folded.text == "I am HOLT now", separator
+        assert folded.spelled == ((5, 9),)
+    assert fold("h.o.l.t").text == "holt"
+    # Not spelled out: two letters, mixed separators, one letter repeated (a stammer, kisses), a word's own dot.
+    for text in ("e.g. now", "H-O L.T", "I-I-I think", "x x x", "Col·lecció"):
+        assert fold(text).spelled == (), text
+    assert fold("Col·lecció").text == "Colleccio"
+
+
+def test_a_line_separator_between_words_is_a_line_break():
+    assert fold("end.\u2028Next").text == "end.\nNext"
+
+
+def test_readable_shows_styled_and_reversed_letters_as_a_reader_sees_them():
+    assert readable("ʜᴏʟᴛ") == "HOLT" and readable("🅜🅐🅡🅚") == "MARK" and readable("\u202enivlaC\u202c") == "Calvin"
+    assert readable("Łódź") == "Łódź"  # a Latin letter with a stroke or an accent stays

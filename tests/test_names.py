@@ -103,3 +103,40 @@ def test_names_in_disguise_in_lower_case_and_in_handles_are_found():
     assert [m.name for m in found] == ["Kyle", "Kyle", "jean smith", "dr. patel", "Kowalskis", "kylebradshaw88", "x-kyle-x"]
     assert text[found[1].start : found[1].end] == "K\u200byle"  # offsets are the original's
     assert names("My well-being, a drop-in, WhatsApp and my iPhone in 2024; jean shorts.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I saw dr nkemelu.", "dr nkemelu"),
+        ("I saw Dr nkemelu.", "Dr nkemelu"),
+        ("Then MRS kowalczyk came.", "MRS kowalczyk"),
+        ("K·E·V·I·N visited.", "K·E·V·I·N"),
+        ("N-K-E-M-E-L-U visited.", "N-K-E-M-E-L-U"),
+        ("ᴅᴇʀᴇᴋ ᴄᴏᴜʟᴛʜᴀʀᴅ visited.", "DEREK COULTHARD"),
+        ("T-R-A-C-Y helped.", "T-R-A-C-Y"),
+        ("W\u2013A\u2013Y\u2013N\u2013E helped.", "W-A-Y-N-E"),
+        ("🅜🅐🅡🅚 helped.", "MARK"),
+        ("\ua7aclenda helped.", "Glenda"),
+        ("Ly\ufe0fnne helped.", "Lynne"),
+        ("\u202enivlaC\u202c helped.", "Calvin"),
+        ("nigelfarnsworth posted", "nigelfarnsworth"),
+    ],
+)
+def test_names_in_disguise_are_flagged(text, name):
+    assert name in [m.name for m in find_names(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I miss dancing with the dr appointment letters.",
+        "We met a.k.a. the club, R.S.V.P. by Friday.",
+        "I-I-I don't know, x x x",
+        "The NHS and the U.S.A. and the B.B.C.",
+        "Grade A, B or C.",
+        "I will mark the date.",
+    ],
+)
+def test_ordinary_words_are_not_flagged_by_the_disguise_rules(text):
+    assert find_names(text) == []

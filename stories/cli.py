@@ -132,10 +132,26 @@ def _strong_password(ctx: click.Context, _: click.Parameter, password: str) -> s
     from stories.passwords import password_problem
 
     about = [ctx.params.get(name) or "" for name in ("username", "display_name", "organisation_slug")]
-    problem = password_problem(password, about=about)
+    problem = password_problem(password, about=[*about, _organisation_name(ctx)])
     if problem:
         raise click.BadParameter(problem)
     return password
+
+
+def _organisation_name(ctx: click.Context) -> str:
+    """The organisation's name once its slug and instance are known: its words are first guesses too."""
+    from stories.organisations import get_organisation
+
+    slug, folder = ctx.params.get("organisation_slug"), ctx.params.get("instance_dir")
+    instance = Instance.from_env(folder) if slug and folder else None
+    if instance is None or not instance.exists:
+        return ""  # add_user checks again with it
+    db = instance.open()
+    try:
+        organisation = get_organisation(db, slug)
+    finally:
+        db.close()
+    return organisation["name"] if organisation else ""
 
 
 @cli.group()

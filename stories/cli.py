@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from stories.instance import ENV_VAR, Instance, InstanceBusy, init_instance
 from stories.organisations import KINDS as ORGANISATION_KINDS
 from stories.roles import Role
 from stories.validation import Invalid
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without the pipelines
+    from pipelines.withdraw import CutShortRemovals
 
 instance_option = click.option(
     "--instance",
@@ -410,10 +413,12 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
     Example: storybank serve --port 5000 --datasette-port 8001
     """
     from pipelines.publish import prepare_to_serve
+    from pipelines.withdraw import CutShortRemovals
     from stories.supervisor import Child, GaveUp, Supervisor
 
     open_store(instance).close()
     hold_while_running(instance)  # also between a child's death and its restart
+    removals = CutShortRemovals(instance)  # noted before catching up, so nothing committed meanwhile is missed
     click.echo(prepare_to_serve(instance))
     app_url, data_url = f"http://{host}:{port}", f"http://{host}:{datasette_port}"
     env = {**os.environ, ENV_VAR: str(instance.root), "STORYBANK_APP_URL": app_url, "STORYBANK_DATASETTE_URL": data_url}
@@ -430,7 +435,12 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
     _print_demo_logins(instance)
     click.echo("Press Ctrl-C to stop.\n")
     try:
-        Supervisor(children, say=click.echo, after_a_death=lambda: _finish_withdrawals_cut_short(instance)).run()
+        Supervisor(
+            children,
+            say=click.echo,
+            after_a_death=lambda: _finish_withdrawals_cut_short(instance),
+            watch=_watch_removals(removals),
+        ).run()
     except GaveUp as error:
         raise click.ClickException(str(error)) from None
 
@@ -446,6 +456,27 @@ def _finish_withdrawals_cut_short(instance: Instance) -> None:
         return
     if finished:
         click.echo(f"Finished taking {len(finished)} withdrawn stories out of the published files (cut short by the stop).")
+
+
+def _watch_removals(removals: CutShortRemovals) -> Callable[[], None]:
+    """A withdrawal cut short by a process outside serve (a killed `storybank withdraw`), finished within a second."""
+    failed = []
+
+    def watch() -> None:
+        try:
+            finished = removals.finish()
+        except Exception as error:  # the worker's own catch-up tries again within a minute
+            if not failed:  # said once, not twice a second
+                click.echo(f"Could not look for withdrawals cut short ({type(error).__name__}); the worker will, each minute.")
+            failed.append(error)
+            return
+        failed.clear()
+        if finished:
+            click.echo(
+                f"Finished taking {len(finished)} withdrawn stories out of the published files (its withdrawal was cut short)."
+            )
+
+    return watch
 
 
 def _print_demo_logins(instance: Instance) -> None:

@@ -12,14 +12,14 @@ from pipelines.jobs import request_publish, request_tagging, request_transcripti
 from pipelines.recording import Limits, accept_recording, stored_recording
 from stories import assurance, audit, consent, msc, published_versions, records
 from stories.clock import today
-from stories.evidence import MAX_EVIDENCE_BYTES, store_evidence
+from stories.evidence import MAX_EVIDENCE_BYTES, keep_form
 from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
 from stories.outcomes import person_level_domains
 from stories.recordings import Recording, get_transcript
 from stories.roles import Role
-from stories.stored_files import AUDIO, EVIDENCE, register_upload
+from stories.stored_files import AUDIO, register_upload
 from stories.validation import Invalid, Problems
 from stories.web import get_db, instance, page_number, require
 from stories.web.uploads import received_size
@@ -202,5 +202,6 @@ def attach_evidence(form: dict[str, Any]) -> None:
     if upload and upload.filename:
         # Read no more than one byte past the limit: enough to refuse a file that is too large.
         data = upload.stream.read(MAX_EVIDENCE_BYTES + 1)
-        form["evidence_file"] = store_evidence(instance().evidence_dir, data, received=received_size(upload))
-        register_upload(get_db(), EVIDENCE, form["evidence_file"], current_user.actor)
+        form["evidence_file"] = keep_form(
+            get_db(), instance().evidence_dir, data, current_user.actor, received=received_size(upload)
+        )

@@ -53,9 +53,9 @@ FORM_TAKEN = (
     " please upload the form this storyteller signed."
 )
 FORM_OTHER_NAMES = (
-    "This signed form is on file for this storyteller reference under names that share none with these. A signed"
-    " form is the consent of the person who signed it: check the storyteller reference, or upload the form this"
-    " storyteller signed. If they are the same person under another name, add the name they signed it in."
+    "This signed form is on file for this reference under other names, none of them these. A form is the consent of"
+    " the person who signed it: check the storyteller reference, or upload the form this storyteller signed. If they"
+    " are the same person under another name, add that name too."
 )
 RECORDING_TAKEN = (
     "This recording is already another story's: a recording is one telling of one story. Choose this story's own recording."

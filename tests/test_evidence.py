@@ -447,7 +447,7 @@ def test_a_reference_given_with_someone_elses_names_cannot_take_the_form_on_file
     response = post_story(client, with_upload(kevin, OLIVES_FORM + b"\n"))
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert "under names that share none with these" in text and 'value="Kevin&#39;s story"' in text
+    assert "under other names, none of them these" in text and 'value="Kevin&#39;s story"' in text
     # The same person under a name they took since (marriage), or written another way, is still them.
     for names in ("Olive Smith; Olive Jones", "JONES, Olive", "Mrs O. Jones"):
         same = story_form(title=f"Olive as {names}", storyteller_reference="AT-0030", storyteller_names=names)

@@ -130,8 +130,7 @@ def sweep_unclaimed(db: sqlite_utils.Database, root: Path) -> list[Path]:
             for path, pending in unaccounted_files(db, root)
             if pending is None and dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < cutoff
         ]
-        for path in doomed:
-            path.unlink(missing_ok=True)
+        _forget(db, doomed)
     return doomed
 
 
@@ -139,9 +138,15 @@ def remove_unreferenced(db: sqlite_utils.Database, root: Path) -> list[Path]:
     """Delete every file no story and no pending upload refers to, whatever its age (after a restore)."""
     with write_transaction(db):
         doomed = [path for path, pending in unaccounted_files(db, root) if pending is None]
-        for path in doomed:
-            path.unlink(missing_ok=True)
+        _forget(db, doomed)
     return doomed
+
+
+def _forget(db: sqlite_utils.Database, paths: list[Path]) -> None:
+    """Delete these files, and the fingerprints of any that were forms."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+        db.execute("DELETE FROM form_fingerprints WHERE file = ?", [path.name])
 
 
 # Every stored file a story refers to: signed consent forms and recordings.

@@ -168,8 +168,8 @@ def test_a_withdrawal_cut_short_by_a_killed_app_is_finished_as_the_app_restarts(
     killed = time.monotonic()
     wait_for(lambda: not serve.story_shown(published_story), 10, f"the withdrawal to be finished; serve said:\n{serve.output}")
     print(f"\nwithdrawal cut short by kill -9 of the app: gone from Datasette {time.monotonic() - killed:.1f} s after the kill")
-    said = "Finished taking 1 withdrawn stories out of the published files"
-    wait_for(lambda: said in serve.output, 5, f"serve to say so; it said:\n{serve.output}")  # said just after the swap
+    assert not _in_published_files(instance, published_story)
+    # Serve finishes it, or the rebuild it queued at start, running meanwhile, leaves the story out (who, is not the point).
 
 
 def test_serve_serves_the_files_it_has_at_once_and_rebuilds_behind_them(instance, db, published_story, processes, tmp_path):
@@ -301,4 +301,3 @@ def test_a_withdrawal_cut_short_by_a_killed_withdraw_command_is_finished_within_
     figures = ", ".join(f"{seconds:.2f} s" for seconds in gone_after)
     print(f"\n`storybank withdraw` killed mid-way: gone from both files and Datasette after {figures}")
     assert max(gone_after) < 2.0, gone_after
-    assert serve.output.count("Finished taking 1 withdrawn stories out of the published files") >= 3, serve.output

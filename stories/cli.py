@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlite_utils
@@ -21,6 +21,9 @@ from stories.validation import Invalid
 # The app's factory lives at the top level (app.py, beside templates/); named, not imported, so that
 # the stories package never imports the module that imports it.
 APP_FACTORY = "app:create_app"
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without the pipelines
+    from stories.services.publishing import CutShortRemovals
 
 instance_option = click.option(
     "--instance",
@@ -140,10 +143,26 @@ def _strong_password(ctx: click.Context, _: click.Parameter, password: str) -> s
     from stories.passwords import password_problem
 
     about = [ctx.params.get(name) or "" for name in ("username", "display_name", "organisation_slug")]
-    problem = password_problem(password, about=about)
+    problem = password_problem(password, about=[*about, _organisation_name(ctx)])
     if problem:
         raise click.BadParameter(problem)
     return password
+
+
+def _organisation_name(ctx: click.Context) -> str:
+    """The organisation's name once its slug and instance are known: its words are first guesses too."""
+    from stories.organisations import get_organisation
+
+    slug, folder = ctx.params.get("organisation_slug"), ctx.params.get("instance_dir")
+    instance = Instance.from_env(folder) if slug and folder else None
+    if instance is None or not instance.exists:
+        return ""  # add_user checks again with it
+    db = instance.open()
+    try:
+        organisation = get_organisation(db, slug)
+    finally:
+        db.close()
+    return organisation["name"] if organisation else ""
 
 
 @cli.group()
@@ -400,11 +419,12 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
 
     Example: storybank serve --port 5000 --datasette-port 8001
     """
-    from stories.services.publishing import prepare_to_serve
+    from stories.services.publishing import prepare_to_serve, watch_for_removals_cut_short
     from stories.supervisor import Child, GaveUp, Supervisor
 
     require_store(instance)
     hold_while_running(instance)  # also between a child's death and its restart
+    removals = watch_for_removals_cut_short(instance)  # noted before catching up, so nothing committed meanwhile is missed
     click.echo(prepare_to_serve(instance).message())
     app_url, data_url = f"http://{host}:{port}", f"http://{host}:{datasette_port}"
     env = {**os.environ, ENV_VAR: str(instance.root), "STORYBANK_APP_URL": app_url, "STORYBANK_DATASETTE_URL": data_url}
@@ -421,7 +441,12 @@ def serve(instance: Instance, host: str, port: int, datasette_port: int) -> None
     _print_demo_logins(instance)
     click.echo("Press Ctrl-C to stop.\n")
     try:
-        Supervisor(children, say=click.echo, after_a_death=lambda: _finish_withdrawals_cut_short(instance)).run()
+        Supervisor(
+            children,
+            say=click.echo,
+            after_a_death=lambda: _finish_withdrawals_cut_short(instance),
+            watch=_watch_removals(removals),
+        ).run()
     except GaveUp as error:
         raise click.ClickException(str(error)) from None
 
@@ -437,6 +462,27 @@ def _finish_withdrawals_cut_short(instance: Instance) -> None:
         return
     if finished:
         click.echo(f"Finished taking {len(finished)} withdrawn stories out of the published files (cut short by the stop).")
+
+
+def _watch_removals(removals: CutShortRemovals) -> Callable[[], None]:
+    """A withdrawal cut short by a process outside serve (a killed `storybank withdraw`), finished within a second."""
+    failed = []
+
+    def watch() -> None:
+        try:
+            finished = removals.finish()
+        except Exception as error:  # the worker's own catch-up tries again within a minute
+            if not failed:  # said once, not twice a second
+                click.echo(f"Could not look for withdrawals cut short ({type(error).__name__}); the worker will, each minute.")
+            failed.append(error)
+            return
+        failed.clear()
+        if finished:
+            click.echo(
+                f"Finished taking {len(finished)} withdrawn stories out of the published files (its withdrawal was cut short)."
+            )
+
+    return watch
 
 
 def _print_demo_logins(instance: Instance) -> None:

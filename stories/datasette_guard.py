@@ -45,6 +45,13 @@ TITLES = {
 }
 NOTHING_HERE = Markup('There is nothing at this address. <a href="/">See the published stories</a>.')
 FACET_KINDS = ("_facet", "_facet_array", "_facet_date")
+# SQLite's integers are 64-bit. Datasette hands a filter's number to SQLite as Python read it, so a
+# larger one fails there (OverflowError, a 500), as do a digit Python cannot read ("²") and a
+# malformed JSON list. Its filters turn these lookups' digits into numbers, and these take a list.
+LARGEST, SMALLEST = 2**63 - 1, -(2**63)
+NUMERIC_LOOKUPS = ("gt", "gte", "lt", "lte")
+LIST_LOOKUPS = ("in", "notin")
+LIST_EXAMPLE = "1,2,3 or a JSON list such as [1, 2, 3]"
 THROUGH_EXAMPLE = '{"table": "story_interventions", "column": "intervention_id", "value": 1}'
 
 
@@ -166,6 +173,8 @@ def asgi_wrapper(datasette: Any) -> Any:
             elif scope.get("method") not in READING and not server_page:
                 # The files are read-only and no canned query writes: Datasette fails on a POST with a server error.
                 refusal = (405, "Published stories can be read here, not changed.")
+            elif problem := _filter_problem(scope):
+                refusal = (400, problem)
             if refusal:
                 request = Request(scope, receive)
                 status, message = refusal
@@ -180,6 +189,34 @@ def asgi_wrapper(datasette: Any) -> Any:
         return guarded
 
     return wrap
+
+
+def _filter_problem(scope: dict[str, Any]) -> str | None:
+    """Why a filter in the query (?id__gt=, ?story_id__in=...) cannot be asked of SQLite, or None.
+
+    Checked before Datasette reads the query, for every table: it turns the values into numbers
+    before any plugin hook runs.
+    """
+    query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    for key, value in query:
+        if key.startswith("_") and "__" not in key:  # ?_search=, ?_sort=...: not a filter, as Datasette reads them
+            continue
+        lookup = key.rpartition("__")[2]
+        if lookup in NUMERIC_LOOKUPS and value.isdigit():
+            if not value.isascii():  # "²" is a digit to Python's isdigit, which Datasette asks, but no number
+                return f"{key} needs a number written with the digits 0 to 9."
+            digits = value.lstrip("0") or "0"
+            numbers = [int(digits) if len(digits) <= len(str(LARGEST)) else LARGEST + 1]  # Python reads 4,300 digits at most
+        elif lookup in LIST_LOOKUPS and value.startswith("["):
+            listed = _json(value)
+            if not isinstance(listed, list) or not all(isinstance(item, str | int | float | None) for item in listed):
+                return f"{key} takes a list of values: {LIST_EXAMPLE}."
+            numbers = [item for item in listed if isinstance(item, int)]
+        else:
+            continue
+        if any(not SMALLEST <= number <= LARGEST for number in numbers):
+            return f"{key} asks about a number too large to compare: the numbers here go up to {LARGEST:,}."
+    return None
 
 
 def _revalidated(send: Any) -> Any:

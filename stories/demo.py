@@ -23,13 +23,13 @@ from stories.clock import now_iso
 from stories.clock import today as utc_today
 from stories.consent import VERBAL, WITHDRAWN
 from stories.db import write_transaction
-from stories.evidence import store_evidence
+from stories.evidence import keep_form
 from stories.interventions import add_intervention, intervention_id_by_slug
 from stories.organisations import ensure_organisation, get_organisation
 from stories.outcome_tags import save_confirmed_tag
 from stories.recordings import Recording, correct_transcript, recording_for, save_transcript
 from stories.records import add_consent_event, approve_story, record_story
-from stories.stored_files import AUDIO, EVIDENCE, register_upload
+from stories.stored_files import AUDIO, register_upload
 
 DEMO_FILE = Path(__file__).with_name("demo_data.yml")
 DEMO_PASSWORD = "storybank-demo"  # only ever set by `storybank demo`; real accounts choose their own
@@ -130,10 +130,9 @@ def _load_story(
         fields["evidence_time"] = "0:12"
         register_upload(db, AUDIO, recording.audio_file, actor)
     else:
-        fields["evidence_file"] = store_evidence(
-            evidence_dir, stand_in_form(f"Demo consent form of storyteller {story['storyteller_reference']}")
+        fields["evidence_file"] = keep_form(
+            db, evidence_dir, stand_in_form(f"Demo consent form of storyteller {story['storyteller_reference']}"), actor
         )
-        register_upload(db, EVIDENCE, fields["evidence_file"], actor)
     user_id = db.execute("SELECT id FROM users WHERE username = ?", [author["username"]]).fetchone()[0]
     with write_transaction(db):
         story_id = record_story(

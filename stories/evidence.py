@@ -1,8 +1,14 @@
-"""Consent evidence files (signed forms): checked by content, stored by content hash.
+"""Consent evidence files (signed forms): checked by content, stored by content hash, known by what they show.
 
 A form must at least be a readable document: a PDF with at least one page, or a picture large
 enough to read a page in (MIN_SIDE pixels each way) that is not one colour throughout. That is
 all the check claims: nobody's signature is detected here, a person looks at the form.
+
+A signed form is one storyteller's, so the same document must be recognised however its bytes
+were changed. Its fingerprint is what it shows, not its bytes: for a PDF, what each page draws
+(its content operations, the images and form fields it shows), so bytes after the end, metadata,
+another file layout or compression are the same form; for a picture, its pixels, so metadata,
+trailing bytes or another lossless encoding are the same form.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ import re
 import struct
 import warnings
 from pathlib import Path
+from typing import Any
 
-from PIL import Image
+import sqlite_utils
+from PIL import Image, ImageOps
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject, NameObject, StreamObject
 
+from stories.stored_files import EVIDENCE, note_form, register_upload
 from stories.validation import Invalid
 
 MB = 1024 * 1024
@@ -86,6 +96,113 @@ def store_evidence(evidence_dir: Path, data: bytes, field: str = "evidence_uploa
         temp.write_bytes(data)
         os.replace(temp, path)
     return name
+
+
+def keep_form(
+    db: sqlite_utils.Database,
+    evidence_dir: Path,
+    data: bytes,
+    actor: str,
+    field: str = "evidence_upload",
+    received: int | None = None,
+) -> str:
+    """Store an uploaded signed form (checked), note its fingerprint, and hold it for `actor` alone to attach.
+
+    Returns its stored name. Every way a form arrives (the app's forms, an import, the demo) comes here.
+    """
+    name = store_evidence(evidence_dir, data, field, received)
+    note_form(db, name, form_fingerprint(data))
+    register_upload(db, EVIDENCE, name, actor)
+    return name
+
+
+def form_fingerprint(data: bytes) -> str:
+    """What a stored form shows, as a digest: the same for the same document however its bytes differ."""
+    kind = evidence_kind(data)
+    try:
+        if kind == "pdf":
+            return "pdf:" + _pdf_drawing(data)
+        if kind not in (None, "heic"):  # no HEIC decoder here: its bytes are all there is to go on
+            return "pixels:" + _pixels(data)
+    except Exception:  # noqa: BLE001 - a file store_evidence accepted but this cannot take apart: its bytes, as before
+        pass
+    return "bytes:" + hashlib.sha256(data).hexdigest()
+
+
+def _pdf_drawing(data: bytes) -> str:
+    """A digest of what every page draws: its content operations, each image's pixels, each form field's look and value.
+
+    Numbers are rounded and operators read as operations, so spacing, comments, object numbers,
+    compression, metadata and bytes added after the end (an incremental update, "\\n%x\\n") change nothing.
+    """
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted:
+        reader.decrypt("")
+    digest = hashlib.sha256()
+    for page in reader.pages:
+        digest.update(b"\x00page")
+        _draw(reader, page.get_contents(), page.get("/Resources"), digest, depth=0)
+        for annotation in _resolve(page.get("/Annots")) or []:
+            annotation = _resolve(annotation)
+            look = _resolve(_resolve(annotation.get("/AP") or {}).get("/N"))
+            digest.update(_canonical([annotation.get(key) for key in ("/Subtype", "/Rect", "/V", "/Contents")]))
+            if isinstance(look, StreamObject):
+                _draw(reader, look, look.get("/Resources"), digest, depth=1)
+    return digest.hexdigest()
+
+
+# A form XObject may draw another; a file that nests them deeper than this is drawing nothing readable.
+MAX_NESTING = 8
+
+
+def _draw(reader: PdfReader, contents: Any, resources: Any, digest: Any, depth: int) -> None:
+    """Feed the digest with one content stream's operations, and what each image or form XObject it shows draws."""
+    if contents is None or depth > MAX_NESTING:
+        return
+    objects = _resolve(_resolve(resources or {}).get("/XObject")) or {}
+    for operands, operator in ContentStream(_resolve(contents), reader).operations:
+        if operator == b"INLINE IMAGE":
+            digest.update(b"inline" + hashlib.sha256(operands["data"]).digest())
+            continue
+        digest.update(operator + b"(" + _canonical(operands) + b")")
+        if operator == b"Do" and operands:
+            shown = _resolve(objects.get(operands[0]))
+            if isinstance(shown, StreamObject) and shown.get("/Subtype") == "/Image":
+                digest.update(_canonical([shown.get("/Width"), shown.get("/Height")]) + hashlib.sha256(shown.get_data()).digest())
+            elif isinstance(shown, StreamObject):
+                _draw(reader, shown, shown.get("/Resources") or resources, digest, depth + 1)
+
+
+def _resolve(value: Any) -> Any:
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _canonical(value: Any) -> bytes:
+    """An operand as it draws, whatever way the file spelled it (1 or 1.0, an object or its reference)."""
+    value = _resolve(value)
+    if isinstance(value, bool) or value is None:
+        return repr(value).encode()
+    if isinstance(value, int | float):
+        return f"{float(value):.3f}".encode()
+    if isinstance(value, NameObject | str):
+        return str(value).encode("utf-8", "surrogatepass")
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, ArrayObject | list | tuple):
+        return b"[" + b",".join(_canonical(item) for item in value) + b"]"
+    if isinstance(value, DictionaryObject | dict):
+        return b"{" + b",".join(_canonical(key) + b":" + _canonical(value[key]) for key in sorted(value)) + b"}"
+    return repr(value).encode()
+
+
+def _pixels(data: bytes) -> str:
+    """A digest of the picture's pixels, the right way up, whatever the file format, metadata or bytes after it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as picture:
+            upright = ImageOps.exif_transpose(picture).convert("RGB")
+    return hashlib.sha256(b"%dx%d" % upright.size + upright.tobytes()).hexdigest()
 
 
 def _pdf_problem(data: bytes) -> str | None:

@@ -13,9 +13,8 @@ import sqlite_utils
 
 from stories.clock import today as utc_today
 from stories.db import write_transaction
-from stories.evidence import store_evidence
+from stories.evidence import keep_form
 from stories.records import check_story, record_story
-from stories.stored_files import EVIDENCE, register_upload
 from stories.validation import Invalid
 
 
@@ -98,7 +97,6 @@ def _attach_form(db: sqlite_utils.Database, row: dict[str, Any], folder: Path, e
     if not (folder / str(evidence)).is_file():
         raise Invalid({"evidence_path": f"no file {evidence!r} next to the import file"})
     try:
-        row["evidence_file"] = store_evidence(evidence_dir, (folder / str(evidence)).read_bytes())
+        row["evidence_file"] = keep_form(db, evidence_dir, (folder / str(evidence)).read_bytes(), actor)
     except Invalid as error:
         raise Invalid({"evidence_path": " ".join(error.problems.values())}) from None
-    register_upload(db, EVIDENCE, row["evidence_file"], actor)

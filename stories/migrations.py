@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
 
@@ -601,3 +602,25 @@ def _clean_case_study_quotes(db: sqlite_utils.Database, moved: set[int]) -> None
             # Otherwise the offsets are only a hint: a case study finds its quotes again by their words.
             kept.append({"start": start, "end": end, "text": clean(quote["text"])})
         db.execute("UPDATE case_studies SET quotes = ? WHERE id = ?", [json.dumps(kept), case_study_id])
+
+
+@migration
+def m015e_form_fingerprints(db: sqlite_utils.Database) -> None:
+    """What each stored signed form shows, so the same document is known in other bytes (stories/evidence.py)."""
+    from stories.evidence import form_fingerprint  # PIL and pypdf: only when this migration runs
+
+    db.execute("CREATE TABLE form_fingerprints (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)")
+    db.execute("CREATE INDEX form_fingerprints_by_fingerprint ON form_fingerprints (fingerprint)")
+    store = db.execute("PRAGMA database_list").fetchone()[2]
+    if not store:  # an in-memory store has no evidence folder
+        return
+    folder = Path(store).parent / "evidence"
+    names = "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL"
+    if "pending_uploads" in db.table_names():  # absent only where a test leaves earlier migrations out
+        names += " UNION SELECT file FROM pending_uploads WHERE folder = 'evidence'"
+    for (name,) in db.execute(names).fetchall():
+        path = folder / name
+        if path.is_file():  # a form lost from the folder is evidence of nothing: publishable refuses it anyway
+            db.execute(
+                "INSERT INTO form_fingerprints (file, fingerprint) VALUES (?, ?)", [name, form_fingerprint(path.read_bytes())]
+            )

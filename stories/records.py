@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -38,7 +38,7 @@ from stories.stored_files import (
     EVIDENCE,
     UPLOAD_AGAIN,
     claim_upload,
-    form_storytellers,
+    form_holders,
     is_pending,
     recording_taken,
     story_files,
@@ -51,6 +51,11 @@ STATUSES = ("draft", "submitted", "approved")
 FORM_TAKEN = (
     "This signed form is already on file as another storyteller's consent. A signed form is one person's consent:"
     " please upload the form this storyteller signed."
+)
+FORM_OTHER_NAMES = (
+    "This signed form is on file for this reference under other names, none of them these. A form is the consent of"
+    " the person who signed it: check the storyteller reference, or upload the form this storyteller signed. If they"
+    " are the same person under another name, add that name too."
 )
 RECORDING_TAKEN = (
     "This recording is already another story's: a recording is one telling of one story. Choose this story's own recording."
@@ -125,7 +130,9 @@ def check_story(
         problems.add("recording", UPLOAD_AGAIN[AUDIO])
         recording = None
     storyteller = _storyteller_id(db, organisation_id, story["storyteller_reference"] or "")
-    consent = check_evidence(db, problems, consent, actor=actor, story_id=None, storyteller_id=storyteller, recording=recording)
+    consent = check_evidence(
+        db, problems, consent, actor=actor, story_id=None, storyteller_id=storyteller, names=names, recording=recording
+    )
     intervention_ids = _intervention_ids(db, problems, story["interventions"])
     problems.raise_if_any()
     return story, consent, intervention_ids
@@ -139,22 +146,30 @@ def check_evidence(
     actor: str,
     story_id: int | None,
     storyteller_id: int | None,
+    names: Sequence[str] = (),
     recording: Recording | None,
 ) -> Consent:
     """Is the evidence real? A form this person just uploaded (or the story's own), a moment inside its recording.
 
     A signed form is one storyteller's consent: uploaded again, it may evidence several of their
-    stories, never another storyteller's, however it arrives (uploaded, imported). `storyteller_id`
-    is None for a storyteller not yet on file. Returns the terms with a verbal consent's time bound
-    to that recording, so replacing the recording later takes the evidence away.
+    stories, never another storyteller's, however it arrives (uploaded, imported) and in whatever
+    bytes (the same document is known by what it shows: `evidence.form_fingerprint`). A storyteller
+    is their reference (`storyteller_id`, None for one not yet on file); a story of the same reference
+    whose `names` share none with the stories the form is on file for is someone else's too: the
+    reference was mistyped or reused. Returns the terms with a verbal consent's time bound to that
+    recording, so replacing the recording later takes the evidence away.
     """
     form = terms.evidence_file
     if form:
+        holders = form_holders(db, form)
         if not (is_pending(db, EVIDENCE, form, actor) or (story_id is not None and form in story_files(db, story_id))):
             problems.add("evidence_file", UPLOAD_AGAIN[EVIDENCE])
             terms = dataclasses.replace(terms, evidence_file=None)
-        elif form_storytellers(db, form) - {storyteller_id}:
+        elif any(holder != storyteller_id for holder, _ in holders):
             problems.add("evidence_file", FORM_TAKEN)
+            terms = dataclasses.replace(terms, evidence_file=None)
+        elif any(not _share_a_name(names, signed_as) for _, signed_as in holders):
+            problems.add("evidence_file", FORM_OTHER_NAMES)
             terms = dataclasses.replace(terms, evidence_file=None)
     if terms.method != VERBAL or terms.evidence_time is None:
         return terms
@@ -267,13 +282,15 @@ def change_consent(
             raise Invalid({"story": "There is no such story."})
         problems = Problems()
         terms = validate_consent(problems, data, today or utc_today())
+        storyteller = db.execute("SELECT storyteller_id, storyteller_names FROM stories WHERE id = ?", [story_id]).fetchone()
         terms = check_evidence(
             db,
             problems,
             terms,
             actor=actor,
             story_id=story_id,
-            storyteller_id=_storyteller_of(db, story_id),
+            storyteller_id=storyteller[0] if storyteller else None,
+            names=json.loads(storyteller[1]) if storyteller else [],
             recording=current_recording(db, story_id),
         )
         problems.raise_if_any()
@@ -325,6 +342,20 @@ def mark_consent_time(db: sqlite_utils.Database, story_id: int, seconds: float, 
 def current_recording(db: sqlite_utils.Database, story_id: int) -> Recording | None:
     row = recording_for(db, story_id)
     return Recording(audio_file=row["audio_file"], duration=row["duration"], codec=row["codec"]) if row else None
+
+
+def _share_a_name(names: Sequence[str], others: Sequence[str]) -> bool:
+    """Do two lists of a person's recorded names share a given name or surname (or is either empty: nothing to go on)?
+
+    Names change (marriage) and are written many ways ("Holt, Margaret", "Mrs M. Holt"), so one shared
+    word will do; initials and titles are not words people share by being the same person.
+    """
+
+    def words(written: Sequence[str]) -> set[str]:
+        return {part.strip(".").casefold() for name in written for part in read_name(name).parts if len(part.strip(".")) > 1}
+
+    mine, theirs = words(names), words(others)
+    return not mine or not theirs or bool(mine & theirs)
 
 
 def _clock(seconds: float) -> str:
@@ -475,11 +506,6 @@ def _storyteller_id(db: sqlite_utils.Database, organisation_id: int, reference: 
     row = db.execute(
         "SELECT id FROM storytellers WHERE organisation_id = ? AND reference = ?", [organisation_id, reference]
     ).fetchone()
-    return row[0] if row else None
-
-
-def _storyteller_of(db: sqlite_utils.Database, story_id: int) -> int | None:
-    row = db.execute("SELECT storyteller_id FROM stories WHERE id = ?", [story_id]).fetchone()
     return row[0] if row else None
 
 

@@ -10,6 +10,7 @@ names each one instead.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import sqlite_utils
@@ -65,16 +66,24 @@ def all_story_files(db: sqlite_utils.Database) -> set[str]:
     return {row[0] for row in db.execute(ALL_FILES_SQL)}
 
 
-def form_storytellers(db: sqlite_utils.Database, name: str) -> set[int]:
-    """The storytellers whose stories have this signed form on file (in any consent event)."""
-    return {
-        row[0]
-        for row in db.execute(
-            "SELECT DISTINCT stories.storyteller_id FROM consent_events JOIN stories ON stories.id = story_id"
-            " WHERE evidence_file = ?",
-            [name],
+def note_form(db: sqlite_utils.Database, name: str, fingerprint: str) -> None:
+    """Remember what a stored signed form shows (`evidence.form_fingerprint`), so the same document is known in other bytes."""
+    db.execute("INSERT OR IGNORE INTO form_fingerprints (file, fingerprint) VALUES (?, ?)", [name, fingerprint])
+
+
+def form_holders(db: sqlite_utils.Database, name: str) -> list[tuple[int, list[str]]]:
+    """Whose stories have this signed form on file (in any consent event), in these bytes or any showing the same.
+
+    One (storyteller id, names recorded with the story) for each story.
+    """
+    return [
+        (storyteller, json.loads(names))
+        for storyteller, names in db.execute(
+            "SELECT DISTINCT stories.storyteller_id, stories.storyteller_names FROM consent_events"
+            " JOIN stories ON stories.id = story_id WHERE evidence_file IN (" + SAME_FORM_SQL + ")",
+            [name, name],
         )
-    }
+    ]
 
 
 def recording_taken(db: sqlite_utils.Database, name: str) -> bool:
@@ -91,6 +100,7 @@ def forget_files(db: sqlite_utils.Database, names: set[str]) -> set[str]:
     doomed = names - all_story_files(db)
     for name in doomed:
         db.execute("DELETE FROM pending_uploads WHERE file = ?", [name])
+        db.execute("DELETE FROM form_fingerprints WHERE file = ?", [name])
     return doomed
 
 
@@ -120,8 +130,7 @@ def sweep_unclaimed(db: sqlite_utils.Database, root: Path) -> list[Path]:
             for path, pending in unaccounted_files(db, root)
             if pending is None and dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < cutoff
         ]
-        for path in doomed:
-            path.unlink(missing_ok=True)
+        _forget(db, doomed)
     return doomed
 
 
@@ -129,9 +138,15 @@ def remove_unreferenced(db: sqlite_utils.Database, root: Path) -> list[Path]:
     """Delete every file no story and no pending upload refers to, whatever its age (after a restore)."""
     with write_transaction(db):
         doomed = [path for path, pending in unaccounted_files(db, root) if pending is None]
-        for path in doomed:
-            path.unlink(missing_ok=True)
+        _forget(db, doomed)
     return doomed
+
+
+def _forget(db: sqlite_utils.Database, paths: list[Path]) -> None:
+    """Delete these files, and the fingerprints of any that were forms."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+        db.execute("DELETE FROM form_fingerprints WHERE file = ?", [path.name])
 
 
 # Every stored file a story refers to: signed consent forms and recordings.
@@ -140,3 +155,8 @@ FILES_SQL = (
     " UNION SELECT audio_file FROM recordings WHERE story_id = ?"
 )
 ALL_FILES_SQL = "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL UNION SELECT audio_file FROM recordings"
+# Every stored file showing the same form as file ? (itself included, even if it was stored before fingerprints were).
+SAME_FORM_SQL = (
+    "SELECT ? UNION SELECT file FROM form_fingerprints"
+    " WHERE fingerprint = (SELECT fingerprint FROM form_fingerprints WHERE file = ?)"
+)

@@ -19,6 +19,7 @@ RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # seconds, for the 1st, 2nd .
 STEADY_AFTER = 60.0  # a child that ran this long before dying was not broken: its next restart is quick
 GIVE_UP_AFTER = 5  # young deaths in a row
 POLL_SECONDS = 0.2
+WATCH_SECONDS = 0.5  # how often `watch` looks for work a process outside the family left half done
 STOP_WAIT = 10.0  # seconds each child has to stop before it is killed
 
 
@@ -52,11 +53,13 @@ class Supervisor:
         say: Callable[[str], Any],
         clock: Callable[[], float] = time.monotonic,
         after_a_death: Callable[[], Any] = lambda: None,
+        watch: Callable[[], Any] = lambda: None,
     ):
         self.children = list(children)
         self.say = say
         self.clock = clock
         self.after_a_death = after_a_death  # what a child may have left half done, finished before it starts again
+        self.watch = watch  # what any process (not only a child) may have left half done: looked at every WATCH_SECONDS
         self.stopping = False
 
     def run(self) -> None:
@@ -66,9 +69,13 @@ class Supervisor:
         try:
             for child in self.children:
                 self._start(child)
+            next_watch = self.clock()
             while not self.stopping:
                 time.sleep(POLL_SECONDS)
                 self.check()
+                if self.clock() >= next_watch and not self.stopping:
+                    self.watch()
+                    next_watch = self.clock() + WATCH_SECONDS
         finally:
             self.stop_all()
 

@@ -223,16 +223,13 @@ def signed_form(instance, db) -> Callable[..., str]:
 
     Each call is another storyteller's form (different bytes) unless `content` says otherwise.
     """
-    from stories.evidence import store_evidence
-    from stories.stored_files import EVIDENCE, register_upload
+    from stories.evidence import keep_form
 
     uploads = iter(range(1, 1_000_000))
 
     def upload(actor: str = "t", content: bytes | None = None) -> str:
         content = content or stand_in_form(f"Consent form number {next(uploads)}, signed")
-        name = store_evidence(instance.evidence_dir, content)
-        register_upload(db, EVIDENCE, name, actor)
-        return name
+        return keep_form(db, instance.evidence_dir, content, actor)
 
     return upload
 

@@ -443,3 +443,49 @@ def test_a_reviewer_decides_every_name_on_a_phone_and_a_laptop(storybank, chromi
         page.screenshot(path=ARTIFACTS / f"names-story-{width}.png", full_page=True)
         context.close()
     assert not steps.page_errors, steps.page_errors
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_a_signed_form_borrowed_with_a_byte_changed_is_refused_in_the_browser(
+    storybank, chromium_browser, request, tmp_path, width
+):
+    """Found from outside: Olive's PDF with b"\\n%x\\n" added was taken as another storyteller's signed form."""
+    steps = Steps(chromium_browser, storybank, request.node.name)
+    shots = ARTIFACTS / "borrowed-form"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = chromium_browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(10_000)
+    page = steps.watch(context.new_page())
+    olives = tmp_path / "olive-signed.pdf"
+    olives.write_bytes(stand_in_form(f"The consent form Olive Jones signed, seen at {width} px"))
+    borrowed = tmp_path / "kevin-signed.pdf"
+    borrowed.write_bytes(olives.read_bytes() + b"\n%x\n")
+    body = "The befriending volunteer rings me on a Tuesday and now I go to the Friday group."
+    with steps("record Olive's story with her signed form"):
+        log_in(page, storybank.app_url, WORKER)
+        page.goto(f"{storybank.app_url}/stories/new")
+        fill_story(page, title=f"Olive at {width}", reference=f"AT-0030-{width}", names="Olive Jones", body=body)
+        fill_consent(page, signed_form=olives)
+        page.get_by_role("button", name="Save story and consent").click()
+        expect(page.get_by_role("alert").filter(has_text="Story saved")).to_be_visible()
+    for reference, names, message in (
+        (f"AT-0031-{width}", "Olive Jones", "already on file as another storyteller"),
+        (f"AT-0030-{width}", "Kevin Pritchard", "under other names, none of them these"),
+    ):
+        with steps(f"send her form, one line longer, as {reference}'s ({names})"):
+            page.goto(f"{storybank.app_url}/stories/new")
+            fill_story(page, title=f"{names} at {width}", reference=reference, names=names, body=body)
+            fill_consent(page, signed_form=borrowed)
+            page.get_by_role("button", name="Save story and consent").click()
+            expect(page.get_by_role("alert").filter(has_text="nothing you typed has been lost")).to_be_visible()
+            expect(page.locator("#evidence_file-error")).to_contain_text(message)
+            expect(page.get_by_label("Title")).to_have_value(f"{names} at {width}")
+            expect(page.get_by_label("Names the storyteller is known by")).to_have_value(names)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(shots / f"refused-{slug(names)}-{width}.png"), full_page=True)
+    with steps("ask Datasette about a number past SQLite's integers"):
+        response = page.goto(f"{storybank.datasette_url}/public/stories?id__gt=99999999999999999999999")
+        assert response.status == 400
+        expect(page.get_by_text("too large to compare")).to_be_visible()
+        page.screenshot(path=str(shots / f"datasette-400-{width}.png"), full_page=True)
+    context.close()

@@ -131,3 +131,38 @@ def test_users_add_refuses_weak_passwords_saying_why_and_what_instead(tmp_path):
     assert "very common password" in done.stdout + done.stderr
     assert "Added asha (admin" in done.stdout
     assert "asha" in storybank("users", "list").stdout
+
+
+# Found from outside (second round): the organisation's own name, words of it and the person's name
+# with a digit or a year were accepted, though zxcvbn was told each of them.
+OWN_WORDS = [
+    ("u1", "aireside-befriending-network", "", "Aireside Befriending 1"),
+    ("u2", "leeds-city-council-tenancy-support-team", "", "Leeds City Council 1"),
+    ("margaret.holt", "aireside-befriending-network", "", "Margaret Holt 1946"),
+    ("mh", "aireside-befriending-network", "Margaret Holt", "Margaret Holt 1946"),
+    ("u3", "aireside-befriending-network", "", "befriending network aireside!"),
+]
+
+
+def test_users_add_refuses_a_password_made_of_the_accounts_own_words(tmp_path):
+    from browser_helpers import storybank_command
+
+    env = {**os.environ, "STORYBANK_INSTANCE": str(tmp_path / "instance")}
+
+    def storybank(*args: str, typed: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([*storybank_command(), *args], env=env, input=typed, capture_output=True, text=True, timeout=60)
+
+    storybank("init")
+    storybank("organisations", "add", "Aireside Befriending Network")
+    storybank("organisations", "add", "Leeds City Council Tenancy Support Team", "--kind", "council")
+    for username, organisation, name, weak in OWN_WORDS:
+        account = ("users", "add", username, "--role", "worker", "--organisation", organisation, "--name", name)
+        done = storybank(*account, "--password", weak)
+        assert done.returncode != 0, weak
+        assert "too easy to guess" in done.stderr and "three or four unrelated words" in done.stderr, done.stderr
+    # Prompted: asked again at once, saying why, and a password of unrelated words is taken.
+    add = ("users", "add", "u4", "--role", "worker", "--organisation", "leeds-city-council-tenancy-support-team")
+    done = storybank(*add, typed="Leeds City Council 1\nheron quilt marmalade\nheron quilt marmalade\n")
+    assert done.returncode == 0, done.stderr
+    assert "your organisation's name" in done.stdout + done.stderr
+    assert "Added u4 (worker" in done.stdout

@@ -40,7 +40,7 @@ from pipelines.withdraw import catch_up_withdrawals
 from stories.assurance import link_outcome
 from stories.backup import backup, restore
 from stories.demo import stand_in_form
-from stories.evidence import store_evidence
+from stories.evidence import keep_form
 from stories.instance import Instance, init_instance
 from stories.notrace import find_traces
 from stories.organisations import ensure_organisation
@@ -48,7 +48,7 @@ from stories.recordings import Recording, correct_transcript, recording_for, sav
 from stories.records import approve_story, change_consent, decide_name, record_story
 from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
-from stories.stored_files import AUDIO, EVIDENCE, register_upload
+from stories.stored_files import AUDIO, register_upload
 from stories.validation import Invalid
 
 PUBLISHED = ("commissioners", "public")
@@ -242,8 +242,7 @@ class ConsentMachine(RuleBasedStateMachine):
             self.counter += 1
             # A signed form that names the story's word (erasure must take it away too), stored as the app stores it.
             pdf = stand_in_form(f"signed consent form {self.counter} for the story about {word or 'nothing'}")
-            fields["evidence_file"] = store_evidence(self.instance.evidence_dir, pdf)
-            register_upload(self.db, EVIDENCE, fields["evidence_file"], "test")
+            fields["evidence_file"] = keep_form(self.db, self.instance.evidence_dir, pdf, "test")
         terms = Terms(
             audiences=frozenset({"team", *raw["audiences"]}),
             identity_level=raw["identity_level"],

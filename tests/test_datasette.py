@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -173,6 +174,19 @@ OUTSIDER_REQUESTS = [
     ("/public/stories?year__gt=abc", {200, 400}),
     ("/public/stories?year__zzz=1", {200, 400}),
     ("/public/stories?id__in=1,2,%00", {200, 400}),
+    # Found from outside (second round): numbers past SQLite's integers, a digit Python cannot read,
+    # a JSON list that is not one, or holds lists, were a 500.
+    ("/public/stories.json?id__gt=99999999999999999999999", {400}),
+    ("/public/stories?year__gt=99999999999999999999999", {400}),
+    ("/public/story_outcomes.json?story_id__gt=99999999999999999999999", {400}),
+    ("/public/stories.json?id__gte=" + "9" * 5000, {400}),
+    ("/public/stories.json?id__lt=%C2%B2", {400}),
+    ("/public/stories.json?id__in=%5B99999999999999999999999%5D", {400}),
+    ("/public/stories.json?id__notin=%5B%5B1%5D%5D", {400}),
+    ("/public/stories.json?id__in=%5B%7B%22a%22:1%7D%5D", {400}),
+    ("/public/stories.json?id__in=%5B", {400}),
+    ("/public/stories.json?id__in=%5B1,%22a%22,null,1.5%5D", {200}),
+    ("/public/stories.json?id__gt=9223372036854775807", {200}),
     ("/public/stories.json?_shape=zzz", {400}),
     ("/public/stories.zzz", {200, 404}),
     ("/public/stories.csv?_stream=1", {400}),
@@ -315,3 +329,24 @@ def test_datasettes_pages_about_itself_are_for_admins_only(real_datasette):
 def test_nothing_asked_wrote_a_traceback(real_datasette):
     logged = real_datasette.log.read_text(errors="replace")
     assert not any(sign in logged for sign in TRACEBACK_SIGNS), logged[-3000:]
+
+
+def test_every_integer_filter_past_sqlites_integers_is_a_plain_400(real_datasette):
+    # Found from outside: ?id__gt=99999999999999999999999 was a 500 (OverflowError inside Datasette).
+    tables = json.loads(outsider_request(real_datasette.url + "/public.json").text)["tables"]
+    asked = 0
+    for table in (table for table in tables if not table["hidden"]):
+        url = f"{real_datasette.url}/public/{table['name']}"
+        columns = json.loads(outsider_request(f"{url}.json?_size=0&_extra=columns").text)["columns"]
+        for column in columns:
+            for query in (f"{column}__{op}=99999999999999999999" for op in ("gt", "gte", "lt", "lte")):
+                response = outsider_request(f"{url}.json?{query}")
+                assert response.status == 400, (table["name"], query, response.text[:300])
+                assert "too large to compare" in json.loads(response.text)["error"]
+                asked += 1
+            for op in ("in", "notin"):
+                response = outsider_request(f"{url}?{column}__{op}=%5B1,-99999999999999999999%5D")
+                assert response.status == 400 and "too large to compare" in response.text, (table["name"], column, op)
+                asked += 1
+    assert asked > 50
+    assert not any(sign in real_datasette.log.read_text(errors="replace") for sign in TRACEBACK_SIGNS)

@@ -337,3 +337,160 @@ def test_erasing_a_story_takes_its_form_away_and_check_no_trace_agrees(client, a
     assert not (instance.evidence_dir / form).exists()
     result = CliRunner().invoke(cli, ["check-no-trace", "Margaret Holt", "--instance", str(instance.root)])
     assert result.exit_code == 0, result.output
+
+
+# --- the same document in other bytes (issue 12, second round, C) ---------------------------------------------
+
+
+def _resaved_pdf(pdf: bytes) -> bytes:
+    """Read and written again by another program: new layout and object numbers, compressed, new metadata."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.add_metadata({"/Producer": "Another scanner"})
+    for page in writer.pages:
+        page.compress_content_streams()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _updated_pdf(pdf: bytes) -> bytes:
+    """An incremental update appended after the end: new metadata naming someone else, every old byte kept."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.add_metadata({"/Title": "Consent of Kevin Pritchard"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _png_with_note(png: bytes) -> bytes:
+    from PIL import Image, PngImagePlugin
+
+    note = PngImagePlugin.PngInfo()
+    note.add_text("Comment", "scanned again")
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).save(out, "PNG", pnginfo=note, compress_level=1)
+    return out.getvalue()
+
+
+def _as_lossless_webp(png: bytes) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).save(out, "WEBP", lossless=True)
+    return out.getvalue()
+
+
+def _jpeg_with_exif(jpeg: bytes) -> bytes:
+    """The same JPEG (not re-encoded) with a camera's EXIF segment put in after its start."""
+    orientation = b"\x12\x01\x03\x00\x01\x00\x00\x00\x01\x00\x00\x00"  # tag 0x0112: upright
+    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00" + orientation + b"\x00\x00\x00\x00"
+    return jpeg[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + jpeg[2:]
+
+
+OLIVES_FORM = stand_in_form("The consent form Olive Jones signed on 3 March")
+OLIVES_SCAN = picture(620, 880, marks=30)
+OLIVES_PHOTO = picture(620, 880, marks=31, kind="JPEG")
+BORROWED = {
+    "pdf + bytes after its end": (OLIVES_FORM, OLIVES_FORM + b"\n%x\n", "form.pdf"),
+    "pdf + one byte": (OLIVES_FORM, OLIVES_FORM + b"\x01", "form.pdf"),
+    "pdf written again": (OLIVES_FORM, _resaved_pdf(OLIVES_FORM), "form.pdf"),
+    "pdf with an incremental update": (OLIVES_FORM, _updated_pdf(OLIVES_FORM), "form.pdf"),
+    "png + bytes after its end": (OLIVES_SCAN, OLIVES_SCAN + b"\x00" * 7, "scan.png"),
+    "png saved again with a note": (OLIVES_SCAN, _png_with_note(OLIVES_SCAN), "scan.png"),
+    "png as lossless webp": (OLIVES_SCAN, _as_lossless_webp(OLIVES_SCAN), "scan.webp"),
+    "jpeg with exif": (OLIVES_PHOTO, _jpeg_with_exif(OLIVES_PHOTO), "photo.jpg"),
+}
+
+
+@pytest.mark.parametrize("original, borrowed, name", BORROWED.values(), ids=BORROWED.keys())
+def test_a_signed_form_with_its_bytes_changed_is_still_the_first_storytellers(client, auth, original, borrowed, name):
+    # Found from outside: Olive's PDF plus b"\n%x\n" was taken as another storyteller's signed form.
+    auth.login("worker")
+    olive = story_form(title="Olive's story", storyteller_reference="AT-0030", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(olive, original, name)))
+    other = story_form(title="Another story", storyteller_reference="AT-0031", storyteller_names="Olive Jones")
+    response = post_story(client, with_upload(other, borrowed, name))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "already on file as another storyteller" in text and 'value="Another story"' in text  # nothing typed is lost
+    # Olive's own form, in its other bytes, still covers another story of hers.
+    again = story_form(title="Olive's second story", storyteller_reference="AT-0030", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(again, borrowed, name)))
+
+
+def test_another_storytellers_own_form_is_taken_however_alike(client, auth):
+    auth.login("worker")
+    forms = [
+        (stand_in_form("The consent form Olive Jones signed on 3 March"), "form.pdf"),
+        (picture(620, 880, marks=30), "scan.png"),
+    ]
+    for n, (content, name) in enumerate(forms):
+        olive = story_form(title=f"Olive {n}", storyteller_reference="AT-0030", storyteller_names="Olive Jones")
+        story_id_from(post_story(client, with_upload(olive, content, name)))
+    kevins = [
+        (stand_in_form("The consent form Kevin Pritchard signed on 3 March"), "form.pdf"),
+        (picture(620, 880, marks=29), "scan.png"),  # one line of writing fewer
+    ]
+    for n, (content, name) in enumerate(kevins):
+        kevin = story_form(title=f"Kevin {n}", storyteller_reference="AT-0031", storyteller_names="Kevin Pritchard")
+        story_id_from(post_story(client, with_upload(kevin, content, name)))
+
+
+def test_a_reference_given_with_someone_elses_names_cannot_take_the_form_on_file(client, auth):
+    # Found from outside: AT-0030 recorded again with "Kevin Pritchard" reused Olive's signed form.
+    auth.login("worker")
+    olive = story_form(title="Olive's story", storyteller_reference="AT-0030", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(olive, OLIVES_FORM)))
+    kevin = story_form(title="Kevin's story", storyteller_reference="AT-0030", storyteller_names="Kevin Pritchard")
+    response = post_story(client, with_upload(kevin, OLIVES_FORM + b"\n"))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "under other names, none of them these" in text and 'value="Kevin&#39;s story"' in text
+    # The same person under a name they took since (marriage), or written another way, is still them.
+    for names in ("Olive Smith; Olive Jones", "JONES, Olive", "Mrs O. Jones"):
+        same = story_form(title=f"Olive as {names}", storyteller_reference="AT-0030", storyteller_names=names)
+        story_id_from(post_story(client, with_upload(same, OLIVES_FORM)))
+    # Kevin's story with the form Kevin signed is recorded: the reference is the worker's to correct.
+    story_id_from(post_story(client, with_upload(kevin, stand_in_form("The consent form Kevin Pritchard signed"))))
+
+
+def test_an_import_cannot_bring_a_copy_of_a_form_on_file_with_a_byte_added(client, auth, instance, orgs, tmp_path):
+    # Found from outside: a copy of evidence/<sha>.pdf with b"\x01" appended was imported as another storyteller's form.
+    auth.login("worker")
+    x = story_id_from(post_story(client, with_upload(story_form(title="X's story"))))
+    (tmp_path / "copy.pdf").write_bytes((instance.evidence_dir / stored_form(client, x)).read_bytes() + b"\x01")
+    path = tmp_path / "stories.jsonl"
+    row = story_form(
+        title="Imported", storyteller_reference="IMP-1", storyteller_names="Kevin Pritchard", evidence_path="copy.pdf"
+    )
+    path.write_text(json.dumps(row) + "\n")
+    result = import_file(instance, path)
+    assert result.exit_code == 1, result.output
+    assert "row 1, evidence_file: This signed form is already on file as another storyteller" in result.output
+
+
+def test_forms_stored_before_fingerprints_are_known_by_what_they_show(instance, db, orgs):
+    """m015e_ fingerprints the forms already on file, so a changed copy of one is refused after the upgrade too."""
+    from stories.evidence import keep_form, store_evidence
+    from stories.records import record_story
+    from stories.stored_files import EVIDENCE, register_upload
+    from stories.validation import Invalid
+
+    name = store_evidence(instance.evidence_dir, OLIVES_FORM)  # stored as before: no fingerprint
+    register_upload(db, EVIDENCE, name, "t")
+    olive = story_form(storyteller_reference="AT-0030", storyteller_names="Olive Jones", evidence_file=name)
+    record_story(db, olive, organisation_id=orgs["a"], actor="t")
+    db.execute("DROP TABLE form_fingerprints")  # the store as it was before this release
+    db.execute("DELETE FROM _migrations WHERE name = 'm015e_form_fingerprints'")
+    upgraded = instance.open()
+    try:
+        copy = keep_form(upgraded, instance.evidence_dir, OLIVES_FORM + b"\n%x\n", "t")
+        kevin = story_form(storyteller_reference="AT-0031", storyteller_names="Kevin Pritchard", evidence_file=copy)
+        with pytest.raises(Invalid, match="already on file as another storyteller"):
+            record_story(upgraded, kevin, organisation_id=orgs["a"], actor="t")
+    finally:
+        upgraded.close()

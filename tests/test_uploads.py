@@ -45,6 +45,11 @@ def test_a_recording_sent_back_with_the_form_is_seen_then_swept(client, auth, in
     _run_periodic(instance, "sweep_unclaimed_uploads")
     assert stored(instance.audio_dir) == [] and stored(instance.evidence_dir) == []
     assert check_no_trace(instance, "Margaret").exit_code == 0
+    db = instance.open()
+    try:  # nor is what the swept form showed remembered
+        assert db.execute("SELECT count(*) FROM form_fingerprints").fetchone()[0] == 0
+    finally:
+        db.close()
 
 
 @pytest.mark.whisper  # the recording is transcribed as it is saved

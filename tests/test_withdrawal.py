@@ -215,3 +215,21 @@ def test_a_reviewer_decides_on_each_name_before_an_anonymous_story_goes_out(clie
     with sqlite3.connect(instance.published_path("public")) as conn:
         body = conn.execute("SELECT body FROM stories").fetchone()[0]
     assert "[my son]" in body and "Jamie" not in body and "Priya" in body and "Margaret" not in body
+
+
+def test_serve_finishes_a_removal_only_once_no_live_process_is_at_work_on_one(instance, db, story_id):
+    from pipelines.withdraw import CutShortRemovals
+    from stories.removals import removal_underway
+    from stories.withdrawal import withdraw
+
+    run_publish(instance)
+    watch = CutShortRemovals(instance)
+    assert watch.finish() == set()
+    with removal_underway(instance):  # a live withdrawal, between committing and swapping the files
+        withdraw(db, story_id, actor="t", reason="Asked by phone")
+        assert watch.finish() == set()  # left to it: the files are not copied twice
+        assert story_id in published_ids(instance)
+    # Its process died (the kernel let go of its lock) before the files: serve finishes it.
+    assert watch.finish() == {story_id}
+    assert story_id not in published_ids(instance) and story_id not in published_ids(instance, "commissioners")
+    assert watch.finish() == set()

@@ -10,6 +10,7 @@ from stories import consent, records
 from stories.auth import User
 from stories.identity import names_for_review
 from stories.instance import Instance
+from stories.removals import removal_underway
 from stories.services.publishing import UseCase, follow
 from stories.services.uploads import Upload, attach_consent_form, forget_refused_files
 from stories.validation import Invalid
@@ -49,15 +50,16 @@ def withdraw_story(instance: Instance, story_id: int, *, actor: str, reason: str
     a full rebuild is queued behind that to catch up with anything else that changed. Returns
     stories per audience in the files made now.
     """
-    with instance.connection() as db:
-        if erase_story:
-            doomed = erase(db, story_id, actor=actor, reason=reason, files=[instance.evidence_dir, instance.audio_dir])
-        else:
-            withdraw(db, story_id, actor=actor, reason=reason)
-            doomed = []
-    for path in doomed:  # first: a crash later in the withdrawal must not leave a consent form or recording behind
-        path.unlink(missing_ok=True)
-    return follow(instance, UseCase.ERASE if erase_story else UseCase.WITHDRAW, [story_id], actor=actor)
+    with removal_underway(instance):  # a process killed before the end leaves it to `serve` (CutShortRemovals)
+        with instance.connection() as db:
+            if erase_story:
+                doomed = erase(db, story_id, actor=actor, reason=reason, files=[instance.evidence_dir, instance.audio_dir])
+            else:
+                withdraw(db, story_id, actor=actor, reason=reason)
+                doomed = []
+        for path in doomed:  # first: a crash later in the withdrawal must not leave a consent form or recording behind
+            path.unlink(missing_ok=True)
+        return follow(instance, UseCase.ERASE if erase_story else UseCase.WITHDRAW, [story_id], actor=actor)
 
 
 def withdraw_in_scope(instance: Instance, story_id: int, scope: str, *, by: User, reason: str) -> dict[str, int]:

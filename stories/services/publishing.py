@@ -14,11 +14,11 @@ import sqlite_utils
 
 from pipelines.jobs import request_publish
 from pipelines.publish import lapsed_files, remove_from_published, run_publish, stale_audiences
-from pipelines.withdraw import catch_up_withdrawals
+from pipelines.withdraw import CutShortRemovals, catch_up_withdrawals
 from stories.clock import today as utc_today
 from stories.db import write_transaction
 from stories.instance import Instance
-from stories.removals import record_removal
+from stories.removals import record_removal, removal_underway
 
 
 class After(enum.Enum):
@@ -100,10 +100,11 @@ def retract_stale(instance: Instance, db: sqlite_utils.Database, story_ids: set[
     stale = {story_id for story_id in story_ids if stale_audiences(instance, db, story_id)}
     if not stale:
         return stale
-    with write_transaction(db):
-        for story_id in sorted(stale):
-            record_removal(db, story_id)
-    take_out_now(instance, sorted(stale), actor=actor)
+    with removal_underway(instance):  # a process killed before the end leaves it to `serve` (CutShortRemovals)
+        with write_transaction(db):
+            for story_id in sorted(stale):
+                record_removal(db, story_id)
+        take_out_now(instance, sorted(stale), actor=actor)
     return stale
 
 
@@ -141,3 +142,10 @@ def prepare_to_serve(instance: Instance, *, today: dt.date | None = None) -> Pre
 def finish_withdrawals_cut_short(instance: Instance, *, actor: str) -> set[int]:
     """Take out of the published files any story a killed process left in them after its withdrawal."""
     return catch_up_withdrawals(instance, actor=actor)
+
+
+def watch_for_removals_cut_short(instance: Instance) -> CutShortRemovals:
+    """What `serve` asks twice a second: a removal whose process died (a killed `storybank withdraw`), finished now.
+
+    Made before serve's first catch-up, so nothing committed meanwhile is missed."""
+    return CutShortRemovals(instance)

@@ -8,9 +8,8 @@ from typing import Any, BinaryIO
 import sqlite_utils
 
 from stories.auth import User
-from stories.evidence import MAX_EVIDENCE_BYTES, store_evidence
+from stories.evidence import MAX_EVIDENCE_BYTES, keep_form
 from stories.instance import Instance
-from stories.stored_files import EVIDENCE, register_upload
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +32,7 @@ def attach_consent_form(
         return
     # Read no more than one byte past the limit: enough to refuse a file that is too large.
     data = upload.stream.read(MAX_EVIDENCE_BYTES + 1)
-    form["evidence_file"] = store_evidence(instance.evidence_dir, data, received=upload.received)
-    register_upload(db, EVIDENCE, form["evidence_file"], by.actor)
+    form["evidence_file"] = keep_form(db, instance.evidence_dir, data, by.actor, received=upload.received)
 
 
 def forget_refused_files(form: dict[str, Any], problems: dict[str, str]) -> None:

@@ -165,7 +165,7 @@ def test_a_withdrawal_cut_short_by_a_killed_app_is_finished_as_the_app_restarts(
     serve.wait_until_up()
     assert serve.story_shown(published_story)
     # Let serve's own rebuild finish first: a rebuild running at the kill would take the story out
-    # itself, and this test is about the catch-up when nothing else would.
+    # itself, and this test is about serve finishing it when nothing else would.
     wait_for(lambda: instance.published_path("public").stat().st_ino != inode, START, "serve's background rebuild")
     withdraw(db, published_story, actor="t", reason="Asked by phone")  # committed; then the app died before the files
     os.kill(serve.children()["app"], signal.SIGKILL)
@@ -173,7 +173,7 @@ def test_a_withdrawal_cut_short_by_a_killed_app_is_finished_as_the_app_restarts(
     wait_for(lambda: not serve.story_shown(published_story), 10, f"the withdrawal to be finished; serve said:\n{serve.output}")
     print(f"\nwithdrawal cut short by kill -9 of the app: gone from Datasette {time.monotonic() - killed:.1f} s after the kill")
     assert not _in_published_files(instance, published_story)
-    # Serve finishes it, or the rebuild it queued at start, running meanwhile, leaves the story out (who, is not the point).
+    # Serve finishes it, at the app's death or at its twice-a-second look for removals nobody is at work on.
 
 
 def test_serve_serves_the_files_it_has_at_once_and_rebuilds_behind_them(instance, db, published_story, processes, tmp_path):

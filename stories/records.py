@@ -57,7 +57,19 @@ RECORDING_TAKEN = (
 )
 
 
-def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class NewStory:
+    """A story's own fields as a form or an import row gives them, checked (its consent is checked apart)."""
+
+    title: str
+    body: str
+    told_on: dt.date | None  # None only while a problem with it is reported
+    storyteller_reference: str
+    storyteller_names: tuple[str, ...]
+    interventions: tuple[str, ...]  # ids or slugs, as given
+
+
+def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> NewStory:
     """The story's own fields (not its consent), with every problem added.
 
     A recorded story's text comes later, from its transcript, so only a typed story needs a body.
@@ -79,16 +91,16 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
         60,
         missing="Enter your reference for the storyteller, e.g. BF-0012.",
     )
-    return {
-        "title": required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),
-        "body": required_text(problems, data, "body", "The story", MAX_BODY, missing="Type the story, or record or upload it.")
+    return NewStory(
+        title=required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),
+        body=required_text(problems, data, "body", "The story", MAX_BODY, missing="Type the story, or record or upload it.")
         if source == "text"
         else optional_text(problems, data, "body", "The story", MAX_BODY),
-        "told_on": told_on,
-        "storyteller_reference": reference,
-        "storyteller_names": names,
-        "interventions": [text(i) for i in split_list(data.get("interventions"))],
-    }
+        told_on=told_on,
+        storyteller_reference=reference,
+        storyteller_names=tuple(names),
+        interventions=tuple(text(i) for i in split_list(data.get("interventions"))),
+    )
 
 
 def check_story(
@@ -101,7 +113,7 @@ def check_story(
     organisation_id: int,
     actor: str,
     recording: Recording | None = None,
-) -> tuple[dict[str, Any], Consent, list[int]]:
+) -> tuple[NewStory, Consent, list[int]]:
     """A story's fields, its consent and its intervention ids, or Invalid listing every problem.
 
     Pass `problems` already found elsewhere (an unreadable recording) to report them all together.
@@ -110,7 +122,7 @@ def check_story(
     problems = problems or Problems()
     story = validate_story(problems, data, today, source)
     consent = validate_consent(problems, data, today)
-    names = story["storyteller_names"]
+    names = story.storyteller_names
     no_first_name = names and not read_name(names[0]).first
     if consent.identity_level == FIRST_NAME and no_first_name and "storyteller_names" not in problems.found:
         problems.add(
@@ -124,9 +136,9 @@ def check_story(
     elif recording and not is_pending(db, AUDIO, recording.audio_file, actor):
         problems.add("recording", UPLOAD_AGAIN[AUDIO])
         recording = None
-    storyteller = _storyteller_id(db, organisation_id, story["storyteller_reference"] or "")
+    storyteller = _storyteller_id(db, organisation_id, story.storyteller_reference or "")
     consent = check_evidence(db, problems, consent, actor=actor, story_id=None, storyteller_id=storyteller, recording=recording)
-    intervention_ids = _intervention_ids(db, problems, story["interventions"])
+    intervention_ids = _intervention_ids(db, problems, story.interventions)
     problems.raise_if_any()
     return story, consent, intervention_ids
 
@@ -200,17 +212,17 @@ def record_story(
         story, consent, intervention_ids = check_story(
             db, data, today or utc_today(), source, problems, organisation_id=organisation_id, actor=actor, recording=recording
         )
-        storyteller_id = _ensure_storyteller(db, organisation_id, story["storyteller_reference"], stamp)
+        storyteller_id = _ensure_storyteller(db, organisation_id, story.storyteller_reference, stamp)
         story_id = db.execute(
             "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, source,"
             " status, text_reviewed, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 organisation_id,
                 storyteller_id,
-                json.dumps(story["storyteller_names"]),
-                story["title"],
-                story["body"],
-                story["told_on"].isoformat(),
+                json.dumps(story.storyteller_names),
+                story.title,
+                story.body,
+                story.told_on.isoformat(),  # checked: a story with no date raised Invalid
                 source,
                 status,
                 int(source == "text"),
@@ -526,7 +538,7 @@ def _ensure_storyteller(db: sqlite_utils.Database, organisation_id: int, referen
     ).lastrowid
 
 
-def _intervention_ids(db: sqlite_utils.Database, problems: Problems, wanted: list[str]) -> list[int]:
+def _intervention_ids(db: sqlite_utils.Database, problems: Problems, wanted: Iterable[str]) -> list[int]:
     ids = []
     for item in wanted:
         row = db.execute("SELECT id FROM interventions WHERE id = ? OR slug = ?", [item, item]).fetchone()

@@ -37,8 +37,9 @@ from stories.demo import stand_in_form
 from stories.evidence import store_evidence
 from stories.instance import Instance, init_instance
 from stories.organisations import ensure_organisation
+from stories.wordlists import DATA
 
-PASSWORD = "bench password 1"
+PASSWORD = "ochre lantern drifts over a quiet harbour"  # strong enough for stories/passwords.py
 DOMAINS = ["personal_wellbeing", "relationships", "health", "what_we_do", "where_we_live", "personal_finance", "education_skills"]
 DIRECTIONS = ["improved"] * 6 + ["mixed", "mentioned", "worsened"]
 LEVELS = ["first_name"] * 5 + ["anonymous"] * 3 + ["named"] * 2
@@ -64,7 +65,7 @@ def vocabulary() -> tuple[list[str], list[float]]:
     Real stories have thousands of words, each rare; a tiny vocabulary would put every search
     term in every story and measure a search nobody makes.
     """
-    path = Path(__file__).resolve().parent.parent / "pipelines" / "data" / "common_words.txt"
+    path = DATA / "common_words.txt"
     common = [w for w in path.read_text().split("\n") if w and not w.startswith("#")][:20_000]
     words = common + WORDS
     weights = [1 / rank for rank in range(1, len(common) + 1)]

@@ -87,23 +87,22 @@ def export_case_study(
     quotes = ready_for_export(board, case_study)
     doc = build_document(board, case_study, [q.text for q in quotes], exported_by=exported_by, today=today)
     content = render(doc, kind, static_dir)
-    consent = board.story["consent"]
-    record_export(db, board.story["id"], user_id=user_id, actor=actor, kind=kind, audience=BOARD, consent_version=consent.version)
+    consent = board.story.consent
+    record_export(db, board.story.id, user_id=user_id, actor=actor, kind=kind, audience=BOARD, consent_version=consent.version)
     extension, mimetype = FORMATS[kind]
-    return Export(f"case-study-{board.story['id']}-{today.isoformat()}.{extension}", mimetype, content)
+    return Export(f"case-study-{board.story.id}-{today.isoformat()}.{extension}", mimetype, content)
 
 
 def build_document(
     board: BoardStory, case_study: dict[str, Any], quotes: list[str], *, exported_by: str, today: dt.date
 ) -> Document:
-    story, version, consent = board.story, board.version, board.story["consent"]
-    told = dt.date.fromisoformat(story["told_on"])
+    story, version, consent = board.story, board.version, board.story.consent
     return Document(
         title=case_study["title"],
         kind=board.kind,
         credit=board.credit,
-        organisation=story["organisation"],
-        told=told.strftime("%B %Y"),  # the month is enough; the day can help identify someone
+        organisation=story.organisation,
+        told=story.told_on.strftime("%B %Y"),  # the month is enough; the day can help identify someone
         presenter=case_study["created_by_name"],
         context=paragraphs(case_study["context"]),
         quotes=quotes,
@@ -111,12 +110,12 @@ def build_document(
         story=paragraphs(version.body),
         outcomes=[
             Outcome(domain_label(tag["domain"]), tag["direction"], version.evidence(story, tag) or "")
-            for tag in story["tags"]
+            for tag in story.tags
             if tag["status"] == "confirmed"
         ],
         interventions=[
             item["name"] + (f", commissioned by {item['commissioner']}" if item.get("commissioner") else "")
-            for item in story["interventions"]
+            for item in story.interventions
         ],
         consent_note=(
             f"Shared with the board with the storyteller's consent (consent record {consent.version}, "

@@ -38,9 +38,10 @@ from stories.db import read_snapshot
 from stories.identity import PublishedVersion, published_version, stored_or_fresh
 from stories.instance import Instance
 from stories.interventions import list_interventions
-from stories.records import stories_for_publication, story_state
+from stories.records import stories_for_publication
 from stories.removals import last_removal, removed_since
 from stories.sqlite import sqlite3
+from stories.story import Story
 
 TEMP_SUFFIX = ".building"
 REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
@@ -95,31 +96,33 @@ def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
 
 
 def published_rows(
-    stories: list[dict[str, Any]], audience: str, today: dt.date, versions: dict[int, PublishedVersion]
+    stories: list[Story], audience: str, today: dt.date, versions: dict[int, PublishedVersion]
 ) -> Iterator[dict[str, Any]]:
     """The published form of every story this audience may see today: every text from its published version."""
     for story in stories:
-        version = versions.get(story["id"])
-        if version is None or not publishable(
-            story_state(story, not version.unresolved_names), story["consent"], audience, today
+        version = versions.get(story.id)
+        consent = story.consent
+        if (
+            version is None
+            or consent is None
+            or not publishable(story.state(not version.unresolved_names), consent, audience, today)
         ):
             continue
-        told_on = story["told_on"]
         yield {
-            "id": story["id"],
+            "id": story.id,
             "title": version.title,
             "body": version.body,
-            "told_on": told_on,
-            "year": int(told_on[:4]),
-            "organisation": story["organisation"],
-            "area": story["area"],
+            "told_on": story.told_on.isoformat(),
+            "year": story.told_on.year,
+            "organisation": story.organisation,
+            "area": story.area,
             "storyteller": version.storyteller,
-            "identity_level": story["consent"].identity_level,
-            "review_on": story["consent"].review_on.isoformat(),
-            "told_as": "recorded" if story["source"] == "audio" else "written",
-            "verification": verification_level(v["kind"] for v in story["verifications"]),
+            "identity_level": consent.identity_level,
+            "review_on": consent.review_on.isoformat(),
+            "told_as": "recorded" if story.told_aloud else "written",
+            "verification": verification_level(v["kind"] for v in story.verifications),
             "most_significant_change": version.most_significant_change,
-            "interventions": story["interventions"],
+            "interventions": list(story.interventions),
             "outcomes": [
                 {
                     "domain": tag["domain"],
@@ -130,7 +133,7 @@ def published_rows(
                     "contribution": tag["contribution"],
                     "contribution_statement": version.contribution(tag),
                 }
-                for tag in story["tags"]
+                for tag in story.tags
             ],
         }
 
@@ -138,7 +141,7 @@ def published_rows(
 def stale_audiences(instance: Instance, db: sqlite_utils.Database, story_id: int, today: dt.date | None = None) -> list[str]:
     """The published files whose copy of this story is not, word for word, what the store now allows them."""
     stories = stories_for_publication(db, [story_id])
-    versions = {story["id"]: published_version(story) for story in stories if story["consent"] is not None}
+    versions = {story.id: published_version(story) for story in stories if story.consent is not None}
     stale = []
     for audience in PUBLISHED_AUDIENCES:
         path = instance.published_path(audience)
@@ -168,17 +171,17 @@ def _words_held(path: Path, story_id: int) -> tuple[Any, ...] | None:
         return (*story, sorted((evidence or "", statement or "") for evidence, statement in outcomes))
 
 
-def published_versions(db: sqlite_utils.Database, stories: list[dict[str, Any]]) -> dict[int, PublishedVersion]:
+def published_versions(db: sqlite_utils.Database, stories: list[Story]) -> dict[int, PublishedVersion]:
     """Identity-applied versions of every story that might be published, reusing stored ones still current."""
     stored = published_version_store.load_all(db)
     versions, fresh = {}, {}
     for story in stories:
-        if story["consent"] is None or not (story["consent"].audiences & set(PUBLISHED_AUDIENCES)):
+        if story.consent is None or not (story.consent.audiences & set(PUBLISHED_AUDIENCES)):
             continue  # never published: no identity work
-        version, new_key = stored_or_fresh(story, stored.get(story["id"]))
-        versions[story["id"]] = version
+        version, new_key = stored_or_fresh(story, stored.get(story.id))
+        versions[story.id] = version
         if new_key:
-            fresh[story["id"]] = (new_key, version.to_json())
+            fresh[story.id] = (new_key, version.to_json())
     published_version_store.save(db, fresh)
     return versions
 

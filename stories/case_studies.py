@@ -22,7 +22,8 @@ from stories.clock import now_iso
 from stories.consent import ANONYMOUS, BOARD, LABELS, NAMED, PSEUDONYM, Decision, publishable
 from stories.db import write_transaction
 from stories.identity import PublishedVersion, names_not_shown, published_version
-from stories.records import get_story, list_stories, story_state
+from stories.records import get_story, list_stories
+from stories.story import Story
 from stories.text import find_words
 from stories.validation import Invalid, Problems, optional_text, required_text, whole_number
 
@@ -50,13 +51,13 @@ class Quote:
 class BoardStory:
     """A story as the board would read it today, with the decision that allows it (or not)."""
 
-    story: dict[str, Any]
+    story: Story
     version: PublishedVersion
     decision: Decision
 
     @property
     def identity_level(self) -> str:
-        consent = self.story["consent"]
+        consent = self.story.consent
         return consent.identity_level if consent else ANONYMOUS
 
     @property
@@ -86,7 +87,7 @@ def board_story(db: sqlite_utils.Database, story_id: int, organisation_id: int, 
     if story is None:
         return None
     version = published_version(story)
-    decision = publishable(story_state(story, not version.unresolved_names), story["consent"], BOARD, today)
+    decision = publishable(story.state(not version.unresolved_names), story.consent, BOARD, today)
     return BoardStory(story, version, decision)
 
 
@@ -158,9 +159,9 @@ def start_case_study(db: sqlite_utils.Database, board: BoardStory, data: Mapping
         case_study_id = db.execute(
             "INSERT INTO case_studies (story_id, created_by, title, context, quotes, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, '[]', ?, ?)",
-            [board.story["id"], user_id, framing["title"], framing["context"], stamp, stamp],
+            [board.story.id, user_id, framing["title"], framing["context"], stamp, stamp],
         ).lastrowid
-        audit.record(db, actor, "case_study.start", board.story["id"], case_study_id=case_study_id)
+        audit.record(db, actor, "case_study.start", board.story.id, case_study_id=case_study_id)
     return case_study_id
 
 
@@ -174,7 +175,7 @@ def update_framing(
             "UPDATE case_studies SET title = ?, context = ?, updated_at = ? WHERE id = ?",
             [framing["title"], framing["context"], now_iso(), case_study_id],
         )
-        audit.record(db, actor, "case_study.framing", board.story["id"], case_study_id=case_study_id)
+        audit.record(db, actor, "case_study.framing", board.story.id, case_study_id=case_study_id)
 
 
 def find_quote(body: str, data: Mapping[str, Any]) -> Quote:
@@ -210,7 +211,7 @@ def add_quote(db: sqlite_utils.Database, case_study_id: int, board: BoardStory, 
         if len(quotes) >= MAX_QUOTES:
             raise Invalid({"quote": f"A case study has at most {MAX_QUOTES} pull quotes; remove one first."})
         _save_quotes(db, case_study_id, sorted([*quotes, quote], key=lambda q: q.start))
-        audit.record(db, actor, "case_study.quote_added", board.story["id"], case_study_id=case_study_id)
+        audit.record(db, actor, "case_study.quote_added", board.story.id, case_study_id=case_study_id)
     return quote
 
 

@@ -9,7 +9,7 @@ import os
 import random
 import struct
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ def load_demo(
 
 def _load_story(
     db: sqlite_utils.Database,
-    story: dict[str, Any],
+    story: Mapping[str, Any],  # an entry of demo_data.yml: a story to write, not one read
     users: dict[str, Any],
     folders: tuple[Path, Path],
     today: dt.date,

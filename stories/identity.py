@@ -26,6 +26,7 @@ from stories.names import (
 from stories.outcome_tags import evidence_span
 from stories.outcomes import domain_label
 from stories.recorded_names import read_name
+from stories.story import Story
 from stories.wordlists import DATA
 
 
@@ -38,23 +39,23 @@ class PublishedText:
     text: str
 
 
-def published_texts(story: Mapping[str, Any]) -> list[PublishedText]:
+def published_texts(story: Story) -> list[PublishedText]:
     """Every text of this story that a published file or a board paper can show, as written.
 
     Defined once: the identity step, the name review and the version key all read this list
     (and the m007 triggers send a signed-off story back for review when any of them changes).
     Evidence cut from the body is the body's: only evidence that stands apart is a text of its own.
     """
-    texts = [PublishedText("title", "Title", story["title"] or ""), PublishedText("body", "Story", story["body"] or "")]
+    texts = [PublishedText("title", "Title", story.title or ""), PublishedText("body", "Story", story.body or "")]
     for tag in _confirmed_tags(story):
         domain = domain_label(tag["domain"])
-        if tag["evidence"] and evidence_span(story["body"] or "", tag) is None:
+        if tag["evidence"] and evidence_span(story.body or "", tag) is None:
             texts.append(PublishedText(f"evidence:{tag['id']}", f"Evidence for {domain}", tag["evidence"]))
         if tag["contribution_statement"]:
             texts.append(
                 PublishedText(f"contribution:{tag['id']}", f"Contribution statement ({domain})", tag["contribution_statement"])
             )
-    note = published_note(story.get("msc_choices") or [])
+    note = published_note(list(story.msc_choices))
     if note:
         texts.append(PublishedText("msc", "Most Significant Change reason", note))
     return texts
@@ -73,9 +74,9 @@ class PublishedVersion:
         """The published words standing where the original body's [start:end] stood."""
         return self.body[redact.new_offset(self.body_redacted, start) : redact.new_offset(self.body_redacted, end, end=True)]
 
-    def evidence(self, story: Mapping[str, Any], tag: Mapping[str, Any]) -> str | None:
+    def evidence(self, story: Story, tag: Mapping[str, Any]) -> str | None:
         """A tag's evidence as published: cut from the published body where it is the body's words."""
-        span = evidence_span(story["body"] or "", tag)
+        span = evidence_span(story.body or "", tag)
         return self.body_span(*span) if span else self.texts.get(f"evidence:{tag['id']}")
 
     def contribution(self, tag: Mapping[str, Any]) -> str | None:
@@ -100,17 +101,17 @@ class PublishedVersion:
         )
 
 
-def version_key(story: Mapping[str, Any]) -> str:
+def version_key(story: Story) -> str:
     """Everything a published version depends on, hashed: a stored version with this key is current."""
-    decisions = sorted((name, row["decision"], row["placeholder"]) for name, row in (story.get("name_decisions") or {}).items())
+    decisions = sorted((name, row["decision"], row["placeholder"]) for name, row in story.name_decisions.items())
     evidence = sorted((tag["id"], tag["evidence"], tag["start"], tag["end"]) for tag in _confirmed_tags(story))
     parts = [
         [(text.key, text.text) for text in published_texts(story)],
         evidence,
-        story["storyteller_names"],
+        list(story.storyteller_names),
         _level(story),
-        story["pseudonym_seed"],
-        _told_aloud(story),
+        story.pseudonym_seed,
+        story.told_aloud,
         decisions,
         sorted(_organisation_words(story)),
         _rules_fingerprint(),
@@ -142,17 +143,17 @@ def _rules_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def pseudonym(story: Mapping[str, Any]) -> str:
+def pseudonym(story: Story) -> str:
     """Stable per storyteller, from their random seed; never one of their own names."""
-    return redact.pseudonym_for(story["pseudonym_seed"], avoid=story["storyteller_names"])
+    return redact.pseudonym_for(story.pseudonym_seed, avoid=list(story.storyteller_names))
 
 
-def published_version(story: Mapping[str, Any]) -> PublishedVersion:
+def published_version(story: Story) -> PublishedVersion:
     """Every published text with the consented identity level and the reviewer's name decisions applied."""
-    names = list(story["storyteller_names"])
+    names = list(story.storyteller_names)
     applied = {text.key: apply_identity(story, text.text) for text in published_texts(story)}
     found = {mention.name for redaction in applied.values() for mention in _mentions(redaction)}
-    decided = {folding.readable(name) for name in story.get("name_decisions") or {}}
+    decided = {folding.readable(name) for name in story.name_decisions}
     free = _needs_no_decision(story)
     unresolved = tuple(sorted(name for name in found if name not in decided and _key(name) not in free))
     title, body = applied.pop("title"), applied.pop("body")
@@ -160,7 +161,7 @@ def published_version(story: Mapping[str, Any]) -> PublishedVersion:
     return PublishedVersion(title.text, body.text, _credit(names, _level(story), story), unresolved, tuple(body.redacted), texts)
 
 
-def names_not_shown(story: Mapping[str, Any], version: PublishedVersion, text: str) -> list[str]:
+def names_not_shown(story: Story, version: PublishedVersion, text: str) -> list[str]:
     """Names in text (someone's words about the story, such as a case study's framing) that the
     published version does not show: found as in any story, and any word known only as a name, in
     any case. Read from what the reader may see, never from the names the identity level hides, so
@@ -178,9 +179,7 @@ def names_not_shown(story: Mapping[str, Any], version: PublishedVersion, text: s
 _WORDS = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
 
-def stored_or_fresh(
-    story: Mapping[str, Any], stored: tuple[str, Mapping[str, Any]] | None
-) -> tuple[PublishedVersion, str | None]:
+def stored_or_fresh(story: Story, stored: tuple[str, Mapping[str, Any]] | None) -> tuple[PublishedVersion, str | None]:
     """The stored version if still current; otherwise a fresh one and the key to store it under."""
     key = version_key(story)
     if stored is not None and stored[0] == key:
@@ -188,32 +187,30 @@ def stored_or_fresh(
     return published_version(story), key
 
 
-def apply_identity(story: Mapping[str, Any], text: str, *, decisions: bool = True) -> redact.Redaction:
+def apply_identity(story: Story, text: str, *, decisions: bool = True) -> redact.Redaction:
     """Any text from this story as its consent lets it be read (with the reviewer's name decisions, unless told not)."""
-    names = list(story["storyteller_names"])
+    names = list(story.storyteller_names)
     other_names = {}
     if decisions:
         other_names = {
-            name: row["placeholder"] or "[name]"
-            for name, row in (story.get("name_decisions") or {}).items()
-            if row["decision"] == "redact"
+            name: row["placeholder"] or "[name]" for name, row in story.name_decisions.items() if row["decision"] == "redact"
         }
     # With no recorded names there is nothing of the storyteller's to remove; any name left in
     # the text is found, flagged, and blocks publication until a reviewer decides on it.
     level = _applied_level(story)
     return redact.redact_for_level(
-        text, level, names, seed=story["pseudonym_seed"], other_names=other_names, sound_alike=_told_aloud(story)
+        text, level, names, seed=story.pseudonym_seed, other_names=other_names, sound_alike=story.told_aloud
     )
 
 
-def names_for_review(story: Mapping[str, Any]) -> list[dict[str, Any]]:
+def names_for_review(story: Story) -> list[dict[str, Any]]:
     """Every name or contact detail found in any published text that a reviewer must decide on,
     with the texts it is in, a suggested placeholder and any decision already made."""
-    decisions = {folding.readable(name): row for name, row in (story.get("name_decisions") or {}).items()}
+    decisions = {folding.readable(name): row for name, row in story.name_decisions.items()}
     replacing = any(row["decision"] == "redact" for row in decisions.values())
     settled = _needs_no_decision(story)
     level = _applied_level(story)
-    theirs = _credit(list(story["storyteller_names"]), level, story) if level in (FIRST_NAME, PSEUDONYM) else None
+    theirs = _credit(list(story.storyteller_names), level, story) if level in (FIRST_NAME, PSEUDONYM) else None
     theirs = theirs or redact.STORYTELLER
     review: dict[str, dict[str, Any]] = {}
     for text in published_texts(story):
@@ -261,13 +258,8 @@ def _suggestion(mention: NameMention, suggestions: Mapping[str, str], theirs: st
     return suggestions.get(mention.name) or "[name]"
 
 
-def _confirmed_tags(story: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [tag for tag in story.get("tags") or [] if tag.get("status", "confirmed") == "confirmed"]
-
-
-def _told_aloud(story: Mapping[str, Any]) -> bool:
-    """A transcript spells names as it heard them: sound-alikes of the storyteller's names count as theirs."""
-    return story.get("source") == "audio"
+def _confirmed_tags(story: Story) -> list[Mapping[str, Any]]:
+    return [tag for tag in story.tags if tag.get("status", "confirmed") == "confirmed"]
 
 
 def _key(name: str) -> str:
@@ -275,21 +267,21 @@ def _key(name: str) -> str:
     return folding.key(name).lower()
 
 
-def _needs_no_decision(story: Mapping[str, Any]) -> set[str]:
+def _needs_no_decision(story: Story) -> set[str]:
     """Names that need no reviewer decision (as _key gives them): those credited, and the organisation's."""
-    names = _credited(list(story["storyteller_names"]), _applied_level(story)) | _organisation_words(story)
+    names = _credited(list(story.storyteller_names), _applied_level(story)) | _organisation_words(story)
     return {_key(name) for name in names}
 
 
-def _level(story: Mapping[str, Any]) -> str:
-    consent = story["consent"]
+def _level(story: Story) -> str:
+    consent = story.consent
     return consent.identity_level if consent else ANONYMOUS
 
 
-def _applied_level(story: Mapping[str, Any]) -> str:
+def _applied_level(story: Story) -> str:
     """The level the identity step applies: with no recorded names nothing of the storyteller's is known
     to hide (every name found waits for a reviewer); a first-name level with no first name hides all."""
-    names = list(story["storyteller_names"])
+    names = list(story.storyteller_names)
     if not names:
         return NAMED
     level = _level(story)
@@ -298,7 +290,7 @@ def _applied_level(story: Mapping[str, Any]) -> str:
     return level
 
 
-def _credit(names: list[str], level: str, story: Mapping[str, Any]) -> str | None:
+def _credit(names: list[str], level: str, story: Story) -> str | None:
     if level == NAMED and names:
         return read_name(names[0]).credit
     if level == FIRST_NAME and names:
@@ -335,9 +327,9 @@ def _credited(names: list[str], level: str) -> set[str]:
     return set()
 
 
-def recorded_names(story: Mapping[str, Any]) -> list[dict[str, str]]:
+def recorded_names(story: Story) -> list[dict[str, str]]:
     """What the identity level does with each name recorded as the storyteller's, for the reviewer to check."""
-    names = list(story["storyteller_names"])
+    names = list(story.storyteller_names)
     level, theirs = _applied_level(story), _theirs(names)
     credit = _credit(names, level, story)
     rows = []
@@ -366,7 +358,7 @@ def recorded_names(story: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def _organisation_words(story: Mapping[str, Any]) -> set[str]:
+def _organisation_words(story: Story) -> set[str]:
     """Words of the organisation's and interventions' names: capitalised, but nobody's name."""
-    names = [story["organisation"], *(i["name"] for i in story["interventions"])]
+    names = [story.organisation, *(i["name"] for i in story.interventions)]
     return {word for name in names for word in name.split()} | set(names)

@@ -25,7 +25,6 @@ from stories.consent import (
     VERBAL,
     Consent,
     Decision,
-    StoryState,
     current_consent,
     publishable,
     validate_consent,
@@ -43,6 +42,7 @@ from stories.stored_files import (
     recording_taken,
     story_files,
 )
+from stories.story import Row, Story
 from stories.validation import Invalid, Problems, optional_text, parse_date, required_text, split_list, text
 
 MAX_TITLE = 200
@@ -62,7 +62,19 @@ RECORDING_TAKEN = (
 )
 
 
-def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class NewStory:
+    """A story's own fields as a form or an import row gives them, checked (its consent is checked apart)."""
+
+    title: str
+    body: str
+    told_on: dt.date | None  # None only while a problem with it is reported
+    storyteller_reference: str
+    storyteller_names: tuple[str, ...]
+    interventions: tuple[str, ...]  # ids or slugs, as given
+
+
+def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> NewStory:
     """The story's own fields (not its consent), with every problem added.
 
     A recorded story's text comes later, from its transcript, so only a typed story needs a body.
@@ -84,16 +96,16 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
         60,
         missing="Enter your reference for the storyteller, e.g. BF-0012.",
     )
-    return {
-        "title": required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),
-        "body": required_text(problems, data, "body", "The story", MAX_BODY, missing="Type the story, or record or upload it.")
+    return NewStory(
+        title=required_text(problems, data, "title", "Title", MAX_TITLE, missing="Give the story a title."),
+        body=required_text(problems, data, "body", "The story", MAX_BODY, missing="Type the story, or record or upload it.")
         if source == "text"
         else optional_text(problems, data, "body", "The story", MAX_BODY),
-        "told_on": told_on,
-        "storyteller_reference": reference,
-        "storyteller_names": names,
-        "interventions": [text(i) for i in split_list(data.get("interventions"))],
-    }
+        told_on=told_on,
+        storyteller_reference=reference,
+        storyteller_names=tuple(names),
+        interventions=tuple(text(i) for i in split_list(data.get("interventions"))),
+    )
 
 
 def check_story(
@@ -106,7 +118,7 @@ def check_story(
     organisation_id: int,
     actor: str,
     recording: Recording | None = None,
-) -> tuple[dict[str, Any], Consent, list[int]]:
+) -> tuple[NewStory, Consent, list[int]]:
     """A story's fields, its consent and its intervention ids, or Invalid listing every problem.
 
     Pass `problems` already found elsewhere (an unreadable recording) to report them all together.
@@ -115,7 +127,7 @@ def check_story(
     problems = problems or Problems()
     story = validate_story(problems, data, today, source)
     consent = validate_consent(problems, data, today)
-    names = story["storyteller_names"]
+    names = story.storyteller_names
     no_first_name = names and not read_name(names[0]).first
     if consent.identity_level == FIRST_NAME and no_first_name and "storyteller_names" not in problems.found:
         problems.add(
@@ -129,11 +141,11 @@ def check_story(
     elif recording and not is_pending(db, AUDIO, recording.audio_file, actor):
         problems.add("recording", UPLOAD_AGAIN[AUDIO])
         recording = None
-    storyteller = _storyteller_id(db, organisation_id, story["storyteller_reference"] or "")
+    storyteller = _storyteller_id(db, organisation_id, story.storyteller_reference or "")
     consent = check_evidence(
         db, problems, consent, actor=actor, story_id=None, storyteller_id=storyteller, names=names, recording=recording
     )
-    intervention_ids = _intervention_ids(db, problems, story["interventions"])
+    intervention_ids = _intervention_ids(db, problems, story.interventions)
     problems.raise_if_any()
     return story, consent, intervention_ids
 
@@ -215,17 +227,17 @@ def record_story(
         story, consent, intervention_ids = check_story(
             db, data, today or utc_today(), source, problems, organisation_id=organisation_id, actor=actor, recording=recording
         )
-        storyteller_id = _ensure_storyteller(db, organisation_id, story["storyteller_reference"], stamp)
+        storyteller_id = _ensure_storyteller(db, organisation_id, story.storyteller_reference, stamp)
         story_id = db.execute(
             "INSERT INTO stories (organisation_id, storyteller_id, storyteller_names, title, body, told_on, source,"
             " status, text_reviewed, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 organisation_id,
                 storyteller_id,
-                json.dumps(story["storyteller_names"]),
-                story["title"],
-                story["body"],
-                story["told_on"].isoformat(),
+                json.dumps(story.storyteller_names),
+                story.title,
+                story.body,
+                story.told_on.isoformat(),  # checked: a story with no date raised Invalid
                 source,
                 status,
                 int(source == "text"),
@@ -406,30 +418,71 @@ def approve_story(db: sqlite_utils.Database, story_id: int, *, actor: str, user_
         audit.record(db, actor, "story.approve", story_id)
 
 
-def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | None = None) -> dict[str, Any] | None:
+def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | None = None) -> Story | None:
     """A story with its consent, interventions and tags; None if absent or another organisation's."""
     rows = list(db.query(STORY_SQL + " WHERE stories.id = ?", [story_id]))
     if not rows or (organisation_id is not None and rows[0]["organisation_id"] != organisation_id):
         return None
-    story = rows[0]
-    story["storyteller_names"] = json.loads(story["storyteller_names"])
-    story["consent_events"] = list(db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story_id]))
-    story["consent"] = current_consent(story["consent_events"])
     recording = recording_for(db, story_id)
-    story["recording_file"] = recording["audio_file"] if recording else None
-    story["interventions"] = list(
-        db.query(
+    return _story(
+        rows[0],
+        consent_events=db.query("SELECT * FROM consent_events WHERE story_id = ? ORDER BY id", [story_id]),
+        recording_file=recording["audio_file"] if recording else None,
+        interventions=db.query(
             "SELECT interventions.* FROM interventions JOIN story_interventions ON intervention_id = interventions.id"
             " WHERE story_id = ? ORDER BY name",
             [story_id],
-        )
+        ),
+        tags=db.query("SELECT * FROM outcome_tags WHERE story_id = ? ORDER BY start, id", [story_id]),
+        name_decisions=db.query("SELECT * FROM name_decisions WHERE story_id = ?", [story_id]),
+        verifications=db.query("SELECT story_id, kind FROM verifications WHERE story_id = ? ORDER BY id", [story_id]),
+        msc_choices=db.query(MSC_CHOICES_SQL + " WHERE story_id = ? ORDER BY chosen_at", [story_id]),
     )
-    story["tags"] = list(db.query("SELECT * FROM outcome_tags WHERE story_id = ? ORDER BY start, id", [story_id]))
-    story["name_decisions"] = {
-        row["name"]: row for row in db.query("SELECT * FROM name_decisions WHERE story_id = ?", [story_id])
-    }
-    story["msc_choices"] = list(db.query(MSC_CHOICES_SQL + " WHERE story_id = ? ORDER BY chosen_at", [story_id]))
-    return story
+
+
+def _story(
+    row: Mapping[str, Any],
+    *,
+    consent_events: Iterable[Row],
+    recording_file: str | None,
+    interventions: Iterable[Row],
+    tags: Iterable[Row],
+    name_decisions: Iterable[Row],
+    verifications: Iterable[Row],
+    msc_choices: Iterable[Row],
+) -> Story:
+    """A row of STORY_SQL and the rows linked to it, as one Story."""
+    events = tuple(consent_events)
+    return Story(
+        id=row["id"],
+        uid=row["uid"],
+        organisation_id=row["organisation_id"],
+        organisation=row["organisation"],
+        area=row["area"],
+        storyteller_id=row["storyteller_id"],
+        storyteller_reference=row["storyteller_reference"],
+        pseudonym_seed=row["pseudonym_seed"],
+        storyteller_names=tuple(json.loads(row["storyteller_names"])),
+        title=row["title"],
+        body=row["body"],
+        told_on=dt.date.fromisoformat(row["told_on"]),
+        source=row["source"],
+        status=row["status"],
+        text_reviewed=bool(row["text_reviewed"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        approved_by=row["approved_by"],
+        approved_at=row["approved_at"],
+        consent=current_consent(events),
+        consent_events=events,
+        recording_file=recording_file,
+        interventions=tuple(interventions),
+        tags=tuple(tags),
+        name_decisions={decision["name"]: decision for decision in name_decisions},
+        verifications=tuple(verifications),
+        msc_choices=tuple(msc_choices),
+    )
 
 
 def list_stories(
@@ -487,19 +540,10 @@ def consent_due(db: sqlite_utils.Database, organisation_id: int, today: dt.date,
     return sorted(due, key=lambda story: story["review_on"])
 
 
-def story_state(story: Mapping[str, Any], names_resolved: bool) -> StoryState:
-    return StoryState(
-        status=story["status"],
-        text_reviewed=bool(story["text_reviewed"]),
-        names_resolved=names_resolved,
-        recording=story["recording_file"],
-    )
-
-
-def publication_decisions(story: Mapping[str, Any], names_resolved: bool, today: dt.date | None = None) -> dict[str, Decision]:
+def publication_decisions(story: Story, names_resolved: bool, today: dt.date | None = None) -> dict[str, Decision]:
     """What each audience may see of this story today, with the reason."""
-    state = story_state(story, names_resolved)
-    return {audience: publishable(state, story["consent"], audience, today or utc_today()) for audience in AUDIENCES}
+    state = story.state(names_resolved)
+    return {audience: publishable(state, story.consent, audience, today or utc_today()) for audience in AUDIENCES}
 
 
 def _storyteller_id(db: sqlite_utils.Database, organisation_id: int, reference: str) -> int | None:
@@ -520,7 +564,7 @@ def _ensure_storyteller(db: sqlite_utils.Database, organisation_id: int, referen
     ).lastrowid
 
 
-def _intervention_ids(db: sqlite_utils.Database, problems: Problems, wanted: list[str]) -> list[int]:
+def _intervention_ids(db: sqlite_utils.Database, problems: Problems, wanted: Iterable[str]) -> list[int]:
     ids = []
     for item in wanted:
         row = db.execute("SELECT id FROM interventions WHERE id = ? OR slug = ?", [item, item]).fetchone()
@@ -543,8 +587,11 @@ STORY_SQL = (
 MSC_CHOICES_SQL = "SELECT msc_choices.*, msc_rounds.domain FROM msc_choices JOIN msc_rounds ON msc_rounds.id = round_id"
 
 
-def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Every story (or only these) shaped like `get_story`, loaded in a few bulk queries for the publisher."""
+def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] | None = None) -> list[Story]:
+    """Every story (or only these) as `get_story` reads it, loaded in a few bulk queries for the publisher.
+
+    Only confirmed tags are read: nothing else is published.
+    """
     ids = None if story_ids is None else json.dumps(sorted(set(story_ids)))
 
     def only(column: str, joiner: str = "WHERE") -> tuple[str, list[str]]:
@@ -555,13 +602,13 @@ def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] 
         clause, params = only(column, joiner)
         return db.query(f"{sql}{clause} ORDER BY {order}", params)
 
-    by_story: dict[int, dict[str, Any]] = {}
-    for story in rows(STORY_SQL, "stories.id", "stories.id"):
-        story["storyteller_names"] = json.loads(story["storyteller_names"])
-        story.update(consent_events=[], interventions=[], tags=[], name_decisions={}, verifications=[], msc_choices=[])
-        by_story[story["id"]] = story
+    stories = {story["id"]: story for story in rows(STORY_SQL, "stories.id", "stories.id")}
+    linked: dict[str, dict[int, list[Row]]] = {
+        kind: {story_id: [] for story_id in stories}
+        for kind in ("consent_events", "interventions", "tags", "name_decisions", "verifications", "msc_choices")
+    }
     for event in rows("SELECT * FROM consent_events", "story_id", "id"):
-        by_story[event["story_id"]]["consent_events"].append(event)
+        linked["consent_events"][event["story_id"]].append(event)
     for link in rows(
         "SELECT story_id, interventions.*, organisations.name AS provider FROM story_interventions"
         " JOIN interventions ON interventions.id = intervention_id"
@@ -569,20 +616,20 @@ def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] 
         "story_id",
         "interventions.name",
     ):
-        by_story[link.pop("story_id")]["interventions"].append(link)
+        linked["interventions"][link.pop("story_id")].append(link)
     for tag in rows("SELECT * FROM outcome_tags WHERE status = 'confirmed'", "story_id", "start, id", "AND"):
-        by_story[tag["story_id"]]["tags"].append(tag)
+        linked["tags"][tag["story_id"]].append(tag)
     for verification in rows("SELECT story_id, kind FROM verifications", "story_id", "id"):
-        by_story[verification["story_id"]]["verifications"].append(verification)
+        linked["verifications"][verification["story_id"]].append(verification)
     for choice in rows(MSC_CHOICES_SQL, "story_id", "chosen_at"):
-        by_story[choice["story_id"]]["msc_choices"].append(choice)
+        linked["msc_choices"][choice["story_id"]].append(choice)
     for decision in rows("SELECT * FROM name_decisions", "story_id", "story_id"):
-        by_story[decision["story_id"]]["name_decisions"][decision["name"]] = decision
+        linked["name_decisions"][decision["story_id"]].append(decision)
     recordings = latest_recordings(db)
-    for story_id, story in by_story.items():
-        story["consent"] = current_consent(story["consent_events"])
-        story["recording_file"] = recordings.get(story_id)
-    return list(by_story.values())
+    return [
+        _story(row, recording_file=recordings.get(story_id), **{kind: by_story[story_id] for kind, by_story in linked.items()})
+        for story_id, row in stories.items()
+    ]
 
 
 def decide_name(db: sqlite_utils.Database, story_id: int, name: str, decision: str, *, placeholder: str = "", actor: str) -> None:

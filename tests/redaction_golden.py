@@ -10,19 +10,20 @@ Regenerate: .venv/bin/python tests/redaction_golden.py
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from stories.consent import IDENTITY_LEVELS  # noqa: E402
+from stories.consent import AUDIENCES, IDENTITY_LEVELS, Consent  # noqa: E402
 from stories.identity import RULES_VERSION, published_version  # noqa: E402
 from stories.recorded_names import read_name  # noqa: E402
+from stories.story import Story  # noqa: E402
 
 GOLDEN = ROOT / "tests/data/redaction_golden.json"
 REGENERATE = ".venv/bin/python tests/redaction_golden.py"
@@ -139,22 +140,72 @@ TAG = {
 }
 
 
-def story(title: str, body: str, names: list[str], aloud: bool, decisions: dict[str, str], level: str) -> dict[str, Any]:
+def story(title: str, body: str, names: list[str], aloud: bool, decisions: dict[str, str], level: str) -> Story:
     """A story as the identity step reads it, at one identity level."""
     first = read_name(names[0]).first if names else "Kyle"
-    return {
-        "title": title,
-        "body": body,
-        "storyteller_names": names,
-        "consent": SimpleNamespace(identity_level=level),
-        "pseudonym_seed": "golden-seed",
-        "source": "audio" if aloud else "text",
-        "name_decisions": {name: {"decision": "redact", "placeholder": p} for name, p in decisions.items()},
-        "organisation": "Aireside Befriending Network",
-        "interventions": [{"name": "Lunch Club"}],
-        "tags": [{**TAG, "evidence": f"{first} said it changed everything.", "contribution_statement": f"{first} met us."}],
-        "msc_choices": [{"domain": "relationships", "chosen_at": "2024-05-01T10:00:00", "reason": f"{first} found friends."}],
-    }
+    return a_story(
+        title=title,
+        body=body,
+        storyteller_names=tuple(names),
+        consent=consent_at(level),
+        source="audio" if aloud else "text",
+        name_decisions={name: {"decision": "redact", "placeholder": p} for name, p in decisions.items()},
+        interventions=({"name": "Lunch Club"},),
+        tags=({**TAG, "evidence": f"{first} said it changed everything.", "contribution_statement": f"{first} met us."},),
+        msc_choices=({"domain": "relationships", "chosen_at": "2024-05-01T10:00:00", "reason": f"{first} found friends."},),
+    )
+
+
+def a_story(**fields: Any) -> Story:
+    """A story with `fields` and plain values for the rest (which the identity step does not read)."""
+    told = dt.date(2024, 5, 1)
+    plain: dict[str, Any] = dict(
+        id=1,
+        uid="golden",
+        organisation_id=1,
+        organisation="Aireside Befriending Network",
+        area="Leeds",
+        storyteller_id=1,
+        storyteller_reference="G-1",
+        pseudonym_seed="golden-seed",
+        storyteller_names=(),
+        title="",
+        body="",
+        told_on=told,
+        source="text",
+        status="approved",
+        text_reviewed=True,
+        created_by=None,
+        created_at=f"{told}T10:00:00",
+        updated_at=f"{told}T10:00:00",
+        approved_by=None,
+        approved_at=None,
+        consent=consent_at("anonymous"),
+        consent_events=(),
+        recording_file=None,
+        interventions=(),
+        tags=(),
+        name_decisions={},
+        verifications=(),
+        msc_choices=(),
+    )
+    return Story(**{**plain, **fields})
+
+
+def consent_at(level: str) -> Consent:
+    """Consent to every audience at one identity level (only the level changes what a text publishes)."""
+    return Consent(
+        given_by="storyteller",
+        age_band="25-44",
+        witness="",
+        method="written",
+        info_sheet_version="v1",
+        audiences=frozenset(AUDIENCES),
+        identity_level=level,
+        special_category=True,
+        given_on=dt.date(2024, 5, 1),
+        review_on=dt.date(2027, 5, 1),
+    )
 
 
 def outputs() -> list[dict[str, Any]]:

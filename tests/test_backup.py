@@ -158,7 +158,7 @@ def test_a_restore_keeps_consent_narrowed_and_names_decided_after_the_backup(cli
     assert "Consent narrowed again for 1 story;" in output and "1 story back for review" in output
     restored = instance.open()  # as the app opens it when started again
     story = get_story(restored, q)
-    assert story["name_decisions"] == {} and story["status"] == "submitted"  # a reviewer decides each name again
+    assert story.name_decisions == {} and story.status == "submitted"  # a reviewer decides each name again
     assert b"Kyle" not in (instance.root / "withdrawals.jsonl").read_bytes()  # the journal holds no names
 
 

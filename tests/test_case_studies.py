@@ -142,7 +142,7 @@ def test_a_pdf_export_is_rendered_offline_by_weasyprint(client, case_study):
 def test_every_export_is_in_the_register_with_the_consent_version(client, case_study, db, users, story_id):
     export(client, case_study, "markdown")
     export(client, case_study, "html")
-    version = get_story(db, story_id)["consent"].version
+    version = get_story(db, story_id).consent.version
     assert [(e["story_id"], e["kind"], e["audience"], e["user_id"], e["consent_version"]) for e in exports(db)] == [
         (story_id, "markdown", "board", users["presenter"], version),
         (story_id, "html", "board", users["presenter"], version),
@@ -152,7 +152,7 @@ def test_every_export_is_in_the_register_with_the_consent_version(client, case_s
 def test_a_board_export_of_a_story_without_board_consent_is_refused(
     client, case_study, db, orgs, users, story_id, approved_story
 ):
-    form = get_story(db, story_id)["consent"].evidence_file  # the story's own signed form still stands
+    form = get_story(db, story_id).consent.evidence_file  # the story's own signed form still stands
     change_consent(db, story_id, "amended", story_form(audiences=["team", "commissioners"], evidence_file=form), actor="test")
     response = export(client, case_study, "pdf")
     assert response.status_code == 303

@@ -210,7 +210,7 @@ def test_terms_from_before_the_upgrade_keep_their_recording_when_the_time_falls_
 def get_consent(db, story_id):
     from stories.records import get_story
 
-    return get_story(db, story_id)["consent"]
+    return get_story(db, story_id).consent
 
 
 # --- a signed form is one storyteller's, and a readable document (issue 12, items 4b-4d, 5e) ---------

@@ -109,7 +109,7 @@ def test_a_contribution_statement_added_after_sign_off_goes_back_to_review(clien
 
     statement = "her neighbour Dave Pickersgill at 14 Elm Street got her to ring"
     client.post(f"/stories/{story_id}/outcomes/{tag_id}/link", data={"contribution_statement": statement})
-    assert get_story(db, story_id)["status"] == "submitted"
+    assert get_story(db, story_id).status == "submitted"
     run_publish(instance)
     assert public_rows(instance, "SELECT id FROM stories") == []
     assert no_trace(instance, "Pickersgill", "Elm Street") == []
@@ -146,10 +146,10 @@ def test_every_published_field_changed_after_sign_off_sends_the_story_back(db, o
     for field, sql in changes.items():
         approve()
         db.execute(sql, [story_id if "stories" in sql or "msc" in sql else 1])
-        assert get_story(db, story_id)["status"] == "submitted", field
+        assert get_story(db, story_id).status == "submitted", field
     approve()
     db.execute("UPDATE outcome_tags SET direction = 'mixed' WHERE id = ?", [tag_id])  # no published words changed
-    assert get_story(db, story_id)["status"] == "approved"
+    assert get_story(db, story_id).status == "approved"
     fields = {text.key.split(":")[0] for text in published_texts(get_story(db, story_id))}
     assert fields == {"title", "body", "evidence", "contribution", "msc"}  # each walked above
     logged = db.execute("SELECT count(*) FROM audit_log WHERE action = 'story.back_to_review' AND story_id = ?", [story_id])

@@ -185,7 +185,7 @@ def test_a_surname_whisper_misheard_after_the_given_name_is_hidden(client, auth,
     response = client.post("/stories/new", data=form, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     story_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    transcript = get_story(db, story_id)["body"]
+    transcript = get_story(db, story_id).body
     heard = re.match(r"My name is Olive (\w+)", transcript).group(1)
     assert heard != "Penhaligon"
 

@@ -178,7 +178,7 @@ def test_the_moment_of_verbal_consent_is_marked_in_the_recording(client, auth, d
     assert "Consent is given here" in editor
     start = float(editor.split('name="time" value="')[2].split('"')[0])  # the second part
     client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": start})
-    consent = get_story(db, story_id)["consent"]
+    consent = get_story(db, story_id).consent
     recording = db.execute("SELECT audio_file FROM recordings WHERE story_id = ?", [story_id]).fetchone()[0]
     assert consent.evidence_time == round(start, 1) and consent.evidence_recording == recording
     response = client.post(f"/stories/{story_id}/transcript/consent-time", data={"time": "9999"}, follow_redirects=True)

@@ -17,7 +17,7 @@ def test_a_worker_records_a_story_with_consent(client, auth, db, orgs):
     assert b"Someone to ring on a Tuesday" in page.data
     assert b"Waiting for review" in page.data
     story = list_stories(db, orgs["a"])[0]
-    consent = get_story(db, story["id"])["consent"]
+    consent = get_story(db, story["id"]).consent
     assert consent.audiences == {"team", "commissioners", "board", "public"}
     assert consent.method == "written" and consent.evidence_file.endswith(".pdf")
 
@@ -59,7 +59,7 @@ def test_an_uploaded_form_is_kept_when_another_field_is_wrong(client, auth, db, 
     response = client.post("/stories/new", data=story_form(method="written", evidence_time="", evidence_file=kept))
     assert response.status_code == 302
     story = get_story(db, list_stories(db, orgs["a"])[0]["id"])
-    assert story["consent"].evidence_file == kept
+    assert story.consent.evidence_file == kept
 
 
 def test_the_story_page_shows_where_it_can_be_seen_and_why(client, auth):

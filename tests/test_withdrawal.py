@@ -114,7 +114,7 @@ def test_restore_reapplies_withdrawals_and_erasures_made_after_the_backup(instan
     assert redone == {"withdrawn": 1, "erased": 1, "narrowed": 0, "names": 0}
     restored = instance.open()
     assert get_story(restored, story_id) is None
-    assert get_story(restored, other)["consent"].withdrawn
+    assert get_story(restored, other).consent.withdrawn
     run_publish(instance)
     assert published_ids(instance) == []
 
@@ -146,14 +146,14 @@ def test_whoever_exported_a_withdrawn_story_is_asked_to_destroy_it(client, auth,
 
 def test_widening_consent_sends_a_signed_off_story_back_for_review(instance, db, story_id):
     change_consent(db, story_id, "amended", story_form(audiences=["team", "commissioners"]), actor="t")
-    assert get_story(db, story_id)["status"] == "approved"  # narrower: the sign-off still holds
+    assert get_story(db, story_id).status == "approved"  # narrower: the sign-off still holds
     change_consent(db, story_id, "amended", story_form(identity_level="named"), actor="t")
-    assert get_story(db, story_id)["status"] == "submitted"
+    assert get_story(db, story_id).status == "submitted"
 
 
 def test_narrowing_consent_in_the_app_republishes_at_once(client, auth, instance, db, story_id):
     auth.login("worker")
-    own_form = get_story(db, story_id)["consent"].evidence_file  # the page keeps the story's signed form
+    own_form = get_story(db, story_id).consent.evidence_file  # the page keeps the story's signed form
     form = story_form(audiences=["team", "commissioners"], kind="amended", evidence_file=own_form)
     assert client.post(f"/stories/{story_id}/consent", data=form).status_code == 302
     assert published_ids(instance, "public") == [] and published_ids(instance, "commissioners") == [story_id]
@@ -166,7 +166,7 @@ def test_a_withdrawn_story_cannot_be_amended_only_given_afresh(instance, db, sto
     with pytest.raises(Invalid):
         change_consent(db, story_id, "renewed", story_form(), actor="t")
     change_consent(db, story_id, "given", story_form(), actor="t")
-    assert not get_story(db, story_id)["consent"].withdrawn
+    assert not get_story(db, story_id).consent.withdrawn
 
 
 def test_a_story_past_its_review_date_drops_out_at_the_next_scheduled_check(instance, db, story_id, monkeypatch):

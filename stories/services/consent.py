@@ -13,6 +13,7 @@ from stories.instance import Instance
 from stories.removals import removal_underway
 from stories.services.publishing import UseCase, follow
 from stories.services.uploads import Upload, attach_consent_form, forget_refused_files
+from stories.story import Story
 from stories.validation import Invalid
 from stories.withdrawal import erase, withdraw
 
@@ -69,9 +70,7 @@ def withdraw_in_scope(instance: Instance, story_id: int, scope: str, *, by: User
     return withdraw_story(instance, story_id, actor=by.actor, reason=reason, erase_story=scope == "erase")
 
 
-def decide_names(
-    instance: Instance, db: sqlite_utils.Database, story: dict[str, Any], answers: dict[str, str], *, by: User
-) -> None:
+def decide_names(instance: Instance, db: sqlite_utils.Database, story: Story, answers: dict[str, str], *, by: User) -> None:
     """Keep or hide each name found in a story, as the reviewer answered (`name-<name>`, `name-<name>-placeholder`)."""
     for item in names_for_review(story):
         key = f"name-{item['name']}"
@@ -79,10 +78,10 @@ def decide_names(
         if decision in ("keep", "redact"):
             records.decide_name(
                 db,
-                story["id"],
+                story.id,
                 item["name"],
                 decision,
                 placeholder=answers.get(f"{key}-placeholder") or item["suggestion"],
                 actor=by.actor,
             )
-    follow(instance, UseCase.DECIDE_NAMES, [story["id"]], actor=by.actor)
+    follow(instance, UseCase.DECIDE_NAMES, [story.id], actor=by.actor)

@@ -13,6 +13,7 @@ from stories.auth import User
 from stories.instance import Instance
 from stories.recordings import correct_transcript
 from stories.services.publishing import UseCase, follow
+from stories.story import Story
 from stories.validation import whole_number
 
 
@@ -80,12 +81,12 @@ def verify(instance: Instance, db: sqlite_utils.Database, story_id: int, form: M
 
 
 def link_outcome(
-    instance: Instance, db: sqlite_utils.Database, story: Mapping[str, Any], tag_id: int, form: Mapping[str, Any], *, by: User
+    instance: Instance, db: sqlite_utils.Database, story: Story, tag_id: int, form: Mapping[str, Any], *, by: User
 ) -> None:
     """Link an outcome to the intervention of the story's that produced it."""
-    intervention_ids = [item["id"] for item in story["interventions"]]
-    assurance.link_outcome(db, story["id"], tag_id, form, actor=by.actor, intervention_ids=intervention_ids)
-    follow(instance, UseCase.ASSURE, [story["id"]], actor=by.actor)
+    intervention_ids = [item["id"] for item in story.interventions]
+    assurance.link_outcome(db, story.id, tag_id, form, actor=by.actor, intervention_ids=intervention_ids)
+    follow(instance, UseCase.ASSURE, [story.id], actor=by.actor)
 
 
 def choose_most_significant(

@@ -191,4 +191,4 @@ def _framing_form() -> dict[str, str]:
 def _note_named_view(board: BoardStory) -> None:
     # Decision 7: seeing a named story is a sensitive action, wherever it is seen.
     if board.named:
-        audit.record(get_db(), current_user.actor, "story.view_named", board.story["id"], via="case_studies")
+        audit.record(get_db(), current_user.actor, "story.view_named", board.story.id, via="case_studies")

@@ -20,7 +20,7 @@ bp = Blueprint("consent", __name__, url_prefix="/stories")
 @require("can_record_stories")
 def change(story_id: int) -> Any:
     story = story_or_404(story_id)
-    current = story["consent"]
+    current = story.consent
     withdrawn = current is None or current.withdrawn
     problems: dict[str, str] = {}
     form = _form_from_consent(current) if current else {"audiences": ["team"]}

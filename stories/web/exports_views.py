@@ -22,7 +22,7 @@ bp = Blueprint("exports", __name__)
 def story_csv(story_id: int) -> Any:
     """The story as the team holds it, for a report; recorded in the register."""
     story = story_or_404(story_id)
-    consent = story["consent"]
+    consent = story.consent
     if consent is None or consent.withdrawn:
         flash("Consent for this story has been withdrawn: it cannot be exported.", "error")
         return redirect(url_for("stories.view", story_id=story_id))
@@ -42,8 +42,8 @@ def story_csv(story_id: int) -> Any:
             [
                 story_id,
                 version.title,
-                story["told_on"],
-                story["organisation"],
+                story.told_on.isoformat(),
+                story.organisation,
                 version.storyteller or "",
                 version.body,
                 consent.version,

@@ -17,6 +17,7 @@ from stories.recordings import get_transcript
 from stories.roles import Role
 from stories.services import recording, review
 from stories.services.uploads import Upload
+from stories.story import Story
 from stories.web import get_db, instance, page_number, refusal, render_form, require
 from stories.web.uploads import received_size
 
@@ -89,12 +90,12 @@ def view(story_id: int) -> Any:
     return render_story(story_or_404(story_id))
 
 
-def render_story(story: dict[str, Any], status: int = 200, **forms: Any) -> Any:
+def render_story(story: Story, status: int = 200, **forms: Any) -> Any:
     """The story page; `forms` carries a form sent back with its problems, so nothing chosen is lost."""
-    story_id = story["id"]
+    story_id = story.id
     version, _ = stored_or_fresh(story, published_versions.load_one(get_db(), story_id))
     decisions = records.publication_decisions(story, names_resolved=not version.unresolved_names)
-    if story["consent"] and story["consent"].identity_level == consent.NAMED:
+    if story.consent and story.consent.identity_level == consent.NAMED:
         audit.record(get_db(), current_user.actor, "story.view_named", story_id)
     return render_template(
         "stories/view.html",
@@ -129,7 +130,7 @@ def approve(story_id: int) -> Any:
     return redirect(url_for("stories.view", story_id=story_id))
 
 
-def story_or_404(story_id: int) -> dict[str, Any]:
+def story_or_404(story_id: int) -> Story:
     """Another organisation's story is indistinguishable from a missing one."""
     story = records.get_story(get_db(), story_id, organisation_id=current_user.organisation_id)
     if story is None:

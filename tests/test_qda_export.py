@@ -274,3 +274,58 @@ def test_characters_xml_cannot_carry_are_left_out_of_the_xml_only(instance, db, 
     qde, texts = opened(export(instance, db).content, project_schema)
     assert qde.find(".//p:TextSource", NS).get("name").endswith("Lunch club")
     assert [words for _, words, _ in segments(qde, texts)] == ["I go every week now."]
+
+
+def test_a_commissioner_downloads_both_from_the_exports_page(client, auth, db, published_story, project_schema, codebook_schema):
+    published_story()
+    auth.login("commissioner")
+    page = client.get("/exports/").get_data(as_text=True)
+    assert "Download the evaluation project (.qdpx)" in page and "Download the codebook alone (.qdc)" in page
+    response = client.post("/exports/evaluation.qdpx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="storybank-evidence-')
+    opened(response.data, project_schema)
+    codebook = client.get("/exports/codebook.qdc")
+    assert codebook.headers["Content-Disposition"] == 'attachment; filename="storybank-codebook.qdc"'
+    codebook_schema.assertValid(etree.fromstring(codebook.data))
+    page = client.get("/exports/").get_data(as_text=True)
+    assert "Evaluation project (REFI-QDA)" in page, "the copy is listed among the commissioner's exports"
+
+
+@pytest.mark.parametrize("role", ["worker", "reviewer", "presenter"])
+def test_no_one_else_reaches_them_in_the_app(client, auth, published_story, role):
+    published_story()
+    auth.login(role)
+    assert "evaluation project" not in client.get("/exports/").get_data(as_text=True)
+    assert client.post("/exports/evaluation.qdpx").status_code == 403
+    assert client.get("/exports/codebook.qdc").status_code == 403
+
+
+def test_with_nothing_published_the_page_says_so(client, auth, published_story):
+    published_story(audiences=["team"])
+    auth.login("commissioner")
+    response = client.post("/exports/evaluation.qdpx", follow_redirects=True)
+    assert "No story is published to commissioners yet, so there is nothing to export." in response.get_data(as_text=True)
+
+
+def test_the_command_writes_both_and_names_who_took_the_copy(instance, db, users, published_story, tmp_path, project_schema):
+    from click.testing import CliRunner
+
+    from stories.cli import cli
+
+    story_id = published_story()
+    target = tmp_path / "evidence.qdpx"
+    result = CliRunner().invoke(
+        cli, ["evaluation", "project", str(target), "--by", "commissioner", "--instance", str(instance.root)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 stories, 1 coded outcomes" in result.output and "Commissioner" in result.output
+    opened(target.read_bytes(), project_schema)
+    assert db.execute("SELECT story_id, user_id FROM exports").fetchall() == [(story_id, users["commissioner"])]
+    refused = CliRunner().invoke(
+        cli, ["evaluation", "project", str(tmp_path / "x.qdpx"), "--by", "worker", "--instance", str(instance.root)]
+    )
+    assert refused.exit_code == 1 and "Only commissioners and administrators" in refused.output
+    assert not (tmp_path / "x.qdpx").exists()
+    codebook = CliRunner().invoke(cli, ["evaluation", "codebook", str(tmp_path / "o.qdc"), "--instance", str(instance.root)])
+    assert codebook.exit_code == 0 and (tmp_path / "o.qdc").read_bytes().startswith(b'<?xml version="1.0" encoding="UTF-8"?>')

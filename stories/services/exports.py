@@ -51,7 +51,7 @@ def export_evaluation_project(
     the export register, so its holder is asked to destroy it if the storyteller withdraws later;
     a story withdrawn while the file was being made is left out of it before anything is handed over.
     """
-    if not by.role.can_view_commissioners_file():
+    if not by.role.can_export_evaluation_project():
         raise Invalid({"export": "Only commissioners and administrators can export the evidence for evaluators."})
     today, now = today or utc_today(), now or dt.datetime.now(dt.UTC)
     with read_snapshot(db):

@@ -535,6 +535,55 @@ def frameworks_list(instance: Instance) -> None:
         click.echo(f"{framework.id:24} {framework.version:14} {len(framework.domains):3} domains  {framework.name}")
 
 
+@cli.group()
+def evaluation() -> None:
+    """Evidence for an independent evaluator, in REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
+
+
+@evaluation.command("project")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--by", "username", required=True, help="The commissioner or administrator taking the copy (its register entry).")
+@pass_instance
+def evaluation_project(instance: Instance, destination: Path, username: str) -> None:
+    """Write every story published to commissioners, coded by its confirmed outcomes, as a .qdpx project.
+
+    Each story in it is entered in the export register under that person's name.
+
+    Example: storybank evaluation project evidence.qdpx --by alex
+    """
+    from stories.auth import list_users
+    from stories.services.exports import export_evaluation_project
+
+    with store(instance) as db:
+        by = next((user for user in list_users(db) if user.username == username and user.active), None)
+        if by is None:
+            raise click.ClickException(f"There is no active account {username!r}: name the commissioner taking the copy.")
+        try:
+            download = export_evaluation_project(instance, db, by=by)
+        except Invalid as error:
+            raise fail_on_invalid(error) from None
+    destination.write_bytes(download.content)
+    click.echo(
+        f"{download.stories} stories, {download.codings} coded outcomes -> {destination}"
+        f" (entered in the export register for {by.display_name})"
+    )
+
+
+@evaluation.command("codebook")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@pass_instance
+def evaluation_codebook(instance: Instance, destination: Path) -> None:
+    """Write the outcome frameworks in use as a .qdc codebook (no story in it).
+
+    Example: storybank evaluation codebook outcomes.qdc
+    """
+    from stories.services.exports import evaluation_codebook as codebook
+
+    require_store(instance)
+    destination.write_bytes(codebook(instance).content)
+    click.echo(f"Codebook -> {destination}")
+
+
 def _add_tool_commands() -> None:
     """The heavy steps on one file: storybank transcribe, tag, eval-tagger, redact."""
     from stories.cli_tools import COMMANDS

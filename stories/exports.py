@@ -6,6 +6,7 @@ and the register shows when they confirmed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlite_utils
@@ -15,19 +16,37 @@ from stories.clock import now_iso
 from stories.db import write_transaction
 from stories.validation import Invalid
 
-KIND_LABELS = {"csv": "CSV file", "markdown": "Case study (Markdown)", "html": "Case study (web page)", "pdf": "Case study (PDF)"}
+KIND_LABELS = {
+    "csv": "CSV file",
+    "markdown": "Case study (Markdown)",
+    "html": "Case study (web page)",
+    "pdf": "Case study (PDF)",
+    "qdpx": "Evaluation project (REFI-QDA)",
+}
 
 
 def record_export(
     db: sqlite_utils.Database, story_id: int, *, user_id: int, actor: str, kind: str, audience: str, consent_version: int | None
 ) -> int:
+    return record_exports(db, {story_id: consent_version}, user_id=user_id, actor=actor, kind=kind, audience=audience)[0]
+
+
+def record_exports(
+    db: sqlite_utils.Database, consent_versions: Mapping[int, int | None], *, user_id: int, actor: str, kind: str, audience: str
+) -> list[int]:
+    """One copy holding several stories: a register row (and an audit entry) per story, all at one moment."""
+    stamp, export_ids = now_iso(), []
     with write_transaction(db):
-        export_id = db.execute(
-            "INSERT INTO exports (story_id, user_id, kind, audience, consent_version, exported_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [story_id, user_id, kind, audience, consent_version, now_iso()],
-        ).lastrowid
-        audit.record(db, actor, "story.export", story_id, kind=kind, audience=audience, consent_version=consent_version)
-    return export_id
+        for story_id, consent_version in consent_versions.items():
+            export_ids.append(
+                db.execute(
+                    "INSERT INTO exports (story_id, user_id, kind, audience, consent_version, exported_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [story_id, user_id, kind, audience, consent_version, stamp],
+                ).lastrowid
+            )
+            audit.record(db, actor, "story.export", story_id, kind=kind, audience=audience, consent_version=consent_version)
+    return export_ids
 
 
 def request_destruction(db: sqlite_utils.Database, story_id: int) -> int:

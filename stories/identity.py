@@ -70,14 +70,19 @@ class PublishedVersion:
     body_redacted: tuple[dict[str, Any], ...] = ()  # what was replaced in the body, to map offsets
     texts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the other published texts, by key
 
-    def body_span(self, start: int, end: int) -> str:
-        """The published words standing where the original body's [start:end] stood."""
-        return self.body[redact.new_offset(self.body_redacted, start) : redact.new_offset(self.body_redacted, end, end=True)]
+    def body_offsets(self, start: int, end: int) -> tuple[int, int]:
+        """Where the original body's [start:end] stands in the published body (code points)."""
+        return redact.new_offset(self.body_redacted, start), redact.new_offset(self.body_redacted, end, end=True)
+
+    def evidence_offsets(self, story: Story, tag: Mapping[str, Any]) -> tuple[int, int] | None:
+        """Where a tag's evidence stands in the published body, if it is the body's words."""
+        span = evidence_span(story.body or "", tag)
+        return self.body_offsets(*span) if span else None
 
     def evidence(self, story: Story, tag: Mapping[str, Any]) -> str | None:
         """A tag's evidence as published: cut from the published body where it is the body's words."""
-        span = evidence_span(story.body or "", tag)
-        return self.body_span(*span) if span else self.texts.get(f"evidence:{tag['id']}")
+        offsets = self.evidence_offsets(story, tag)
+        return self.body[slice(*offsets)] if offsets else self.texts.get(f"evidence:{tag['id']}")
 
     def contribution(self, tag: Mapping[str, Any]) -> str | None:
         return self.texts.get(f"contribution:{tag['id']}")

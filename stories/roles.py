@@ -51,8 +51,12 @@ class Role(StrEnum):
         return self is Role.PRESENTER
 
     def can_export_stories(self) -> bool:
-        """Take a copy out of Storybank (a story's CSV, a board case study), entered in the export register."""
-        return self.can_read_stories() or self.can_build_case_studies()
+        """Take a copy out of Storybank (a story's CSV, a board case study, the evaluation project), entered in the register."""
+        return self.can_read_stories() or self.can_build_case_studies() or self.can_export_evaluation_project()
+
+    def can_export_evaluation_project(self) -> bool:
+        """The commissioners' evidence as a REFI-QDA project for an independent evaluator: what their file holds."""
+        return self.can_view_commissioners_file()
 
     def can_view_dashboard(self) -> bool:
         """The evidence dashboard, drawn from what is published for commissioners."""

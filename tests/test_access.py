@@ -51,6 +51,8 @@ ALLOWED: dict[str, set[str]] = {
     "exports.story_csv": STORY_TEAM,
     "exports.index": LOGGED_IN,
     "exports.destroyed": LOGGED_IN,  # acts only on the caller's own copies (see the test below)
+    "exports.evaluation_project": {"commissioner", "admin"},  # what the commissioners' file holds, for an evaluator
+    "exports.evaluation_codebook": {"commissioner", "admin"},
     "interventions.index": {"worker", "worker_b", "reviewer", "admin"},
     "interventions.new": {"worker", "worker_b", "reviewer", "admin"},
     "interventions.edit": {"worker", "reviewer", "admin"},

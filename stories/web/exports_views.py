@@ -10,8 +10,9 @@ from flask_login import current_user, login_required
 from stories import exports
 from stories.consent import TEAM
 from stories.identity import published_version
+from stories.services import exports as export_service
 from stories.spreadsheet import csv_text
-from stories.web import get_db, refusal, require
+from stories.web import get_db, instance, refusal, require
 from stories.web.stories_views import story_or_404
 
 bp = Blueprint("exports", __name__)
@@ -65,6 +66,33 @@ def index() -> Any:
     register = exports.register(db, current_user.organisation_id) if current_user.role.can_approve_stories() else []
     return render_template(
         "exports/index.html", mine=mine, made=exports.made_by(db, current_user.id), register=register, labels=exports.KIND_LABELS
+    )
+
+
+@bp.route("/exports/evaluation.qdpx", methods=["POST"])
+@require("can_export_evaluation_project")
+def evaluation_project() -> Any:
+    """The commissioners' evidence as a REFI-QDA project; every story in it entered in the register."""
+    with refusal() as refused:
+        download = export_service.export_evaluation_project(instance(), get_db(), by=current_user)
+    if refused:
+        flash(refused.message, "error")
+        return redirect(url_for("exports.index"))
+    return _attachment(download)
+
+
+@bp.route("/exports/codebook.qdc")
+@require("can_export_evaluation_project")
+def evaluation_codebook() -> Any:
+    """The outcome frameworks alone as a REFI-QDA codebook: no story in it."""
+    return _attachment(export_service.evaluation_codebook(instance()))
+
+
+def _attachment(download: export_service.Download) -> Response:
+    return Response(
+        download.content,
+        mimetype=download.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
     )
 
 

@@ -388,7 +388,7 @@ def datasette(instance: Instance, host: str, port: int) -> None:
 
 
 def datasette_command(instance: Instance, host: str, port: int) -> list[str]:
-    from stories.datasette_plugin import METADATA_FILE, SETTINGS
+    from stories.datasette_plugin import METADATA_FILE, SETTINGS, STATIC_MOUNT, TEMPLATE_DIR
 
     def as_text(value: bool | int) -> str:
         return ("on" if value else "off") if isinstance(value, bool) else str(value)
@@ -405,6 +405,10 @@ def datasette_command(instance: Instance, host: str, port: int) -> list[str]:
         str(port),
         "--metadata",
         str(METADATA_FILE),
+        "--template-dir",
+        str(TEMPLATE_DIR),
+        "--static",
+        f"{STATIC_MOUNT[0]}:{STATIC_MOUNT[1]}",
         *settings,
     ]
 

@@ -16,18 +16,41 @@ from typing import Any
 
 from datasette import hookimpl
 from datasette.database import Database
+from datasette.utils import derive_named_parameters, path_with_removed_args, urlsafe_components
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from stories import published_pages as pages
 from stories.auth import SESSION_COOKIE_NAME, SESSION_MAX_AGE, session_serializer, user_for_session
 from stories.consent import COMMISSIONERS, PUBLISHED_AUDIENCES
 from stories.db import connect
 from stories.instance import ENV_VAR, Instance
 from stories.roles import Role
-from stories.text import paragraphs
 
-METADATA_FILE = Path(__file__).resolve().parent.parent / "datasette-metadata.yml"
+ROOT = Path(__file__).resolve().parent.parent
+METADATA_FILE = ROOT / "datasette-metadata.yml"
+# Datasette's own templates, overridden where a commissioner or the public reads (questions, a story,
+# the front page); `storybank datasette` passes both folders, as make_datasette does.
+TEMPLATE_DIR = ROOT / "templates" / "datasette"
+STATIC_MOUNT = ("static", ROOT / "static")  # served at /static/, as the app serves it
+CSS_URL = "/static/datasette.css"
+PLUGIN = "storybank"  # the plugins.storybank block of the metadata: the questions' choices and headings
+# A published list column (a JSON array) and, where each item can be followed, the question it leads to.
+LIST_COLUMNS = {
+    "interventions": ("stories_by_intervention", "intervention"),
+    "contracts": ("contract_evidence", "contract"),
+    "outcomes": None,
+    "providers": None,
+    "commissioners": None,
+}
+STORY_OUTCOMES_SQL = """
+select domain_label, direction, evidence, contribution, contribution_statement, intervention_id, intervention, contract_ref
+from story_outcomes where story_id = :id order by framework != 'ons-wellbeing', domain_label"""
+STORY_INTERVENTIONS_SQL = """
+select interventions.id, name, provider, commissioner, contract_ref
+from story_interventions join interventions on interventions.id = story_interventions.intervention_id
+where story_interventions.story_id = :id order by name"""
 SETTINGS: dict[str, bool | int] = {
     "allow_download": False,
     "default_allow_sql": False,
@@ -98,7 +121,12 @@ def make_datasette(instance: Instance) -> Any:
     from datasette.app import Datasette
 
     os.environ[ENV_VAR] = str(instance.root)
-    return Datasette(metadata=yaml.safe_load(METADATA_FILE.read_text()), settings=SETTINGS)
+    return Datasette(
+        metadata=yaml.safe_load(METADATA_FILE.read_text()),
+        settings=SETTINGS,
+        template_dir=str(TEMPLATE_DIR),
+        static_mounts=[(STATIC_MOUNT[0], str(STATIC_MOUNT[1]))],
+    )
 
 
 def _instance() -> Instance:
@@ -182,16 +210,156 @@ def menu_links(datasette: Any, actor: Any, request: Any) -> list[dict[str, str]]
 
 
 @hookimpl
-def extra_template_vars(datasette: Any, request: Any) -> dict[str, str]:
-    return {"storybank_login_url": f"{_app_url()}/auth/login"}
+def extra_css_urls() -> list[str]:
+    return [CSS_URL]
 
 
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None, database: str) -> Any:
-    """A story's text as paragraphs, as the storyteller told it, rather than one run-on cell."""
-    if database in PUBLISHED_AUDIENCES and table == "stories" and column == "body" and isinstance(value, str):
-        return Markup("".join(f"<p>{Markup('<br>').join(escape(p).splitlines())}</p>" for p in paragraphs(value)))
+def extra_template_vars(
+    datasette: Any, request: Any, database: str | None, table: str | None, view_name: str, template: str
+) -> Any:
+    """What the Storybank pages add to Datasette's: the story page, a question's choices, and, for anyone
+    but an admin, no schema SQL and no emoji padlock (many browsers have no font for it)."""
+
+    async def inner() -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "storybank_login_url": f"{_app_url()}/auth/login",
+            "storybank_private": database == COMMISSIONERS,
+            "private": False,  # Datasette's "🔒": the base template says it in words, with a drawn padlock
+        }
+        if not _may_run_sql(request.actor if request else None):
+            found.update(table_definition=None, view_definition=None)
+        if view_name == "index" and request is not None:
+            found["storybank_questions"] = {
+                audience: await _questions(datasette, audience, request.actor) for audience in PUBLISHED_AUDIENCES
+            }
+        if database not in PUBLISHED_AUDIENCES or request is None:
+            return found
+        if view_name == "row" and table == "stories":
+            found["storybank_story"] = await _story(datasette, database, request)
+        elif template.startswith("query") and request.url_vars.get("table"):
+            found["storybank_question"] = await _question(datasette, database, request.url_vars["table"], request)
+        return found
+
+    return inner
+
+
+@hookimpl
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """Lists as lists, a story's opening rather than all of it, a question's story titles as links."""
+    if database not in PUBLISHED_AUDIENCES or not isinstance(value, str):
+        return None
+    if table == "stories" and column == "body":
+        return pages.excerpt(value)
+    if column in LIST_COLUMNS and (items := pages.as_list(value)) is not None:
+        leads_to = LIST_COLUMNS[column]
+        link = f"{datasette.urls.query(database, leads_to[0])}?{leads_to[1]}=" if leads_to else None
+        return pages.bullet_list(items, link)
+    if column == "contribution" and (words := pages.contribution_in_words(value)):
+        return words
+    if table is None and column == "title" and "story_id" in row.keys():
+        return Markup('<a href="{}">{}</a>').format(datasette.urls.row(database, "stories", str(row["story_id"])), value)
     return None
+
+
+def _may_run_sql(actor: dict[str, Any] | None) -> bool:
+    role = actor.get("role") if actor else None
+    return role in list(Role) and Role(role).can_run_sql()
+
+
+async def _story(datasette: Any, database: str, request: Any) -> dict[str, Any] | None:
+    """A story's page: its text with the evidence marked, its outcomes, interventions and consent in words."""
+    pks = urlsafe_components(request.url_vars["pks"])
+    if len(pks) != 1 or not pks[0].isdigit():
+        return None
+    db = datasette.get_database(database)
+    params = {"id": int(pks[0])}
+    story = (await db.execute("select * from stories where id = :id", params)).first()
+    if story is None:
+        return None
+    outcomes = [dict(row) for row in (await db.execute(STORY_OUTCOMES_SQL, params)).rows]
+    quotes = [(o["evidence"], f"{o['domain_label']}: {o['direction']}") for o in outcomes]
+    return {
+        "row": dict(story),
+        "body": pages.story_body(story["body"] or "", quotes),
+        "outcomes": [{**o, "contribution_words": pages.contribution_in_words(o["contribution"])} for o in outcomes],
+        "interventions": [dict(row) for row in (await db.execute(STORY_INTERVENTIONS_SQL, params)).rows],
+        "identity": pages.identity_in_words(story["identity_level"]),
+        "audience": pages.AUDIENCE_WORDS[database],
+        "contract_url": datasette.urls.query(database, "contract_evidence"),
+    }
+
+
+async def _questions(datasette: Any, database: str, actor: dict[str, Any] | None) -> list[dict[str, str]]:
+    """A file's questions as the front page lists them: title, what it answers, where it is."""
+    if database not in datasette.databases:
+        return []
+    queries = await datasette.get_canned_queries(database, actor)
+    return [
+        {
+            "title": query.get("title") or name,
+            "description": query.get("description", ""),
+            "url": datasette.urls.query(database, name),
+        }
+        for name, query in queries.items()
+    ]
+
+
+_choices_cache: dict[tuple[str, tuple[int, int], str], tuple[tuple[str, str], ...]] = {}
+
+
+async def _options(datasette: Any, database: str, name: str, sql: str) -> tuple[tuple[str, str], ...]:
+    """A choice's list, read from the file once for each version of it (a rebuild is a new file)."""
+    db = datasette.get_database(database)
+    generation = db._generation() if isinstance(db, PublishedDatabase) else (0, 0)
+    key = (database, generation, name)
+    if key not in _choices_cache:
+        rows = (await db.execute(sql)).rows
+        if len(_choices_cache) > 64:  # old versions of the files
+            _choices_cache.clear()
+        _choices_cache[key] = tuple((str(value), str(label)) for value, label in rows if value is not None)
+    return _choices_cache[key]
+
+
+async def _question(datasette: Any, database: str, name: str, request: Any) -> dict[str, Any] | None:
+    """A canned question as a form of lists, what its answer means, and, when nothing answers, what to try."""
+    query = await datasette.get_canned_query(database, name, request.actor)
+    if query is None:
+        return None
+    config = datasette.plugin_config(PLUGIN) or {}
+    db = datasette.get_database(database)
+    # Each parameter once, in the order the question first uses it.
+    names = list(dict.fromkeys(n for n in await derive_named_parameters(db, query["sql"]) if not n.startswith("_")))
+    asked = {n: request.args.get(n) or "" for n in names}
+    choices = []
+    for parameter in names:
+        spec = config.get("choices", {}).get(parameter)
+        if spec is None:
+            continue
+        options = await _options(datasette, database, parameter, spec["sql"])
+        choices.append(pages.Choice(parameter, spec["label"], spec["any"], spec["says"], options, asked[parameter]))
+
+    async def when_empty() -> list[pages.Relaxed]:
+        """The same question with each choice in turn set back to "any", where that finds answers."""
+        counts: dict[str, int] = {}
+        hrefs: dict[str, str] = {}
+        for choice in choices:
+            if choice.value:
+                relaxed = {**asked, choice.name: ""}
+                counts[choice.name] = (await db.execute(f"select count(*) from ({query['sql']})", relaxed)).single_value()
+                hrefs[choice.name] = datasette.urls.path(path_with_removed_args(request, {choice.name}))
+        return pages.relaxations(choices, counts, hrefs)
+
+    return {
+        "choices": choices,
+        "asked": pages.question_in_words(choices),
+        "unknown": [choice for choice in choices if not choice.known],
+        "headings": config.get("headings", {}),
+        "means": query.get("means", ""),
+        "row_words": query.get("row_words", ["answer", "answers"]),
+        "when_empty": when_empty,
+        "may_see_sql": _may_run_sql(request.actor),
+    }
 
 
 def _app_url() -> str:

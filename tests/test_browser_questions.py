@@ -1,0 +1,154 @@
+"""A commissioner finds "Our relationships improved after befriending" in Datasette by choosing, never seeing SQL.
+
+Real Chromium at 390 and 1366 px on the demo instance, Storybank's processes started as `storybank serve`
+starts them (so Datasette runs with the templates and styles `storybank datasette` passes). Every page is
+checked by journey_checks.PageChecks (axe-core, no sideways scrolling, ids, nothing missing) and kept as a
+screenshot in test-artifacts/journeys/.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank
+from journey_checks import Axe, PageChecks, screenshot
+
+from stories.demo import DEMO_PASSWORD
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"the journey needs Debian's chromium at {CHROMIUM}"),
+    pytest.mark.skipif(sync_playwright is None, reason="the journey needs the Python playwright package"),
+    pytest.mark.skipif(Axe is None, reason="the journey needs axe-playwright-python (axe-core)"),
+]
+
+WIDTHS = (390, 1366)
+SERVICE = "Face-to-face befriending and Friday groups"
+SQL_WORDS = ("select ", "from story_outcomes", "Run SQL", "Edit SQL", "CREATE TABLE")
+PHONE_STORIES_HEIGHT = 9000  # px for the public file's 10 stories at 390 px; they took ~20,000 shown as a table
+
+
+@pytest.fixture(scope="module")
+def storybank(tmp_path_factory):
+    root = tmp_path_factory.mktemp("questions")
+    running = Storybank(instance=root / "instance", logs=root / "logs")
+    run_storybank(["init"], running.env)
+    run_storybank(["demo"], running.env)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")
+def width(request) -> int:
+    return request.param
+
+
+@pytest.fixture
+def visit(browser, storybank, width, request):
+    steps = Steps(browser, storybank, request.node.name)
+    checks = PageChecks(width)
+    context = browser.new_context(viewport={"width": width, "height": 844 if width < 800 else 900})
+    context.set_default_timeout(10_000)
+    page = checks.watch(steps.watch(context.new_page()))
+    yield page, checks, steps
+    context.close()
+    assert not steps.page_errors, steps.page_errors
+
+
+def no_sql_seen(page: Page) -> None:
+    shown = page.locator("body").inner_text()
+    assert not any(word.lower() in shown.lower() for word in SQL_WORDS), shown[:2000]
+    expect(page.locator("textarea")).to_have_count(0)
+
+
+def published_answer(storybank: Storybank) -> tuple[int, int]:
+    """(outcomes, stories) the question should find, counted straight from the commissioners' published file."""
+    path = storybank.instance / "published" / "commissioners.db"
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as db:
+        return db.execute(
+            "SELECT count(*), count(DISTINCT story_id) FROM story_outcomes"
+            " WHERE domain_label = 'Our relationships' AND direction = 'improved' AND intervention = ?",
+            [SERVICE],
+        ).fetchone()
+
+
+def test_a_commissioner_finds_relationships_improved_after_befriending_by_choosing(storybank, visit, width):
+    page, check, steps = visit
+    outcomes, stories = published_answer(storybank)
+    assert outcomes >= 2
+    with steps("log in to the app, then open Datasette's front page"):
+        page.goto(f"{storybank.app_url}/auth/login")
+        page.get_by_label("Username").fill("commissioner")
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.goto(f"{storybank.datasette_url}/")
+        check(page, "datasette front page, commissioner")
+        no_sql_seen(page)
+        expect(page.get_by_text("commissioners only").first).to_be_visible()
+    with steps("choose the question, then the outcome, the change and the service from lists"):
+        section = page.get_by_role("region", name="Evidence for commissioners")
+        section.get_by_role("link", name="Stories where an outcome changed after a service").click()
+        check(page, "question, nothing chosen")
+        no_sql_seen(page)
+        page.get_by_label("Outcome", exact=True).select_option(label="Our relationships")
+        page.get_by_label("How it changed").select_option(label="improved")
+        page.get_by_label("After the service").select_option(label=f"{SERVICE} (Aireside Befriending Network)")
+        page.get_by_role("button", name="Show the answer").click()
+    with steps("the answer, in words"):
+        asked = f"Our relationships, improved, after {SERVICE} (Aireside Befriending Network)"
+        heading = f"{outcomes} outcomes in {stories} stories: {asked}"
+        expect(page.get_by_role("heading", level=2)).to_have_text(heading)
+        expect(page.get_by_label("Outcome", exact=True)).to_have_value("relationships")  # the choices stay chosen
+        expect(page.locator("table tbody tr")).to_have_count(outcomes)
+        check(page, "question, answered")
+        no_sql_seen(page)
+        screenshot(page, "question answered", width)
+    with steps("a story from the answer, read as a story"):
+        page.locator("table tbody tr").first.get_by_role("link").first.click()
+        expect(page.get_by_role("heading", name="What changed")).to_be_visible()
+        expect(page.locator(".sb-story-body mark").first).to_be_visible()
+        expect(page.get_by_role("link", name=SERVICE).first).to_be_visible()
+        check(page, "story page, commissioner")
+        no_sql_seen(page)
+        screenshot(page, "story page", width)
+    with steps("a choice that finds nothing says what to try, and the way out works"):
+        page.goto(f"{storybank.datasette_url}/commissioners/stories_by_outcome?domain=relationships&direction=worsened")
+        expect(page.get_by_role("status")).to_contain_text("Nothing in this file answers Our relationships, worsened")
+        check(page, "question, nothing answers")
+        page.get_by_role("link", name="Any change").click()
+        expect(page.get_by_role("heading", level=2)).to_contain_text("outcomes in")
+
+
+def test_the_public_reads_the_stories_on_a_phone(storybank, visit, width):
+    page, check, steps = visit
+    with steps("the public stories: a list of stories, each opened on its own page"):
+        page.goto(f"{storybank.datasette_url}/public/stories")
+        check(page, "public stories")
+        no_sql_seen(page)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        if width < 800:
+            assert height < PHONE_STORIES_HEIGHT, height
+        page.locator(".sb-card h2 a").first.click()
+        expect(page.get_by_role("heading", name="What changed")).to_be_visible()
+        check(page, "public story page")
+        no_sql_seen(page)

@@ -27,6 +27,7 @@ WORDS_COLUMN, FAMILIES_COLUMN = "words", "stems"
 # A word, with the apostrophes inside it ("didn't", "o’clock"), as a person reads one.
 WORD = re.compile(r"\w+(?:['’]\w+)*")
 # A query's pieces: a quoted phrase (its closing quote may be missing), or a run of anything else but space.
+ALPHANUMERIC = re.compile(r"[^\W_]+")
 QUERY_PIECE = re.compile(r'"([^"]*)"?|(\S+)')
 MAX_TERMS = 32  # a pasted paragraph is still searched, by its first words
 MAX_STEMMING = 4  # Porter2 shortens or keeps a word: two passes reach the fixed point in practice
@@ -59,13 +60,14 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return WORD.findall(fold(text))
+    """A text's words, folded; a run of underscores or marks with no letter or digit is no word."""
+    return [word for word in WORD.findall(fold(text)) if family(word)]
 
 
 @functools.lru_cache(maxsize=200_000)
 def family(word: str) -> str:
     """The family a word belongs to, as the index stores it: "lonely", "lonelier", "loneliness" -> "lone"."""
-    stem = fold(word)
+    stem = "".join(c for c in fold(word) if c.isalnum() or c == "'")
     for _ in range(MAX_STEMMING):
         again = _stemmer().stemWord(stem)
         if again == stem:
@@ -137,8 +139,8 @@ def _group(group: list[Term], related: Mapping[str, Iterable[str]]) -> str:
 
 def _term(term: Term, related: Mapping[str, Iterable[str]]) -> str:
     # Every token is letters and digits inside double quotes: nothing typed can be read as FTS5 syntax.
-    if term.prefix:
-        return f'{{{WORDS_COLUMN}}}: "{" ".join(term.words)}"*'
+    if term.prefix:  # "didn'*": the index's own tokenizer splits the words column at the apostrophe
+        return f'{{{WORDS_COLUMN}}}: "{" ".join(ALPHANUMERIC.findall(" ".join(term.words)))}"*'
     if term.phrase:
         return f'{{{FAMILIES_COLUMN}}}: "{families(" ".join(term.words))}"'
     own = family(term.words[0])

@@ -39,6 +39,7 @@ from stories.framework_store import frameworks_in_use
 from stories.identity import PublishedVersion, published_version, stored_or_fresh
 from stories.instance import Instance
 from stories.interventions import list_interventions
+from stories.outcome_tags import has_evidence
 from stories.records import stories_for_publication
 from stories.removals import last_removal, removed_since
 from stories.search import vocabulary
@@ -130,13 +131,14 @@ def published_rows(
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
-                    "evidence": version.evidence(story, tag),
+                    "evidence": evidence,
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],
                     "contribution": tag["contribution"],
                     "contribution_statement": version.contribution(tag),
                 }
-                for tag in story.tags
+                for tag, evidence in ((tag, version.evidence(story, tag)) for tag in story.tags)
+                if has_evidence(evidence)  # an outcome without the words that show it is not published
             ],
         }
 

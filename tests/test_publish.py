@@ -6,7 +6,8 @@ import pytest
 
 from conftest import add_tag, story_form
 from pipelines.publish import run_publish
-from stories.consent import WITHDRAWN
+from stories.consent import PUBLISHED_AUDIENCES, WITHDRAWN
+from stories.outcome_tags import save_confirmed_tag
 from stories.records import add_consent_event, approve_story, decide_name, record_story
 from stories.search import match_expression
 from stories.sqlite import sqlite3
@@ -179,3 +180,19 @@ def test_a_phone_number_holds_back_an_anonymous_story_until_a_reviewer_decides(i
     run_publish(instance)
     body = published(instance, "public")[0]["body"]
     assert "07700" not in body and "[phone number]" in body
+
+
+def test_an_outcome_is_published_only_with_the_words_that_show_it(instance, db, signed_off):
+    story_id = signed_off()
+    body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0]
+    words = body.split(".")[-2]
+    save_confirmed_tag(db, story_id, "relationships", "improved", (body.index(words), body.index(words) + len(words)), body)
+    save_confirmed_tag(db, story_id, "health", "improved", (None, None), body)  # stated, with no words showing it
+    run_publish(instance)
+    for audience in PUBLISHED_AUDIENCES:
+        outcomes = published(instance, audience, "SELECT domain, evidence FROM story_outcomes")
+        assert [o["domain"] for o in outcomes] == ["relationships"] and outcomes[0]["evidence"].strip(), audience
+        counted = published(instance, audience, "SELECT domain_label FROM outcome_summary")
+        assert counted == [{"domain_label": "Our relationships"}], audience
+        listed = published(instance, audience, "SELECT outcomes FROM stories")
+        assert listed == [{"outcomes": '["Our relationships: improved"]'}], audience

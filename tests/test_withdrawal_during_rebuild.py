@@ -127,7 +127,7 @@ def test_a_withdrawal_does_not_wait_for_a_rebuild_and_the_rebuild_does_not_bring
     first, second = list(stories)[:2]
     # The rebuild has read the store (both stories still consented) and written its new public
     # file, and stops there, before it swaps the file in.
-    paused = Paused(monkeypatch, publish, "write_tables", lambda db, audience, rows, interventions: audience == "public")
+    paused = Paused(monkeypatch, publish, "write_tables", lambda db, audience, rows, interventions, **_: audience == "public")
     rebuild = in_thread(run_publish, instance)
     assert paused.reached.wait(PAUSE), "the rebuild never got to its public file"
 

@@ -25,7 +25,8 @@ from stories.frameworks import CONTEXT_LABEL, Framework
 
 WORDS_COLUMN, FAMILIES_COLUMN = "words", "stems"
 # A word, with the apostrophes inside it ("didn't", "o’clock"), as a person reads one.
-WORD = re.compile(r"\w+(?:['’]\w+)*")
+# It starts with a letter or digit: a run of underscores or marks alone is no word.
+WORD = re.compile(r"[^\W_]\w*(?:['’]\w+)*")
 # A query's pieces: a quoted phrase (its closing quote may be missing), or a run of anything else but space.
 ALPHANUMERIC = re.compile(r"[^\W_]+")
 QUERY_PIECE = re.compile(r'"([^"]*)"?|(\S+)')
@@ -55,13 +56,14 @@ def _stemmer() -> Any:
 
 def fold(text: str) -> str:
     """Lower case without accents, with one kind of apostrophe: "Café" and "cafe" are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.casefold().replace("’", "'")
+    if folded.isascii():  # most stories: nothing to take off, and a story is read letter by letter otherwise
+        return folded
+    return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
 
 
 def words(text: str) -> list[str]:
-    """A text's words, folded; a run of underscores or marks with no letter or digit is no word."""
-    return [word for word in WORD.findall(fold(text)) if family(word)]
+    return WORD.findall(fold(text))
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -79,7 +81,7 @@ def family(word: str) -> str:
 
 def families(text: str) -> str:
     """A text as the index's family column holds it: one family per word, in the text's order."""
-    return " ".join(filter(None, (family(word) for word in words(text))))
+    return " ".join(filter(None, map(family, words(text))))
 
 
 def parse(typed: str) -> list[list[Term]]:

@@ -35,11 +35,14 @@ from stories.assurance import verification_level
 from stories.clock import today as utc_today
 from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
 from stories.db import read_snapshot
+from stories.framework_store import frameworks_in_use
 from stories.identity import PublishedVersion, published_version, stored_or_fresh
 from stories.instance import Instance
 from stories.interventions import list_interventions
+from stories.outcome_tags import has_evidence
 from stories.records import stories_for_publication
 from stories.removals import last_removal, removed_since
+from stories.search import vocabulary
 from stories.sqlite import sqlite3
 from stories.story import Story
 
@@ -67,13 +70,14 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
                 interventions = list_interventions(db)
                 mark = last_removal(db)
             versions = published_versions(db, stories)
+            words = vocabulary(frameworks_in_use(instance))
             counts = {}
             for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):  # the public file first
                 rows = list(published_rows(stories, audience, today, versions))
                 counts[audience] = build_file(
                     instance,
                     audience,
-                    functools.partial(write_tables, audience=audience, rows=rows, interventions=interventions),
+                    functools.partial(write_tables, audience=audience, rows=rows, interventions=interventions, vocabulary=words),
                     withdrawn_since=lambda: removed_since(db, mark),
                 )
             audit.record(db, actor, "publish", counts=counts)
@@ -127,13 +131,14 @@ def published_rows(
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
-                    "evidence": version.evidence(story, tag),
+                    "evidence": evidence,
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],
                     "contribution": tag["contribution"],
                     "contribution_statement": version.contribution(tag),
                 }
-                for tag in story.tags
+                for tag, evidence in ((tag, version.evidence(story, tag)) for tag in story.tags)
+                if has_evidence(evidence)  # an outcome without the words that show it is not published
             ],
         }
 

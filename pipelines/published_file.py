@@ -14,6 +14,7 @@ intervention), so the public file carries the month a story was told, never the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,6 +26,7 @@ from stories.assurance import LEVELS
 from stories.clock import now_iso
 from stories.consent import PUBLIC
 from stories.interventions import FIELDS as INTERVENTION_FIELDS
+from stories.search import FAMILIES_COLUMN, WORDS_COLUMN, VocabularyWord, families
 from stories.sqlite import FTS5_SECURE_DELETE
 
 UNVERIFIED = LEVELS[()]
@@ -74,6 +76,8 @@ COLUMNS = {
         "framework",
     ),
     "story_interventions": ("story_id", "intervention_id"),
+    "stories_fts_stems": ("id", "stems"),
+    "outcome_vocabulary": ("word", "family", "framework", "framework_name", "domain", "domain_label", "rule"),
 }
 SCHEMA = [
     """CREATE TABLE stories (
@@ -94,18 +98,36 @@ SCHEMA = [
     """CREATE TABLE outcome_summary (
         domain_label TEXT, direction TEXT, intervention TEXT, verified_stories INTEGER, stories INTEGER)""",
     "CREATE TABLE publication (audience TEXT, built_at TEXT, stories INTEGER, valid_until TEXT)",
+    # The search index (stories/search.py): each story's words as written, and each word's family. The
+    # families are kept as text so a withdrawal can tell the index exactly what to forget.
+    "CREATE TABLE stories_fts_stems (id INTEGER PRIMARY KEY REFERENCES stories(id), stems TEXT)",
+    f"""CREATE VIEW stories_fts_search AS
+        SELECT stories.id, coalesce(stories.title, '') || char(10) || coalesce(stories.body, '') AS {WORDS_COLUMN},
+            stories_fts_stems.stems AS {FAMILIES_COLUMN}
+        FROM stories JOIN stories_fts_stems ON stories_fts_stems.id = stories.id""",
+    f"""CREATE VIRTUAL TABLE stories_fts USING fts5({WORDS_COLUMN}, {FAMILIES_COLUMN}, content='stories_fts_search',
+        content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
+    # The words each outcome is named by in the frameworks in use: a query word found here names an outcome.
+    """CREATE TABLE outcome_vocabulary (word TEXT, family TEXT, framework TEXT, framework_name TEXT, domain TEXT,
+        domain_label TEXT, rule TEXT)""",
 ]
 
 
 def write_tables(
-    db: sqlite_utils.Database, audience: str, rows: list[dict[str, Any]], interventions: list[Mapping[str, Any]]
+    db: sqlite_utils.Database,
+    audience: str,
+    rows: list[dict[str, Any]],
+    interventions: list[Mapping[str, Any]],
+    vocabulary: Iterable[VocabularyWord] = (),
 ) -> None:
-    """Fill a fresh file from the published form of each story."""
+    """Fill a fresh file from the published form of each story, and the outcome vocabulary searches read."""
     by_id = {item["id"]: item for item in interventions}
     with db.atomic():
         _create(db)
         _insert(db, "interventions", (item for item in interventions))
         _insert(db, "stories", (_story_row(row, audience) for row in rows))
+        _insert(db, "stories_fts_stems", ({"id": row["id"], "stems": _families(row)} for row in rows))
+        _insert(db, "outcome_vocabulary", (dataclasses.asdict(word) for word in vocabulary))
         _insert(db, "story_outcomes", (_outcome_row(row, outcome, by_id) for row in rows for outcome in row["outcomes"]))
         _insert(
             db,
@@ -137,10 +159,11 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
             db.execute("INSERT INTO stories_fts (stories_fts, rank) VALUES ('secure-delete', 1)")
         # An external-content index forgets a row only when told the exact words it indexed.
         db.execute(
-            "INSERT INTO stories_fts (stories_fts, rowid, title, body)"
-            f" SELECT 'delete', id, title, body FROM stories WHERE id IN {_IDS}",
+            f"INSERT INTO stories_fts (stories_fts, rowid, {WORDS_COLUMN}, {FAMILIES_COLUMN})"
+            f" SELECT 'delete', id, {WORDS_COLUMN}, {FAMILIES_COLUMN} FROM stories_fts_search WHERE id IN {_IDS}",
             [ids],
         )
+        db.execute(f"DELETE FROM stories_fts_stems WHERE id IN {_IDS}", [ids])
         db.execute(f"DELETE FROM story_outcomes WHERE story_id IN {_IDS}", [ids])
         db.execute(f"DELETE FROM story_interventions WHERE story_id IN {_IDS}", [ids])
         db.execute(f"DELETE FROM stories WHERE id IN {_IDS}", [ids])
@@ -168,7 +191,8 @@ def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, A
 def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
     """Counts, search index and the file's own description, all derived from the rows now in it."""
     _count(db, audience)
-    db["stories"].enable_fts(["title", "body"], tokenize="porter", create_triggers=False)  # also fills the index
+    db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('rebuild')")  # the index, from stories_fts_search
+    db["outcome_vocabulary"].create_index(["family"])
     # Search results are listed newest first: the index lets SQLite walk them in that order.
     db["stories"].create_index(["told_on"])
     db["story_outcomes"].create_index(["domain", "direction"])
@@ -213,6 +237,10 @@ def _story_row(row: dict[str, Any], audience: str) -> dict[str, Any]:
         "contracts": json.dumps(sorted({i["contract_ref"] for i in interventions if i["contract_ref"]})),
         "outcomes": json.dumps([f"{outcomes.domain_label(o['domain'])}: {o['direction']}" for o in row["outcomes"]]),
     }
+
+
+def _families(row: Mapping[str, Any]) -> str:
+    return families(f"{row['title'] or ''}\n{row['body'] or ''}")
 
 
 def _outcome_row(row: dict[str, Any], outcome: dict[str, Any], interventions: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:

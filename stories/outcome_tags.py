@@ -1,7 +1,9 @@
 """Outcome tags: machine suggestions with provenance, and the people's decisions that make them evidence.
 
-Only confirmed tags are published. A person may accept, reject, change a suggestion's direction,
-or add a tag of their own by selecting the words that show it.
+Only confirmed tags are published, and only with the storyteller's words that show them: an outcome
+with no evidence words is a claim nobody can check, so it stays in the store (the reviewer is told
+on the story page) and out of every published file and count. A person may accept, reject, change a
+suggestion's direction, or add a tag of their own by selecting the words that show it.
 """
 
 from __future__ import annotations
@@ -218,6 +220,11 @@ def save_confirmed_tag(
         " status, decided_by, decided_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'person', 'confirmed', ?, ?, ?)",
         [story_id, framework, version, domain, direction, start, end, evidence, decided_by, stamp, stamp],
     ).lastrowid
+
+
+def has_evidence(evidence: str | None) -> bool:
+    """Whether a tag's evidence is words a reader can check: an outcome is published only with them."""
+    return bool(evidence and evidence.strip())
 
 
 def evidence_span(body: str, tag: Mapping[str, Any]) -> tuple[int, int] | None:

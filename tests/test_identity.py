@@ -104,7 +104,7 @@ def test_a_contribution_statement_added_after_sign_off_goes_back_to_review(clien
     story_id = record(client, identity_level="pseudonym")
     decide(client, story_id, Priya="keep")
     sign_off(client, story_id)
-    tag_id = add_tag(db, story_id, "relationships")
+    tag_id = add_tag(db, story_id, "relationships", evidence="I go to the lunch club.")
     assert public_rows(instance, "SELECT id FROM stories") == [(story_id,)]
 
     statement = "her neighbour Dave Pickersgill at 14 Elm Street got her to ring"

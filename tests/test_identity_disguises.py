@@ -72,7 +72,7 @@ def test_disguises_in_a_contribution_statement_are_hidden(client, auth, db, inst
     story_id = record(client, identity_level="anonymous")
     decide(client, story_id, Priya="keep")
     sign_off(client, story_id)
-    tag_id = add_tag(db, story_id, "relationships")
+    tag_id = add_tag(db, story_id, "relationships", evidence="I go to the lunch club.")
     statement = "The lunch club and H\u2013O\u2013L\u2013T family helped, ʜᴏʟᴛ said so."
     client.post(f"/stories/{story_id}/outcomes/{tag_id}/link", data={"contribution_statement": statement})
     keep_every_flagged_name(client, story_id)

@@ -332,7 +332,7 @@ def test_invisible_characters_are_seen_through_in_every_published_text(client, a
     story_id = record(client, identity_level="anonymous", title="Ho\u200blt and the lunch club")
     decide(client, story_id, Priya="keep")
     sign_off(client, story_id)
-    tag_id = add_tag(db, story_id, "relationships")
+    tag_id = add_tag(db, story_id, "relationships", evidence="I go to the lunch club.")
     client.post(f"/stories/{story_id}/outcomes/{tag_id}/link", data={"contribution_statement": "Ho\u200blt said it"})
     sign_off(client, story_id)
     assert public_rows(instance, "SELECT title FROM stories") == [("[the storyteller] and the lunch club",)]

@@ -6,8 +6,10 @@ import pytest
 
 from conftest import add_tag, story_form
 from pipelines.publish import run_publish
-from stories.consent import WITHDRAWN
+from stories.consent import PUBLISHED_AUDIENCES, WITHDRAWN
+from stories.outcome_tags import save_confirmed_tag
 from stories.records import add_consent_event, approve_story, decide_name, record_story
+from stories.search import match_expression
 from stories.sqlite import sqlite3
 
 
@@ -88,9 +90,15 @@ def test_an_undecided_other_name_holds_back_an_anonymous_story(instance, db, org
 def test_full_text_search_finds_published_words_and_plural_forms(instance, signed_off):
     signed_off()
     run_publish(instance)
-    hits = published(instance, "public", "SELECT rowid FROM stories_fts WHERE stories_fts MATCH 'lunch club'")
-    assert len(hits) == 1
-    assert published(instance, "public", "SELECT rowid FROM stories_fts WHERE stories_fts MATCH 'clubs'")
+    assert len(searched(instance, "lunch club")) == 1
+    assert searched(instance, "clubs")
+
+
+def searched(instance, typed: str) -> list[int]:
+    """Stories the public file's index finds for what a person typed, read as Datasette's search reads it."""
+    with sqlite3.connect(instance.published_path("public")) as conn:
+        sql = "SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?"
+        return [row[0] for row in conn.execute(sql, [match_expression(typed)])]
 
 
 def test_withdrawal_leaves_no_trace_in_the_rebuilt_file(instance, db, signed_off):
@@ -172,3 +180,19 @@ def test_a_phone_number_holds_back_an_anonymous_story_until_a_reviewer_decides(i
     run_publish(instance)
     body = published(instance, "public")[0]["body"]
     assert "07700" not in body and "[phone number]" in body
+
+
+def test_an_outcome_is_published_only_with_the_words_that_show_it(instance, db, signed_off):
+    story_id = signed_off()
+    body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0]
+    words = body.split(".")[-2]
+    save_confirmed_tag(db, story_id, "relationships", "improved", (body.index(words), body.index(words) + len(words)), body)
+    save_confirmed_tag(db, story_id, "health", "improved", (None, None), body)  # stated, with no words showing it
+    run_publish(instance)
+    for audience in PUBLISHED_AUDIENCES:
+        outcomes = published(instance, audience, "SELECT domain, evidence FROM story_outcomes")
+        assert [o["domain"] for o in outcomes] == ["relationships"] and outcomes[0]["evidence"].strip(), audience
+        counted = published(instance, audience, "SELECT domain_label FROM outcome_summary")
+        assert counted == [{"domain_label": "Our relationships"}], audience
+        listed = published(instance, audience, "SELECT outcomes FROM stories")
+        assert listed == [{"outcomes": '["Our relationships: improved"]'}], audience

@@ -183,3 +183,16 @@ def test_a_direction_chosen_without_a_decision_sends_every_choice_back_unsaved(c
     assert '<option value="mixed" selected>' in direction  # the choice is kept, to be decided on
     assert re.search(rf'id="confirm-{money["id"]}" name="tag-{money["id"]}" value="confirmed" checked', page)  # kept
     assert tags(db, story_id)["personal_finance"]["status"] == "suggested"  # nothing half-saved
+
+
+def test_the_reviewer_is_told_an_outcome_without_evidence_words_will_not_be_published(client, auth, db):
+    from stories.outcome_tags import save_confirmed_tag
+
+    auth.login("reviewer")
+    story_id = record(client)
+    save_confirmed_tag(db, story_id, "health", "improved", (None, None), BODY)
+    page = html.unescape(client.get(f"/stories/{story_id}").get_data(as_text=True))
+    item = re.search(r'<li class="tag tag-confirmed[^"]*"[^>]*>(.*?)</li>', page, re.S)
+    assert item and "Health" in item.group(1)
+    assert "Not published: no words in the story show this outcome yet." in item.group(1)
+    assert page.count("Not published: no words in the story show this outcome yet.") == 1

@@ -127,7 +127,7 @@ def test_a_withdrawal_does_not_wait_for_a_rebuild_and_the_rebuild_does_not_bring
     first, second = list(stories)[:2]
     # The rebuild has read the store (both stories still consented) and written its new public
     # file, and stops there, before it swaps the file in.
-    paused = Paused(monkeypatch, publish, "write_tables", lambda db, audience, rows, interventions: audience == "public")
+    paused = Paused(monkeypatch, publish, "write_tables", lambda db, audience, rows, interventions, **_: audience == "public")
     rebuild = in_thread(run_publish, instance)
     assert paused.reached.wait(PAUSE), "the rebuild never got to its public file"
 
@@ -253,9 +253,9 @@ def test_counts_in_the_copy_are_those_a_full_rebuild_makes(instance, db, orgs, u
         story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
         decide_name(db, story_id, "Priya", "keep", actor="t")
         approve_story(db, story_id, actor="t", user_id=users["reviewer"])
-        add_tag(db, story_id, "relationships", "improved")  # 6 stories: 5 after the withdrawal
+        add_tag(db, story_id, "relationships", "improved", evidence="I go to the lunch club.")  # 6 stories: 5 after
         if n < 5:
-            add_tag(db, story_id, "health", "mixed")  # 5 stories: 4 after
+            add_tag(db, story_id, "health", "mixed", evidence="I feel like myself again.")  # 5 stories: 4 after
         ids.append(story_id)
     run_publish(instance)
 

@@ -23,7 +23,7 @@ from stories import audit, auth
 from stories.db import connect
 from stories.evidence import MAX_EVIDENCE_BYTES
 from stories.instance import Instance
-from stories.outcome_tags import evidence_span
+from stories.outcome_tags import evidence_span, has_evidence
 from stories.outcomes import domain_label
 from stories.text import paragraphs
 from stories.validation import MAX_INTEGER, Invalid
@@ -231,6 +231,7 @@ def init_app(app: Flask) -> None:
             "labelled": labelled,
             "copies_to_destroy": copies_to_destroy,
             "evidence_chunks": evidence_chunks,
+            "has_evidence": has_evidence,
             "paragraphs": paragraphs,
             "domain_label": domain_label,
             "msc_notices": msc_notices,

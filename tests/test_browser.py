@@ -492,9 +492,7 @@ def test_a_signed_form_borrowed_with_a_byte_changed_is_refused_in_the_browser(
 
 
 @pytest.mark.parametrize("width", [390, 1366])
-def test_a_signed_picture_put_in_a_pdf_or_turned_is_refused_in_the_browser(
-    storybank, chromium_browser, request, tmp_path, width
-):
+def test_a_signed_picture_put_in_a_pdf_or_turned_is_refused_in_the_browser(storybank, chromium_browser, request, tmp_path, width):
     """Found from outside: Olive's form as a PNG, then in a PDF (as a scanner app makes it) or turned, was Kevin's."""
     from PIL import Image, ImageDraw
 

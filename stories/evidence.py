@@ -294,15 +294,30 @@ def _page_pictures(data: bytes) -> list[Image.Image]:
         reader.decrypt("")
     pictures = []
     for page in reader.pages:
-        if any(_resolve(_resolve(annotation).get("/AP")) for annotation in _resolve(page.get("/Annots")) or []):
-            continue  # a form field or a stamp shows on it too
-        marks = list(_marks(reader, page.get_contents(), page.get("/Resources"), IDENTITY, depth=0))
-        if len(marks) == 1 and marks[0] is not None:
-            image, matrix = marks[0]
-            width, height = image.get("/Width", 0), image.get("/Height", 0)
-            if _covered(matrix, [float(n) for n in page.cropbox]) >= PAGE_COVERED and 0 < width * height <= MAX_PIXELS:
-                pictures.append(_decoded(image).convert("RGB"))
+        try:
+            picture = _page_picture(reader, page)
+        except Exception:  # noqa: BLE001 - a page this cannot take apart is known by what it draws (`_pdf_drawing`) alone
+            picture = None
+        if picture is not None:
+            pictures.append(picture)
     return pictures
+
+
+def _page_picture(reader: PdfReader, page: Any) -> Image.Image | None:
+    if any(_resolve(_resolve(annotation).get("/AP")) for annotation in _resolve(page.get("/Annots")) or []):
+        return None  # a form field or a stamp shows on it too
+    marks = list(_marks(reader, page.get_contents(), page.get("/Resources"), IDENTITY, depth=0))
+    if len(marks) != 1 or marks[0] is None:
+        return None
+    image, matrix = marks[0]
+    if _covered(matrix, [float(n) for n in page.cropbox]) < PAGE_COVERED:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        picture = _decoded(image)
+        if picture.width * picture.height > MAX_PIXELS:
+            return None
+        return picture.convert("RGB")
 
 
 def _decoded(image: StreamObject) -> Image.Image:
@@ -310,7 +325,9 @@ def _decoded(image: StreamObject) -> Image.Image:
     filters = _resolve(image.get("/Filter"))
     last = filters[-1] if isinstance(filters, ArrayObject) and filters else filters
     if last == "/DCTDecode" and "/Decode" not in image:
-        return Image.open(io.BytesIO(image.get_data()))
+        return Image.open(io.BytesIO(image.get_data()))  # opened lazily: its size is read before its pixels
+    if not 0 < image.get("/Width", 0) * image.get("/Height", 0) <= MAX_PIXELS:
+        raise ValueError("no picture of a page")
     return image.decode_as_image()
 
 

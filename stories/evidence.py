@@ -5,10 +5,21 @@ enough to read a page in (MIN_SIDE pixels each way) that is not one colour throu
 all the check claims: nobody's signature is detected here, a person looks at the form.
 
 A signed form is one storyteller's, so the same document must be recognised however its bytes
-were changed. Its fingerprint is what it shows, not its bytes: for a PDF, what each page draws
-(its content operations, the images and form fields it shows), so bytes after the end, metadata,
-another file layout or compression are the same form; for a picture, its pixels, so metadata,
-trailing bytes or another lossless encoding are the same form.
+were changed. It is known by what it shows, not its bytes, as a set of fingerprints; two files
+sharing any one of them are the same form:
+
+- a PDF by what each page draws (its content operations, the images and form fields it shows), so
+  bytes after the end, metadata, another file layout or compression are the same form; and by the
+  picture on each page that is only a picture (a scan: one image over the page, nothing else showing
+  but an invisible OCR layer), so a picture on file and the same picture in a PDF are one form;
+- a picture by its pixels, read the same whichever way up, mirrored, in colour or grey, with a plain
+  border, or enlarged by repeating each pixel (nothing is lost in those), so metadata, trailing bytes,
+  another lossless format or those changes are the same form; and by those pixels after JPEG
+  compression as libjpeg does it by default, which is what a picture becomes when Pillow or a
+  scanner app built on libjpeg wraps it in a PDF.
+
+Any other compression, resampling or edit makes new pixels, out of reach of an exact fingerprint
+(bench/form_likeness.py: a perceptual hash cannot tell two people's forms on one template apart).
 """
 
 from __future__ import annotations
@@ -16,15 +27,17 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import os
 import re
 import struct
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageOps
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject, NameObject, StreamObject
 
@@ -111,22 +124,22 @@ def keep_form(
     Returns its stored name. Every way a form arrives (the app's forms, an import, the demo) comes here.
     """
     name = store_evidence(evidence_dir, data, field, received)
-    note_form(db, name, form_fingerprint(data))
+    note_form(db, name, form_fingerprints(data))
     register_upload(db, EVIDENCE, name, actor)
     return name
 
 
-def form_fingerprint(data: bytes) -> str:
-    """What a stored form shows, as a digest: the same for the same document however its bytes differ."""
+def form_fingerprints(data: bytes) -> set[str]:
+    """What a stored form shows, as digests: a file showing the same document shares at least one of them."""
     kind = evidence_kind(data)
     try:
         if kind == "pdf":
-            return "pdf:" + _pdf_drawing(data)
+            return {"pdf:" + _pdf_drawing(data), *("pixels:" + _pixels(page) for page in _page_pictures(data))}
         if kind not in (None, "heic"):  # no HEIC decoder here: its bytes are all there is to go on
-            return "pixels:" + _pixels(data)
+            return {"pixels:" + pixels for pixels in _picture_pixels(data)}
     except Exception:  # noqa: BLE001 - a file store_evidence accepted but this cannot take apart: its bytes, as before
         pass
-    return "bytes:" + hashlib.sha256(data).hexdigest()
+    return {"bytes:" + hashlib.sha256(data).hexdigest()}
 
 
 def _pdf_drawing(data: bytes) -> str:
@@ -196,13 +209,172 @@ def _canonical(value: Any) -> bytes:
     return repr(value).encode()
 
 
-def _pixels(data: bytes) -> str:
-    """A digest of the picture's pixels, the right way up, whatever the file format, metadata or bytes after it."""
+def _picture_pixels(data: bytes) -> set[str]:
+    """The picture's pixels, and the same pixels as a libjpeg default JPEG of them (in colour and in grey) shows them."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data)) as picture:
             upright = ImageOps.exif_transpose(picture).convert("RGB")
-    return hashlib.sha256(b"%dx%d" % upright.size + upright.tobytes()).hexdigest()
+    return {_pixels(upright), *(_pixels(_as_default_jpeg(upright.convert(mode))) for mode in ("RGB", "L"))}
+
+
+def _as_default_jpeg(picture: Image.Image) -> Image.Image:
+    """The picture as Pillow writes it into a PDF (libjpeg at its default quality, 75), read back."""
+    out = io.BytesIO()
+    picture.save(out, "JPEG")
+    return Image.open(out)
+
+
+# The ways a picture can be turned or mirrored besides as it is: eight in all.
+TURNS = tuple(Image.Transpose)
+
+
+def _pixels(picture: Image.Image) -> str:
+    """A digest of what the picture shows, the same however it was turned, mirrored, greyed, framed or enlarged.
+
+    Grey: a colour form photocopied or greyed is the same document. A border of one colour is trimmed,
+    and a picture enlarged by repeating each pixel k times each way is taken back to its own size.
+    Of the eight ways the result can be turned or mirrored, the least digest is the picture's.
+    """
+    grey = _unenlarged(_trimmed(picture.convert("L")))
+    return min(_digest(grey), *(_digest(grey.transpose(turn)) for turn in TURNS))
+
+
+def _digest(picture: Image.Image) -> str:
+    return hashlib.sha256(b"%dx%d" % picture.size + picture.tobytes()).hexdigest()
+
+
+def _trimmed(grey: Image.Image) -> Image.Image:
+    """The picture without a border all of its corner's shade (a scanner's margin, a frame added later)."""
+    plain = Image.new("L", grey.size, grey.getpixel((0, 0)))
+    box = ImageChops.difference(grey, plain).getbbox()
+    return grey.crop(box) if box else grey
+
+
+def _unenlarged(grey: Image.Image) -> Image.Image:
+    """The picture at the size it was before each of its pixels was repeated k × k times (nearest-neighbour enlarging)."""
+    factor = next((p for p in _prime_factors(math.gcd(*grey.size)) if _repeats_blocks(grey, p)), None)
+    while factor:
+        grey = grey.resize((grey.width // factor, grey.height // factor), Image.Resampling.NEAREST)
+        factor = next((p for p in _prime_factors(math.gcd(*grey.size)) if _repeats_blocks(grey, p)), None)
+    return grey
+
+
+def _repeats_blocks(grey: Image.Image, factor: int) -> bool:
+    """Is the picture made of factor × factor blocks each of one shade?"""
+    smaller = grey.resize((grey.width // factor, grey.height // factor), Image.Resampling.NEAREST)
+    return smaller.resize(grey.size, Image.Resampling.NEAREST).tobytes() == grey.tobytes()
+
+
+def _prime_factors(number: int) -> list[int]:
+    factors, candidate = [], 2
+    while candidate * candidate <= number:
+        while number % candidate == 0:
+            factors.append(candidate)
+            number //= candidate
+        candidate += 1
+    return factors + ([number] if number > 1 else [])
+
+
+# A page is a picture when one image covers this much of it: a scan's page, not a logo or a photo on a letter.
+PAGE_COVERED = 0.9
+# What paints a mark on a page besides an image: a path stroked or filled, shading, an inline image.
+PAINTING = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"sh", b"INLINE IMAGE"}
+SHOWING_TEXT = {b"Tj", b"TJ", b"'", b'"'}
+INVISIBLE_TEXT = 3  # text render mode 3: an OCR layer over a scan, there to be searched, not seen
+Matrix = tuple[float, float, float, float, float, float]
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _page_pictures(data: bytes) -> list[Image.Image]:
+    """The picture on each page that is only a picture: one image over the page, nothing else showing on it."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted:
+        reader.decrypt("")
+    pictures = []
+    for page in reader.pages:
+        try:
+            picture = _page_picture(reader, page)
+        except Exception:  # noqa: BLE001 - a page this cannot take apart is known by what it draws (`_pdf_drawing`) alone
+            picture = None
+        if picture is not None:
+            pictures.append(picture)
+    return pictures
+
+
+def _page_picture(reader: PdfReader, page: Any) -> Image.Image | None:
+    if any(_resolve(_resolve(annotation).get("/AP")) for annotation in _resolve(page.get("/Annots")) or []):
+        return None  # a form field or a stamp shows on it too
+    marks = list(_marks(reader, page.get_contents(), page.get("/Resources"), IDENTITY, depth=0))
+    if len(marks) != 1 or marks[0] is None:
+        return None
+    image, matrix = marks[0]
+    if _covered(matrix, [float(n) for n in page.cropbox]) < PAGE_COVERED:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        picture = _decoded(image)
+        if picture.width * picture.height > MAX_PIXELS:
+            return None
+        return picture.convert("RGB")
+
+
+def _decoded(image: StreamObject) -> Image.Image:
+    """An image XObject's pixels. A JPEG is read as it is (pypdf would compress it again on the way)."""
+    filters = _resolve(image.get("/Filter"))
+    last = filters[-1] if isinstance(filters, ArrayObject) and filters else filters
+    if last == "/DCTDecode" and "/Decode" not in image:
+        return Image.open(io.BytesIO(image.get_data()))  # opened lazily: its size is read before its pixels
+    if not 0 < image.get("/Width", 0) * image.get("/Height", 0) <= MAX_PIXELS:
+        raise ValueError("no picture of a page")
+    return image.decode_as_image()
+
+
+def _marks(reader: PdfReader, contents: Any, resources: Any, matrix: Matrix, depth: int) -> Iterator[Any]:
+    """What a content stream shows: (image, where it is drawn) for each image, None for any other visible mark."""
+    if contents is None or depth > MAX_NESTING:
+        return
+    objects = _resolve(_resolve(resources or {}).get("/XObject")) or {}
+    saved: list[tuple[Matrix, int]] = []
+    text_mode = 0
+    for operands, operator in ContentStream(_resolve(contents), reader).operations:
+        if operator == b"q":
+            saved.append((matrix, text_mode))
+        elif operator == b"Q" and saved:
+            matrix, text_mode = saved.pop()
+        elif operator == b"cm":
+            matrix = _times(tuple(float(n) for n in operands), matrix)
+        elif operator == b"Tr":
+            text_mode = int(operands[0])
+        elif operator in PAINTING or (operator in SHOWING_TEXT and text_mode != INVISIBLE_TEXT):
+            yield None
+        elif operator == b"Do" and operands:
+            shown = _resolve(objects.get(operands[0]))
+            if isinstance(shown, StreamObject) and shown.get("/Subtype") == "/Image":
+                yield shown, matrix
+            elif isinstance(shown, StreamObject):
+                inner = tuple(float(n) for n in shown.get("/Matrix", IDENTITY))
+                yield from _marks(reader, shown, shown.get("/Resources") or resources, _times(inner, matrix), depth + 1)
+
+
+def _times(first: Matrix, then: Matrix) -> Matrix:
+    """Two PDF transformation matrices applied one after the other (PDF 32000, 8.3.4)."""
+    a, b, c, d, e, f = first
+    p, q, r, s, t, u = then
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u)
+
+
+def _covered(matrix: Matrix, box: list[float]) -> float:
+    """How much of the page box (x0, y0, x1, y1) an image drawn with this matrix covers, 0 to 1."""
+    a, b, c, d, e, f = matrix
+    xs = [e, a + e, c + e, a + c + e]
+    ys = [f, b + f, d + f, b + d + f]
+    left, bottom, right, top = min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3])
+    width = min(max(xs), right) - max(min(xs), left)
+    height = min(max(ys), top) - max(min(ys), bottom)
+    page = (right - left) * (top - bottom)
+    return max(width, 0) * max(height, 0) / page if page > 0 else 0.0
 
 
 def _pdf_problem(data: bytes) -> str | None:

@@ -606,10 +606,22 @@ def _clean_case_study_quotes(db: sqlite_utils.Database, moved: set[int]) -> None
 
 @migration
 def m015e_form_fingerprints(db: sqlite_utils.Database) -> None:
-    """What each stored signed form shows, so the same document is known in other bytes (stories/evidence.py)."""
-    from stories.evidence import form_fingerprint  # PIL and pypdf: only when this migration runs
+    """What each stored signed form shows, so the same document is known in other bytes (stories/evidence.py).
 
+    Its forms on file are fingerprinted by m017e_form_fingerprint_sets, which fingerprints them as they are read now.
+    """
     db.execute("CREATE TABLE form_fingerprints (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)")
+
+
+@migration
+def m017e_form_fingerprint_sets(db: sqlite_utils.Database) -> None:
+    """A form has several fingerprints (its PDF's drawing, each page's picture; a picture however turned or compressed
+    into a PDF), so every form on file is fingerprinted again the way stories/evidence.py reads it now."""
+    from stories.evidence import form_fingerprints  # PIL and pypdf: only when this migration runs
+    from stories.stored_files import note_form
+
+    db.execute("DROP TABLE IF EXISTS form_fingerprints")
+    db.execute("CREATE TABLE form_fingerprints (file TEXT NOT NULL, fingerprint TEXT NOT NULL, PRIMARY KEY (file, fingerprint))")
     db.execute("CREATE INDEX form_fingerprints_by_fingerprint ON form_fingerprints (fingerprint)")
     store = db.execute("PRAGMA database_list").fetchone()[2]
     if not store:  # an in-memory store has no evidence folder
@@ -621,6 +633,4 @@ def m015e_form_fingerprints(db: sqlite_utils.Database) -> None:
     for (name,) in db.execute(names).fetchall():
         path = folder / name
         if path.is_file():  # a form lost from the folder is evidence of nothing: publishable refuses it anyway
-            db.execute(
-                "INSERT INTO form_fingerprints (file, fingerprint) VALUES (?, ?)", [name, form_fingerprint(path.read_bytes())]
-            )
+            note_form(db, name, form_fingerprints(path.read_bytes()))

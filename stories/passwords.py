@@ -5,6 +5,8 @@ surnames, keyboard patterns, dates and repeats, and is told the account's own wo
 the person's name, the organisation's name, "storybank") so that they count as the first guesses
 they are. zxcvbn still credits each of those words with some strength (more the longer its list),
 so a password is also judged with every one of them taken out: what is left must hold on its own.
+They are taken out however they are written: in leetspeak ("Pr1tch4rd" is "pritchard") and
+backwards ("hcrahctirp"); the rest of the password is judged as typed, digits and all.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ ADVICE = "Try three or four unrelated words, or let a password manager make one.
 OWN_WORDS = "It is mostly your name, your username or your organisation's name, which anyone would guess first."
 # Shorter parts of the account's words ("of", "St") are left in a password: they are in every phrase.
 MIN_OWN_WORD = 3
+# The digits and signs a guesser tries for each letter (leetspeak): "Air3s1de" is "aireside".
+LEET = {"a": "4@", "e": "3", "i": "1", "l": "1", "o": "0", "s": "5$", "t": "7"}
 
 # zxcvbn keeps the account's own words in a module-level dictionary while it scores a password.
 _lock = threading.Lock()
@@ -67,10 +71,16 @@ def _account_words(texts: Iterable[str]) -> list[str]:
 
 
 def _without(words: list[str], password: str) -> str:
-    """The password, folded, with every account word of MIN_OWN_WORD letters or more taken out wherever it stands."""
+    """The password, folded, with every account word of MIN_OWN_WORD letters or more taken out wherever it
+    stands, forwards or backwards, each letter as itself or its leetspeak stand-ins."""
     folded = unicodedata.normalize("NFKC", password).casefold()
-    wanted = [re.escape(word) for word in words if len(word) >= MIN_OWN_WORD]
+    wanted = [_spelled_any_way(form) for word in words if len(word) >= MIN_OWN_WORD for form in (word, word[::-1])]
     return re.sub("|".join(wanted), "", folded) if wanted else folded
+
+
+def _spelled_any_way(word: str) -> str:
+    """A pattern for the word with each letter or any of its LEET stand-ins ("kevin": "k[e3]v[i1]n")."""
+    return "".join(f"[{re.escape(letter + LEET[letter])}]" if letter in LEET else re.escape(letter) for letter in word)
 
 
 def _forms(text: str) -> list[str]:

@@ -165,7 +165,7 @@ def check_evidence(
 
     A signed form is one storyteller's consent: uploaded again, it may evidence several of their
     stories, never another storyteller's, however it arrives (uploaded, imported) and in whatever
-    bytes (the same document is known by what it shows: `evidence.form_fingerprint`). A storyteller
+    bytes (the same document is known by what it shows: `evidence.form_fingerprints`). A storyteller
     is their reference (`storyteller_id`, None for one not yet on file); a story of the same reference
     whose `names` share none with the stories the form is on file for is someone else's too: the
     reference was mistyped or reused. Returns the terms with a verbal consent's time bound to that

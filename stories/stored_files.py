@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import sqlite_utils
@@ -66,9 +67,10 @@ def all_story_files(db: sqlite_utils.Database) -> set[str]:
     return {row[0] for row in db.execute(ALL_FILES_SQL)}
 
 
-def note_form(db: sqlite_utils.Database, name: str, fingerprint: str) -> None:
-    """Remember what a stored signed form shows (`evidence.form_fingerprint`), so the same document is known in other bytes."""
-    db.execute("INSERT OR IGNORE INTO form_fingerprints (file, fingerprint) VALUES (?, ?)", [name, fingerprint])
+def note_form(db: sqlite_utils.Database, name: str, fingerprints: Iterable[str]) -> None:
+    """Remember what a stored signed form shows (`evidence.form_fingerprints`), so the same document is known in other bytes."""
+    for fingerprint in fingerprints:
+        db.execute("INSERT OR IGNORE INTO form_fingerprints (file, fingerprint) VALUES (?, ?)", [name, fingerprint])
 
 
 def form_holders(db: sqlite_utils.Database, name: str) -> list[tuple[int, list[str]]]:
@@ -155,8 +157,8 @@ FILES_SQL = (
     " UNION SELECT audio_file FROM recordings WHERE story_id = ?"
 )
 ALL_FILES_SQL = "SELECT evidence_file FROM consent_events WHERE evidence_file IS NOT NULL UNION SELECT audio_file FROM recordings"
-# Every stored file showing the same form as file ? (itself included, even if it was stored before fingerprints were).
+# Every stored file showing the same form as file ?: sharing any of its fingerprints (itself included, even without any).
 SAME_FORM_SQL = (
     "SELECT ? UNION SELECT file FROM form_fingerprints"
-    " WHERE fingerprint = (SELECT fingerprint FROM form_fingerprints WHERE file = ?)"
+    " WHERE fingerprint IN (SELECT fingerprint FROM form_fingerprints WHERE file = ?)"
 )

@@ -491,3 +491,47 @@ def test_a_signed_form_borrowed_with_a_byte_changed_is_refused_in_the_browser(
         expect(page.get_by_text("too large to compare")).to_be_visible()
         page.screenshot(path=str(shots / f"datasette-400-{width}.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_a_signed_picture_put_in_a_pdf_or_turned_is_refused_in_the_browser(storybank, chromium_browser, request, tmp_path, width):
+    """Found from outside: Olive's form as a PNG, then in a PDF (as a scanner app makes it) or turned, was Kevin's."""
+    from PIL import Image, ImageDraw
+
+    steps = Steps(chromium_browser, storybank, request.node.name)
+    shots = ARTIFACTS / "picture-form"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = chromium_browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(10_000)
+    page = steps.watch(context.new_page())
+    scan = Image.new("RGB", (620, 880), "white")
+    ImageDraw.Draw(scan).text((60, 700), f"Olive Jones signed this at {width} px", fill="navy")
+    for line in range(20):
+        ImageDraw.Draw(scan).line((40, 60 + 30 * line, 500, 60 + 30 * line), fill="black")
+    olives = tmp_path / "formB.png"
+    scan.save(olives)
+    in_pdf = tmp_path / "inpdf.pdf"
+    Image.open(olives).convert("RGB").save(in_pdf, resolution=300)
+    turned = tmp_path / "turned.png"
+    scan.rotate(90, expand=True).convert("L").save(turned)
+    body = "The befriending volunteer rings me on a Tuesday and now I go to the Friday group."
+    with steps("record Olive's story with her signed form, a PNG"):
+        log_in(page, storybank.app_url, WORKER)
+        page.goto(f"{storybank.app_url}/stories/new")
+        fill_story(page, title=f"Olive's picture at {width}", reference=f"OJ-1-{width}", names="Olive Jones", body=body)
+        fill_consent(page, signed_form=olives)
+        page.get_by_role("button", name="Save story and consent").click()
+        expect(page.get_by_role("alert").filter(has_text="Story saved")).to_be_visible()
+    for form in (in_pdf, turned):
+        with steps(f"send the same picture as {form.name} for Kevin Pritchard"):
+            page.goto(f"{storybank.app_url}/stories/new")
+            fill_story(page, title=f"Kevin at {width}", reference=f"KP-9-{width}", names="Kevin Pritchard", body=body)
+            fill_consent(page, signed_form=form)
+            page.get_by_role("button", name="Save story and consent").click()
+            expect(page.get_by_role("alert").filter(has_text="nothing you typed has been lost")).to_be_visible()
+            expect(page.locator("#evidence_file-error")).to_contain_text("already on file as another storyteller")
+            expect(page.get_by_label("Title")).to_have_value(f"Kevin at {width}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(shots / f"refused-{form.stem}-{width}.png"), full_page=True)
+    context.close()
+    assert not steps.page_errors, steps.page_errors

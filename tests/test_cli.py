@@ -141,6 +141,11 @@ OWN_WORDS = [
     ("margaret.holt", "aireside-befriending-network", "", "Margaret Holt 1946"),
     ("mh", "aireside-befriending-network", "Margaret Holt", "Margaret Holt 1946"),
     ("u3", "aireside-befriending-network", "", "befriending network aireside!"),
+    # Third round: the same words in leetspeak, or written backwards.
+    ("kp1", "aireside-befriending", "Kevin Pritchard", "Air3s1de Befr1end1ng 7"),
+    ("kp2", "aireside-befriending", "Kevin Pritchard", "Pr1tch4rd Kev1n 88"),
+    ("kp3", "aireside-befriending", "Kevin Pritchard", "dr4hct1rp n1vek 1"),  # "Pritchard Kevin" backwards
+    ("kp4", "aireside-befriending", "Kevin Pritchard", "B3fr13nd1ng 41r3s1d3 $t0ryb4nk"),
 ]
 
 
@@ -154,6 +159,7 @@ def test_users_add_refuses_a_password_made_of_the_accounts_own_words(tmp_path):
 
     storybank("init")
     storybank("organisations", "add", "Aireside Befriending Network")
+    storybank("organisations", "add", "Aireside Befriending")
     storybank("organisations", "add", "Leeds City Council Tenancy Support Team", "--kind", "council")
     for username, organisation, name, weak in OWN_WORDS:
         account = ("users", "add", username, "--role", "worker", "--organisation", organisation, "--name", name)
@@ -166,3 +172,7 @@ def test_users_add_refuses_a_password_made_of_the_accounts_own_words(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "your organisation's name" in done.stdout + done.stderr
     assert "Added u4 (worker" in done.stdout
+    # A strong password keeps its digits and symbols as typed: only the account's own words are taken out.
+    kevin = ("users", "add", "kp5", "--role", "worker", "--organisation", "aireside-befriending", "--name", "Kevin Pritchard")
+    done = storybank(*kevin, "--password", "Kev1n 7 heron-quilt 41 marmalade")
+    assert done.returncode == 0, done.stderr

@@ -473,24 +473,158 @@ def test_an_import_cannot_bring_a_copy_of_a_form_on_file_with_a_byte_added(clien
     assert "row 1, evidence_file: This signed form is already on file as another storyteller" in result.output
 
 
-def test_forms_stored_before_fingerprints_are_known_by_what_they_show(instance, db, orgs):
-    """m015e_ fingerprints the forms already on file, so a changed copy of one is refused after the upgrade too."""
+@pytest.mark.parametrize("release", ["before fingerprints", "with one fingerprint a form"])
+def test_forms_stored_by_an_earlier_release_are_known_by_what_they_show(instance, db, orgs, release):
+    """m017e_ fingerprints the forms already on file as they are read now, so a changed copy of one is refused after
+    the upgrade too: a copy with bytes added, and the picture wrapped in a PDF (unknown to the earlier fingerprint)."""
     from stories.evidence import keep_form, store_evidence
     from stories.records import record_story
     from stories.stored_files import EVIDENCE, register_upload
     from stories.validation import Invalid
 
-    name = store_evidence(instance.evidence_dir, OLIVES_FORM)  # stored as before: no fingerprint
-    register_upload(db, EVIDENCE, name, "t")
-    olive = story_form(storyteller_reference="AT-0030", storyteller_names="Olive Jones", evidence_file=name)
-    record_story(db, olive, organisation_id=orgs["a"], actor="t")
-    db.execute("DROP TABLE form_fingerprints")  # the store as it was before this release
-    db.execute("DELETE FROM _migrations WHERE name = 'm015e_form_fingerprints'")
+    for n, form in enumerate((OLIVES_FORM, OLIVES_PAGE)):
+        name = store_evidence(instance.evidence_dir, form)  # stored as before: no fingerprint
+        register_upload(db, EVIDENCE, name, "t")
+        olive = story_form(title=f"Olive {n}", storyteller_reference="AT-0030", storyteller_names="Olive Jones")
+        record_story(db, {**olive, "evidence_file": name}, organisation_id=orgs["a"], actor="t")
+    db.execute("DROP TABLE form_fingerprints")  # the store as an earlier release left it
+    if release == "with one fingerprint a form":
+        db.execute("CREATE TABLE form_fingerprints (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)")
+        db.execute("INSERT INTO form_fingerprints VALUES (?, 'pixels:as-read-before')", [name])
+    else:
+        db.execute("DELETE FROM _migrations WHERE name = 'm015e_form_fingerprints'")
+    db.execute("DELETE FROM _migrations WHERE name = 'm017e_form_fingerprint_sets'")
     upgraded = instance.open()
     try:
-        copy = keep_form(upgraded, instance.evidence_dir, OLIVES_FORM + b"\n%x\n", "t")
-        kevin = story_form(storyteller_reference="AT-0031", storyteller_names="Kevin Pritchard", evidence_file=copy)
-        with pytest.raises(Invalid, match="already on file as another storyteller"):
-            record_story(upgraded, kevin, organisation_id=orgs["a"], actor="t")
+        for n, copy in enumerate((OLIVES_FORM + b"\n%x\n", _as_pdf(OLIVES_PAGE))):
+            kept = keep_form(upgraded, instance.evidence_dir, copy, "t")
+            kevin = story_form(title=f"Kevin {n}", storyteller_reference="AT-0031", storyteller_names="Kevin Pritchard")
+            with pytest.raises(Invalid, match="already on file as another storyteller"):
+                record_story(upgraded, {**kevin, "evidence_file": kept}, organisation_id=orgs["a"], actor="t")
     finally:
         upgraded.close()
+
+
+# --- the same picture turned, framed, greyed, enlarged or put in a PDF (issue 12, third round, C1 C2) ----------
+
+
+def _as_pdf(png: bytes, **options) -> bytes:
+    """What a scanner app (or Pillow) makes of a picture: a PDF page showing it, the picture compressed again as JPEG."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(out, "PDF", **options)
+    return out.getvalue()
+
+
+def _changed(png: bytes, change) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    change(Image.open(io.BytesIO(png)).convert("RGB")).save(out, "PNG")
+    return out.getvalue()
+
+
+def _framed(picture, pixels: int = 10):
+    from PIL import ImageOps
+
+    return ImageOps.expand(picture, border=pixels, fill="white")
+
+
+def _form_picture(name: str, colour: str = "navy") -> bytes:
+    """A filled-in form: a template's lines of print and boxes, the person's name and a signature in ink."""
+    from PIL import Image, ImageDraw
+
+    page = Image.new("RGB", (620, 880), "white")
+    draw = ImageDraw.Draw(page)
+    for line in range(20):
+        draw.line((40, 60 + 30 * line, 500, 60 + 30 * line), fill="black", width=1)
+        draw.rectangle((540, 52 + 30 * line, 560, 68 + 30 * line), outline="black")
+    draw.text((60, 700), f"Name: {name}", fill=colour)
+    draw.line((60, 760, 60 + 11 * len(name), 790), fill=colour, width=3)  # a signature, as long as the name
+    out = io.BytesIO()
+    page.save(out, "PNG")
+    return out.getvalue()
+
+
+OLIVES_PAGE = _form_picture("Olive Jones")
+SAME_PICTURE = {
+    "png, then wrapped in a pdf": (OLIVES_PAGE, _as_pdf(OLIVES_PAGE), "inpdf.pdf"),
+    "png, then wrapped in a pdf at 300 dpi": (OLIVES_PAGE, _as_pdf(OLIVES_PAGE, resolution=300), "inpdf.pdf"),
+    "pdf, then the png it was made from": (_as_pdf(OLIVES_PAGE), OLIVES_PAGE, "formB.png"),
+    "turned 90 degrees": (OLIVES_PAGE, _changed(OLIVES_PAGE, lambda p: p.rotate(90, expand=True)), "scan.png"),
+    "mirrored": (OLIVES_PAGE, _changed(OLIVES_PAGE, lambda p: p.transpose(0)), "scan.png"),
+    "greyscale": (OLIVES_PAGE, _changed(OLIVES_PAGE, lambda p: p.convert("L")), "scan.png"),
+    "with a 10 px white border": (OLIVES_PAGE, _changed(OLIVES_PAGE, _framed), "scan.png"),
+    "upscaled 2x nearest": (OLIVES_PAGE, _changed(OLIVES_PAGE, lambda p: p.resize((1240, 1760), 0)), "scan.png"),
+    "turned, greyed, framed and enlarged": (
+        OLIVES_PAGE,
+        _changed(OLIVES_PAGE, lambda p: _framed(p.rotate(270, expand=True).convert("L").resize((1760, 1240), 0), 7)),
+        "scan.png",
+    ),
+}
+
+
+@pytest.mark.parametrize("original, borrowed, name", SAME_PICTURE.values(), ids=SAME_PICTURE.keys())
+def test_the_same_picture_turned_or_in_a_pdf_is_still_the_first_storytellers(client, auth, original, borrowed, name):
+    # Found from outside: Olive's form as a PNG, then the same picture in a PDF, turned, mirrored, greyed,
+    # framed or enlarged, was taken as Kevin Pritchard's signed form.
+    auth.login("worker")
+    first = "inpdf.pdf" if original.startswith(b"%PDF") else "formB.png"
+    olive = story_form(title="Olive's story", storyteller_reference="OJ-1", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(olive, original, first)))
+    kevin = story_form(title="Kevin's story", storyteller_reference="KP-9", storyteller_names="Kevin Pritchard")
+    response = post_story(client, with_upload(kevin, borrowed, name))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "already on file as another storyteller" in text and 'value="Kevin&#39;s story"' in text  # nothing typed is lost
+    # Olive's own form, however it was saved, still covers another story of hers.
+    again = story_form(title="Olive's second story", storyteller_reference="OJ-1", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(again, borrowed, name)))
+
+
+def test_an_import_cannot_bring_a_form_on_file_wrapped_in_a_pdf(client, auth, instance, tmp_path):
+    auth.login("worker")
+    olive = story_form(title="Olive's story", storyteller_reference="OJ-1", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(olive, OLIVES_PAGE, "formB.png")))
+    (tmp_path / "inpdf.pdf").write_bytes(_as_pdf(OLIVES_PAGE, resolution=300))
+    row = story_form(
+        title="Imported", storyteller_reference="KP-9", storyteller_names="Kevin Pritchard", evidence_path="inpdf.pdf"
+    )
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    result = import_file(instance, path)
+    assert result.exit_code == 1, result.output
+    assert "row 1, evidence_file: This signed form is already on file as another storyteller" in result.output
+
+
+def _template_pdf_filled_in(name: str) -> bytes:
+    """One form template drawn as a full-page picture, with a person's name typed over it (a form filler's PDF)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ContentStream, DictionaryObject, NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_as_pdf(_form_picture("")))))
+    page = writer.pages[0]
+    font = {"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica"}
+    fonts = {NameObject("/F1"): DictionaryObject({NameObject(k): NameObject(v) for k, v in font.items()})}
+    page[NameObject("/Resources")][NameObject("/Font")] = DictionaryObject(fonts)
+    contents = ContentStream(page.get_contents(), writer)
+    contents.set_data(contents.get_data() + f"\nBT /F1 12 Tf 60 120 Td ({name}) Tj ET\n".encode())
+    page[NameObject("/Contents")] = writer._add_object(contents)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_two_people_filling_in_one_pictured_template_have_two_forms(client, auth):
+    """A page is a picture only when nothing else shows on it: typed over a template's picture, it is that person's."""
+    auth.login("worker")
+    for reference, person in (("OJ-1", "Olive Jones"), ("KP-9", "Kevin Pritchard")):
+        form = story_form(title=f"{person}'s story", storyteller_reference=reference, storyteller_names=person)
+        story_id_from(post_story(client, with_upload(form, _template_pdf_filled_in(person), "form.pdf")))
+    # And two people's pictures differing only in their names and signatures stay two forms, turned or not.
+    olive = story_form(title="Olive again", storyteller_reference="OJ-1", storyteller_names="Olive Jones")
+    story_id_from(post_story(client, with_upload(olive, OLIVES_PAGE, "scan.png")))
+    kevins = _changed(_form_picture("Kevin Pritchard"), lambda p: p.rotate(90, expand=True))
+    kevin = story_form(title="Kevin again", storyteller_reference="KP-9", storyteller_names="Kevin Pritchard")
+    story_id_from(post_story(client, with_upload(kevin, kevins, "scan.png")))

@@ -125,17 +125,35 @@ def _turned() -> dict[str, str]:
 
 
 @functools.cache
-def _upside_down_word() -> re.Pattern[str]:
-    """A word holding at least one turned letter."""
-    turned = "".join(_turned())
-    return re.compile(rf"(?<![^\W\d_])[^\W\d_]*[{turned}][^\W\d_]*")
+def _turned_letter() -> re.Pattern[str]:
+    return re.compile(f"[{''.join(_turned())}]")
 
 
-def _upside_down(match: re.Match[str]) -> str:
-    """An upside-down word as it reads turned the right way up: reversed, each letter the one it is drawn from."""
+def _upside_down_words(text: str) -> list[tuple[int, int, str]]:
+    """Each word holding a turned letter, as it reads turned the right way up: reversed, each letter the one
+    it is drawn from. Found from its turned letters (rare), then widened to the word: quick on ordinary text."""
     turned = _turned()
     readings = {**_UPSIDE_DOWN_READINGS, **_UPSIDE_DOWN_BORROWED}
-    return "".join(turned.get(char) or readings.get(char, char) for char in reversed(match.group()))
+    pieces: list[tuple[int, int, str]] = []
+    end = 0
+    for m in _turned_letter().finditer(text):
+        if m.start() < end:
+            continue  # another turned letter of a word already read
+        start, end = m.start(), m.end()
+        while start > 0 and text[start - 1].isalpha():
+            start -= 1
+        while end < len(text) and text[end].isalpha():
+            end += 1
+        pieces.append((start, end, "".join(turned.get(char) or readings.get(char, char) for char in reversed(text[start:end]))))
+    return pieces
+
+
+def _turned_upright(text: str) -> str:
+    out, pos = [], 0
+    for start, end, upright in _upside_down_words(text):
+        out += [text[pos:start], upright]
+        pos = end
+    return "".join(out) + text[pos:]
 
 
 def _without_marks(text: str) -> str:
@@ -335,7 +353,7 @@ def fold(text: str) -> Folded:
     folded = text
     if not text.isascii():
         folded = _stage(folded, [(m.start(), m.end(), _drawn(m)) for m in _DRAWN.finditer(folded)], maps)
-        folded = _stage(folded, [(m.start(), m.end(), _upside_down(m)) for m in _upside_down_word().finditer(folded)], maps)
+        folded = _stage(folded, _upside_down_words(folded), maps)
         folded = _stage(folded, [(m.start(), m.end(), fold_char(m.group())) for m in _NON_ASCII.finditer(folded)], maps)
     folded = _stage(folded, [(m.start(), m.end(), _spacing(m)) for m in _SPACING.finditer(folded)], maps)
     if "·" in folded:
@@ -363,7 +381,7 @@ def readable(text: str) -> str:
     if text.isascii() and not _SPACING.search(text) and "\n" not in text:
         return text
     out = []
-    for char in _upside_down_word().sub(_upside_down, _DRAWN.sub(_drawn, text)):
+    for char in _turned_upright(_DRAWN.sub(_drawn, text)):
         if char.isascii():
             out.append(char)
         elif _invisible(char):

@@ -241,12 +241,13 @@ class _Map:
         return old + old_length + last - new - new_length + 1
 
 
-def _rewrite(text: str, pieces: list[tuple[int, int, str]]) -> tuple[str, _Map]:
-    """text with each (start, end, replacement) applied, in order and not overlapping."""
+def _rewrite(text: str, pieces: list[tuple[int, int, str]], whole: bool = False) -> tuple[str, _Map]:
+    """text with each (start, end, replacement) applied, in order and not overlapping; `whole`: each piece
+    maps back only as a whole (its letters were reordered)."""
     out, marks, pos, shift = [], [], 0, 0
     for start, end, replacement in pieces:
         out += [text[pos:start], replacement]
-        if len(replacement) != end - start:  # one letter for another keeps every offset
+        if whole or len(replacement) != end - start:  # one letter for another keeps every offset
             marks.append((start + shift, start, len(replacement), end - start))
             shift += len(replacement) - (end - start)
         pos = end
@@ -284,23 +285,37 @@ def _spacing(match: re.Match[str]) -> str:
 
 
 def _spelled(match: re.Match[str]) -> list[tuple[int, int, str]]:
-    """Each word spelled out in a run of single letters: (start, end, letters). A run whose gaps differ in
-    holding a space is cut where they change ("e.g. I"); each piece needs three letters."""
+    """Each word spelled out in a run of single letters: (start, end, letters). The gaps of one word are
+    alike: all the same, all holding a space, or all one mark ("H-O.L-T"); a run is cut where they stop
+    being so ("e.g. I", "a.m./p.m."). Each word needs three letters."""
+    text = match.string
     pieces: list[tuple[int, int, str]] = []
-    letters: list[int] = []  # where each letter of the piece being read stands
-    spaced: bool | None = None
-    for gap in [*_GAP.finditer(match.string, match.start(), match.end()), None]:
-        at = gap.start() - 1 if gap else match.end() - 1
-        has_space = gap is not None and any(char.isspace() for char in gap.group())
-        letters.append(at)
-        if gap is not None and (spaced is None or has_space == spaced):
-            spaced = has_space
-            continue
-        word = "".join(match.string[i] for i in letters)
+    letters, gaps = [match.start()], []
+
+    def close() -> bool:
+        word = "".join(text[i] for i in letters)
         if len(letters) >= 3 and len(set(word.casefold())) > 1:  # "I-I-I" stammers, "x x x" kisses
             pieces.append((letters[0], letters[-1] + 1, word))
-        letters, spaced = ([], None) if len(letters) >= 3 or gap is None else (letters[-1:], has_space)
+            return True
+        return False
+
+    for gap in _GAP.finditer(text, match.start(), match.end()):
+        if _alike([*gaps, gap.group()]):
+            letters.append(gap.end())
+            gaps.append(gap.group())
+        elif close():
+            letters, gaps = [gap.end()], []
+        else:
+            letters, gaps = [letters[-1], gap.end()], [gap.group()]
+    close()
     return pieces
+
+
+def _alike(gaps: list[str]) -> bool:
+    if len(set(gaps)) == 1:
+        return True
+    spaced = [any(char.isspace() for char in gap) for gap in gaps]
+    return all(spaced) or (not any(spaced) and all(len(gap) == 1 for gap in gaps))
 
 
 @dataclass(frozen=True)
@@ -334,12 +349,12 @@ class Folded:
         return start, end
 
 
-def _stage(text: str, pieces: list[tuple[int, int, str]], maps: list[_Map]) -> str:
+def _stage(text: str, pieces: list[tuple[int, int, str]], maps: list[_Map], whole: bool = False) -> str:
     """text with the pieces that change it rewritten; their map goes first in maps."""
     pieces = [piece for piece in pieces if text[piece[0] : piece[1]] != piece[2]]
     if not pieces:
         return text
-    text, step = _rewrite(text, pieces)
+    text, step = _rewrite(text, pieces, whole)
     if step.marks:
         maps.insert(0, step)
     return text
@@ -353,7 +368,7 @@ def fold(text: str) -> Folded:
     folded = text
     if not text.isascii():
         folded = _stage(folded, [(m.start(), m.end(), _drawn(m)) for m in _DRAWN.finditer(folded)], maps)
-        folded = _stage(folded, _upside_down_words(folded), maps)
+        folded = _stage(folded, _upside_down_words(folded), maps, whole=True)
         folded = _stage(folded, [(m.start(), m.end(), fold_char(m.group())) for m in _NON_ASCII.finditer(folded)], maps)
     folded = _stage(folded, [(m.start(), m.end(), _spacing(m)) for m in _SPACING.finditer(folded)], maps)
     if "·" in folded:

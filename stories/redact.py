@@ -211,6 +211,9 @@ def _pattern(variants: Iterable[str], any_case: set[str]) -> re.Pattern[str]:
 _SPACE = r"(?:[^\S\n]+\n?|\n)[^\S\n]*"
 
 
+_ONE_SPACE = re.compile(r"\s+")
+
+
 def _escaped(variant: str) -> str:
     return re.escape(variant).replace("\\ ", _SPACE)
 
@@ -271,6 +274,8 @@ def _apply_folded(
     pos = length = 0
     for m in pattern.finditer(text):
         variant = m.group("name")
+        if variant not in rules:
+            variant = _ONE_SPACE.sub(" ", variant)  # "Pri\nya" is the rule "Pri ya"
         suffix = _possessive_suffix(text, m.end())
         if variant not in rules and variant.casefold() in by_fold:
             variant = by_fold[variant.casefold()]
@@ -488,7 +493,10 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
     """Apply rules (and, with the storyteller, what a transcript may have made of their name);
     `found` lists every name still in the text and every word that may still be the storyteller's."""
     folded = folding.fold(text)
-    apart = frozenset(folding.key(variant) for variant in rules if folding.fold(variant).spelled)
+    # Initials spelled apart ("M.A.B.") match only letters spelled apart, unless another variant is the same
+    # letters run together: "kevin" decided on, and "k-e.v-i-n" too, match "uıʌǝʞ".
+    spelled = {folding.key(variant) for variant in rules if folding.fold(variant).spelled}
+    apart = frozenset(spelled - {folding.key(variant) for variant in rules if not folding.fold(variant).spelled})
     rules = _folded_rules(rules)
     flagged: dict[str, str] = {}
     if storyteller and storyteller.told_aloud:

@@ -691,29 +691,34 @@ def _joined_mentions(text: str, lower_words: set[str]) -> list[NameMention]:
 # name no everyday word is, one of them no word at all. Honest text splits no word so: not one such pair in
 # the labelled stories' 27,000 words, where joining any two words makes 195 names ("to be", "Mei Ling").
 _PIECE = re.compile(r"[^\W\d_]+")
-_PIECE_ALONE = re.compile(r"(?<![\w'’@#.*-])[^\W\d_]+")  # not "s" of "St Mark's church"
 _SPLIT_GAP = re.compile(r"[^\S\n]*\n?[^\S\n]*")
 _PIECE_BEFORE = re.compile(r"(?<![\w'’@#.*-])([^\W\d_]+)([^\S\n]*\n?[^\S\n]*)\Z")
 MIN_SPLIT = 4
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.cache
+def _words_and_names() -> frozenset[str]:
+    """Every word and name in the lists, lower case, and of single letters only "a" and "i"."""
+    lex = lexicon()
+    return frozenset(w for w in lex.common | lex.stop | lex.given | lex.surnames if len(w) > 1) | {"a", "i"}
+
+
 def no_word(piece: str) -> bool:
     """A piece of letters that is no word and no name: "lt", "K", not "a", "Ho" only if it is in no list."""
-    lex = lexicon()
-    lower = fold(piece)
-    if len(lower) == 1:
-        return lower not in "ai"
-    return not (lower in lex.common or lower in lex.stop or lower in lex.given or lower in lex.surnames)
+    return fold(piece) not in _words_and_names()
 
 
 def split_names(text: str) -> list[NameMention]:
     """Names split in two by whitespace, each named with one space between its pieces, as a reviewer reads it."""
+    pieces = {piece.lower() for piece in _PIECE.findall(text)} - _words_and_names()
+    unknown = {piece for piece in pieces if piece.isascii() or no_word(piece)}  # "siân" is "sian"
+    if not unknown:
+        return []  # most texts: every piece is a word or a name
     given, surnames = _lowercase_names()
     found: dict[int, NameMention] = {}
-    for m in _PIECE_ALONE.finditer(text):
-        if not no_word(m.group()):
-            continue
+    for m in _PIECE.finditer(text):
+        if m.group().lower() not in unknown or re.match(r"[\w'’@#.*-]", text[m.start() - 1 : m.start()]):
+            continue  # a piece of a longer token: "s" of "St Mark's church"
         pairs = []
         before = _PIECE_BEFORE.search(text, max(0, m.start() - 40), m.start())
         if before and before.group(2):

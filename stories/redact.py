@@ -214,6 +214,12 @@ _SPACE = r"(?:[^\S\n]+\n?|\n)[^\S\n]*"
 _ONE_SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65536)
+def _spelled_apart(variant: str) -> bool:
+    return bool(folding.fold(variant).spelled)
+
+
+@functools.lru_cache(maxsize=65536)
 def _escaped(variant: str) -> str:
     return re.escape(variant).replace("\\ ", _SPACE)
 
@@ -440,6 +446,8 @@ def _split_parts(text: str, parts: Sequence[str]) -> tuple[set[str], set[str]]:
         return set(), set()
     hide, flag = set(), set()
     for m in _split_pattern(words).finditer(text):
+        if re.match(r"[\w'’.-]", text[m.start() - 1 : m.start()]):
+            continue  # inside a longer word
         pieces = m.group().split()
         (hide if any(no_word(piece) for piece in pieces) else flag).add(m.group())
     return hide, flag
@@ -447,7 +455,8 @@ def _split_parts(text: str, parts: Sequence[str]) -> tuple[set[str], set[str]]:
 
 @functools.lru_cache(maxsize=256)
 def _split_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w'’.-])(?i:{'|'.join(_split_anywhere(word) for word in words)})(?![\w-])")
+    # The alternation comes first, so the regex skips to each word's first letter (the word before is checked after).
+    return re.compile(rf"(?i:{'|'.join(_split_anywhere(word) for word in words)})(?![\w-])")
 
 
 def _split_anywhere(word: str) -> str:
@@ -495,8 +504,8 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
     folded = folding.fold(text)
     # Initials spelled apart ("M.A.B.") match only letters spelled apart, unless another variant is the same
     # letters run together: "kevin" decided on, and "k-e.v-i-n" too, match "uıʌǝʞ".
-    spelled = {folding.key(variant) for variant in rules if folding.fold(variant).spelled}
-    apart = frozenset(spelled - {folding.key(variant) for variant in rules if not folding.fold(variant).spelled})
+    spelled = {variant for variant in rules if _spelled_apart(variant)}
+    apart = frozenset({folding.key(v) for v in spelled} - {folding.key(v) for v in rules if v not in spelled})
     rules = _folded_rules(rules)
     flagged: dict[str, str] = {}
     if storyteller and storyteller.told_aloud:

@@ -47,10 +47,11 @@ _IGNORABLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u316
 # as nothing by a browser ("H\u2028olt" shows "Holt"), elsewhere it breaks the line. Each starts with a
 # character plain text never holds, so ordinary text costs nothing here.
 # Unicode's tag characters (U+E0020-E007E) draw nothing but encode ASCII: after a black flag they name the
-# flag's region ("🏴" + "gbeng" + cancel tag is England's flag), anywhere else they spell hidden letters.
+# flag's region ("🏴" + "gbeng" + cancel tag is England's flag; a UK nation is "gb" and three letters),
+# anywhere else, and after a flag in any other shape ("🏴" + "holt"), they spell hidden letters.
 _DRAWN = re.compile(
     "\u202e[^\u202c\u2069\n]*\u202c?|(?<=[^\\W\\d_])[\u2028\u2029](?=[^\\W\\d_])"
-    "|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f?|[\U000e0020-\U000e007e]+"
+    "|\U0001f3f4\U000e0067\U000e0062[\U000e0061-\U000e007a]{3}\U000e007f|[\U000e0020-\U000e007e]+"
 )
 _TAG_OFFSET = 0xE0000
 _TAGS = frozenset(map(chr, range(0xE0020, 0xE007F)))

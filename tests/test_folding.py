@@ -149,6 +149,8 @@ def test_tag_characters_are_read_as_the_letters_they_encode_but_a_flag_stays_a_f
     assert folded.span(11, 15) == (11, 15)
     assert readable(TAGS) == "Holt"
     assert fold(f"Cymru {WALES} am byth").text == "Cymru \U0001f3f4 am byth"  # the flag's tags draw nothing
+    not_a_nation = "\U0001f3f4" + "".join(chr(0xE0000 + ord(c)) for c in "holt") + "\U000e007f"
+    assert fold(f"I am {not_a_nation}").text == "I am \U0001f3f4holt"  # a flag's shape, but no nation's flag
 
 
 def test_emphasis_inside_a_word_is_read_as_the_plain_word():

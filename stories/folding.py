@@ -4,8 +4,9 @@ A name can be written so that it looks the same on screen and differs underneath
 character inside it ("Ho\u200blt", a variation selector, a line separator a browser draws as nothing),
 a letter of another alphabet or a styled letter drawn like a Latin one ("Ноlt", "ʜᴏʟᴛ", "🅗🅞🅛🅣"), a
 full-width or mathematical form ("Ｈｏｌｔ"), an accent, an apostrophe look-alike ("Oʼ Neill"), letters
-reversed under a right-to-left override, spelled out with any separator ("H–O–L–T", "H/O/L/T"), a dot
-inside it ("H·olt"), a line broken at a hyphen ("Ho-" / "lt"). `fold` undoes all of these at once, so
+reversed under a right-to-left override, spelled out with any separators ("H–O–L–T", "H/O/L/T", "H-O.L-T"), a dot
+inside it ("H·olt"), a line broken at a hyphen ("Ho-" / "lt"), letters turned upside down ("ʇloɥ"),
+invisible tag characters spelling letters, Markdown emphasis inside a word ("K**e**vin"). `fold` undoes all of these at once, so
 whatever finds names and whatever replaces them read the same letters; `Folded.span` maps a match
 back to the original, which is never rewritten except where a name is replaced.
 
@@ -25,6 +26,17 @@ from dataclasses import dataclass
 
 from stories.wordlists import DATA
 
+# Text written upside down ("ʇloɥ" is "Holt" turned half a circle) is read in reverse, each letter as the one
+# it is drawn from: Unicode's turned Latin letters by their names ("LATIN SMALL LETTER TURNED H"), the
+# letters that stay letters when turned (u and n, d and p, b and q, M and W swap), and the few that
+# upside-down writing borrows (dotless i for i, b with a topbar for g). Only a word holding a turned
+# letter is read so: "Yıldız", with no turned letter, is Turkish.
+_TURNED_NAME = re.compile(
+    r"^LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?TURNED ([A-Z])$|^TURNED (?:CAPITAL|SMALL) ([A-Z])$"
+)
+_TURNED_BLOCKS = ((0x180, 0x2B0), (0x1D00, 0x1DC0), (0x2100, 0x2150), (0x2C60, 0x2C80), (0xA720, 0xA800), (0x1DF00, 0x1E000))
+_UPSIDE_DOWN_READINGS = {"u": "n", "n": "u", "d": "p", "p": "d", "b": "q", "q": "b", "M": "W", "W": "M"}
+_UPSIDE_DOWN_BORROWED = {"ı": "i", "ƃ": "g", "ɟ": "f", "ɾ": "j", "ɔ": "c", "ſ": "J"}
 # Letters with no decomposition and no look-alike that people write for plain ones (German orthography).
 _LETTERS = {"ß": "ss", "ẞ": "SS"}
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) beyond the format characters
@@ -34,7 +46,15 @@ _IGNORABLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u316
 # line's end ("\u202etloH\u202c" is drawn "Holt"); a line or paragraph separator inside a word is drawn
 # as nothing by a browser ("H\u2028olt" shows "Holt"), elsewhere it breaks the line. Each starts with a
 # character plain text never holds, so ordinary text costs nothing here.
-_DRAWN = re.compile("\u202e[^\u202c\u2069\n]*\u202c?|(?<=[^\\W\\d_])[\u2028\u2029](?=[^\\W\\d_])")
+# Unicode's tag characters (U+E0020-E007E) draw nothing but encode ASCII: after a black flag they name the
+# flag's region ("🏴" + "gbeng" + cancel tag is England's flag; a UK nation is "gb" and three letters),
+# anywhere else, and after a flag in any other shape ("🏴" + "holt"), they spell hidden letters.
+_DRAWN = re.compile(
+    "\u202e[^\u202c\u2069\n]*\u202c?|(?<=[^\\W\\d_])[\u2028\u2029](?=[^\\W\\d_])"
+    "|\U0001f3f4\U000e0067\U000e0062[\U000e0061-\U000e007a]{3}\U000e007f|[\U000e0020-\U000e007e]+"
+)
+_TAG_OFFSET = 0xE0000
+_TAGS = frozenset(map(chr, range(0xE0020, 0xE007F)))
 _STYLED_LETTER = re.compile(
     r"(?:^|\s)(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL |SCRIPT )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])$"
 )
@@ -43,18 +63,26 @@ _STYLED_LETTER = re.compile(
 _DRAWN_AS_CAPITAL = frozenset("\u04cf")
 
 # After the characters are folded: a tab (and the spaces after it) is one space, as every other
-# kind of space already is; a word broken over two lines at a hyphen is one word again ("Ho-" / "lt"),
-# a compound broken at its hyphen keeps it. Each branch starts with a rare character, so the regex
-# skips ordinary text quickly.
-_SPACING = re.compile(r"[\t\v\f][ \t\v\f]*|-(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# kind of space already is; a vertical tab or form feed is the line break stories.text.clean makes of it;
+# a word broken over two lines at a hyphen is one word again ("Ho-" / "lt"), a compound broken at its
+# hyphen keeps it. Each branch starts with a rare character, so the regex skips ordinary text quickly.
+_SPACING = re.compile(r"\t[ \t]*|[\v\f]|-(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# Line breaks of other kinds (Unicode's mandatory breaks), read as the LF stories.text.clean stores for them.
+LINE_BREAKS = "\n\r\v\f\x85\u2028\u2029"
 # A dot drawn inside a word ("H·olt", Catalan "Col·lecció") does not break it; between single letters
 # it spells them out instead (below).
 _DOT_IN_WORD = re.compile(r"(?<=[^\W\d_]{2})·(?=[^\W\d_])|(?<=[^\W\d_])·(?=[^\W\d_]{2})")
-# Three or more single letters with one separator between them, the same each time (any punctuation,
-# dash, symbol or space, up to three characters: "H-O-L-T", "H. O. L. T", "H/O/L/T") are a word spelled out.
-_SPELLED = re.compile(r"(?<![^\W_])([^\W\d_])((?:[^\w\n]|_){1,3})(?:[^\W\d_]\2)+[^\W\d_](?![^\W_])")
+# Three or more single letters with separators between them (any punctuation, dash, symbol or space, up
+# to three characters: "H-O-L-T", "H. O. L. T", "H/O/L/T", "H-O.L-T") are a word spelled out, when every
+# gap holds a space or none does: "e.g. I" (one gap without, one with) is an abbreviation and a word.
+_SPELLED = re.compile(r"(?<![^\W_])[^\W\d_](?:(?:[^\w\n]|_){1,3}[^\W\d_]){2,}(?![^\W_])")
+_GAP = re.compile(r"(?:[^\w\n]|_)+")
+# Markdown emphasis inside a word ("K**e**vin", "Pr*i*tchard") is drawn as the plain word.
+_EMPHASIS = re.compile(r"(?<=[^\W\d_])\*{1,3}(?=[^\W\d_])")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_NOT_PLAIN = re.compile(r"[\t\v\f]|-[ \t]*\r?\n|(?<![^\W_])[^\W\d_](?:[^\w\n]|_){1,3}[^\W\d_](?:[^\w\n]|_)")
+_NOT_PLAIN = re.compile(
+    r"[\t\v\f]|-[ \t]*\r?\n|(?<![^\W_])[^\W\d_](?:[^\w\n]|_){1,3}[^\W\d_](?:[^\w\n]|_)|\*(?<=[^\W\d_]\*)\**[^\W\d_]"
+)
 
 
 def _plain(text: str) -> bool:
@@ -81,6 +109,52 @@ def _readings() -> dict[str, tuple[str, ...]]:
         prototype = prototypes.get(char, char)
         readings[prototype] = (*readings.get(prototype, ()), char)
     return readings
+
+
+@functools.cache
+def _turned() -> dict[str, str]:
+    """Each turned Latin letter -> the letter it is drawn from, as Unicode names them."""
+    table: dict[str, str] = {}
+    for low, high in _TURNED_BLOCKS:
+        for char in map(chr, range(low, high)):
+            found = _TURNED_NAME.match(unicodedata.name(char, ""))
+            if found and unicodedata.category(char).startswith("L"):
+                letter = found.group(1) or found.group(2)
+                small = unicodedata.category(char) == "Ll" and "SMALL CAPITAL" not in unicodedata.name(char)
+                table[char] = letter.lower() if small else letter
+    return table
+
+
+@functools.cache
+def _turned_letter() -> re.Pattern[str]:
+    return re.compile(f"[{''.join(_turned())}]")
+
+
+def _upside_down_words(text: str) -> list[tuple[int, int, str]]:
+    """Each word holding a turned letter, as it reads turned the right way up: reversed, each letter the one
+    it is drawn from. Found from its turned letters (rare), then widened to the word: quick on ordinary text."""
+    turned = _turned()
+    readings = {**_UPSIDE_DOWN_READINGS, **_UPSIDE_DOWN_BORROWED}
+    pieces: list[tuple[int, int, str]] = []
+    end = 0
+    for m in _turned_letter().finditer(text):
+        if m.start() < end:
+            continue  # another turned letter of a word already read
+        start, end = m.start(), m.end()
+        while start > 0 and text[start - 1].isalpha():
+            start -= 1
+        while end < len(text) and text[end].isalpha():
+            end += 1
+        pieces.append((start, end, "".join(turned.get(char) or readings.get(char, char) for char in reversed(text[start:end]))))
+    return pieces
+
+
+def _turned_upright(text: str) -> str:
+    out, pos = [], 0
+    for start, end, upright in _upside_down_words(text):
+        out += [text[pos:start], upright]
+        pos = end
+    return "".join(out) + text[pos:]
 
 
 def _without_marks(text: str) -> str:
@@ -129,7 +203,7 @@ def fold_char(char: str) -> str:
     if char in _LETTERS:
         return _LETTERS[char]
     if char.isspace():
-        return "\n" if char in "\n\r\u2028\u2029" else " "
+        return "\n" if char in LINE_BREAKS else " "
     decomposed = _without_marks(unicodedata.normalize("NFKD", char))
     if decomposed.isascii():
         return decomposed  # full-width, mathematical and circled forms, accents
@@ -168,12 +242,13 @@ class _Map:
         return old + old_length + last - new - new_length + 1
 
 
-def _rewrite(text: str, pieces: list[tuple[int, int, str]]) -> tuple[str, _Map]:
-    """text with each (start, end, replacement) applied, in order and not overlapping."""
+def _rewrite(text: str, pieces: list[tuple[int, int, str]], whole: bool = False) -> tuple[str, _Map]:
+    """text with each (start, end, replacement) applied, in order and not overlapping; `whole`: each piece
+    maps back only as a whole (its letters were reordered)."""
     out, marks, pos, shift = [], [], 0, 0
     for start, end, replacement in pieces:
         out += [text[pos:start], replacement]
-        if len(replacement) != end - start:  # one letter for another keeps every offset
+        if whole or len(replacement) != end - start:  # one letter for another keeps every offset
             marks.append((start + shift, start, len(replacement), end - start))
             shift += len(replacement) - (end - start)
         pos = end
@@ -182,8 +257,13 @@ def _rewrite(text: str, pieces: list[tuple[int, int, str]]) -> tuple[str, _Map]:
 
 
 def _drawn(match: re.Match[str]) -> str:
-    """What a reader sees of a right-to-left override (its letters reversed) or of a separator inside a word (nothing)."""
+    """What a reader sees of a right-to-left override (its letters reversed) or of a separator inside a word
+    (nothing); tag characters are read as the ASCII they encode, except in a flag."""
     piece = match.group()
+    if piece[0] in _TAGS:
+        return "".join(chr(ord(char) - _TAG_OFFSET) for char in piece)
+    if piece[0] == "\U0001f3f4":
+        return piece  # a region's flag: its tags stay invisible
     if piece[0] != "\u202e":
         return ""
     clusters: list[str] = []
@@ -197,15 +277,46 @@ def _drawn(match: re.Match[str]) -> str:
 
 def _spacing(match: re.Match[str]) -> str:
     piece = match.group()
+    if piece in "\v\f":
+        return "\n"
     if piece.startswith("-"):
         after = match.string[match.end() : match.end() + 1]
         return "" if after.islower() else "-"
     return " "
 
 
-def _spelled(match: re.Match[str]) -> str:
-    letters = match.group()[:: 1 + len(match.group(2))]
-    return match.group() if len(set(letters.casefold())) == 1 else letters  # "I-I-I" stammers, "x x x" kisses
+def _spelled(match: re.Match[str]) -> list[tuple[int, int, str]]:
+    """Each word spelled out in a run of single letters: (start, end, letters). The gaps of one word are
+    alike: all the same, all holding a space, or all one mark ("H-O.L-T"); a run is cut where they stop
+    being so ("e.g. I", "a.m./p.m."). Each word needs three letters."""
+    text = match.string
+    pieces: list[tuple[int, int, str]] = []
+    letters, gaps = [match.start()], []
+
+    def close() -> bool:
+        word = "".join(text[i] for i in letters)
+        if len(letters) >= 3 and len(set(word.casefold())) > 1:  # "I-I-I" stammers, "x x x" kisses
+            pieces.append((letters[0], letters[-1] + 1, word))
+            return True
+        return False
+
+    for gap in _GAP.finditer(text, match.start(), match.end()):
+        if _alike([*gaps, gap.group()]):
+            letters.append(gap.end())
+            gaps.append(gap.group())
+        elif close():
+            letters, gaps = [gap.end()], []
+        else:
+            letters, gaps = [letters[-1], gap.end()], [gap.group()]
+    close()
+    return pieces
+
+
+def _alike(gaps: list[str]) -> bool:
+    if len(set(gaps)) == 1:
+        return True
+    spaced = [any(char.isspace() for char in gap) for gap in gaps]
+    return all(spaced) or (not any(spaced) and all(len(gap) == 1 for gap in gaps))
 
 
 @dataclass(frozen=True)
@@ -239,12 +350,12 @@ class Folded:
         return start, end
 
 
-def _stage(text: str, pieces: list[tuple[int, int, str]], maps: list[_Map]) -> str:
+def _stage(text: str, pieces: list[tuple[int, int, str]], maps: list[_Map], whole: bool = False) -> str:
     """text with the pieces that change it rewritten; their map goes first in maps."""
     pieces = [piece for piece in pieces if text[piece[0] : piece[1]] != piece[2]]
     if not pieces:
         return text
-    text, step = _rewrite(text, pieces)
+    text, step = _rewrite(text, pieces, whole)
     if step.marks:
         maps.insert(0, step)
     return text
@@ -258,25 +369,35 @@ def fold(text: str) -> Folded:
     folded = text
     if not text.isascii():
         folded = _stage(folded, [(m.start(), m.end(), _drawn(m)) for m in _DRAWN.finditer(folded)], maps)
+        folded = _stage(folded, _upside_down_words(folded), maps, whole=True)
         folded = _stage(folded, [(m.start(), m.end(), fold_char(m.group())) for m in _NON_ASCII.finditer(folded)], maps)
     folded = _stage(folded, [(m.start(), m.end(), _spacing(m)) for m in _SPACING.finditer(folded)], maps)
     if "·" in folded:
         folded = _stage(folded, [(m.start(), m.end(), "") for m in _DOT_IN_WORD.finditer(folded)], maps)
-    spelled = [(m.start(), m.end(), _spelled(m)) for m in _SPELLED.finditer(folded)]
+    spelled = [piece for m in _SPELLED.finditer(folded) for piece in _spelled(m)]
     before = len(maps)
     folded = _stage(folded, spelled, maps)
-    words = tuple((new, new + length) for new, _, length, _ in maps[0].marks) if len(maps) > before else ()
-    return Folded(text, folded, tuple(maps), words)
+    words = [(new, new + length) for new, _, length, _ in maps[0].marks] if len(maps) > before else []
+    if "*" in folded:
+        emphasis = [(m.start(), m.end(), "") for m in _EMPHASIS.finditer(folded)]
+        folded = _stage(folded, emphasis, maps)
+        words = [(_after(emphasis, start), _after(emphasis, end)) for start, end in words]
+    return Folded(text, folded, tuple(maps), tuple(words))
+
+
+def _after(removed: list[tuple[int, int, str]], index: int) -> int:
+    """Where index stands once the (start, end, "") pieces before it are gone."""
+    return index - sum(end - start for start, end, _ in removed if end <= index)
 
 
 def readable(text: str) -> str:
     """A name as a reviewer should read it: the letters on screen, with nothing hidden among them.
     Accents and letters such as "ß" stay; invisible characters, look-alike and styled letters, full-width
     and mathematical forms, odd apostrophes, spacing and reversed letters become what they look like."""
-    if text.isascii() and not _SPACING.search(text):
+    if text.isascii() and not _SPACING.search(text) and "\n" not in text:
         return text
     out = []
-    for char in _DRAWN.sub(_drawn, text):
+    for char in _turned_upright(_DRAWN.sub(_drawn, text)):
         if char.isascii():
             out.append(char)
         elif _invisible(char):
@@ -287,7 +408,11 @@ def readable(text: str) -> str:
             out.append(look_alike(char) or char)
         else:
             out.append(char)
-    return _SPACING.sub(_spacing, unicodedata.normalize("NFC", "".join(out)))
+    # A name is read on one line: a line break inside one (a word broken at it) reads as a space.
+    return _LINE_BREAK.sub(" ", _SPACING.sub(_spacing, unicodedata.normalize("NFC", "".join(out))))
+
+
+_LINE_BREAK = re.compile(f"[ \t]*[{LINE_BREAKS}][ \t]*")
 
 
 def _drawn_like_another(char: str) -> bool:
@@ -297,8 +422,10 @@ def _drawn_like_another(char: str) -> bool:
 
 
 def disguised(char: str) -> bool:
-    """Drawn like a Latin letter it is not (another alphabet, a styled or enclosed form): "Н", "ʜ", "🅗", "Ｈ"."""
-    return not char.isascii() and (_drawn_like_another(char) or unicodedata.normalize("NFKC", char).isascii())
+    """Drawn like a Latin letter it is not (another alphabet; a styled, enclosed or turned form; a tag): "Н", "ʜ", "🅗", "ɥ"."""
+    if char.isascii():
+        return False
+    return _drawn_like_another(char) or unicodedata.normalize("NFKC", char).isascii() or char in _turned() or char in _TAGS
 
 
 @functools.lru_cache(maxsize=65536)

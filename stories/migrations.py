@@ -634,3 +634,43 @@ def m017e_form_fingerprint_sets(db: sqlite_utils.Database) -> None:
         path = folder / name
         if path.is_file():  # a form lost from the folder is evidence of nothing: publishable refuses it anyway
             note_form(db, name, form_fingerprints(path.read_bytes()))
+
+
+# Vertical tab, form feed, NEL and U+2028/2029 are now stored as the LF they are (stories.text.clean):
+# Word, PDF tools and phones write them, and a browser drew them as a box or as nothing ("Ho\u2028lt"
+# showed "Holt"), so text stored before holds them. One character becomes one, so no offset moves;
+# as in m011, the words a reviewer read are the same, so the m007 triggers are lifted for this alone.
+_BREAK_CHARACTERS = ("\v", "\f", "\x85", "\u2028", "\u2029")
+
+
+def _holds_break(value: object) -> bool:
+    return isinstance(value, str) and any(char in value for char in _BREAK_CHARACTERS)
+
+
+@migration
+def m016_names4_line_breaks_as_lf(db: sqlite_utils.Database) -> None:
+    triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'm007%'").fetchall()
+    for name, _ in triggers:
+        db.execute(f'DROP TRIGGER "{name}"')  # names read from the schema itself
+    for (story_id,) in db.execute("SELECT id FROM stories").fetchall():  # one at a time: 100,000 bodies fill memory
+        title, body = db.execute("SELECT title, body FROM stories WHERE id = ?", [story_id]).fetchone()
+        if _holds_break(title) or _holds_break(body):
+            db.execute("UPDATE stories SET title = ?, body = ? WHERE id = ?", [clean(title), clean(body), story_id])
+    for transcript_id, segments in db.execute("SELECT id, segments FROM transcripts").fetchall():
+        parts = json.loads(segments)
+        if any(_holds_break(part["text"]) for part in parts):
+            tidy = [{**part, "text": clean(str(part["text"]))} for part in parts]
+            db.execute("UPDATE transcripts SET segments = ? WHERE id = ?", [json.dumps(tidy), transcript_id])
+    for case_study_id, quotes in db.execute("SELECT id, quotes FROM case_studies").fetchall():
+        kept = json.loads(quotes)
+        if any(_holds_break(quote["text"]) for quote in kept):
+            kept = [{**quote, "text": clean(quote["text"])} for quote in kept]
+            db.execute("UPDATE case_studies SET quotes = ? WHERE id = ?", [json.dumps(kept), case_study_id])
+    for table, columns in _CLEANED_COLUMNS.items():
+        for row in db.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}").fetchall():
+            if any(_holds_break(value) for value in row[1:]):
+                cleaned = [clean(value) if isinstance(value, str) else value for value in row[1:]]
+                assignments = ", ".join(f"{column} = ?" for column in columns)
+                db.execute(f"UPDATE {table} SET {assignments} WHERE rowid = ?", [*cleaned, row[0]])
+    for _, sql in triggers:
+        db.execute(sql)

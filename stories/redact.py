@@ -13,7 +13,19 @@ from typing import Any
 
 from stories import folding, sound_alike
 from stories.consent import ANONYMOUS, FIRST_NAME, IDENTITY_LEVELS, NAMED, PSEUDONYM
-from stories.names import IDENTIFIER, TITLE_WORDS, TITLES, NameMention, contacts, find_names, fold, joined_segments, lexicon
+from stories.names import (
+    IDENTIFIER,
+    TITLE_WORDS,
+    TITLES,
+    NameMention,
+    contacts,
+    find_names,
+    fold,
+    given_name,
+    joined_segments,
+    lexicon,
+    no_word,
+)
 from stories.recorded_names import read_name
 from stories.wordlists import read_list
 
@@ -188,9 +200,28 @@ def _pattern(variants: Iterable[str], any_case: set[str]) -> re.Pattern[str]:
     ("Maria SMITH"), the rest (everyday words, initials) only as written. A name spelled out
     ("H-O-L-T") is one word in the folded text, so it is matched as the word."""
     alternation = "|".join(
-        f"(?i:{re.escape(v)})" if v in any_case else re.escape(v) for v in sorted(set(variants), key=len, reverse=True)
+        f"(?i:{_escaped(v)})" if v in any_case else _escaped(v) for v in sorted(set(variants), key=len, reverse=True)
     )
     return re.compile(rf"(?<![\w'’.-]){_HONORIFIC_PREFIX}{_COMPOUND_HEAD}(?P<name>{alternation}){_COMPOUND_TAIL}(?![\w-])")
+
+
+# A space between the words of a name stands for any spacing a reader sees as one: "Maria" at a line's end
+# and "Smith" at the next one's start are still "Maria Smith", and a name decided on as "Ho lt" is hidden
+# where it was written "Ho" / "lt".
+_SPACE = r"(?:[^\S\n]+\n?|\n)[^\S\n]*"
+
+
+_ONE_SPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=65536)
+def _spelled_apart(variant: str) -> bool:
+    return bool(folding.fold(variant).spelled)
+
+
+@functools.lru_cache(maxsize=65536)
+def _escaped(variant: str) -> str:
+    return re.escape(variant).replace("\\ ", _SPACE)
 
 
 # --- replacing ------------------------------------------------------------------------------
@@ -249,6 +280,8 @@ def _apply_folded(
     pos = length = 0
     for m in pattern.finditer(text):
         variant = m.group("name")
+        if variant not in rules:
+            variant = _ONE_SPACE.sub(" ", variant)  # "Pri\nya" is the rule "Pri ya"
         suffix = _possessive_suffix(text, m.end())
         if variant not in rules and variant.casefold() in by_fold:
             variant = by_fold[variant.casefold()]
@@ -330,7 +363,8 @@ def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _run_together(word: str, names: Mapping[str, str], joiners: set[str]) -> str | None:
-    """The replacement if word is made of name words (at least one of `names`) and joiners only."""
+    """The replacement if word is made of name words (at least one of `names`), joiners and given names only:
+    "vanderberg", "mholt" and "holtm" (an initial before or after), "maggieholt" (a given name beside it)."""
     reached: dict[int, str | None] = {0: None}
     for i in range(len(word)):
         if i not in reached:
@@ -339,7 +373,10 @@ def _run_together(word: str, names: Mapping[str, str], joiners: set[str]) -> str
             piece = word[i:j]
             if piece in names:
                 reached[j] = reached.get(j) or names[piece]
-            elif piece in joiners and j not in reached and (len(piece) > 1 or reached[i] is None):
+            elif j not in reached and (
+                (piece in joiners and (len(piece) > 1 or reached[i] is None or j == len(word)))
+                or (len(piece) >= MIN_JOINED and given_name(piece))
+            ):
                 reached[j] = reached[i]
     return reached.get(len(word))
 
@@ -370,6 +407,11 @@ def _joined_rules(text: str, rules: Mapping[str, str], joiners: set[str]) -> dic
         if token in found or token in rules:
             continue
         joined = bool(_JOINED.search(token))
+        # "MHolt": an initial in capitals before a capitalised name is one word, not two segments.
+        whole = _run_together(token.lower(), uncommon, joiners | set(words)) if token.isalpha() and not joined else None
+        if whole and token.lower() not in words:
+            found[token] = whole
+            continue
         for segment in joined_segments(token):
             if joined and segment in rules and segment.lower() in words:
                 found[token] = rules[segment]  # "#WillPower": a capitalised part stands as written
@@ -392,6 +434,36 @@ class MaybeStoryteller(NameMention):
 
 
 INITIALS = "may be the storyteller's initials"
+SPLIT = "may be the storyteller's name, split in two"
+MIN_SPLIT = 4  # "Lee" split in two is too often two words
+
+
+def _split_parts(text: str, parts: Sequence[str]) -> tuple[set[str], set[str]]:
+    """The storyteller's name parts written split in two by a space or a line break ("Ho lt", "Ho" / "lt"),
+    as written in the folded text: (hidden: a piece is no word at all; flagged: both are words, "new man")."""
+    words = tuple(sorted({fold(part) for part in parts if len(part) >= MIN_SPLIT and part.isalpha()}))
+    if not words:
+        return set(), set()
+    hide, flag = set(), set()
+    for m in _split_pattern(words).finditer(text):
+        if re.match(r"[\w'’.-]", text[m.start() - 1 : m.start()]):
+            continue  # inside a longer word
+        pieces = m.group().split()
+        (hide if any(no_word(piece) for piece in pieces) else flag).add(m.group())
+    return hide, flag
+
+
+@functools.lru_cache(maxsize=256)
+def _split_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    # The alternation comes first, so the regex skips to each word's first letter (the word before is checked after).
+    return re.compile(rf"(?i:{'|'.join(_split_anywhere(word) for word in words)})(?![\w-])")
+
+
+def _split_anywhere(word: str) -> str:
+    """A regex for word with one split in it: "holt" as h(?: olt|o(?: lt|l t)), quick to fail at its first letter."""
+    if len(word) == 2:
+        return re.escape(word[0]) + _SPACE + re.escape(word[1])
+    return f"{re.escape(word[0])}(?:{_SPACE}{re.escape(word[1:])}|{_split_anywhere(word[1:])})"
 
 
 @dataclass(frozen=True)
@@ -430,7 +502,10 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
     """Apply rules (and, with the storyteller, what a transcript may have made of their name);
     `found` lists every name still in the text and every word that may still be the storyteller's."""
     folded = folding.fold(text)
-    apart = frozenset(folding.key(variant) for variant in rules if folding.fold(variant).spelled)
+    # Initials spelled apart ("M.A.B.") match only letters spelled apart, unless another variant is the same
+    # letters run together: "kevin" decided on, and "k-e.v-i-n" too, match "uıʌǝʞ".
+    spelled = {variant for variant in rules if _spelled_apart(variant)}
+    apart = frozenset({folding.key(v) for v in spelled} - {folding.key(v) for v in rules if v not in spelled})
     rules = _folded_rules(rules)
     flagged: dict[str, str] = {}
     if storyteller and storyteller.told_aloud:
@@ -438,6 +513,10 @@ def _finish(text: str, rules: Mapping[str, str], storyteller: _Storyteller | Non
         rules = {**rules, **dict.fromkeys(misheard, storyteller.replacement)}
         if storyteller.kept:  # "Margaret Grinstich" becomes "Margaret", not "Margaret Margaret"
             rules.update({folding.key(f"{storyteller.kept} {word}"): storyteller.replacement for word in misheard})
+    if storyteller:
+        hide, maybe = _split_parts(folded.text, storyteller.hidden)
+        rules.update(dict.fromkeys(hide, storyteller.replacement))
+        flagged.update(dict.fromkeys(maybe, SPLIT))
     joiners = set(storyteller.joiners) if storyteller else set()
     rules = {**rules, **_folded_rules(_joined_rules(folded.text, rules, joiners))}
     new_text, redacted, spans = _apply(folded, rules, apart)

@@ -2,7 +2,10 @@
 
 Every text is cleaned as it enters (forms, import, transcripts): line breaks are LF, characters are
 composed (NFC), and NUL is gone. That is exactly what a browser's HTML parser would make of it, so
-the page's text is the stored text, character for character. An offset counts Unicode code points
+the page's text is the stored text, character for character. Line breaks of the kinds a browser does
+not draw as one (vertical tab, form feed, NEL, U+2028 and U+2029: Unicode's mandatory breaks, which
+Word, PDF tools and phones write) are stored as the LF the writer meant: a browser drew them as a
+box or as nothing, so a name could hide across one ("Ho\u2028lt" shows "Holt"). An offset counts Unicode code points
 (Python's `str` indexing; static/selection.js counts the same, never JavaScript's UTF-16 units).
 """
 
@@ -15,6 +18,9 @@ import unicodedata
 # A browser submits every line break of a form as CRLF; its HTML parser turns CRLF and a lone CR
 # into LF and drops NUL from text. Stored with them, the page and the store would disagree.
 _LINE_BREAK = re.compile(r"\r\n?")
+# One character for one, so no offset moves.
+_OTHER_BREAKS = re.compile("[\v\f\x85\u2028\u2029]")
+_AS_LF = str.maketrans(dict.fromkeys("\v\f\x85\u2028\u2029", "\n"))
 
 
 def clean(value: str) -> str:
@@ -23,6 +29,8 @@ def clean(value: str) -> str:
         value = _LINE_BREAK.sub("\n", value)
     if "\0" in value:
         value = value.replace("\0", "")
+    if _OTHER_BREAKS.search(value):
+        value = value.translate(_AS_LF)
     return value if value.isascii() else unicodedata.normalize("NFC", value)
 
 
@@ -66,7 +74,7 @@ def clean_with_offsets(value: str) -> Cleaned:
         pieces.append(new)
         at, length = found.end(), length + len(new)
     pieces.append(value[at:])
-    text = "".join(pieces)
+    text = "".join(pieces).translate(_AS_LF)
     composed = text if text.isascii() else unicodedata.normalize("NFC", text)
     stages = (tuple(breaks), _composed_changes(text, composed) if composed != text else ())
     return Cleaned(composed, text, stages)

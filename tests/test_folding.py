@@ -50,7 +50,10 @@ def test_plain_text_is_not_copied():
     assert fold(text).text is text and fold(text).unchanged
 
 
-TRICKS = st.sampled_from(["\u200b", "\u00ad", "ｘ", "é", "e\u0301", "\u043e", "\t", "ß", "ﬁ", "-\n", "’", " ", "a", "Z", "\n"])
+TRICKS = st.sampled_from(
+    ["\u200b", "\u00ad", "ｘ", "é", "e\u0301", "\u043e", "\t", "ß", "ﬁ", "-\n", "’", " ", "a", "Z", "\n"]
+    + ["ɥ", "ʇ", "*", "**", "\f", "\U000e0041", "\U0001f3f4", "\U000e007f", ".", "-"]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -113,3 +116,51 @@ def test_a_line_separator_between_words_is_a_line_break():
 def test_readable_shows_styled_and_reversed_letters_as_a_reader_sees_them():
     assert readable("ʜᴏʟᴛ") == "HOLT" and readable("🅜🅐🅡🅚") == "MARK" and readable("\u202enivlaC\u202c") == "Calvin"
     assert readable("Łódź") == "Łódź"  # a Latin letter with a stroke or an accent stays
+
+
+# Issue 12, third attack: disguises the folding still let through.
+
+
+def test_letters_spelled_out_with_mixed_marks_are_one_word_but_abbreviations_are_not():
+    assert fold("I am H-O.L-T now").text == "I am HOLT now"
+    assert fold("I am H-O.L-T now").spelled == ((5, 9),)
+    assert fold("K-E.V-I-N came").text == "KEVIN came"
+    assert fold("H. O, L. T").text == "HOLT"  # every gap holds a space
+    for text in ("e.g. I went", "i.e. a list", "9 a.m./p.m. daily", "H-O L.T"):
+        assert fold(text).spelled == () and fold(text).text == text, text
+
+
+def test_upside_down_words_read_the_right_way_up():
+    for written, read in (("ʇloɥ", "holt"), ("ʇǝɹɐƃɹɐɯ", "margaret"), ("uıʌǝʞ", "kevin"), ("ʇloH", "Holt")):
+        folded = fold(f"I saw {written} today")
+        assert folded.text == f"I saw {read} today", written
+        assert folded.span(6, 6 + len(read)) == (6, 6 + len(written))
+    assert fold("Yıldız came").text == "Yildiz came"  # Turkish dotless i: no turned letter, read as written
+    assert readable("ʇloɥ") == "holt"
+
+
+TAGS = "".join(chr(0xE0000 + ord(c)) for c in "Holt")
+WALES = "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+
+
+def test_tag_characters_are_read_as_the_letters_they_encode_but_a_flag_stays_a_flag():
+    folded = fold(f"My name is {TAGS}.")
+    assert folded.text == "My name is Holt."
+    assert folded.span(11, 15) == (11, 15)
+    assert readable(TAGS) == "Holt"
+    assert fold(f"Cymru {WALES} am byth").text == "Cymru \U0001f3f4 am byth"  # the flag's tags draw nothing
+    not_a_nation = "\U0001f3f4" + "".join(chr(0xE0000 + ord(c)) for c in "holt") + "\U000e007f"
+    assert fold(f"I am {not_a_nation}").text == "I am \U0001f3f4holt"  # a flag's shape, but no nation's flag
+
+
+def test_emphasis_inside_a_word_is_read_as_the_plain_word():
+    folded = fold("K**e**vin Pr**i**tchard and *Holt*")
+    assert folded.text == "Kevin Pritchard and *Holt*"
+    assert folded.span(0, 15) == (0, 23)
+    assert fold("I am H*O*L*T and K**e**vin").spelled == ((5, 9),)  # spelled out first, emphasis after
+
+
+def test_other_line_breaks_are_read_as_the_line_break_clean_stores():
+    for char in ("\v", "\f", "\x85", "\u2029"):
+        assert fold(f"end.{char}Next").text == "end.\nNext", repr(char)
+    assert readable("Ho\nlt") == "Ho lt"  # a name is read on one line

@@ -130,3 +130,76 @@ def test_other_peoples_names_in_disguise_wait_for_a_decision(client, auth, insta
     assert published.count("[someone]") == len(OTHERS)
     for trace in ("nkemelu", "coulthard", "farnsworth", "nivla"):
         assert trace not in published.casefold()
+
+
+# Issue 12, the third attack's last disguises: Margaret Holt's names as the attacker wrote them.
+def _tags(word: str) -> str:
+    """word in Unicode tag characters: drawn as nothing, read by any program as the letters."""
+    return "".join(chr(0xE0000 + ord(char)) for char in word)
+
+
+HOLT_LAST_DISGUISES = (
+    "H-O.L-T",  # two different separators among single letters
+    "Ho\nlt",  # a line break inside
+    "Ho\u0085lt",  # NEL
+    "Ho\u000clt",  # form feed
+    "Ho\u000blt",  # vertical tab
+    "Ho\u2029lt",  # paragraph separator
+    "Ho lt",  # a space inside
+    "holtm",  # surname, then initial
+    "MHolt",
+    "maggieholt",  # a given name joined to her surname
+    "ʇloɥ",  # upside down
+    _tags("Holt"),
+    "H**o**lt",  # Markdown emphasis inside the word
+)
+MARGARET_LAST_DISGUISES = ("ʇǝɹɐƃɹɐɯ", "M-A.R-G.A-R.E-T")
+WALES = "\U0001f3f4" + _tags("gbwls") + "\U000e007f"
+
+
+@pytest.mark.parametrize("level", ["first_name", "pseudonym", "anonymous"])
+def test_the_storytellers_names_in_the_last_disguises_are_hidden_though_the_reviewer_keeps_every_flagged_name(
+    client, auth, instance, level
+):
+    auth.login("reviewer")
+    variants = HOLT_LAST_DISGUISES if level == "first_name" else (*HOLT_LAST_DISGUISES, *MARGARET_LAST_DISGUISES)
+    body = f"I wrote my name every way I could {WALES}. " + " ".join(f"They wrote {v} on the form." for v in variants)
+    story_id = record(client, identity_level=level, storyteller_names="Margaret Holt", body=body)
+    assert flagged(client, story_id) == {}  # nothing left for a reviewer to keep by mistake, and the flag is no name
+    sign_off(client, story_id)
+
+    [(published, storyteller)] = public_rows(instance, "SELECT body, storyteller FROM stories")
+    theirs = "Margaret" if level == "first_name" else storyteller if level == "pseudonym" else "[the storyteller]"
+    assert published.count(f"They wrote {theirs} on the form.") == len(variants), published
+    assert published.startswith(f"I wrote my name every way I could {WALES}. ")  # the flag published as written
+    assert searchable(instance, "holt") == 0
+    assert not any(0xE0000 <= ord(char) <= 0xE007F for char in published.replace(WALES, ""))
+
+
+# Other people's names in the last disguises, in a named story by Nora Bell: each waits for a decision.
+OTHERS_LAST = {
+    "K-E.V-I-N": "K-E.V-I-N visited.",
+    "kevin": "uıʌǝʞ visited.",
+    "K**e**vin Pr**i**tchard": "K**e**vin Pr**i**tchard helped.",
+    "Pri ya": "Pri ya helped.",
+    "tracy": f"{_tags('tracy')} helped.",
+    "14 acacia avenue": "I live at 14 acacia avenue.",
+}
+
+
+def test_other_peoples_names_and_a_lower_case_address_in_the_last_disguises_wait_for_a_decision(client, auth, instance):
+    auth.login("reviewer")
+    body = f"My name is Nora Bell {WALES}. " + " ".join(OTHERS_LAST.values())
+    story_id = record(client, identity_level="named", storyteller_names="Nora Bell", body=body)
+    names = flagged(client, story_id)
+    assert set(names) == set(OTHERS_LAST), names
+    assert "perhaps" not in " ".join(names.values())  # nobody else's name is said to be hers
+    sign_off(client, story_id)
+    assert public_rows(instance, "SELECT count(*) FROM stories") == [(0,)]  # signed off, but names undecided
+
+    decide(client, story_id, **{name: "[someone]" for name in names})
+    [(published,)] = public_rows(instance, "SELECT body FROM stories")
+    assert published == (
+        f"My name is Nora Bell {WALES}. [someone] visited. [someone] visited. [someone] helped. [someone] helped. "
+        "[someone] helped. I live at [someone]."
+    )

@@ -140,3 +140,29 @@ def test_names_in_disguise_are_flagged(text, name):
 )
 def test_ordinary_words_are_not_flagged_by_the_disguise_rules(text):
     assert find_names(text) == []
+
+
+# Issue 12, third attack: other people's names the finder missed.
+
+
+def test_names_in_the_last_disguises_are_found():
+    text = (
+        "K-E.V-I-N rang. uıʌǝʞ waved. K**e**vin Pr**i**tchard came. Later Pri ya and Ke\nnneth came too. "
+        + "".join(chr(0xE0000 + ord(c)) for c in "tracy")
+        + " hid."
+    )
+    found = {m.name for m in find_names(text)}
+    assert {"K-E.V-I-N", "kevin", "K**e**vin Pr**i**tchard", "Pri ya", "Ke nneth", "tracy"} <= found, found
+
+
+def test_words_split_by_a_space_are_no_name_when_both_are_words():
+    wales = "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+    text = f"He said to be or not. It was in St Mark's church hall. Mei Ling came. Flag {wales}."
+    assert [m.name for m in find_names(text)] == ["Mei Ling"]  # and a flag's tags spell nobody
+
+
+def test_a_street_address_in_lower_case_is_a_contact_detail():
+    found = [m.name for m in find_identifiers("I live at 14 acacia avenue, and 3 Church Road, since 2019.")]
+    assert found == ["14 acacia avenue", "3 Church Road"]
+    for text in ("a 20 minute drive", "73, could not walk", "18 each way", "we walked 3 miles up the hill"):
+        assert find_identifiers(text) == [], text

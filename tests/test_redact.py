@@ -139,3 +139,36 @@ def test_every_title_is_hidden_with_the_name_but_everyday_words_stay():
     text = "Mister Okafor met Missus Okafor and DOCTOR OKAFOR. I miss Grace; the doctor came."
     result = redact(text, ["Grace Okafor"], replacement="[x]")
     assert result.text == "[x] met [x] and [x]. I miss [x]; the doctor came."
+
+
+# Issue 12, third attack: the storyteller's names the redactor still missed (Margaret Holt).
+TAGGED_HOLT = "".join(chr(0xE0000 + ord(c)) for c in "Holt")
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["H-O.L-T", "Ho\nlt", "Ho lt", "Ho \n lt", "holtm", "MHolt", "maggieholt", "ʇloɥ", TAGGED_HOLT, "H**o**lt"],
+)
+def test_the_storytellers_surname_in_the_last_disguises_is_hidden(written):
+    result = redact(f"They wrote {written} on it.", ["Margaret Holt"])
+    assert result.text == "They wrote [the storyteller] on it.", written
+    assert result.found == []
+
+
+def test_the_storytellers_given_name_upside_down_is_hidden():
+    assert redact("ʇǝɹɐƃɹɐɯ was here", ["Margaret Holt"]).text == "[the storyteller] was here"
+
+
+def test_a_name_part_split_into_two_words_is_flagged_as_perhaps_the_storytellers():
+    result = redact("I feel like a new man, a new\nman.", ["Peter Newman"])
+    assert result.text == "I feel like a new man, a new\nman."
+    assert [(m.name, m.why) for m in result.found] == [
+        ("new man", "may be the storyteller's name, split in two"),
+        ("new man", "may be the storyteller's name, split in two"),
+    ]
+
+
+def test_a_name_decided_on_as_split_is_hidden_wherever_its_pieces_are_split():
+    text = "Pri ya came. Then Pri\nya again."
+    result = redact_for_level(text, "named", [], other_names={"Pri ya": "[friend]"})
+    assert result.text == "[friend] came. Then [friend] again."

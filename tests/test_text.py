@@ -183,3 +183,72 @@ def test_stored_text_and_every_span_into_it_are_cleaned_without_sending_the_stor
     # The back-to-review triggers are back: a real change to the words still needs a new sign-off.
     db.execute("UPDATE stories SET body = body || ' More.' WHERE id = 1")
     assert db.execute("SELECT status FROM stories WHERE id = 1").fetchone()[0] == "submitted"
+
+
+# Issue 12, third attack: "Ho\x85lt" was stored and published as written, and drawn "Ho▯lt" or "Holt".
+OTHER_BREAKS = ("\v", "\f", "\x85", "\u2028", "\u2029")
+
+
+def test_every_kind_of_line_break_is_stored_as_lf_one_character_for_one():
+    for char in OTHER_BREAKS:
+        value = f"Margaret Ho{char}lt, 🙂 e\u0301{char}end"
+        assert clean(value) == "Margaret Ho\nlt, 🙂 é\nend", repr(char)
+        cleaned = clean_with_offsets(value)
+        assert cleaned.text == clean(value)
+        assert cleaned.span(9, 14) == (9, 14)  # no offset before an accent moves
+
+
+def test_a_story_typed_with_a_form_feed_is_stored_with_a_line_break(client, auth, db):
+    auth.login("worker")
+    form = with_signed_form(story_form(body="Page one.\fPage two.\x85Line\u2028three."))
+    assert client.post("/stories/new", data=form, content_type="multipart/form-data").status_code == 302
+    assert db.execute("SELECT body FROM stories").fetchone()[0] == "Page one.\nPage two.\nLine\nthree."
+
+
+@pytest.fixture
+def store_before_m016(tmp_path):
+    """A working store as it was before m016_names4: a signed-off story holding a form feed and a NEL."""
+    db = connect(tmp_path / "before.db")
+    without = [m for m in migrations.MIGRATIONS if not m[0].startswith("m016_names4")]
+    with mock.patch.object(migrations, "MIGRATIONS", without):
+        migrations.migrate(db)
+    db.execute("INSERT INTO organisations (id, slug, name, created_at) VALUES (1, 'o', 'O', 'now')")
+    db.execute(
+        "INSERT INTO users (id, username, display_name, password_hash, role, organisation_id, created_at)"
+        " VALUES (1, 'r', 'R', 'x', 'reviewer', 1, 'now')"
+    )
+    db.execute(
+        "INSERT INTO storytellers (id, organisation_id, reference, pseudonym_seed, created_at) VALUES (1, 1, 'R', 's', 'now')"
+    )
+    db.execute(
+        "INSERT INTO stories (id, organisation_id, storyteller_id, title, body, told_on, status, approved_by, created_at,"
+        " updated_at) VALUES (1, 1, 1, 'Page\fone', ?, '2026-01-01', 'approved', 1, 'now', 'now')",
+        ["I am Ho\x85lt.\fI feel less lonely."],
+    )
+    return db
+
+
+def test_line_breaks_stored_before_are_lf_without_sending_the_story_back(store_before_m016):
+    db = store_before_m016
+    db.execute(
+        'INSERT INTO outcome_tags (id, story_id, framework, framework_version, domain, direction, start, "end", evidence,'
+        " origin, status, created_at) VALUES (1, 1, 'ons-wellbeing', 'v', 'personal_wellbeing', 'improved', 5, 18,"
+        " ?, 'machine', 'confirmed', 'now')",
+        ["Ho\x85lt.\fI feel"],
+    )
+    db.execute(
+        "INSERT INTO case_studies (id, story_id, created_by, title, context, quotes, created_at, updated_at)"
+        " VALUES (1, 1, 1, 'Case', 'Two\vlines', ?, 'now', 'now')",
+        [json.dumps([{"start": 0, "end": 11, "text": "I am Ho\x85lt"}])],
+    )
+
+    assert migrations.migrate(db) == ["m016_names4_line_breaks_as_lf"]
+
+    title, body, status = db.execute("SELECT title, body, status FROM stories WHERE id = 1").fetchone()
+    assert (title, body, status) == ("Page\none", "I am Ho\nlt.\nI feel less lonely.", "approved")
+    start, end, evidence = db.execute('SELECT start, "end", evidence FROM outcome_tags').fetchone()
+    assert body[start:end] == evidence == "Ho\nlt.\nI feel"  # one character for one: no span moves
+    context, quotes = db.execute("SELECT context, quotes FROM case_studies").fetchone()
+    assert context == "Two\nlines" and json.loads(quotes) == [{"start": 0, "end": 11, "text": "I am Ho\nlt"}]
+    db.execute("UPDATE stories SET body = body || ' More.' WHERE id = 1")  # the back-to-review triggers are back
+    assert db.execute("SELECT status FROM stories WHERE id = 1").fetchone()[0] == "submitted"

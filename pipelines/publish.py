@@ -39,7 +39,6 @@ from stories.framework_store import frameworks_in_use
 from stories.identity import PublishedVersion, published_version, stored_or_fresh
 from stories.instance import Instance
 from stories.interventions import list_interventions
-from stories.outcome_tags import has_evidence
 from stories.records import stories_for_publication
 from stories.removals import last_removal, removed_since
 from stories.search import vocabulary
@@ -137,8 +136,7 @@ def published_rows(
                     "contribution": tag["contribution"],
                     "contribution_statement": version.contribution(tag),
                 }
-                for tag, evidence in ((tag, version.evidence(story, tag)) for tag in story.tags)
-                if has_evidence(evidence)  # an outcome without the words that show it is not published
+                for tag, evidence in version.published_tags(story)
             ],
         }
 

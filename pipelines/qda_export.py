@@ -80,7 +80,7 @@ def source_from(row: Mapping[str, Any], story: Story, version: PublishedVersion)
     """
     interventions = {item["id"]: item for item in row["interventions"]}
     codings = []
-    for tag, outcome in zip(story.tags, row["outcomes"], strict=True):
+    for (tag, _), outcome in zip(version.published_tags(story), row["outcomes"], strict=True):
         span = version.evidence_offsets(story, tag)
         linked = interventions.get(outcome["intervention_id"])
         about = [

@@ -23,7 +23,7 @@ from stories.names import (
     known_only_as_name,
     suggest_placeholders,
 )
-from stories.outcome_tags import evidence_span
+from stories.outcome_tags import evidence_span, has_evidence
 from stories.outcomes import domain_label
 from stories.recorded_names import read_name
 from stories.story import Story
@@ -83,6 +83,14 @@ class PublishedVersion:
         """A tag's evidence as published: cut from the published body where it is the body's words."""
         offsets = self.evidence_offsets(story, tag)
         return self.body[slice(*offsets)] if offsets else self.texts.get(f"evidence:{tag['id']}")
+
+    def published_tags(self, story: Story) -> list[tuple[Mapping[str, Any], str]]:
+        """The story's confirmed tags that are published, each with its evidence as published.
+
+        An outcome without the words that show it is not published: the published files and every
+        export made from them read this one list."""
+        pairs = ((tag, self.evidence(story, tag)) for tag in story.tags)
+        return [(tag, evidence) for tag, evidence in pairs if evidence is not None and has_evidence(evidence)]
 
     def contribution(self, tag: Mapping[str, Any]) -> str | None:
         return self.texts.get(f"contribution:{tag['id']}")

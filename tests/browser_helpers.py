@@ -153,6 +153,32 @@ class Storybank:
                 process.popen.wait(timeout=5)
 
 
+@contextlib.contextmanager
+def running_demo(root: Path, settings: dict[str, str] | None = None) -> Iterator[Storybank]:
+    """A demo instance in `root` (organisations, users one per role, interventions, stories), served until the end."""
+    running = Storybank(instance=root / "instance", logs=root / "logs", settings=settings or {})
+    run_storybank(["init"], running.env)
+    run_storybank(["demo"], running.env)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, closed at the end."""
+    from playwright.sync_api import sync_playwright  # only the browser tests need it
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 

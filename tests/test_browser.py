@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from audio import speak
-from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank, slug
+from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, launched_chromium, run_storybank, running_demo, slug
 
 from conftest import SIGNED_FORM, story_form
 from stories.demo import DEMO_PASSWORD, stand_in_form
@@ -49,15 +49,8 @@ TODAY = dt.date.today()
 
 @pytest.fixture(scope="module")
 def storybank(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser")
-    running = Storybank(instance=root / "instance", logs=root / "logs")
-    run_storybank(["init"], running.env)
-    run_storybank(["demo"], running.env)  # organisations, users (one per role), interventions, stories
-    try:
-        running.start()
+    with running_demo(tmp_path_factory.mktemp("browser")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +69,8 @@ def signed_consent_form(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def chromium_browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 def log_in(page: Page, app_url: str, username: str) -> None:

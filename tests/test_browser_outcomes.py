@@ -14,7 +14,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, poll, run_storybank
+from browser_helpers import ARTIFACTS, CHROMIUM, Steps, Storybank, launched_chromium, poll, running_demo
 from test_browser import REVIEWER, WORKER, fill_consent, fill_story, log_in, log_out
 
 from stories.demo import stand_in_form
@@ -45,15 +45,8 @@ JOB_TIMEOUT = 45  # s: tagging and republishing by the worker
 
 @pytest.fixture(scope="module")
 def storybank(tmp_path_factory):
-    root = tmp_path_factory.mktemp("evidence-browser")
-    running = Storybank(instance=root / "instance", logs=root / "logs")
-    run_storybank(["init"], running.env)
-    run_storybank(["demo"], running.env)
-    try:
-        running.start()
+    with running_demo(tmp_path_factory.mktemp("evidence-browser")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
@@ -66,12 +59,8 @@ def signed_consent_form(tmp_path) -> Path:
 
 @pytest.fixture
 def chromium_browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 def drag_select(page: Page, container: str, words: str) -> None:

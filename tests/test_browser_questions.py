@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank
+from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, running_demo
 from journey_checks import Axe, PageChecks, screenshot
 
 from stories.demo import DEMO_PASSWORD
@@ -36,25 +36,14 @@ PHONE_STORIES_HEIGHT = 9000  # px for the public file's 10 stories at 390 px; th
 
 @pytest.fixture(scope="module")
 def storybank(tmp_path_factory):
-    root = tmp_path_factory.mktemp("questions")
-    running = Storybank(instance=root / "instance", logs=root / "logs")
-    run_storybank(["init"], running.env)
-    run_storybank(["demo"], running.env)
-    try:
-        running.start()
+    with running_demo(tmp_path_factory.mktemp("questions")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, Steps, Storybank, run_storybank
+from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, running_demo
 from journey_checks import Axe, PageChecks, screenshot
 
 from stories.demo import DEMO_PASSWORD, stand_in_form
@@ -46,25 +46,14 @@ QUOTE = "we go to the Friday group together"
 
 @pytest.fixture(scope="module")
 def storybank(tmp_path_factory):
-    root = tmp_path_factory.mktemp("journeys")
-    running = Storybank(instance=root / "instance", logs=root / "logs", settings={"STORYBANK_MAX_AUDIO_MB": str(UPLOAD_LIMIT_MB)})
-    run_storybank(["init"], running.env)
-    run_storybank(["demo"], running.env)
-    try:
-        running.start()
+    with running_demo(tmp_path_factory.mktemp("journeys"), settings={"STORYBANK_MAX_AUDIO_MB": str(UPLOAD_LIMIT_MB)}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ rules here are a second line (commissioners' file, SQL, shadow tables, downloads
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import urllib.parse
@@ -337,7 +338,11 @@ async def _question(datasette: Any, database: str, name: str, request: Any) -> d
         if spec is None:
             continue
         options = await _options(datasette, database, parameter, spec["sql"])
-        choices.append(pages.Choice(parameter, spec["label"], spec["any"], spec["says"], options, asked[parameter]))
+        choice = pages.Choice(parameter, spec["label"], spec["any"], spec["says"], options, asked[parameter])
+        if not choice.known and spec.get("reads"):
+            read = {str(row[0]) for row in (await db.execute(spec["reads"], {"typed": choice.value})).rows}
+            choice = dataclasses.replace(choice, read_as=tuple(value for value, _ in options if value in read))
+        choices.append(choice)
 
     async def when_empty() -> list[pages.Relaxed]:
         """The same question with each choice in turn set back to "any", where that finds answers."""

@@ -21,12 +21,18 @@ from stories.consent import PUBLISHED_AUDIENCES
 from stories.search import FAMILIES_COLUMN, family, match_expression, plain_words, related_families
 
 SEARCHED_TABLE = "stories"
+OUTCOME_QUESTION = "stories_by_outcome"  # a canned question in datasette-metadata.yml
+FAMILY_FUNCTION = "outcome_family"  # used by the questions' SQL in datasette-metadata.yml
 SHOWN_WORDS = 8  # the other words of an outcome named in the note; the rest are in the vocabulary table
 
 
 @hookimpl(trylast=True)  # after Datasette's own prepare_connection, which registers its escape_fts
 def prepare_connection(conn: Any, database: str) -> None:
-    if database not in PUBLISHED_AUDIENCES or not _has_family_index(conn):
+    if database not in PUBLISHED_AUDIENCES:
+        return
+    # A question reads a typed outcome word ("loneliness") through outcome_vocabulary by its word family.
+    conn.create_function(FAMILY_FUNCTION, 1, lambda typed: family(typed or ""), deterministic=True)
+    if not _has_family_index(conn):
         return  # a file built before word families: Datasette's own escaping still works on it
     related = related_families(conn.execute("SELECT family, framework, rule FROM outcome_vocabulary").fetchall())
     conn.create_function("escape_fts", 1, lambda typed: match_expression(typed or "", related), deterministic=True)
@@ -86,7 +92,9 @@ def _note(datasette: Any, database: str, typed_word: str, outcomes: list[Any], o
     links = Markup(", ").join(
         Markup('<a href="{}">{}</a>').format(_tagged_url(datasette, database, o), _outcome_name(o)) for o in outcomes
     )
-    said = Markup("“{}” names an outcome: {} — follow the link for the stories tagged with it.").format(typed_word, links)
+    said = Markup(
+        "“{}” names an outcome: {} — follow the link to see how it changed for people, and after which services."
+    ).format(typed_word, links)
     if others:
         shown = ", ".join(others[:SHOWN_WORDS]) + ("…" if len(others) > SHOWN_WORDS else "")
         said += Markup(" These results also include its other words ({}); put “{}” in quotes to search for it alone.").format(
@@ -102,8 +110,8 @@ def _outcome_name(outcome: Any) -> str:
 
 
 def _tagged_url(datasette: Any, database: str, outcome: Any) -> str:
-    query = urllib.parse.urlencode({"domain_label": outcome["domain_label"], "framework": outcome["framework"]})
-    return f"{datasette.urls.table(database, 'story_outcomes')}?{query}"
+    """The question "Stories where an outcome changed after a service" with this outcome already chosen."""
+    return f"{datasette.urls.query(database, OUTCOME_QUESTION)}?{urllib.parse.urlencode({'domain': outcome['domain']})}"
 
 
 @hookimpl

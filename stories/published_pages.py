@@ -34,15 +34,24 @@ class Choice:
     says: str
     options: tuple[tuple[str, str], ...]  # (value, label) as read from the file
     value: str = ""
+    read_as: tuple[str, ...] = ()  # the options a typed word that is not one stands for ("loneliness")
 
     @property
     def chosen_label(self) -> str | None:
         """The chosen option's words, or None when nothing (or something not in the list) is chosen."""
-        return next((label for value, label in self.options if value == self.value), None)
+        return ", ".join(self.read_as_labels) or next((label for value, label in self.options if value == self.value), None)
+
+    @property
+    def read_as_labels(self) -> list[str]:
+        return [label for value, label in self.options if value in self.read_as]
+
+    def selects(self, value: str, label: str) -> bool:
+        """Whether the list shows this option as chosen."""
+        return self.value in (value, label) or (bool(self.read_as) and value == self.read_as[0])
 
     @property
     def known(self) -> bool:
-        return not self.value or any(self.value in (value, label) for value, label in self.options)
+        return not self.value or bool(self.read_as) or any(self.value in (value, label) for value, label in self.options)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,46 @@ def test_a_commissioner_finds_relationships_improved_after_befriending_by_choosi
         expect(page.get_by_role("heading", level=2)).to_contain_text("outcomes in")
 
 
+def test_a_commissioner_types_loneliness_on_the_front_page_and_chooses_improved_after_befriending(storybank, visit, width):
+    """The issue's "done when": typed in their own word, then chosen from lists, with no code or SQL seen."""
+    page, check, steps = visit
+    outcomes, stories = published_answer(storybank)
+    with steps("log in, open Datasette's front page and search the commissioners' stories for loneliness"):
+        page.goto(f"{storybank.app_url}/auth/login")
+        page.get_by_label("Username").fill("commissioner")
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.goto(f"{storybank.datasette_url}/")
+        check(page, "datasette front page with search boxes")
+        section = page.get_by_role("region", name="Evidence for commissioners")
+        section.get_by_label("Search the stories in your own words").fill("loneliness")
+        section.get_by_role("button", name="Search").click()
+    with steps("the results say loneliness is an outcome, and link to it"):
+        note = page.locator(".message-info")
+        expect(note).to_contain_text("“loneliness” names an outcome: Our relationships")
+        expect(page.locator("input[name=_search]").first).to_have_value("loneliness")  # what was typed stays
+        check(page, "search for loneliness, commissioner")
+        no_sql_seen(page)
+        screenshot(page, "search for loneliness", width)
+        note.get_by_role("link", name="Our relationships").click()
+    with steps("the question opens with the outcome chosen; choose how it changed and the service"):
+        expect(page.get_by_label("Outcome", exact=True)).to_have_value("relationships")
+        check(page, "question, outcome chosen from the search")
+        no_sql_seen(page)
+        page.get_by_label("How it changed").select_option(label="improved")
+        page.get_by_label("After the service").select_option(label=f"{SERVICE} (Aireside Befriending Network)")
+        page.get_by_role("button", name="Show the answer").click()
+    with steps("the answer: loneliness improved after befriending, in the storytellers' words"):
+        asked = f"Our relationships, improved, after {SERVICE} (Aireside Befriending Network)"
+        expect(page.get_by_role("heading", level=2)).to_have_text(f"{outcomes} outcomes in {stories} stories: {asked}")
+        expect(page.locator("table tbody tr")).to_have_count(outcomes)
+        expect(page.locator("td.col-evidence").first).not_to_be_empty()
+        check(page, "answer reached by typing and choosing")
+        no_sql_seen(page)
+        screenshot(page, "loneliness improved after befriending", width)
+
+
 def test_the_public_reads_the_stories_on_a_phone(storybank, visit, width):
     page, check, steps = visit
     with steps("the public stories: a list of stories, each opened on its own page"):

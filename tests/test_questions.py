@@ -106,11 +106,28 @@ def test_a_question_nothing_answers_says_which_choice_to_let_go_and_what_that_fi
 
 
 def test_a_word_that_is_not_a_choice_is_named_and_kept(instance, evidence, cookie):
-    page = datasette_get(make_datasette(instance), "/public/stories_by_outcome?domain=loneliness", cookie("commissioner")).text
+    page = datasette_get(make_datasette(instance), "/public/stories_by_outcome?domain=gardening", cookie("commissioner")).text
     said = text_of(page)
-    assert "“loneliness” is not one of the choices in this file: choose one from the list." in said
-    assert '<option value="loneliness" selected>loneliness (not in this file)</option>' in page
-    assert "Any outcome instead of “loneliness”: 4 outcomes" in said
+    assert "“gardening” is not one of the choices in this file: choose one from the list." in said
+    assert '<option value="gardening" selected>gardening (not in this file)</option>' in page
+    assert "Any outcome instead of “gardening”: 4 outcomes" in said
+
+
+@pytest.mark.parametrize("typed", ["loneliness", "Lonely", "isolated"])
+def test_a_word_that_names_an_outcome_is_read_as_that_outcome_and_says_so(instance, evidence, cookie, typed):
+    """The question reads the commissioner's word through the outcome vocabulary, as the search box does
+    (was: "“loneliness” is not one of the choices", and nothing answered)."""
+    ds = make_datasette(instance)
+    page = datasette_get(ds, f"/public/stories_by_outcome?domain={typed}", cookie("commissioner")).text
+    said = text_of(page)
+    assert f"“{typed}” is read as the outcome Our relationships" in said
+    assert "not one of the choices" not in said
+    assert '<option value="relationships" selected>Our relationships</option>' in page
+    assert "3 outcomes in 3 stories: Our relationships" in said
+    rows = datasette_get(ds, f"/public/stories_by_outcome.json?_shape=objects&domain={typed}").json()["rows"]
+    assert {row["domain_label"] for row in rows} == {"Our relationships"} and len(rows) == 3
+    improved = datasette_get(ds, f"/commissioners/verified_improvements?domain={typed}", cookie("commissioner")).text
+    assert "3 improvements in 3 stories: Our relationships" in text_of(improved)
 
 
 def test_the_domain_is_chosen_by_its_label_or_its_code(instance, evidence, cookie):

@@ -160,11 +160,12 @@ def test_a_word_that_names_an_outcome_says_so_above_the_results_with_a_link(demo
     assert "“isolated” names an outcome: Our relationships" in text
     assert "lonely" in text and "in quotes" in text
     link = html.unescape(re.search(r'href="([^"]+)"', note.group(1)).group(1))
-    assert link == "/commissioners/story_outcomes?domain_label=Our+relationships&framework=ons-wellbeing"
+    # The link opens the question with the outcome chosen: how it changed, and after which service, are chosen next.
+    assert link == "/commissioners/stories_by_outcome?domain=relationships"
     import json
 
     tagged = outsider_request(
-        f"{demo_datasette.url}{link.replace('story_outcomes?', 'story_outcomes.json?_shape=objects&')}",
+        f"{demo_datasette.url}{link.replace('stories_by_outcome?', 'stories_by_outcome.json?_shape=objects&')}",
         cookie=demo_datasette.cookie,
     )
     rows = json.loads(tagged.text)["rows"]

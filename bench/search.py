@@ -1,40 +1,88 @@
-"""Story search with facets shown, p50/p95 through Datasette's HTTP pages on 127.0.0.1.
+"""Story search with facets shown, and question pages, p50/p95 through Datasette's HTTP pages on 127.0.0.1.
 
 Run against a Datasette already serving an instance (`storybank datasette --port PORT`):
-    .venv/bin/python bench/search.py --port PORT [--requests 300]
-Each request is the public stories page a person gets from the search box, with the outcomes,
+    .venv/bin/python bench/search.py --port PORT [--requests 300] [--database public]
+Each search is the stories page a person gets from the search box, with the outcomes,
 intervention and year facets shown, for a word that names an outcome (its note and expansion
-included) or a plain word, a phrase, an OR and a prefix.
+included) or a plain word, a phrase, an OR and a prefix. Each question is one of the canned
+questions with its choices picked at random from its own lists (some left at "any"), as a
+person asks it from the question page. Targets (issue 15): search p95 <= 50 ms, question p95 <= 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import random
+import re
 import statistics
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 
 QUERIES = ["loneliness", "isolated", "debt", "anxiety", "garden", "college", '"food bank"', "lonely OR walking", "confid*"]
 FACETS = "&_facet_array=outcomes&_facet_array=interventions&_facet=year"
+QUESTIONS = ["stories_by_outcome", "verified_improvements", "contract_evidence", "stories_by_intervention"]
+WARM_UP = 20  # the first requests fill the page cache and the choice lists' cache
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.read()
+
+
+def timed(urls: Callable[[random.Random], str], requests: int) -> list[float]:
+    rng, times = random.Random(3), []
+    for number in range(requests + WARM_UP):
+        url = urls(rng)
+        started = time.perf_counter()
+        fetch(url)
+        if number >= WARM_UP:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def choices(base: str, question: str) -> dict[str, list[str]]:
+    """Each parameter's values as the question page lists them."""
+    page = fetch(f"{base}/{question}").decode()
+    found = {}
+    for name, options in re.findall(r'<select id="choice-[^"]+" name="([^"]+)">(.*?)</select>', page, re.S):
+        found[name] = [html.unescape(value) for value in re.findall(r'<option value="([^"]*)"', options)]
+    return found
+
+
+def question_urls(base: str) -> Callable[[random.Random], str]:
+    lists = {question: choices(base, question) for question in QUESTIONS}
+
+    def url(rng: random.Random) -> str:
+        question = rng.choice(QUESTIONS)
+        picked = {name: rng.choice(values) for name, values in lists[question].items()}  # "" (any) is in each list
+        return f"{base}/{question}?{urllib.parse.urlencode(picked)}"
+
+    return url
+
+
+def report(what: str, times: list[float]) -> None:
+    cuts = statistics.quantiles(times, n=100)
+    print(f"{what}: p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms (n={len(times)})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--database", default="public", help="public, or commissioners with --cookie")
+    parser.add_argument("--cookie", help="a storybank_session cookie, for the commissioners' file")
     args = parser.parse_args()
-    rng, times = random.Random(3), []
-    for number in range(args.requests + 20):
-        typed = rng.choice(QUERIES)
-        url = f"http://127.0.0.1:{args.port}/public/stories?_search={urllib.parse.quote(typed)}{FACETS}"
-        started = time.perf_counter()
-        urllib.request.urlopen(url, timeout=30).read()
-        if number >= 20:  # the first requests warm the page cache
-            times.append(time.perf_counter() - started)
-    cuts = statistics.quantiles(times, n=100)
-    print(f"search with facets shown: p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms (n={len(times)})")
+    if args.cookie:
+        opener = urllib.request.build_opener()
+        opener.addheaders = [("Cookie", f"storybank_session={args.cookie}")]
+        urllib.request.install_opener(opener)
+    base = f"http://127.0.0.1:{args.port}/{args.database}"
+    searches = timed(lambda rng: f"{base}/stories?_search={urllib.parse.quote(rng.choice(QUERIES))}{FACETS}", args.requests)
+    report("search with facets shown", searches)
+    report("question page", timed(question_urls(base), args.requests))
 
 
 if __name__ == "__main__":

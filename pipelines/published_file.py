@@ -122,6 +122,10 @@ def write_tables(
 ) -> None:
     """Fill a fresh file from the published form of each story, and the outcome vocabulary searches read."""
     by_id = {item["id"]: item for item in interventions}
+    vocabulary = list(vocabulary)
+    # Each outcome under its own framework's label: an imported framework's labels are not the shipped ones.
+    labels = {(word.framework, word.domain): word.domain_label for word in vocabulary}
+    rows = [{**row, "outcomes": [{**o, "domain_label": _label(o, labels)} for o in row["outcomes"]]} for row in rows]
     with db.atomic():
         _create(db)
         _insert(db, "interventions", (item for item in interventions))
@@ -235,8 +239,12 @@ def _story_row(row: dict[str, Any], audience: str) -> dict[str, Any]:
         "providers": json.dumps(sorted({i["provider"] for i in interventions})),
         "commissioners": json.dumps(sorted({i["commissioner"] for i in interventions if i["commissioner"]})),
         "contracts": json.dumps(sorted({i["contract_ref"] for i in interventions if i["contract_ref"]})),
-        "outcomes": json.dumps([f"{outcomes.domain_label(o['domain'])}: {o['direction']}" for o in row["outcomes"]]),
+        "outcomes": json.dumps([f"{o['domain_label']}: {o['direction']}" for o in row["outcomes"]]),
     }
+
+
+def _label(outcome: Mapping[str, Any], labels: Mapping[tuple[str, str], str]) -> str:
+    return labels.get((outcome["framework"], outcome["domain"])) or outcomes.domain_label(outcome["domain"])
 
 
 def _families(row: Mapping[str, Any]) -> str:
@@ -251,7 +259,6 @@ def _outcome_row(row: dict[str, Any], outcome: dict[str, Any], interventions: Ma
         **outcome,
         "story_id": row["id"],
         "title": row["title"],
-        "domain_label": outcomes.domain_label(outcome["domain"]),
         "intervention_id": linked,
         "intervention": intervention.get("name"),
         "provider": intervention.get("provider"),

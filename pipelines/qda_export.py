@@ -179,10 +179,11 @@ def _codes(ns: str, frameworks: Iterable[Framework]) -> ET.Element:
     """Framework (not codable: a heading) > domain > direction of change."""
     codes = ET.Element(_tag(ns, "Codes"))
     for framework in frameworks:
-        top = ET.SubElement(codes, _tag(ns, "Code"), guid=guid("code", framework.id), name=framework.name, isCodable="false")
+        heading = _clean(framework.name)
+        top = ET.SubElement(codes, _tag(ns, "Code"), guid=guid("code", framework.id), name=heading, isCodable="false")
         for domain in framework.domains:
             item = ET.SubElement(
-                top, _tag(ns, "Code"), guid=guid("code", framework.id, domain.id), name=domain.label, isCodable="true"
+                top, _tag(ns, "Code"), guid=guid("code", framework.id, domain.id), name=_clean(domain.label), isCodable="true"
             )
             if domain.description:
                 ET.SubElement(item, _tag(ns, "Description")).text = _clean(domain.description)
@@ -191,11 +192,11 @@ def _codes(ns: str, frameworks: Iterable[Framework]) -> ET.Element:
                     item,
                     _tag(ns, "Code"),
                     guid=guid("code", framework.id, domain.id, direction),
-                    name=f"{domain.label} › {direction}",
+                    name=_clean(f"{domain.label} › {direction}"),
                     isCodable="true",
                     color=DIRECTION_COLOURS[direction],
                 )
-                ET.SubElement(sub, _tag(ns, "Description")).text = f"{domain.label}: {DIRECTION_WORDS[direction]}."
+                ET.SubElement(sub, _tag(ns, "Description")).text = _clean(f"{domain.label}: {DIRECTION_WORDS[direction]}.")
     return codes
 
 

@@ -544,8 +544,18 @@ def evaluation() -> None:
     """Evidence for an independent evaluator, in REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
 
 
+def _in_a_folder(_ctx: click.Context, _param: click.Parameter, destination: Path) -> Path:
+    """A file to write, checked before anything is exported: a copy that fails to land must not be registered."""
+    if not destination.parent.is_dir():
+        raise click.BadParameter(f"there is no folder {str(destination.parent)!r} to write it in.")
+    return destination
+
+
+NEW_FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
 @evaluation.command("project")
-@click.argument("destination", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("destination", type=NEW_FILE, callback=_in_a_folder)
 @click.option("--by", "username", required=True, help="The commissioner or administrator taking the copy (its register entry).")
 @pass_instance
 def evaluation_project(instance: Instance, destination: Path, username: str) -> None:
@@ -574,7 +584,7 @@ def evaluation_project(instance: Instance, destination: Path, username: str) -> 
 
 
 @evaluation.command("codebook")
-@click.argument("destination", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("destination", type=NEW_FILE, callback=_in_a_folder)
 @pass_instance
 def evaluation_codebook(instance: Instance, destination: Path) -> None:
     """Write the outcome frameworks in use as a .qdc codebook (no story in it).

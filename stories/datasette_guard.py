@@ -52,6 +52,10 @@ LARGEST, SMALLEST = 2**63 - 1, -(2**63)
 NUMERIC_LOOKUPS = ("gt", "gte", "lt", "lte")
 LIST_LOOKUPS = ("in", "notin")
 LIST_EXAMPLE = "1,2,3 or a JSON list such as [1, 2, 3]"
+# ?_timelimit= sets Datasette's time limit for one request: "x" was a server error, and a limit too short
+# to answer gave Datasette's "SQL Interrupted" page, which shows the query's SQL. The setting decides.
+DROPPED_PARAMETERS = ("_timelimit",)
+TOO_LONG = "That took too long to answer. Choose something narrower, or try again in a moment."
 THROUGH_EXAMPLE = '{"table": "story_interventions", "column": "intervention_id", "value": 1}'
 
 
@@ -86,6 +90,8 @@ def _explain(exception: Exception) -> tuple[int, str, str | None]:
     if isinstance(exception, DatasetteError):
         # Datasette raises DatasetteError for a request it cannot answer ("Cannot sort table by
         # zzz"), leaving the status at 500 unless told otherwise: it is the request that was wrong.
+        if exception.title == "SQL Interrupted":  # Datasette's page for it holds the SQL in a text box
+            return 400, TOO_LONG, TITLES[400]
         message = Markup(exception.message) if exception.message_is_html else exception.message
         status = exception.status if exception.status < 500 else 400
         return status, message, exception.title or TITLES.get(status)
@@ -180,6 +186,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                 status, message = refusal
                 await (await error_response(datasette, request, status, message, TITLES[status])).asgi_send(send)
                 return
+            scope = _without(scope, DROPPED_PARAMETERS)
             send = _revalidated(send)
             if path.endswith(".csv"):
                 await _neutralised_csv(app, scope, receive, send)
@@ -219,6 +226,15 @@ def _filter_problem(scope: dict[str, Any]) -> str | None:
     return None
 
 
+def _without(scope: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The request without these query parameters, as if they had not been sent."""
+    query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if not any(key in names for key, _ in query):
+        return scope
+    kept = urllib.parse.urlencode([(key, value) for key, value in query if key not in names])
+    return {**scope, "query_string": kept.encode("latin-1")}
+
+
 def _revalidated(send: Any) -> Any:
     """Every answer says no-cache unless Datasette said otherwise (its CSV says nothing): a withdrawn
     story leaves the files in about a second, and no browser or proxy may keep it longer."""
@@ -247,11 +263,8 @@ async def _is_admin(scope: dict[str, Any]) -> bool:
 
 async def _neutralised_csv(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Datasette's CSV for a table, row or query, with every formula cell neutralised (stories.spreadsheet)."""
-    query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    if any(key == "_trace" for key, _ in query):
-        # ?_trace= shows the CSV inside a web page instead of as a file: drop it so only a file comes back.
-        kept = urllib.parse.urlencode([(key, value) for key, value in query if key != "_trace"])
-        scope = {**scope, "query_string": kept.encode("latin-1")}
+    # ?_trace= shows the CSV inside a web page instead of as a file: drop it so only a file comes back.
+    scope = _without(scope, ("_trace",))
     start: dict[str, Any] = {}
     chunks: list[bytes] = []
 

@@ -116,15 +116,18 @@ def _tagged_url(datasette: Any, database: str, outcome: Any) -> str:
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    """?_searchmode=raw would hand the typed query to SQLite as FTS5 syntax: every search is read here instead."""
+    """Every search is read here, whichever way it was asked: ?_searchmode=raw would hand the typed query to
+    SQLite as FTS5 syntax, and ?_search_words= / ?_search_stems= would search one index column, where
+    the reading's own column filters find nothing (and an outcome word would widen without its note)."""
 
     def wrap(app: Any) -> Any:
         async def searched_as_typed(scope: dict[str, Any], receive: Any, send: Any) -> None:
             query = scope.get("query_string", b"")
-            if scope.get("type") == "http" and b"_searchmode" in query:
+            if scope.get("type") == "http" and b"_search" in query:
                 pairs = urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-                kept = urllib.parse.urlencode([(key, value) for key, value in pairs if key != "_searchmode"])
-                scope = {**scope, "query_string": kept.encode("latin-1")}
+                kept = [("_search" if key.startswith("_search_") else key, value) for key, value in pairs]
+                kept = [(key, value) for key, value in kept if key != "_searchmode"]
+                scope = {**scope, "query_string": urllib.parse.urlencode(kept).encode("latin-1")}
             await app(scope, receive, send)
 
         return searched_as_typed

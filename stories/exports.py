@@ -6,6 +6,7 @@ and the register shows when they confirmed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ import sqlite_utils
 
 from stories import audit
 from stories.clock import now_iso
+from stories.consent import IDENTITY_LEVELS, Consent
 from stories.db import write_transaction
 from stories.validation import Invalid
 
@@ -54,6 +56,23 @@ def request_destruction(db: sqlite_utils.Database, story_id: int) -> int:
     return db.execute(
         "UPDATE exports SET destroy_requested_at = ? WHERE story_id = ? AND destroy_requested_at IS NULL",
         [now_iso(), story_id],
+    ).rowcount
+
+
+def recall_beyond(db: sqlite_utils.Database, story_id: int, old: Consent, new: Consent) -> int:
+    """Narrowed consent: ask back every copy the new terms no longer allow; returns how many were asked.
+
+    A copy made for an audience the storyteller has left out goes back. So does every copy once the
+    storyteller is shown less of themselves (less identifying, or no special-category details): each
+    was made showing what they have now taken back.
+    """
+    shows_less_of_them = IDENTITY_LEVELS.index(new.identity_level) > IDENTITY_LEVELS.index(old.identity_level) or (
+        old.special_category and not new.special_category
+    )
+    return db.execute(
+        "UPDATE exports SET destroy_requested_at = ? WHERE story_id = ? AND destroy_requested_at IS NULL"
+        " AND (? OR audience NOT IN (SELECT value FROM json_each(?)))",
+        [now_iso(), story_id, shows_less_of_them, json.dumps(sorted(new.audiences))],
     ).rowcount
 
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,7 +254,10 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else " ".join(str(value).split())
+    """A label or description on one line, without control characters (no XML export could carry them)."""
+    if value is None:
+        return ""
+    return " ".join("".join(c for c in str(value) if c.isspace() or unicodedata.category(c) != "Cc").split())
 
 
 def _column(name: str) -> str:

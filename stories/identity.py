@@ -90,7 +90,20 @@ class PublishedVersion:
         An outcome without the words that show it is not published: the published files and every
         export made from them read this one list."""
         pairs = ((tag, self.evidence(story, tag)) for tag in story.tags)
-        return [(tag, evidence) for tag, evidence in pairs if evidence is not None and has_evidence(evidence)]
+        return [(tag, evidence) for tag, evidence in pairs if has_evidence(self._storytellers_words(story, tag, evidence))]
+
+    def _storytellers_words(self, story: Story, tag: Mapping[str, Any], evidence: str | None) -> str | None:
+        """The published evidence without the placeholders the identity step put in it: a selected name
+        publishes as "[my neighbour]", which shows a reader nothing that changed."""
+        offsets = self.evidence_offsets(story, tag)
+        if evidence is None or offsets is None:
+            return evidence
+        start, end = offsets
+        kept = list(evidence)
+        for replaced in self.body_redacted:
+            for offset in range(max(replaced["new_start"], start), min(replaced["new_end"], end)):
+                kept[offset - start] = " "
+        return "".join(kept)
 
     def contribution(self, tag: Mapping[str, Any]) -> str | None:
         return self.texts.get(f"contribution:{tag['id']}")

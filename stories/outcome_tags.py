@@ -223,8 +223,8 @@ def save_confirmed_tag(
 
 
 def has_evidence(evidence: str | None) -> bool:
-    """Whether a tag's evidence is words a reader can check: an outcome is published only with them."""
-    return bool(evidence and evidence.strip())
+    """Whether a tag's evidence is words a reader can check (a "." or "&" is not): an outcome is published only with them."""
+    return bool(evidence) and any(character.isalnum() for character in evidence)
 
 
 def evidence_span(body: str, tag: Mapping[str, Any]) -> tuple[int, int] | None:

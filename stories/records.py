@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from stories import audit, journal
+from stories import audit, exports, journal
 from stories.clock import now_iso
 from stories.clock import today as utc_today
 from stories.consent import (
@@ -316,6 +316,7 @@ def change_consent(
         add_consent_event(db, story_id, kind, actor, terms, journal_entry=entry)
         if entry:  # a restored backup must not bring the wider terms back
             journal.append(db, story_id, journal.NARROWED, actor, entry=entry, terms=journal_terms(terms))
+            exports.recall_beyond(db, story_id, old, terms)
         if old is None or old.withdrawn or reveals_more(old, terms):
             back_to_review(db, story_id)
     return terms

@@ -199,6 +199,12 @@ OUTSIDER_REQUESTS = [
     ("/commissioners/stories.csv", {302, 403}),
     ("/public/stories_by_outcome.json", {200, 400}),
     ("/public/stories_by_outcome.json?domain=%00", {200}),
+    # Attack 4: ?_timelimit= is Datasette's own time limit per request; "x" was a 500 and "-1" a page showing the SQL.
+    ("/public/stories_by_outcome?_timelimit=x", {200}),
+    ("/public/stories?_timelimit=1.5", {200}),
+    ("/public/stories_by_outcome?_timelimit=-1", {200}),
+    ("/public/stories?_search=lonely&_timelimit=-1", {200}),
+    ("/public/contract_evidence.csv?_timelimit=-1", {200}),
     ("/-/databases.json", {404}),
     ("/-/databases", {404}),
     ("/-/versions.json", {404}),
@@ -350,3 +356,25 @@ def test_every_integer_filter_past_sqlites_integers_is_a_plain_400(real_datasett
                 asked += 1
     assert asked > 50
     assert not any(sign in real_datasette.log.read_text(errors="replace") for sign in TRACEBACK_SIGNS)
+
+
+def test_no_page_shows_a_question_or_search_its_sql_unless_asked_by_an_admin(real_datasette):
+    for path in ("/public/stories_by_outcome?_timelimit=-1", "/public/stories?_search=lonely&_timelimit=1"):
+        page = outsider_request(real_datasette.url + path).text
+        assert "from story_outcomes" not in page and "match escape_fts" not in page and "<textarea" not in page, page[:1500]
+
+
+def test_a_query_that_takes_too_long_says_so_in_words_without_its_sql():
+    from datasette.views.base import DatasetteError
+
+    from stories.datasette_guard import _explain
+
+    interrupted = DatasetteError(
+        '<p>SQL query took too long.</p><textarea style="width: 90%">select secret from story_outcomes</textarea>',
+        title="SQL Interrupted",
+        status=400,
+        message_is_html=True,
+    )
+    status, message, title = _explain(interrupted)
+    assert status == 400 and "select" not in str(message) and "textarea" not in str(message)
+    assert "took too long" in str(message)

@@ -155,6 +155,40 @@ def test_evidence_is_cut_from_the_published_body_so_names_stay_out(instance, db,
     assert published(instance, "public", "SELECT evidence FROM story_outcomes") == [{"evidence": "My name is [the storyteller]."}]
 
 
+def test_evidence_that_is_no_words_of_the_storyteller_is_not_published(instance, db, signed_off):
+    """Attack 4: a selected "." was published as the evidence for "Where we live, improved", and a selected
+    name as only its placeholder ("[my neighbour]"): neither shows a reader anything that changed."""
+    story_id = signed_off()
+    body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0]
+    dot = body.index(".")
+    name = body.index("Margaret Holt")
+    add_tag(db, story_id, "where_we_live", evidence=".", start=dot, end=dot + 1)
+    add_tag(db, story_id, "health", evidence="Margaret Holt", start=name, end=name + len("Margaret Holt"))
+    add_tag(db, story_id, "relationships", evidence="My name is Margaret Holt.", start=0, end=dot + 1)
+    run_publish(instance)
+    rows = published(instance, "public", "SELECT domain, evidence FROM story_outcomes")
+    assert rows == [{"domain": "relationships", "evidence": "My name is [the storyteller]."}]
+    assert published(instance, "public", "SELECT outcomes FROM stories") == [{"outcomes": '["Our relationships: improved"]'}]
+
+
+def test_an_imported_frameworks_outcome_is_published_under_its_own_label(instance, db, signed_off, tmp_path):
+    """Attack 4: an imported outcome "Plain "quoted" label" was published as "Plain dom" (made from its id),
+    so the search note's link to it found nothing and the question's list named it wrongly."""
+    from stories.framework_store import import_framework
+
+    own = tmp_path / "our-outcomes.csv"
+    own.write_text('id,label,description,example phrases\nplain_dom,"Plain ""quoted"" label",ordinary,walrus\n')
+    import_framework(instance, own)
+    story_id = signed_off()
+    body = db.execute("SELECT body FROM stories WHERE id = ?", [story_id]).fetchone()[0]
+    end = body.index(".") + 1
+    add_tag(db, story_id, "plain_dom", framework="our-outcomes", evidence=body[:end], start=0, end=end)
+    run_publish(instance)
+    assert published(instance, "public", "SELECT domain_label FROM story_outcomes") == [{"domain_label": 'Plain "quoted" label'}]
+    listed = published(instance, "public", "SELECT outcomes FROM stories")
+    assert listed == [{"outcomes": '["Plain \\"quoted\\" label: improved"]'}]
+
+
 def test_stored_published_versions_are_reused_and_go_with_an_erased_story(instance, db, users, signed_off):
     from stories.services.consent import withdraw_story
 

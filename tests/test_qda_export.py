@@ -194,6 +194,20 @@ def test_the_codebook_alone_validates_and_matches_the_projects_codes(
     assert any(path == ["Five Ways to Wellbeing", "Connect"] for path in in_codebook.values())
 
 
+def test_an_imported_frameworks_control_characters_never_reach_the_xml(instance, db, tmp_path, codebook_schema):
+    """Attack 4: a framework CSV whose label held \x01\x1b was imported as it was, and the codebook and project
+    were not well-formed XML, so no evaluator's tool could open them."""
+    from stories.framework_store import import_framework
+
+    own = tmp_path / "our-outcomes.csv"
+    own.write_bytes(b"id,label,description,example phrases\ngrowing,Growing \x01\x1bfood,Food \x07grown,allotment\n")
+    framework = import_framework(instance, own)
+    assert framework.domain("growing").label == "Growing food" and framework.domain("growing").description == "Food grown"
+    root = etree.fromstring(export_service.evaluation_codebook(instance).content)  # was: XMLSyntaxError
+    codebook_schema.assertValid(root)
+    assert ["our outcomes", "Growing food"] in codes_by_guid(root, "c").values()
+
+
 def test_every_story_in_it_is_in_the_export_register(instance, db, users, published_story):
     first, second = published_story(title="First"), published_story(title="Second")
     team_only = published_story(title="Team only", audiences=["team"])
@@ -224,6 +238,28 @@ def test_a_withdrawn_story_is_in_no_new_export_and_its_old_copies_are_asked_back
     assert [s.get("name") for s in qde.iterfind(".//p:TextSource", NS)] == [f"Story {kept}: Kept"]
     asked = db.execute("SELECT story_id FROM exports WHERE destroy_requested_at IS NOT NULL").fetchall()
     assert asked == [(leaving,)]
+
+
+def test_copies_the_narrowed_consent_no_longer_allows_are_asked_back(instance, db, published_story):
+    """Attack 4: a story amended to leave out commissioners, or to hide the storyteller's first name, left the
+    files at once, but the evaluators' copies of it were never asked back."""
+    from stories.records import change_consent
+
+    kept_from_commissioners = published_story(title="Team and board only now", identity_level="first_name")
+    hidden_name = published_story(title="Anonymous now", identity_level="first_name")
+    not_public = published_story(title="Not public now", identity_level="first_name")
+    widened = published_story(title="Named now", identity_level="first_name")
+    export(instance, db)
+    amend = {
+        kept_from_commissioners: {"audiences": ["team", "board"], "identity_level": "first_name"},
+        hidden_name: {"identity_level": "anonymous"},
+        not_public: {"audiences": ["team", "commissioners", "board"], "identity_level": "first_name"},
+        widened: {"identity_level": "named"},
+    }
+    for story_id, terms in amend.items():
+        change_consent(db, story_id, "amended", story_form(**terms), actor="test")
+    asked = dict(db.execute("SELECT story_id, destroy_requested_at IS NOT NULL FROM exports").fetchall())
+    assert asked == {kept_from_commissioners: 1, hidden_name: 1, not_public: 0, widened: 0}
 
 
 def test_a_story_withdrawn_while_the_file_is_made_is_left_out_and_not_registered(
@@ -329,3 +365,19 @@ def test_the_command_writes_both_and_names_who_took_the_copy(instance, db, users
     assert not (tmp_path / "x.qdpx").exists()
     codebook = CliRunner().invoke(cli, ["evaluation", "codebook", str(tmp_path / "o.qdc"), "--instance", str(instance.root)])
     assert codebook.exit_code == 0 and (tmp_path / "o.qdc").read_bytes().startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+
+
+def test_a_file_in_a_folder_that_does_not_exist_is_refused_before_any_copy_is_registered(instance, db, published_story, tmp_path):
+    """Attack 4: `storybank evaluation project /nonexistent/dir/x.qdpx` printed a traceback after the export
+    was already entered in the register, for a copy that never landed."""
+    from click.testing import CliRunner
+
+    from stories.cli import cli
+
+    published_story()
+    for command in (["project", "--by", "commissioner"], ["codebook"]):
+        target = str(tmp_path / "no-such-folder" / "x.qdpx")
+        result = CliRunner().invoke(cli, ["evaluation", command[0], target, *command[1:], "--instance", str(instance.root)])
+        assert result.exit_code == 2 and "there is no folder" in result.output, result.output
+        assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert db.execute("SELECT count(*) FROM exports").fetchone()[0] == 0

@@ -7,6 +7,7 @@ commissioner or a member of the public types into the search box.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import signal
@@ -150,6 +151,17 @@ def test_an_unbalanced_quote_or_a_bracket_still_finds_the_words(demo_datasette):
 def test_raw_search_mode_is_read_like_any_other_search(demo_datasette):
     response = outsider_request(f"{demo_datasette.url}/public/stories.json?_searchmode=raw&_search=%22lonely")
     assert response.status == 200
+
+
+@pytest.mark.parametrize("column", ["words", "stems"])
+def test_a_search_of_one_index_column_is_read_as_any_other_search(demo_datasette, column):
+    """Attack 4: ?_search_words=lonely found nothing (the reading's column filter fought Datasette's), and
+    ?_search_stems=debt widened to the outcome's words without the note saying so."""
+    for typed in ("lonely", "debt"):
+        response = outsider_request(f"{demo_datasette.url}/public/stories.json?_shape=objects&_search_{column}={typed}")
+        assert {row["title"] for row in json.loads(response.text)["rows"]} == found(demo_datasette, typed), typed
+    page = outsider_request(f"{demo_datasette.url}/public/stories?_search_{column}=debt")
+    assert "“debt” names an outcome" in html.unescape(page.text)
 
 
 def test_a_word_that_names_an_outcome_says_so_above_the_results_with_a_link(demo_datasette):

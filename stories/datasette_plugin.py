@@ -362,6 +362,7 @@ async def _question(datasette: Any, database: str, name: str, request: Any) -> d
         "headings": config.get("headings", {}),
         "means": query.get("means", ""),
         "row_words": query.get("row_words", ["answer", "answers"]),
+        "answer_rows": config["answer_rows"],  # datasette-metadata.yml: the questions' SQL asks for one more
         "when_empty": when_empty,
         "may_see_sql": _may_run_sql(request.actor),
     }

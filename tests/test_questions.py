@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +199,30 @@ def test_no_page_draws_the_padlock_as_an_emoji(instance, evidence, cookie):
         page = datasette_get(ds, path, commissioner).text
         assert "🔒" not in page, path
         assert "commissioners only" in page.lower(), path
+
+
+COPIED = "story_id, title, domain, domain_label, direction, evidence, year, verification, framework"
+
+
+def test_a_long_answer_lists_the_newest_hundred_and_says_there_are_more(instance, evidence, cookie):
+    """At 100,000 stories a question listed up to 1,000 rows, sorted from every outcome, in 1.5-6 s a page."""
+    import sqlite3
+
+    import yaml
+
+    with sqlite3.connect(instance.published_path("commissioners")) as conn:  # as if the file held 150 more
+        conn.executemany(
+            f"INSERT INTO story_outcomes ({COPIED}) SELECT {COPIED} FROM story_outcomes WHERE domain = 'relationships' LIMIT 1",
+            [()] * 150,
+        )
+    page = datasette_get(
+        make_datasette(instance), "/commissioners/stories_by_outcome?domain=relationships", cookie("commissioner")
+    ).text
+    said = text_of(page)
+    assert "More than 100 outcomes: Our relationships" in said
+    assert "The newest 100 are listed." in said
+    assert page.count("<tr>") == 101  # the heading row and 100 answers
+    metadata = yaml.safe_load((Path(__file__).parent.parent / "datasette-metadata.yml").read_text())
+    rows = metadata["plugins"]["storybank"]["answer_rows"]
+    for name, query in metadata["databases"]["commissioners"]["queries"].items():
+        assert query["sql"].endswith(f"limit {rows + 1}") or name == "stories_per_outcome_per_intervention", name

@@ -30,8 +30,10 @@ from stories.consent import (
     validate_consent,
 )
 from stories.db import write_transaction
+from stories.outcomes import person_level_domains
 from stories.recorded_names import order_doubt, read_name, split_names
 from stories.recordings import Recording, add_recording, latest_recordings, recording_for
+from stories.statements import Statement, read_statements, save_statements
 from stories.stored_files import (
     AUDIO,
     EVIDENCE,
@@ -72,6 +74,7 @@ class NewStory:
     storyteller_reference: str
     storyteller_names: tuple[str, ...]
     interventions: tuple[str, ...]  # ids or slugs, as given
+    stated: tuple[Statement, ...] = ()  # the outcomes a person stated, with who said so (stories.statements)
 
 
 def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> NewStory:
@@ -105,6 +108,7 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
         storyteller_reference=reference,
         storyteller_names=tuple(names),
         interventions=tuple(text(i) for i in split_list(data.get("interventions"))),
+        stated=read_statements(problems, data, person_level_domains()),
     )
 
 
@@ -256,6 +260,7 @@ def record_story(
         add_consent_event(db, story_id, GIVEN, actor, consent)
         for intervention_id in intervention_ids:
             db.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, intervention_id])
+        save_statements(db, story_id, story.stated, body=story.body, actor=actor, user_id=user_id)
         audit.record(db, actor, "story.record", story_id, source=source)
     return story_id
 

@@ -33,7 +33,7 @@ from stories.db import write_transaction
 from stories.outcomes import person_level_domains
 from stories.recorded_names import order_doubt, read_name, split_names
 from stories.recordings import Recording, add_recording, latest_recordings, recording_for
-from stories.statements import Statement, read_statements, save_statements
+from stories.statements import TAGS_SQL, Statement, read_statements, save_statements
 from stories.stored_files import (
     AUDIO,
     EVIDENCE,
@@ -438,7 +438,7 @@ def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | N
             " WHERE story_id = ? ORDER BY name",
             [story_id],
         ),
-        tags=db.query("SELECT * FROM outcome_tags WHERE story_id = ? ORDER BY start, id", [story_id]),
+        tags=db.query(f"{TAGS_SQL} WHERE outcome_tags.story_id = ? ORDER BY start, id", [story_id]),
         name_decisions=db.query("SELECT * FROM name_decisions WHERE story_id = ?", [story_id]),
         verifications=db.query("SELECT story_id, kind FROM verifications WHERE story_id = ? ORDER BY id", [story_id]),
         msc_choices=db.query(MSC_CHOICES_SQL + " WHERE story_id = ? ORDER BY chosen_at", [story_id]),
@@ -622,7 +622,8 @@ def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] 
         "interventions.name",
     ):
         linked["interventions"][link.pop("story_id")].append(link)
-    for tag in rows("SELECT * FROM outcome_tags WHERE status = 'confirmed'", "story_id", "start, id", "AND"):
+    confirmed = f"{TAGS_SQL} WHERE status = 'confirmed'"
+    for tag in rows(confirmed, "outcome_tags.story_id", "outcome_tags.start, outcome_tags.id", "AND"):
         linked["tags"][tag["story_id"]].append(tag)
     for verification in rows("SELECT story_id, kind FROM verifications", "story_id", "id"):
         linked["verifications"][verification["story_id"]].append(verification)

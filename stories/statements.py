@@ -32,6 +32,17 @@ SAID_BY = ("storyteller", "worker")
 PROVENANCE = {"storyteller": "the storyteller said", "worker": "the worker judged", "reviewer": "a reviewer confirmed"}
 OPPOSITE = {"improved": "worsened", "worsened": "improved"}  # only a plain contradiction is worth a notice
 
+# Every outcome tag with who stands behind it (`said_by`, a key of PROVENANCE): the one rule, read by the
+# story page and the publisher. A tag with the direction its domain's statement gave is the statement's (the
+# storyteller said, the worker judged); a machine suggestion a person confirmed is a reviewer's; a person's
+# own tag, or a stated one whose direction a person changed, is the worker's judgement.
+TAGS_SQL = (
+    "SELECT outcome_tags.*, CASE WHEN outcome_statements.direction = outcome_tags.direction THEN outcome_statements.said_by"
+    " WHEN outcome_tags.origin = 'machine' THEN 'reviewer' ELSE 'worker' END AS said_by FROM outcome_tags"
+    " LEFT JOIN outcome_statements ON outcome_statements.story_id = outcome_tags.story_id"
+    " AND outcome_statements.framework = outcome_tags.framework AND outcome_statements.domain = outcome_tags.domain"
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Statement:
@@ -226,24 +237,3 @@ def use_proposal(
         )
         audit.record(db, actor, "story.tag_evidence_chosen", story_id, tag_id=tag_id)
     return str(tag[0])
-
-
-def provenance(db: sqlite_utils.Database, story_id: int, framework: str = DEFAULT_FRAMEWORK) -> dict[str, str]:
-    """Who stands behind each confirmed outcome of a story, by domain, in the words published with it.
-
-    A tag with the direction a statement gave is the statement's (the storyteller said, the worker
-    judged); a machine suggestion a person confirmed is a reviewer's; a person's own tag (or a stated
-    one whose direction a person changed) is the worker's judgement.
-    """
-    stated = {item.domain: item for item in statements_for(db, story_id, framework)}
-    said = {}
-    for row in db.query(
-        "SELECT domain, direction, origin FROM outcome_tags WHERE story_id = ? AND framework = ? AND status = 'confirmed'",
-        [story_id, framework],
-    ):
-        statement = stated.get(row["domain"])
-        if statement and statement.direction == row["direction"]:
-            said[row["domain"]] = PROVENANCE[statement.said_by]
-        else:
-            said[row["domain"]] = PROVENANCE["reviewer" if row["origin"] == "machine" else "worker"]
-    return said

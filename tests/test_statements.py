@@ -164,3 +164,39 @@ def test_an_import_with_bad_outcome_columns_names_each_row_and_imports_nothing(d
     assert problems["row 5, outcomes_said_by"] == "“manager” is not who can state an outcome: write storyteller or worker."
     assert not any(key.startswith("row 1") for key in problems)
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 0
+
+
+def test_each_published_outcome_says_who_stands_behind_it(client, auth, db, instance):
+    from conftest import datasette_get
+    from pipelines.publish import run_publish
+    from stories.datasette_plugin import make_datasette
+
+    auth.login("reviewer")
+    story_id = story_id_of(
+        record(client, identity_level="named", outcome_relationships="improved", outcomes_said_by="storyteller")
+    )
+    found = tags(db, story_id)
+    proposal = db.execute(
+        "SELECT id FROM evidence_proposals WHERE story_id = ? AND domain = 'relationships'", [story_id]
+    ).fetchone()
+    client.post(f"/stories/{story_id}/stated/{found['relationships']['id']}/evidence", data={"proposal": proposal[0]})
+    suggested = next(tag for tag in found.values() if tag["status"] == "suggested")
+    client.post(f"/stories/{story_id}/tags", data={f"tag-{suggested['id']}": "confirmed"})
+    client.post(f"/stories/{story_id}/names", data={"name-Priya": "keep"})
+    assert client.post(f"/stories/{story_id}/approve").status_code == 302
+    run_publish(instance)
+    for audience in ("public", "commissioners"):
+        rows = db_rows(instance, audience, story_id)
+        assert rows["relationships"] == "the storyteller said"
+        assert rows[suggested["domain"]] == "a reviewer confirmed"
+    page = datasette_get(make_datasette(instance), f"/public/stories/{story_id}").text
+    assert "Our relationships: improved</h3>" in page
+    assert "Who says so: the storyteller said." in page
+
+
+def db_rows(instance, audience, story_id):
+    from stories.sqlite import sqlite3
+
+    path = instance.published_path(audience)
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+        return dict(conn.execute("SELECT domain, provenance FROM story_outcomes WHERE story_id = ?", [story_id]).fetchall())

@@ -36,9 +36,9 @@ def stated_outcomes(story_id: int) -> list[statements.Stated]:
 
 
 @bp.app_template_global()
-def outcome_provenance(story_id: int) -> dict[str, str]:
-    """Who stands behind each confirmed outcome, by domain: "the storyteller said", "the worker judged"…"""
-    return statements.provenance(get_db(), story_id)
+def said_by(tag: dict[str, Any]) -> str:
+    """Who stands behind a tag: "the storyteller said", "the worker judged" or "a reviewer confirmed"."""
+    return statements.PROVENANCE[tag["said_by"]]
 
 
 @bp.route("/<int:story_id>/stated/<int:tag_id>/evidence", methods=["POST"])

@@ -58,7 +58,8 @@ class Stated:
     """A statement beside what became of it: its tag's words, and the tagger's proposal for them."""
 
     statement: Statement
-    tag_id: int | None  # the domain's tag now (None if a person rejected and replaced it)
+    tag_id: int | None  # the domain's confirmed tag now (None if a person rejected it)
+    tag_direction: str | None  # its direction now: a person may have changed it
     evidence: str | None  # the words chosen for it, once a person has chosen them
     proposal_id: int | None
     proposed: str | None  # the sentence the tagger proposes
@@ -180,7 +181,8 @@ def stated_outcomes(db: sqlite_utils.Database, story_id: int, framework: str = D
     tags = {
         row["domain"]: row
         for row in db.query(
-            "SELECT id, domain, evidence FROM outcome_tags WHERE story_id = ? AND framework = ? AND status = 'confirmed'",
+            "SELECT id, domain, direction, evidence FROM outcome_tags"
+            " WHERE story_id = ? AND framework = ? AND status = 'confirmed'",
             [story_id, framework],
         )
     }
@@ -198,6 +200,7 @@ def stated_outcomes(db: sqlite_utils.Database, story_id: int, framework: str = D
             Stated(
                 item,
                 tag["id"] if tag else None,
+                tag["direction"] if tag else None,
                 tag["evidence"] if tag else None,
                 proposal.get("id"),
                 proposal.get("evidence"),

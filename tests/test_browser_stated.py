@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from browser_helpers import ARTIFACTS, CHROMIUM, Steps, launched_chromium, poll, running_demo
 from test_browser import REVIEWER, WORKER, fill_consent, fill_story, log_in, log_out
+from test_browser_outcomes import drag_select
 
 from stories.demo import stand_in_form
 from stories.sqlite import sqlite3
@@ -167,6 +168,19 @@ def test_a_form_sent_back_keeps_what_was_stated_and_a_contradiction_is_said_plai
         page.locator("#stated").screenshot(path=ARTIFACTS / "stated-contradiction-390.png")
         health = page.locator(".tag").filter(has=page.get_by_text("Health", exact=True))
         expect(health.get_by_label(re.compile("^Direction"))).to_have_value("improved")  # nothing changed for it
+
+    with steps("select other words for the stated outcome, keeping its domain and direction"):
+        page.locator("#stated").get_by_role("link", name="Select them yourself").click()
+        add = page.locator("#add-tag")
+        expect(add.get_by_label("Domain")).to_have_value("health")
+        expect(add.get_by_label("Direction")).to_have_value("improved")
+        drag_select(page, "#story-text", "my health is poor")
+        add.get_by_role("button", name="Add this tag").click()
+        health = page.locator(".tag").filter(has=page.get_by_text("Health", exact=True))
+        expect(health.locator("blockquote")).to_have_text("my health is poor")
+        expect(health.locator(".status")).to_contain_text("confirmed: the storyteller said")
+        page.locator("#outcomes-heading").scroll_into_view_if_needed()
+        page.screenshot(path=ARTIFACTS / "stated-own-words-390.png")
 
     context.close()
     assert not steps.page_errors, steps.page_errors

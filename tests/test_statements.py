@@ -202,3 +202,30 @@ def db_rows(instance, audience, story_id):
     path = instance.published_path(audience)
     with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
         return dict(conn.execute("SELECT domain, provenance FROM story_outcomes WHERE story_id = ?", [story_id]).fetchall())
+
+
+def test_words_selected_with_another_direction_are_the_workers_judgement_not_the_storytellers(client, auth, db):
+    auth.login("worker")
+    story_id = story_id_of(record(client, outcome_relationships="worsened", outcomes_said_by="storyteller"))
+    quote = "I have made friends at the lunch club"
+    start = BODY.index(quote)
+    client.post(
+        f"/stories/{story_id}/tags/add",
+        data={"domain": "relationships", "direction": "improved", "start": start, "end": start + len(quote), "quote": quote},
+    )
+    page = " ".join(html.unescape(client.get(f"/stories/{story_id}").get_data(as_text=True)).split())
+    assert "Our relationships: worsened</strong> — the storyteller said." in page  # the statement stands as it was said
+    assert "A person has since confirmed it as improved: that is published as the worker's judgement." in page
+    assert "confirmed: the worker judged" in page
+
+
+def test_selecting_other_words_for_a_stated_outcome_keeps_its_domain_and_direction(client, auth, db):
+    auth.login("worker")
+    story_id = story_id_of(record(client, outcome_health="worsened", outcomes_said_by="storyteller"))
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert f'href="/stories/{story_id}?adjust=health#add-tag">Select them yourself</a>' in page
+    form = client.get(f"/stories/{story_id}?adjust=health").get_data(as_text=True).split('id="add-tag"')[1]
+    assert '<option value="health" selected>' in form
+    assert '<option value="worsened" selected>' in form
+    other = client.get(f"/stories/{story_id}?adjust=no_such_domain").get_data(as_text=True).split('id="add-tag"')[1]
+    assert "selected>" not in other.split('name="direction"')[0]

@@ -36,6 +36,13 @@ def stated_outcomes(story_id: int) -> list[statements.Stated]:
 
 
 @bp.app_template_global()
+def stated_choice(story_id: int, domain: str | None) -> dict[str, str]:
+    """The add-tag form's domain and direction for a stated outcome whose words a person selects themselves."""
+    stated = {item.domain: item for item in statements.statements_for(get_db(), story_id)}
+    return {"domain": domain, "direction": stated[domain].direction} if domain in stated else {}
+
+
+@bp.app_template_global()
 def said_by(tag: dict[str, Any]) -> str:
     """Who stands behind a tag: "the storyteller said", "the worker judged" or "a reviewer confirmed"."""
     return statements.PROVENANCE[tag["said_by"]]

@@ -191,9 +191,13 @@ def test_each_published_outcome_says_who_stands_behind_it(client, auth, db, inst
         rows = db_rows(instance, audience, story_id)
         assert rows["relationships"] == "the storyteller said"
         assert rows[suggested["domain"]] == "a reviewer confirmed"
-    page = datasette_get(make_datasette(instance), f"/public/stories/{story_id}").text
+    ds = make_datasette(instance)
+    page = datasette_get(ds, f"/public/stories/{story_id}").text
     assert "Our relationships: improved</h3>" in page
     assert "Who says so: the storyteller said." in page
+    answer = datasette_get(ds, "/public/stories_by_outcome?domain=relationships&direction=&intervention=&area=&year=").text
+    assert "Who says so</th>" in " ".join(answer.split()).replace("> ", ">").replace(" <", "<")
+    assert "the storyteller said" in answer
 
 
 def db_rows(instance, audience, story_id):

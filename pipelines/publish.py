@@ -43,6 +43,7 @@ from stories.records import stories_for_publication
 from stories.removals import last_removal, removed_since
 from stories.search import vocabulary
 from stories.sqlite import sqlite3
+from stories.statements import PROVENANCE
 from stories.story import Story
 
 TEMP_SUFFIX = ".building"
@@ -130,6 +131,7 @@ def published_rows(
                 {
                     "domain": tag["domain"],
                     "direction": tag["direction"],
+                    "provenance": PROVENANCE[tag["said_by"]],
                     "evidence": evidence,
                     "framework": tag["framework"],
                     "intervention_id": tag["intervention_id"],

@@ -61,6 +61,7 @@ COLUMNS = {
         "domain",
         "domain_label",
         "direction",
+        "provenance",  # who stands behind it: the storyteller said, the worker judged, a reviewer confirmed
         "evidence",
         "contribution",
         "contribution_statement",
@@ -89,7 +90,7 @@ SCHEMA = [
     + ", stories INTEGER)",
     """CREATE TABLE story_outcomes (
         id INTEGER PRIMARY KEY, story_id INTEGER REFERENCES stories(id), title TEXT, domain TEXT, domain_label TEXT,
-        direction TEXT, evidence TEXT, contribution TEXT, contribution_statement TEXT,
+        direction TEXT, provenance TEXT, evidence TEXT, contribution TEXT, contribution_statement TEXT,
         intervention_id INTEGER REFERENCES interventions(id), intervention TEXT, provider TEXT, commissioner TEXT,
         contract_ref TEXT, organisation TEXT, area TEXT, year INTEGER, verification TEXT, framework TEXT)""",
     """CREATE TABLE story_interventions (

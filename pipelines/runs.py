@@ -16,6 +16,7 @@ from stories.framework_store import frameworks_in_use
 from stories.instance import Instance
 from stories.outcome_tags import save_suggestions
 from stories.recordings import get_transcript, recording_for, save_transcript
+from stories.statements import save_proposals
 from stories.stored_files import UNCLAIMED_HOURS, sweep_unclaimed
 
 log = logging.getLogger(__name__)
@@ -136,14 +137,16 @@ def run_tagging(instance: Instance, job_id: int) -> None:
                 if not job_status.owns(db, job):
                     return
                 for framework, suggestions in lenses:
+                    found = [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions]
                     save_suggestions(
                         db,
                         story_id,
-                        [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions],
+                        found,
                         framework=framework.id,
                         version=framework.version,
                         provenance=framework_provenance(framework),
                     )
+                    save_proposals(db, story_id, found, framework.id)  # words for what people stated, for them to pick
                 job_status.finish_job(db, job_id)
         except Exception:
             log.exception("tagging job %s failed", job_id)

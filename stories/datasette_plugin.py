@@ -46,8 +46,8 @@ LIST_COLUMNS = {
     "commissioners": None,
 }
 STORY_OUTCOMES_SQL = """
-select domain_label, direction, evidence, contribution, contribution_statement, intervention_id, intervention, contract_ref
-from story_outcomes where story_id = :id order by framework != 'ons-wellbeing', domain_label"""
+select domain_label, direction, provenance, evidence, contribution, contribution_statement, intervention_id, intervention,
+contract_ref from story_outcomes where story_id = :id order by framework != 'ons-wellbeing', domain_label"""
 STORY_INTERVENTIONS_SQL = """
 select interventions.id, name, provider, commissioner, contract_ref
 from story_interventions join interventions on interventions.id = story_interventions.intervention_id

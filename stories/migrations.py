@@ -674,3 +674,39 @@ def m016_names4_line_breaks_as_lf(db: sqlite_utils.Database) -> None:
                 db.execute(f"UPDATE {table} SET {assignments} WHERE rowid = ?", [*cleaned, row[0]])
     for _, sql in triggers:
         db.execute(sql)
+
+
+@migration
+def m016s_stated_outcomes(db: sqlite_utils.Database) -> None:
+    """What people stated changed when a story was recorded (who said so: the storyteller, or the worker who judged),
+    and the tagger's proposed words for each; both go with the story when it is erased."""
+    # One statement at a time, as in m001: executescript() would commit mid-migration.
+    statements = """
+        CREATE TABLE outcome_statements (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            framework TEXT NOT NULL,
+            domain TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('improved', 'worsened', 'mixed', 'mentioned')),
+            said_by TEXT NOT NULL CHECK (said_by IN ('storyteller', 'worker')),
+            recorded_by INTEGER REFERENCES users(id),
+            recorded_at TEXT NOT NULL,
+            UNIQUE (story_id, framework, domain)
+        );
+        CREATE TABLE evidence_proposals (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            framework TEXT NOT NULL,
+            domain TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            evidence TEXT NOT NULL,
+            audio_start REAL,
+            audio_end REAL,
+            reads_as TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX evidence_proposals_story ON evidence_proposals(story_id)
+    """
+    for statement in statements.split(";\n"):
+        db.execute(statement)

@@ -30,8 +30,10 @@ from stories.consent import (
     validate_consent,
 )
 from stories.db import write_transaction
+from stories.outcomes import person_level_domains
 from stories.recorded_names import order_doubt, read_name, split_names
 from stories.recordings import Recording, add_recording, latest_recordings, recording_for
+from stories.statements import TAGS_SQL, Statement, read_statements, save_statements
 from stories.stored_files import (
     AUDIO,
     EVIDENCE,
@@ -72,6 +74,7 @@ class NewStory:
     storyteller_reference: str
     storyteller_names: tuple[str, ...]
     interventions: tuple[str, ...]  # ids or slugs, as given
+    stated: tuple[Statement, ...] = ()  # the outcomes a person stated, with who said so (stories.statements)
 
 
 def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, source: str = "text") -> NewStory:
@@ -105,6 +108,7 @@ def validate_story(problems: Problems, data: Mapping[str, Any], today: dt.date, 
         storyteller_reference=reference,
         storyteller_names=tuple(names),
         interventions=tuple(text(i) for i in split_list(data.get("interventions"))),
+        stated=read_statements(problems, data, person_level_domains()),
     )
 
 
@@ -256,6 +260,7 @@ def record_story(
         add_consent_event(db, story_id, GIVEN, actor, consent)
         for intervention_id in intervention_ids:
             db.execute("INSERT INTO story_interventions (story_id, intervention_id) VALUES (?, ?)", [story_id, intervention_id])
+        save_statements(db, story_id, story.stated, body=story.body, actor=actor, user_id=user_id)
         audit.record(db, actor, "story.record", story_id, source=source)
     return story_id
 
@@ -434,7 +439,7 @@ def get_story(db: sqlite_utils.Database, story_id: int, organisation_id: int | N
             " WHERE story_id = ? ORDER BY name",
             [story_id],
         ),
-        tags=db.query("SELECT * FROM outcome_tags WHERE story_id = ? ORDER BY start, id", [story_id]),
+        tags=db.query(f"{TAGS_SQL} WHERE outcome_tags.story_id = ? ORDER BY start, id", [story_id]),
         name_decisions=db.query("SELECT * FROM name_decisions WHERE story_id = ?", [story_id]),
         verifications=db.query("SELECT story_id, kind FROM verifications WHERE story_id = ? ORDER BY id", [story_id]),
         msc_choices=db.query(MSC_CHOICES_SQL + " WHERE story_id = ? ORDER BY chosen_at", [story_id]),
@@ -618,7 +623,8 @@ def stories_for_publication(db: sqlite_utils.Database, story_ids: Iterable[int] 
         "interventions.name",
     ):
         linked["interventions"][link.pop("story_id")].append(link)
-    for tag in rows("SELECT * FROM outcome_tags WHERE status = 'confirmed'", "story_id", "start, id", "AND"):
+    confirmed = f"{TAGS_SQL} WHERE status = 'confirmed'"
+    for tag in rows(confirmed, "outcome_tags.story_id", "outcome_tags.start, outcome_tags.id", "AND"):
         linked["tags"][tag["story_id"]].append(tag)
     for verification in rows("SELECT story_id, kind FROM verifications", "story_id", "id"):
         linked["verifications"][verification["story_id"]].append(verification)

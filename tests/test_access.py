@@ -45,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     "tags.decide": STORY_TEAM,
     "tags.add": STORY_TEAM,
     "tags.suggest": STORY_TEAM,
+    "statements.use_proposal": STORY_TEAM,
     "assurance.member_check": STORY_TEAM,
     "assurance.link_outcome": STORY_TEAM,
     "assurance.verify": {"reviewer"},

@@ -159,6 +159,7 @@ def init_app(app: Flask) -> None:
         interventions_views,
         msc_views,
         recordings_views,
+        statements_views,
         stories_views,
         tags_views,
     )
@@ -179,6 +180,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(exports_views.bp)
     app.register_blueprint(recordings_views.bp)
     app.register_blueprint(tags_views.bp)
+    app.register_blueprint(statements_views.bp)
     app.register_blueprint(assurance_views.bp)
     app.register_blueprint(case_studies_views.bp)
     app.register_blueprint(dashboard_views.bp)

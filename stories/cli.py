@@ -540,6 +540,38 @@ def frameworks_list(instance: Instance) -> None:
 
 
 @cli.group()
+def commitments() -> None:
+    """What each contract or grant promised to change (commitments), beside the stories that evidence it."""
+
+
+@commitments.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--organisation", "organisation_slug", required=True, help="Slug of the organisation providing the interventions.")
+@pass_instance
+def commitments_import(instance: Instance, file: Path, organisation_slug: str) -> None:
+    """Import commitments from a CSV file: every row, or none (each problem is named by its row).
+
+    Columns: intervention (its name, or its contract or grant reference), outcome (the contract's words),
+    domains (outcome domains separated by ';', by id or name), contribution (inherent or additional),
+    and optionally period_from, period_to (year-month-day) and for_whom.
+
+    Example: storybank commitments import promises.csv --organisation leeds-befriending-network
+    """
+    from stories.organisations import get_organisation
+    from stories.services.commitments import import_commitments
+
+    with store(instance) as db:
+        org = get_organisation(db, organisation_slug)
+        if org is None:
+            raise click.ClickException(f"No organisation {organisation_slug!r}.")
+        try:
+            count = import_commitments(instance, db, file.read_bytes(), organisation_id=org["id"], actor="cli:commitments")
+        except Invalid as error:
+            raise fail_on_invalid(error) from None
+    click.echo(f"Imported {count} commitments for {org['name']}; the published files show them after the next rebuild.")
+
+
+@cli.group()
 def evaluation() -> None:
     """Evidence for an independent evaluator, in REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
 

@@ -674,3 +674,24 @@ def m016_names4_line_breaks_as_lf(db: sqlite_utils.Database) -> None:
                 db.execute(f"UPDATE {table} SET {assignments} WHERE rowid = ?", [*cleaned, row[0]])
     for _, sql in triggers:
         db.execute(sql)
+
+
+@migration
+def m019c_commitments(db: sqlite_utils.Database) -> None:
+    """What each intervention (and so its contract) promised to change, in its own words (stories/commitments.py)."""
+    db.execute(
+        """CREATE TABLE commitments (
+            id INTEGER PRIMARY KEY,
+            intervention_id INTEGER NOT NULL REFERENCES interventions(id),
+            outcome TEXT NOT NULL,
+            domains TEXT NOT NULL,
+            contribution TEXT NOT NULL CHECK (contribution IN ('inherent', 'additional')),
+            period_from TEXT,
+            period_to TEXT,
+            for_whom TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT 'entered',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX commitments_intervention ON commitments(intervention_id)")

@@ -1,0 +1,283 @@
+"""What each contract promised, and what the published stories show: entered, imported, published, and read back."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from conftest import add_tag, datasette_get, sign_off, story_form, verify_today
+from pipelines.publish import run_publish
+from stories.commitments import add_commitment, list_commitments
+from stories.datasette_plugin import make_datasette
+from stories.interventions import add_intervention
+from stories.records import record_story
+from stories.services.consent import withdraw_story
+
+SHARED = ["team", "commissioners"]
+PUBLIC = ["team", "commissioners", "public"]
+LONELY = "Fewer older people feel lonely most of the time"
+ACTIVE = "More people take part in activities in their community"
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture
+def contract(instance, db, orgs, users, signed_form):
+    """LCC-7 (befriending and a lunch club) promised less loneliness in 2024 and more activity; GRANT-2 promised nothing."""
+
+    def intervention(name, ref):
+        return add_intervention(
+            db, {"name": name, "contract_ref": ref, "commissioner": "Leeds City Council"}, provider_id=orgs["a"], actor="t"
+        )
+
+    made = {"befriending": intervention("Telephone befriending", "LCC-7"), "lunch": intervention("Lunch club", "LCC-7")}
+    made["clinic"] = intervention("Money clinic", "GRANT-2")
+    made["lonely"] = add_commitment(
+        db,
+        made["befriending"],
+        {
+            "outcome": LONELY,
+            "domains": ["relationships"],
+            "contribution": "inherent",
+            "period_from": "2024-01-01",
+            "period_to": "2024-12-31",
+            "for_whom": "People over 65 living alone",
+        },
+        actor="t",
+    )
+    made["active"] = add_commitment(
+        db, made["befriending"], {"outcome": ACTIVE, "domains": "What we do", "contribution": "additional"}, actor="t"
+    )
+    stories = [
+        (
+            "Open one",
+            "befriending",
+            "2024-01-15",
+            True,
+            PUBLIC,
+            [("relationships", "improved", "I have someone to talk to now.")],
+        ),
+        (
+            "Shared two",
+            "befriending",
+            "2024-03-10",
+            True,
+            SHARED,
+            [("relationships", "improved", "I have a friend now, I think.")],
+        ),
+        (
+            "Worse three",
+            "befriending",
+            "2024-05-10",
+            True,
+            SHARED,
+            [("relationships", "mixed", "I still miss my sister every day.")],
+        ),
+        (
+            "Not verified",
+            "befriending",
+            "2024-03-20",
+            False,
+            SHARED,
+            [("relationships", "improved", "My words not yet checked.")],
+        ),
+        (
+            "Too late",
+            "befriending",
+            "2025-02-01",
+            True,
+            SHARED,
+            [("relationships", "improved", "I made friends at last this year.")],
+        ),
+        ("Sleep", "befriending", "2024-04-01", True, SHARED, [("health", "improved", "I sleep much better than I did.")]),
+        (
+            "Team only",
+            "befriending",
+            "2024-02-20",
+            True,
+            ["team"],
+            [("relationships", "improved", "Words only my team may read.")],
+        ),
+    ]
+    for title, where, told_on, verified, audiences, tags in stories:
+        form = story_form(
+            title=title,
+            identity_level="named",
+            told_on=told_on,
+            audiences=audiences,
+            interventions=[str(made[where])],
+            evidence_file=signed_form(),
+        )
+        story_id = record_story(db, form, organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+        for domain, direction, words in tags:
+            add_tag(db, story_id, domain, direction, evidence=words)
+        sign_off(db, story_id, users["reviewer"])
+        if verified:
+            verify_today(db, story_id, users["reviewer"])
+        made[title] = story_id
+    run_publish(instance)
+    return made
+
+
+@pytest.fixture
+def commissioner(client, auth):
+    auth.login("commissioner")
+    return client
+
+
+def published_commitments(instance, cookie: dict[str, str] | None = None, audience: str = "commissioners") -> dict[str, dict]:
+    """The commitments table as Datasette serves it from the real published file."""
+    response = datasette_get(make_datasette(instance), f"/{audience}/commitments.json?_shape=objects", cookie)
+    assert response.status_code == 200, response.text
+    return {row["outcome"]: row for row in response.json()["rows"]}
+
+
+def page_counts(html: str) -> dict[str, str]:
+    """Each promise's heading and what the page says of its evidence."""
+    said = {}
+    for article in re.findall(r'<article class="promise.*?</article>', html, re.S):
+        heading = text_of(re.search(r"<h3.*?</h3>", article, re.S).group(0)).strip()
+        count = re.search(r"Evidenced by (\d+) verified stor(?:y|ies) ?: ([^.]*)\.", text_of(article))
+        said[heading] = f"{count.group(1)}: {count.group(2)}" if count else ("none" if "No evidence yet." in article else "?")
+    return said
+
+
+def test_a_commissioner_sees_each_promise_beside_its_evidence_and_what_nobody_promised(commissioner, contract):
+    page = commissioner.get("/delivery/?contract=LCC-7").text
+    words = text_of(page)
+    assert "What LCC-7 promised, and what the stories show" in words
+    assert page_counts(page) == {LONELY: "3: 2 improved, 1 mixed", ACTIVE: "none"}
+    assert "No consented, verified story tells of this change under Telephone befriending" in words  # flagged plainly
+    assert "I have someone to talk to now." in words  # the storyteller's words
+    assert "Words only my team may read." not in page and "My words not yet checked." not in page
+    unpromised = words[words.index("What changed that nobody promised") :]
+    # Health was never promised; relationships told of in 2025 fall outside the 2024 promise.
+    assert "Health 1 verified story: 1 improved." in unpromised
+    assert "Our relationships 1 verified story: 1 improved." in unpromised
+    assert "£" not in page
+
+
+def test_the_page_counts_what_the_published_file_served_by_datasette_counts(instance, client, commissioner, contract):
+    page = page_counts(commissioner.get("/delivery/?contract=LCC-7").text)
+    cookie = {"storybank_session": client.get_cookie("storybank_session").value}
+    served = published_commitments(instance, cookie)
+    for outcome, row in served.items():
+        directions = ", ".join(f"{row[d]} {d}" for d in ("improved", "worsened", "mixed", "mentioned") if row[d])
+        assert page[outcome] == (f"{row['stories']}: {directions}" if row["stories"] else "none")
+    assert served[ACTIVE]["evidence"] == "No evidence yet"
+    question = datasette_get(
+        make_datasette(instance), "/commissioners/contract_promises.json?_shape=objects&commitment_contract=LCC-7", cookie
+    )
+    rows = question.json()["rows"]
+    assert [(r["what"], r["promise"], r["shown"], r["improved"]) for r in rows] == [
+        ("Promised", LONELY, "3 verified stories", 2),
+        ("Promised", ACTIVE, "No evidence yet", 0),
+        ("Not promised", "Nobody promised a change in Health", "1 verified story", 1),
+        ("Not promised", "Nobody promised a change in Our relationships", "1 verified story", 1),
+    ]
+
+
+def test_the_question_reads_as_a_question_with_a_list_and_no_sql(instance, client, commissioner, contract):
+    cookie = {"storybank_session": client.get_cookie("storybank_session").value}
+    page = datasette_get(make_datasette(instance), "/commissioners/contract_promises?commitment_contract=LCC-7", cookie).text
+    assert "What did this contract promise, and what do the stories show?" in page
+    assert '<option value="LCC-7" selected>' in page or re.search(r'<option value="LCC-7"[^>]*selected', page)
+    assert "from commitments" not in page and "<textarea" not in page
+
+
+def test_the_public_file_counts_only_the_stories_published_to_everyone(instance, contract):
+    served = published_commitments(instance, audience="public")
+    assert served[LONELY]["stories"] == 1 and served[LONELY]["improved"] == 1
+    assert served[ACTIVE]["stories"] == 0
+
+
+def test_withdrawing_a_story_takes_its_evidence_out_of_the_view_and_the_file(instance, client, commissioner, contract):
+    withdraw_story(instance, contract["Shared two"], actor="t", reason="changed their mind")
+    page = commissioner.get("/delivery/?contract=LCC-7").text
+    assert page_counts(page)[LONELY] == "2: 1 improved, 1 mixed"
+    assert "I have a friend now, I think." not in page
+    cookie = {"storybank_session": client.get_cookie("storybank_session").value}
+    assert published_commitments(instance, cookie)[LONELY]["stories"] == 2
+
+
+def test_the_view_is_for_commissioners_not_workers(client, auth, contract):
+    auth.login("worker")
+    assert client.get("/delivery/").status_code == 403
+
+
+def test_a_worker_enters_a_promise_on_the_interventions_page_and_a_mistake_keeps_what_was_typed(client, auth, db, contract):
+    auth.login("worker")
+    url = f"/interventions/{contract['lunch']}/commitments/"
+    typed = {"outcome": "People eat a hot meal together each week", "contribution": "additional", "period_from": "2024-13-01"}
+    response = client.post(url, data=typed)
+    assert response.status_code == 422
+    assert "Choose at least one outcome domain" in response.text
+    assert "is not a date" in response.text
+    assert "People eat a hot meal together each week" in response.text  # nothing typed is lost
+    response = client.post(url, data={**typed, "period_from": "2024-01-01", "domains": ["health", "relationships"]})
+    assert response.status_code == 302
+    saved = list_commitments(db, contract["lunch"])
+    assert [(c["outcome"], c["domains"], c["period_from"]) for c in saved] == [
+        ("People eat a hot meal together each week", ["health", "relationships"], "2024-01-01")
+    ]
+    assert "People eat a hot meal together each week" in client.get(url).text
+
+
+def test_another_organisation_cannot_see_or_change_an_interventions_promises(client, auth, contract):
+    auth.login("worker_b")
+    assert client.get(f"/interventions/{contract['befriending']}/commitments/").status_code == 404
+
+
+def test_a_csv_import_names_every_problem_by_row_and_saves_nothing_until_all_are_right(instance, db, orgs, contract, tmp_path):
+    from click.testing import CliRunner
+
+    from stories.cli import cli
+
+    path = tmp_path / "promises.csv"
+    path.write_text(
+        "intervention,outcome,domains,contribution,period_from,period_to,for_whom\n"
+        "Lunch club,People eat well,Health,additional,2024-01-01,2024-12-31,Members\n"
+        "No such service,Something,Health,inherent,,,\n"
+        "GRANT-2,Debts are managed,money,core,,,\n",
+        encoding="utf-8",
+    )
+    before = len(list_commitments(db))
+    result = CliRunner().invoke(
+        cli, ["commitments", "import", str(path), "--organisation", "befriending-network", "--instance", str(instance.root)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Nothing was changed" in result.output
+    assert "row 3, intervention: None of your organisation's interventions is called 'No such service'." in result.output
+    assert "row 4, domains: No outcome domain called 'money'" in result.output
+    assert "row 4, contribution: Inherent or additional must be one of inherent, additional (got 'core')." in result.output
+    assert len(list_commitments(db)) == before
+    path.write_text(
+        "intervention,outcome,domains,contribution,period_from,period_to,for_whom\n"
+        "Lunch club,People eat well,Health,additional,2024-01-01,2024-12-31,Members\n"
+        "GRANT-2,Debts are managed,Personal finance; what_we_do,inherent,,,\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["commitments", "import", str(path), "--organisation", "befriending-network", "--instance", str(instance.root)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 commitments" in result.output
+    imported = {c["outcome"]: c for c in list_commitments(db)}
+    assert imported["Debts are managed"]["domains"] == ["personal_finance", "what_we_do"]
+    assert imported["People eat well"]["intervention"] == "Lunch club"
+
+
+def test_a_file_built_before_commitments_were_published_is_still_copied_on_withdrawal(instance, contract):
+    # A withdrawal's copy recounts through the same hook: a file without the table must not fail it.
+    path = instance.published_path("commissioners")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP VIEW commitment_evidence")
+        conn.execute("DROP VIEW unpromised_outcomes")
+        conn.execute("DROP TABLE commitments")
+    withdraw_story(instance, contract["Open one"], actor="t", reason="changed their mind")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM stories WHERE title = 'Open one'").fetchone()[0] == 0

@@ -11,8 +11,9 @@ the page and the published file cannot disagree. Words and stories only; no mone
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,8 +171,38 @@ class Delivery:
     commissioner: str = ""
 
     @property
+    def period_label(self) -> str:
+        return dict(self.periods).get(self.period, "Every period")
+
+    @property
     def unevidenced(self) -> list[Promise]:
         return [promise for promise in self.promises if not promise.stories]
+
+
+def as_the_board_may_read(view: Delivery, may_read: Callable[[int], bool]) -> Delivery:
+    """The same view with only the words of stories the board may read today: counts are stories, the words are theirs."""
+    return dataclasses.replace(
+        view,
+        promises=[
+            dataclasses.replace(
+                promise,
+                quotes=[quote for quote in promise.quotes if may_read(quote.story_id)],
+                most_significant=[choice for choice in promise.most_significant if may_read(choice[0])],
+            )
+            for promise in view.promises
+        ],
+        unpromised=[
+            dataclasses.replace(item, quotes=[quote for quote in item.quotes if may_read(quote.story_id)])
+            for item in view.unpromised
+        ],
+    )
+
+
+def stories_quoted(view: Delivery) -> set[int]:
+    """Every story whose words the view shows (quotes and the panels' choices): what an export of it holds."""
+    quoted = {quote.story_id for promise in view.promises for quote in promise.quotes}
+    quoted |= {choice[0] for promise in view.promises for choice in promise.most_significant}
+    return quoted | {quote.story_id for item in view.unpromised for quote in item.quotes}
 
 
 def period_key(period_from: str | None, period_to: str | None) -> str:

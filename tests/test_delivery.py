@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 
@@ -16,7 +17,7 @@ from stories.records import record_story
 from stories.services.consent import withdraw_story
 
 SHARED = ["team", "commissioners"]
-PUBLIC = ["team", "commissioners", "public"]
+PUBLIC = ["team", "commissioners", "board", "public"]  # the board too: its words may go in a board pack
 LONELY = "Fewer older people feel lonely most of the time"
 ACTIVE = "More people take part in activities in their community"
 
@@ -281,3 +282,57 @@ def test_a_file_built_before_commitments_were_published_is_still_copied_on_withd
     withdraw_story(instance, contract["Open one"], actor="t", reason="changed their mind")
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM stories WHERE title = 'Open one'").fetchone()[0] == 0
+
+
+def pdf_text(content: bytes) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def board_exports(db) -> list[tuple[int, str, str]]:
+    return [(row["story_id"], row["kind"], row["audience"]) for row in db.query("SELECT * FROM exports ORDER BY id")]
+
+
+def test_a_presenter_exports_the_delivery_view_as_a_pdf_with_a_case_study_quoting_only_board_consented_words(
+    client, auth, db, contract
+):
+    auth.login("presenter")
+    builder = client.get("/delivery/board-pack?contract=LCC-7").text
+    assert "I have someone to talk to now." in builder  # consented for the board
+    assert "I have a friend now, I think." not in builder  # shared with commissioners only: counted, never quoted
+    started = client.post(f"/case-studies/stories/{contract['Open one']}", data={"title": "Someone to talk to"})
+    case_study_id = started.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    response = client.post("/delivery/board-pack", data={"contract": "LCC-7", "case_studies": [case_study_id]})
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert response.headers["Cache-Control"] == "no-store"
+    text = pdf_text(response.data)
+    assert "What LCC-7 promised, and what the stories show" in text
+    assert "Evidenced by 3 verified stories: 2 improved, 1 mixed." in text  # the same counts as the file
+    assert "No evidence yet." in text
+    assert "I have someone to talk to now." in text and "I have a friend now, I think." not in text
+    assert "Someone to talk to" in text  # the case study follows the section
+    assert "£" not in text
+    assert board_exports(db) == [(contract["Open one"], "board_pack", "board")]
+
+
+def test_a_board_pack_whose_case_study_the_board_may_no_longer_read_exports_nothing(client, auth, db, contract):
+    from stories.records import change_consent, get_story
+
+    auth.login("presenter")
+    started = client.post(f"/case-studies/stories/{contract['Open one']}", data={"title": "Someone to talk to"})
+    case_study_id = started.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    form = get_story(db, contract["Open one"]).consent.evidence_file
+    narrower = story_form(audiences=["team", "commissioners"], evidence_file=form, identity_level="named")
+    change_consent(db, contract["Open one"], "amended", narrower, actor="t")
+    response = client.post("/delivery/board-pack", data={"contract": "LCC-7", "case_studies": [case_study_id]})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).text
+    assert "Nothing was exported" in page and "consent does not include board case studies" in page
+    assert board_exports(db) == []
+    assert "I have someone to talk to now." not in page  # nor quoted in the section any more
+
+
+def test_only_presenters_make_board_packs(client, auth, contract):
+    auth.login("commissioner")
+    assert client.get("/delivery/board-pack").status_code == 403

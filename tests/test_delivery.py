@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import re
 import sqlite3
 
@@ -15,6 +17,7 @@ from stories.datasette_plugin import make_datasette
 from stories.interventions import add_intervention
 from stories.records import record_story
 from stories.services.consent import withdraw_story
+from stories.spreadsheet import csv_text
 
 SHARED = ["team", "commissioners"]
 PUBLIC = ["team", "commissioners", "board", "public"]  # the board too: its words may go in a board pack
@@ -336,3 +339,123 @@ def test_a_board_pack_whose_case_study_the_board_may_no_longer_read_exports_noth
 def test_only_presenters_make_board_packs(client, auth, contract):
     auth.login("commissioner")
     assert client.get("/delivery/board-pack").status_code == 403
+
+
+def run_cli(instance, *args: str):
+    from click.testing import CliRunner
+
+    from stories.cli import cli
+
+    return CliRunner().invoke(cli, [*args, "--instance", str(instance.root)])
+
+
+THREESIXTY = {
+    "grants": [
+        {
+            "id": "360G-lottery-0047",
+            "title": "Friday groups",
+            "description": "Fewer people in west Leeds feel alone",
+            "amountAwarded": 250000,
+            "plannedDates": [{"startDate": "2025-01-01T00:00:00Z", "endDate": "2027-12-31"}],
+            "beneficiaryLocation": [{"name": "Armley"}, {"name": "Bramley"}],
+        },
+        {"id": "360G-someone-else", "description": "Not one of ours"},
+    ]
+}
+OCDS = {
+    "releases": [
+        {
+            "ocid": "ocds-b5fd17-000123",
+            "tender": {"description": "Telephone befriending for older adults"},
+            "contracts": [
+                {
+                    "period": {"startDate": "2024-04-01T00:00:00Z", "endDate": "2028-03-31T23:59:59Z"},
+                    "value": {"amount": 90000, "currency": "GBP"},
+                    "implementation": {
+                        "milestones": [
+                            {"title": "Loneliness", "description": "Fewer older people feel lonely"},
+                            {"title": "Health worries noticed sooner"},
+                        ]
+                    },
+                }
+            ],
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "ref", "expected"),
+    [
+        (
+            "grants.json",
+            json.dumps(THREESIXTY),
+            "360G-lottery-0047",
+            [
+                [
+                    "Friday groups",
+                    "Fewer people in west Leeds feel alone",
+                    "",
+                    "",
+                    "2025-01-01",
+                    "2027-12-31",
+                    "People in Armley, Bramley",
+                ]
+            ],
+        ),
+        (
+            "grants.csv",
+            "Identifier,Title,Description,Amount Awarded,Planned Dates:Start Date,Planned Dates:End Date,"
+            "Beneficiary Location:Name\n"
+            "360G-lottery-0047,Friday groups,Fewer people in west Leeds feel alone,250000,2025-01-01,2027-12-31,Armley\n",
+            "360G-lottery-0047",
+            [["Friday groups", "Fewer people in west Leeds feel alone", "", "", "2025-01-01", "2027-12-31", "People in Armley"]],
+        ),
+        (
+            "release.json",
+            json.dumps(OCDS),
+            "ocds-b5fd17-000123",
+            [
+                ["Friday groups", "Fewer older people feel lonely", "", "", "2024-04-01", "2028-03-31", ""],
+                ["Friday groups", "Health worries noticed sooner", "", "", "2024-04-01", "2028-03-31", ""],
+            ],
+        ),
+    ],
+    ids=["360giving-json", "360giving-csv", "ocds-release"],
+)
+def test_drafts_are_read_from_a_standard_file_matched_by_reference_and_imported_once_a_person_maps_them(
+    instance, db, orgs, tmp_path, filename, content, ref, expected
+):
+    add_intervention(db, {"name": "Friday groups", "contract_ref": ref}, provider_id=orgs["a"], actor="t")
+    source, drafts = tmp_path / filename, tmp_path / "drafts.csv"
+    source.write_text(content, encoding="utf-8")
+    result = run_cli(instance, "commitments", "draft", str(source), "--organisation", "befriending-network", "--out", str(drafts))
+    assert result.exit_code == 0, result.output
+    assert f"{len(expected)} draft commitments" in result.output
+    rows = list(csv.reader(io.StringIO(drafts.read_text(encoding="utf-8"))))
+    assert rows == [["intervention", "outcome", "domains", "contribution", "period_from", "period_to", "for_whom"], *expected]
+    assert "90000" not in drafts.read_text() and "250000" not in drafts.read_text()  # no money read
+    refused = run_cli(instance, "commitments", "import", str(drafts), "--organisation", "befriending-network")
+    assert refused.exit_code == 1 and "row 2, domains: Choose at least one outcome domain" in refused.output
+    rows[1][2:4] = ["Our relationships", "inherent"]
+    for row in rows[2:]:
+        row[2:4] = ["Health", "additional"]
+    drafts.write_text(csv_text(rows), encoding="utf-8")
+    imported = run_cli(instance, "commitments", "import", str(drafts), "--organisation", "befriending-network")
+    assert imported.exit_code == 0, imported.output
+    assert [c["outcome"] for c in list_commitments(db)] == [row[1] for row in expected]
+
+
+def test_a_standard_file_names_the_references_no_intervention_has(instance, db, orgs, tmp_path):
+    source = tmp_path / "grants.json"
+    source.write_text(json.dumps(THREESIXTY), encoding="utf-8")
+    result = run_cli(
+        instance, "commitments", "draft", str(source), "--organisation", "befriending-network", "--out", str(tmp_path / "d.csv")
+    )
+    assert "0 draft commitments" in result.output
+    assert "(left out): 360G-lottery-0047, 360G-someone-else" in result.output
+    source.write_text('{"something": "else"}', encoding="utf-8")
+    result = run_cli(
+        instance, "commitments", "draft", str(source), "--organisation", "befriending-network", "--out", str(tmp_path / "d.csv")
+    )
+    assert result.exit_code == 1 and "neither a 360Giving file" in result.output

@@ -459,3 +459,49 @@ def test_a_standard_file_names_the_references_no_intervention_has(instance, db, 
         instance, "commitments", "draft", str(source), "--organisation", "befriending-network", "--out", str(tmp_path / "d.csv")
     )
     assert result.exit_code == 1 and "neither a 360Giving file" in result.output
+
+
+def test_choosing_a_period_shows_that_periods_promises_and_what_nobody_promised_in_it(instance, db, commissioner, contract):
+    later = "Friendships made in 2025 last"
+    add_commitment(
+        db,
+        contract["befriending"],
+        {
+            "outcome": later,
+            "domains": "relationships",
+            "contribution": "inherent",
+            "period_from": "2025-01-01",
+            "period_to": "2025-12-31",
+        },
+        actor="t",
+    )
+    run_publish(instance)
+    page = commissioner.get("/delivery/?contract=LCC-7&period=2025-01-01..2025-12-31").text
+    assert page_counts(page) == {later: "1: 1 improved"}  # the 2025 story, once unpromised, now evidences it
+    unpromised = text_of(page)[text_of(page).index("What changed that nobody promised") :]
+    assert "Every outcome people reported under this contract is one it promised." in unpromised  # none told in 2025
+    everything = page_counts(commissioner.get("/delivery/?contract=LCC-7").text)
+    assert set(everything) == {LONELY, ACTIVE, later}
+
+
+def test_a_promise_is_corrected_and_removed_on_the_interventions_page(client, auth, db, contract):
+    auth.login("worker")
+    base = f"/interventions/{contract['befriending']}/commitments"
+    edit = client.get(f"{base}/{contract['active']}/edit")
+    assert ACTIVE in edit.text
+    corrected = {"outcome": ACTIVE + " each month", "domains": ["what_we_do"], "contribution": "additional"}
+    assert client.post(f"{base}/{contract['active']}/edit", data=corrected).status_code == 302
+    assert {c["outcome"] for c in list_commitments(db, contract["befriending"])} == {LONELY, ACTIVE + " each month"}
+    assert client.post(f"{base}/{contract['active']}/delete").status_code == 302
+    assert [c["outcome"] for c in list_commitments(db, contract["befriending"])] == [LONELY]
+    assert client.post(f"/interventions/{contract['lunch']}/commitments/{contract['lonely']}/delete").status_code == 404
+
+
+def test_a_withdrawals_copy_of_the_file_recounts_the_promises_before_any_rebuild(instance, client, commissioner, contract):
+    from pipelines.publish import remove_from_published
+
+    remove_from_published(instance, [contract["Shared two"], contract["Open one"]], actor="t")  # the fast path alone
+    cookie = {"storybank_session": client.get_cookie("storybank_session").value}
+    served = published_commitments(instance, cookie)
+    assert (served[LONELY]["stories"], served[LONELY]["improved"], served[LONELY]["mixed"]) == (1, 0, 1)
+    assert page_counts(commissioner.get("/delivery/?contract=LCC-7").text)[LONELY] == "1: 1 mixed"

@@ -169,6 +169,7 @@ class Delivery:
     promises: list[Promise] = field(default_factory=list)
     unpromised: list[Unpromised] = field(default_factory=list)
     commissioner: str = ""
+    not_found: str = ""  # the contract asked for, when the file has no such contract
 
     @property
     def period_label(self) -> str:
@@ -230,8 +231,10 @@ def load(path: Path, contract: str = "", period: str = "") -> Delivery | None:
         if not conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'commitments'").fetchone():
             return Delivery(contract, period, built_at, [], [])
         contracts = _contracts(conn)
+        not_found = ""
         if contract not in {key for key, _ in contracts}:
-            contract = contracts[0][0] if contracts else ""
+            # A bookmark to a contract no longer in the file: say so, and show the first one instead.
+            not_found, contract = contract, contracts[0][0] if contracts else ""
         periods = [
             (period_key(r["period_from"], r["period_to"]), period_words(r["period_from"], r["period_to"]))
             for r in conn.execute(
@@ -241,7 +244,7 @@ def load(path: Path, contract: str = "", period: str = "") -> Delivery | None:
         ]
         if period not in {key for key, _ in periods}:
             period = ""
-        delivery = Delivery(contract, period, built_at, contracts, periods)
+        delivery = Delivery(contract, period, built_at, contracts, periods, not_found=not_found)
         if contract:
             _fill(conn, delivery)
         return delivery

@@ -505,3 +505,8 @@ def test_a_withdrawals_copy_of_the_file_recounts_the_promises_before_any_rebuild
     served = published_commitments(instance, cookie)
     assert (served[LONELY]["stories"], served[LONELY]["improved"], served[LONELY]["mixed"]) == (1, 0, 1)
     assert page_counts(commissioner.get("/delivery/?contract=LCC-7").text)[LONELY] == "1: 1 mixed"
+
+
+def test_a_contract_not_in_the_file_is_said_not_shown_as_if_it_were(commissioner, contract):
+    words = text_of(commissioner.get("/delivery/?contract=LCC-99").text)
+    assert "The commissioners' file has no contract or grant “LCC-99” with promises or stories. Showing LCC-7" in words

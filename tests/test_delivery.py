@@ -510,3 +510,25 @@ def test_a_withdrawals_copy_of_the_file_recounts_the_promises_before_any_rebuild
 def test_a_contract_not_in_the_file_is_said_not_shown_as_if_it_were(commissioner, contract):
     words = text_of(commissioner.get("/delivery/?contract=LCC-99").text)
     assert "The commissioners' file has no contract or grant “LCC-99” with promises or stories. Showing LCC-7" in words
+
+
+def test_a_panels_most_significant_change_choice_is_shown_beside_the_promise_it_evidences(
+    instance, db, orgs, users, client, commissioner, contract
+):
+    from stories import msc
+
+    round_id = msc.create_round(
+        db, {"title": "Spring panel", "domain": "relationships"}, organisation_id=orgs["a"], user_id=users["reviewer"], actor="t"
+    )
+    msc.shortlist(db, msc.get_round(db, round_id, orgs["a"]), contract["Shared two"], actor="t")
+    reason = "It shows a friendship that lasts"
+    msc.choose(
+        db, msc.get_round(db, round_id, orgs["a"]), {"story_id": contract["Shared two"], "reason": reason}, user_id=1, actor="t"
+    )
+    sign_off(db, contract["Shared two"], users["reviewer"])  # the panel's words are published text: signed off again
+    run_publish(instance)
+    page = commissioner.get("/delivery/?contract=LCC-7").text
+    lonely = text_of(re.search(r'<article class="promise".*?</article>', page, re.S).group(0))
+    assert "Chosen as the most significant change" in lonely and reason in lonely and "Shared two" in lonely
+    cookie = {"storybank_session": client.get_cookie("storybank_session").value}
+    assert published_commitments(instance, cookie)[LONELY]["chosen_as_most_significant"] == 1

@@ -33,6 +33,7 @@ from stories import audit
 from stories import published_versions as published_version_store
 from stories.assurance import verification_level
 from stories.clock import today as utc_today
+from stories.commitments import list_commitments
 from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
 from stories.db import read_snapshot
 from stories.framework_store import frameworks_in_use
@@ -68,6 +69,7 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
             with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
                 stories = stories_for_publication(db)
                 interventions = list_interventions(db)
+                commitments = list_commitments(db)
                 mark = last_removal(db)
             versions = published_versions(db, stories)
             words = vocabulary(frameworks_in_use(instance))
@@ -77,7 +79,14 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
                 counts[audience] = build_file(
                     instance,
                     audience,
-                    functools.partial(write_tables, audience=audience, rows=rows, interventions=interventions, vocabulary=words),
+                    functools.partial(
+                        write_tables,
+                        audience=audience,
+                        rows=rows,
+                        interventions=interventions,
+                        vocabulary=words,
+                        commitments=commitments,
+                    ),
                     withdrawn_since=lambda: removed_since(db, mark),
                 )
             audit.record(db, actor, "publish", counts=counts)

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from stories import outcomes
+from stories import delivery, outcomes
 from stories.assurance import LEVELS
 from stories.clock import now_iso
 from stories.consent import PUBLIC
@@ -120,6 +120,7 @@ def write_tables(
     rows: list[dict[str, Any]],
     interventions: list[Mapping[str, Any]],
     vocabulary: Iterable[VocabularyWord] = (),
+    commitments: Iterable[Mapping[str, Any]] = (),
 ) -> None:
     """Fill a fresh file from the published form of each story, and the outcome vocabulary searches read."""
     by_id = {item["id"]: item for item in interventions}
@@ -129,6 +130,7 @@ def write_tables(
     rows = [{**row, "outcomes": [{**o, "domain_label": _label(o, labels)} for o in row["outcomes"]]} for row in rows]
     with db.atomic():
         _create(db)
+        delivery.write_commitments(db, commitments, by_id)  # what each contract promised: stories/delivery.py
         _insert(db, "interventions", (item for item in interventions))
         _insert(db, "stories", (_story_row(row, audience) for row in rows))
         _insert(db, "stories_fts_stems", ({"id": row["id"], "stems": _families(row)} for row in rows))
@@ -220,7 +222,8 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
 
 
 def _count(db: sqlite_utils.Database, audience: str, groups: list[tuple[str, str]] | None = None) -> None:
-    """Stories per intervention, and per outcome: every group, or only these (domain, direction) groups."""
+    """Stories per intervention, per commitment, and per outcome: every group, or only these (domain, direction) groups."""
+    delivery.count_evidence(db)
     db.execute(
         "UPDATE interventions SET stories = (SELECT count(*) FROM story_interventions WHERE intervention_id = interventions.id)"
     )

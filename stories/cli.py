@@ -540,6 +540,76 @@ def frameworks_list(instance: Instance) -> None:
 
 
 @cli.group()
+def commitments() -> None:
+    """What each contract or grant promised to change (commitments), beside the stories that evidence it."""
+
+
+@commitments.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--organisation", "organisation_slug", required=True, help="Slug of the organisation providing the interventions.")
+@pass_instance
+def commitments_import(instance: Instance, file: Path, organisation_slug: str) -> None:
+    """Import commitments from a CSV file: every row, or none (each problem is named by its row).
+
+    Columns: intervention (its name, or its contract or grant reference), outcome (the contract's words),
+    domains (outcome domains separated by ';', by id or name), contribution (inherent or additional),
+    and optionally period_from, period_to (year-month-day) and for_whom.
+
+    Example: storybank commitments import promises.csv --organisation leeds-befriending-network
+    """
+    from stories.organisations import get_organisation
+    from stories.services.commitments import import_commitments
+
+    with store(instance) as db:
+        org = get_organisation(db, organisation_slug)
+        if org is None:
+            raise click.ClickException(f"No organisation {organisation_slug!r}.")
+        try:
+            count = import_commitments(instance, db, file.read_bytes(), organisation_id=org["id"], actor="cli:commitments")
+        except Invalid as error:
+            raise fail_on_invalid(error) from None
+    click.echo(f"Imported {count} commitments for {org['name']}; the published files show them after the next rebuild.")
+
+
+@commitments.command("draft")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--organisation", "organisation_slug", required=True, help="Slug of the organisation providing the interventions.")
+@click.option("--out", "destination", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@pass_instance
+def commitments_draft(instance: Instance, file: Path, organisation_slug: str, destination: Path) -> None:
+    """Draft commitments from your copy of a 360Giving (.json, .csv) or OCDS (.json) file; nothing is fetched.
+
+    Each grant or contracting process is matched to your intervention with that grant id or ocid. The
+    drafts are written as the import's CSV with domains and contribution left for you to fill in; then
+    run `storybank commitments import`. The fields read are listed in stories/commitment_standards.py.
+
+    Example: storybank commitments draft grants.json --organisation aireside-befriending --out promises.csv
+    """
+    from stories.commitment_standards import drafts_csv, read_drafts
+    from stories.interventions import list_interventions
+    from stories.organisations import get_organisation
+
+    with store(instance) as db:
+        org = get_organisation(db, organisation_slug)
+        if org is None:
+            raise click.ClickException(f"No organisation {organisation_slug!r}.")
+        references = {
+            item["contract_ref"]: item["name"]
+            for item in list_interventions(db)
+            if item["provider_id"] == org["id"] and item["contract_ref"]
+        }
+    try:
+        drafts = read_drafts(file.read_bytes(), file.name)
+    except Invalid as error:
+        raise fail_on_invalid(error) from None
+    content, matched, unmatched = drafts_csv(drafts, references)
+    destination.write_text(content, encoding="utf-8")
+    click.echo(f"{matched} draft commitments -> {destination}: fill in domains and contribution, then import it.")
+    if unmatched:
+        click.echo(f"No intervention of {org['name']} has these references (left out): {', '.join(unmatched)}")
+
+
+@cli.group()
 def evaluation() -> None:
     """Evidence for an independent evaluator, in REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
 

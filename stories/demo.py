@@ -21,6 +21,7 @@ from stories.assurance import record_member_check, record_second_person
 from stories.auth import add_user
 from stories.clock import now_iso
 from stories.clock import today as utc_today
+from stories.commitments import add_commitment, list_commitments
 from stories.consent import VERBAL, WITHDRAWN
 from stories.db import write_transaction
 from stories.evidence import keep_form
@@ -58,7 +59,7 @@ def load_demo(
     """
     today = today or utc_today()
     data = yaml.safe_load(DEMO_FILE.read_text())
-    added = {"organisations": 0, "users": 0, "interventions": 0, "stories": 0}
+    added = {"organisations": 0, "users": 0, "interventions": 0, "commitments": 0, "stories": 0}
     for org in data["organisations"]:
         if get_organisation(db, org["slug"]) is None:
             added["organisations"] += 1
@@ -84,6 +85,11 @@ def load_demo(
             provider_id = get_organisation(db, item["provider"])["id"]
             add_intervention(db, item, provider_id=provider_id, actor=ACTOR, slug=item["slug"])
             added["interventions"] += 1
+    for item in data.get("commitments", []):
+        intervention_id = intervention_id_by_slug(db, item["intervention"])
+        if not any(c["outcome"] == item["outcome"] for c in list_commitments(db, intervention_id)):
+            add_commitment(db, intervention_id, item, actor=ACTOR)
+            added["commitments"] += 1
     for position, story in enumerate(data["stories"]):
         if _load_story(db, story, users, (evidence_dir, audio_dir), today, position, suggest):
             added["stories"] += 1

@@ -24,6 +24,7 @@ KIND_LABELS = {
     "html": "Case study (web page)",
     "pdf": "Case study (PDF)",
     "qdpx": "Evaluation project (REFI-QDA)",
+    "board_pack": "Board pack: promises and delivery (PDF)",
 }
 
 

@@ -710,3 +710,24 @@ def m016s_stated_outcomes(db: sqlite_utils.Database) -> None:
     """
     for statement in statements.split(";\n"):
         db.execute(statement)
+
+
+@migration
+def m019c_commitments(db: sqlite_utils.Database) -> None:
+    """What each intervention (and so its contract) promised to change, in its own words (stories/commitments.py)."""
+    db.execute(
+        """CREATE TABLE commitments (
+            id INTEGER PRIMARY KEY,
+            intervention_id INTEGER NOT NULL REFERENCES interventions(id),
+            outcome TEXT NOT NULL,
+            domains TEXT NOT NULL,
+            contribution TEXT NOT NULL CHECK (contribution IN ('inherent', 'additional')),
+            period_from TEXT,
+            period_to TEXT,
+            for_whom TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT 'entered',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX commitments_intervention ON commitments(intervention_id)")

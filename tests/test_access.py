@@ -11,6 +11,7 @@ import re
 import pytest
 
 from conftest import add_tag, story_form
+from stories.commitments import add_commitment
 from stories.exports import record_export, request_destruction
 from stories.interventions import add_intervention
 from stories.job_status import create_job, fail_job
@@ -68,6 +69,12 @@ ALLOWED: dict[str, set[str]] = {
     "case_studies.export": {"presenter"},
     "case_studies.delete": {"presenter"},
     "dashboard.index": {"commissioner", "reviewer", "admin"},
+    # What a contract promised: entered by the intervention's own provider; read beside its evidence by commissioners.
+    "commitments.index": {"worker", "reviewer", "admin"},
+    "commitments.edit": {"worker", "reviewer", "admin"},
+    "commitments.delete": {"worker", "reviewer", "admin"},
+    "delivery.index": {"commissioner", "admin"},
+    "delivery.board_pack": {"presenter"},
 }
 
 
@@ -110,9 +117,16 @@ def world(app, instance, db, orgs, users, signed_form):
         "INSERT INTO case_studies (story_id, created_by, title, created_at, updated_at) VALUES (?, ?, 'Case', 'now', 'now')",
         [story_id, users["presenter"]],
     ).lastrowid
+    commitment = add_commitment(
+        db,
+        intervention,
+        {"outcome": "Fewer people feel lonely", "domains": "relationships", "contribution": "inherent"},
+        actor="t",
+    )
     return {
         "story_id": story_id,
         "intervention_id": intervention,
+        "commitment_id": commitment,
         "tag_id": tag,
         "job_id": job,
         "export_id": export_id,

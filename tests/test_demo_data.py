@@ -139,7 +139,16 @@ def users(data):
 
 
 def test_top_level_sections(data):
-    assert set(data) == {"organisations", "commissioners", "users", "interventions", "stories"}
+    assert set(data) == {"organisations", "commissioners", "users", "interventions", "commitments", "stories"}
+
+
+def test_every_commitment_is_one_the_app_would_accept_for_a_demo_intervention(data, interventions):
+    from stories.commitments import validate_commitment
+
+    assert data["commitments"], "the demo shows commissioners what contracts promised"
+    for item in data["commitments"]:
+        assert item["intervention"] in interventions, item
+        validate_commitment(item)  # raises Invalid naming the field
 
 
 def test_no_money_anywhere(raw):

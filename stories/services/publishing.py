@@ -40,6 +40,7 @@ class UseCase(enum.Enum):
     ADD_TAG = "add a tag"
     ASSURE = "member check, verification or an outcome linked"
     CHOOSE_MSC = "a Most Significant Change panel's choice"
+    CHANGE_COMMITMENTS = "what a contract promised, entered or imported"
     PUBLISH = "publish"
 
 
@@ -64,6 +65,9 @@ AFTER: dict[UseCase, After] = {
     UseCase.ADD_TAG: After.QUEUED,
     UseCase.ASSURE: After.QUEUED,
     UseCase.CHOOSE_MSC: After.QUEUED,
+    # Commitments are published beside the stories that evidence them (stories/delivery.py); no story's
+    # words change, so the next rebuild is soon enough.
+    UseCase.CHANGE_COMMITMENTS: After.QUEUED,
     # Someone asked for the files (`storybank publish`, init, demo, restore) and waits to be told what they hold.
     UseCase.PUBLISH: After.REBUILT_NOW,
 }

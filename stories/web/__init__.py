@@ -153,8 +153,10 @@ def init_app(app: Flask) -> None:
         assurance_views,
         auth_views,
         case_studies_views,
+        commitments_views,
         consent_views,
         dashboard_views,
+        delivery_views,
         exports_views,
         interventions_views,
         msc_views,
@@ -185,6 +187,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(case_studies_views.bp)
     app.register_blueprint(dashboard_views.bp)
     app.register_blueprint(msc_views.bp)
+    app.register_blueprint(commitments_views.bp)
+    app.register_blueprint(delivery_views.bp)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
 
     @app.before_request

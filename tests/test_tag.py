@@ -18,10 +18,12 @@ from pipelines.tag import (
     read_examples,
     tag_text,
 )
-from stories.cli_tools import tag_command
+from stories.cli_tools import eval_tagger_command, tag_command
 
 DEV_SET = Path(__file__).parent / "data" / "outcomes_dev.jsonl"
 HELDOUT_SET = Path(__file__).parent / "data" / "outcomes_heldout.jsonl"
+# Our own short stories (not the third-party case studies) labelled for the directions eval-tagger reports.
+DIRECTION_SET = Path(__file__).parent / "data" / "directions_small.jsonl"
 # One text per line with the directions it must get and the domains it must not suggest.
 TAGGER_CASES = Path(__file__).parent / "data" / "tagger_cases.jsonl"
 
@@ -52,8 +54,8 @@ def test_evidence_offsets_point_at_the_sentence_that_shows_the_change():
 def test_tagger_case(case):
     """A text in, each named domain's direction out, and the domains it must not suggest (see the case's note)."""
     tags = by_domain(case["text"])
-    expected = case.get("directions", {})
-    assert {domain: tags[domain].direction for domain in expected if domain in tags} == expected, case["note"]
+    expected = case.get("directions", {})  # the rules' reading: offered or not, the table guards the rules
+    assert {domain: tags[domain].reading for domain in expected if domain in tags} == expected, case["note"]
     assert not set(case.get("not_suggested", [])) & set(tags), case["note"]
 
 
@@ -116,7 +118,8 @@ def test_a_commissioners_yaml_framework_is_checked_and_used(tmp_path):
         load_framework(path)
     path.write_text(path.read_text().replace("label: ''", "label: Money"))
     tags = by_domain("After a year out of work Sam started a job at the depot.", framework=load_framework(path))
-    assert tags["work"].direction == "improved" and "money" not in tags
+    assert set(tags) == {"work"} and tags["work"].reading == "improved"
+    assert tags["work"].direction is None  # never measured on this framework, so the person is asked
 
 
 def test_a_csv_framework_with_a_missing_id_is_rejected_naming_the_row(tmp_path):
@@ -137,8 +140,37 @@ def test_tag_command_json_output_shape():
     result = CliRunner().invoke(tag_command, ["-", "--json"], input="I was homeless for a year. Now I have my own flat.")
     assert result.exit_code == 0, result.output
     tags = json.loads(result.output)
-    assert tags and all(set(tag) == {"domain", "direction", "start", "end", "evidence", "confidence", "rule"} for tag in tags)
+    keys = {"domain", "direction", "direction_confidence", "start", "end", "evidence", "confidence", "rule"}
+    assert tags and all(set(tag) == keys for tag in tags)
     assert {"domain": "where_we_live", "direction": "improved"}.items() <= tags[0].items()
+    assert tags[0]["direction_confidence"] >= 0.85
+
+
+def test_tag_command_gives_a_null_direction_where_no_trusted_reading_fires():
+    story = (
+        "After my wife died I was so lonely I stopped going out. "
+        "Now I go to the lunch club every week and I have made good friends there. "
+        "I finally have my own flat near my daughter."
+    )
+    result = CliRunner().invoke(tag_command, ["-", "--json"], input=story)
+    assert result.exit_code == 0, result.output
+    tags = {tag["domain"]: tag for tag in json.loads(result.output)}
+    # Relationships read as better is right only about 6 times in 10 on real stories: not offered.
+    assert tags["relationships"]["direction"] is None and tags["relationships"]["direction_confidence"] is None
+    assert tags["where_we_live"]["direction"] == "improved"
+    plain = CliRunner().invoke(tag_command, ["-"], input=story).output
+    assert "What changed?" in plain and "improved (87% right)" in plain
+
+
+def test_eval_tagger_reports_the_precision_and_coverage_of_suggested_directions():
+    result = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET), "--json"])
+    assert result.exit_code == 0, result.output
+    offered = json.loads(result.output)["suggested_direction"]
+    # Housing and skills read as better are offered: right in 3 of 4 here (a course started and then
+    # dropped, labelled mixed, is read as better); the other 8 of the 12 pairs both marked are asked.
+    assert offered == {"precision": 0.75, "right": 3, "suggested": 4, "coverage": 0.333}
+    text = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET)]).output
+    assert "suggested directions: precision 0.750 (3 of 4 right), coverage 0.333 of 12 domains both marked" in text
 
 
 def test_importing_the_tagger_does_not_load_spacy():

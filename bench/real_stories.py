@@ -5,7 +5,8 @@ split and its domains with their directions, coded as OUTCOMES.md says) are comm
 third-party copyright and live outside the repository, one {"url", "text"} per line.
 
 Run: .venv/bin/python bench/real_stories.py --texts /path/to/real-stories.jsonl [--split tune|frozen|all]
-     .venv/bin/python bench/real_stories.py --texts ... --calibrate   # which readings earn trust (tune only)
+     .venv/bin/python bench/real_stories.py --texts ... --calibrate   # how often each reading is right (tune only)
+     .venv/bin/python bench/real_stories.py --texts ... --confirm     # the candidates, once, on the frozen split
 
 The "frozen" third is for measuring once, at the end: never look at it while changing anything.
 """
@@ -93,6 +94,39 @@ def calibrate(chosen: list[dict[str, Any]]) -> dict[tuple[str, str], list[int]]:
     return cells
 
 
+def candidates(cells: dict[tuple[str, str], list[int]]) -> list[tuple[str, str]]:
+    """The readings right at least TRUSTED_PRECISION of the time, often enough to mean something."""
+    return [key for key, (right, total) in sorted(cells.items()) if total >= MIN_SUPPORT and right / total >= TRUSTED_PRECISION]
+
+
+def confirm(texts_path: Path) -> int:
+    """Measure the tune split's candidates once on the frozen split; only what holds there is offered."""
+    tune, _, _ = examples(texts_path, "tune")
+    frozen, missing, changed = examples(texts_path, "frozen")
+    if missing or changed:
+        print(f"The frozen split is incomplete ({len(missing)} without a text, {len(changed)} changed): not measured.")
+        return 2
+    tuned, held = calibrate(tune), calibrate(frozen)
+    rows = []
+    for basis, domain in candidates(tuned):
+        right, total = held.get((basis, domain), [0, 0])
+        rows.append(
+            {
+                "basis": basis,
+                "domain": domain,
+                "right": right,
+                "suggested": total,
+                "tune_right": tuned[basis, domain][0],
+                "tune_suggested": tuned[basis, domain][1],
+            }
+        )
+        verdict = "offered" if total and right / total >= TRUSTED_PRECISION else "not offered"
+        print(f"{basis} {domain}: tune {tuned[basis, domain][0]}/{tuned[basis, domain][1]}, frozen {right}/{total}: {verdict}")
+    # Every candidate is written with its frozen counts; stories.direction offers only those holding up.
+    (frameworks_dir() / TRUST_FILE).write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return 0
+
+
 def report(chosen: list[dict[str, Any]]) -> None:
     result = evaluate(chosen)
     print(f"{'domain':<20} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}")
@@ -116,7 +150,11 @@ def main() -> int:
     parser.add_argument("--texts", type=Path, default=os.environ.get("STORYBANK_REAL_STORIES"), help="the stories' texts (JSONL)")
     parser.add_argument("--split", choices=("tune", "frozen", "all"), default="tune")
     parser.add_argument("--calibrate", action="store_true", help="precision of each kind of reading (tune split only)")
-    parser.add_argument("--write-trust", action="store_true", help=f"with --calibrate: write frameworks/{TRUST_FILE}")
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help=f"score the readings trusted on the tune split, once, on the frozen split, and write frameworks/{TRUST_FILE}",
+    )
     args = parser.parse_args()
     if args.texts is None or not Path(args.texts).is_file():
         print(REBUILD.format(path=args.texts or "(no file given)", labels=LABELS.relative_to(ROOT)), file=sys.stderr)
@@ -124,26 +162,20 @@ def main() -> int:
     if args.calibrate and args.split != "tune":
         print("Calibrate on the tune split only: the frozen split is scored once, never tuned on.", file=sys.stderr)
         return 2
+    if args.confirm:
+        return confirm(Path(args.texts))
     chosen, missing, changed = examples(Path(args.texts), args.split)
     print(f"{args.split}: {len(chosen)} stories scored; {len(missing)} without a text, {len(changed)} changed since labelled")
     for url in changed:
         print(f"  changed: {url}")
     if args.calibrate:
         cells = calibrate(chosen)
-        trusted = []
         print(f"{'basis':<18} {'domain':<20} {'right':>5} {'of':>4} {'prec':>6}")
         for (basis, domain), (right, total) in sorted(
             cells.items(), key=lambda item: (item[0][0], item[0][1] != "*", item[0][1])
         ):
-            mark = ""
-            if total >= MIN_SUPPORT and right / total >= TRUSTED_PRECISION:
-                trusted.append({"basis": basis, "domain": domain, "right": right, "suggested": total})
-                mark = "  trusted"
+            mark = "  candidate" if total >= MIN_SUPPORT and right / total >= TRUSTED_PRECISION else ""
             print(f"{basis:<18} {domain:<20} {right:>5} {total:>4} {right / total:>6.3f}{mark}")
-        if args.write_trust:
-            lines = "".join(json.dumps(row) + "\n" for row in trusted)
-            (frameworks_dir() / TRUST_FILE).write_text(lines, encoding="utf-8")
-            print(f"wrote {len(trusted)} trusted reading(s) to frameworks/{TRUST_FILE}")
         return 0
     report(chosen)
     return 0

@@ -43,7 +43,7 @@ from stories.frameworks import frameworks_dir
 from stories.wordlists import word_set
 
 CUES_FILE = "direction-cues.jsonl"
-TRUST_FILE = "direction-trust.jsonl"  # the readings measured right often enough to offer (bench/real_stories.py)
+TRUST_FILE = "direction-trust.jsonl"  # readings and how often they were right on stories never tuned on
 TRUSTED_PRECISION = 0.85  # offer a direction only where such readings were right at least this often
 KINDS = frozenset(
     "GOOD BAD CONDITION COST REGULAR UP DOWN PLUS MINUS SOFT_PLUS ABLE NEG ANYMORE FRAGILE HEDGE "
@@ -141,8 +141,9 @@ def trust_path() -> Path:
 
 @functools.cache
 def trust_table() -> dict[tuple[str, str], float]:
-    """(basis, domain) -> the share of such readings that were right on real stories, for those
-    right at least TRUSTED_PRECISION of the time; domain "*" stands for every domain."""
+    """(basis, domain) -> the share of such readings right on real stories the rules were never tuned on
+    ("right" of "suggested", bench/real_stories.py --confirm), for those right at least TRUSTED_PRECISION
+    of the time; domain "*" stands for every domain. A reading below it is kept in the file, not offered."""
     table: dict[tuple[str, str], float] = {}
     if not trust_path().is_file():  # a frameworks folder of one's own, never measured: nothing is offered
         return table

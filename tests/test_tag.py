@@ -18,6 +18,7 @@ from pipelines.tag import (
     read_examples,
     tag_text,
 )
+from stories import direction
 from stories.cli_tools import eval_tagger_command, tag_command
 
 DEV_SET = Path(__file__).parent / "data" / "outcomes_dev.jsonl"
@@ -136,39 +137,61 @@ def test_a_duplicate_id_is_rejected_naming_both_rows(tmp_path):
         load_framework(path)
 
 
+def trust(monkeypatch, table: dict[tuple[str, str], float]) -> None:
+    """Pretend these readings were measured right often enough (the shipped file trusts none)."""
+    monkeypatch.setattr(direction, "trust_table", lambda: table)
+
+
 def test_tag_command_json_output_shape():
     result = CliRunner().invoke(tag_command, ["-", "--json"], input="I was homeless for a year. Now I have my own flat.")
     assert result.exit_code == 0, result.output
     tags = json.loads(result.output)
     keys = {"domain", "direction", "direction_confidence", "start", "end", "evidence", "confidence", "rule"}
     assert tags and all(set(tag) == keys for tag in tags)
-    assert {"domain": "where_we_live", "direction": "improved"}.items() <= tags[0].items()
-    assert tags[0]["direction_confidence"] >= 0.85
+    assert {"domain": "where_we_live", "evidence": "Now I have my own flat."}.items() <= tags[0].items()
 
 
-def test_tag_command_gives_a_null_direction_where_no_trusted_reading_fires():
-    story = (
-        "After my wife died I was so lonely I stopped going out. "
-        "Now I go to the lunch club every week and I have made good friends there. "
-        "I finally have my own flat near my daughter."
-    )
-    result = CliRunner().invoke(tag_command, ["-", "--json"], input=story)
+STORY = (
+    "After my wife died I was so lonely I stopped going out. "
+    "Now I go to the lunch club every week and I have made good friends there. "
+    "I finally have my own flat near my daughter."
+)
+
+
+def test_no_reading_held_up_on_stories_never_tuned_on_so_every_direction_is_null():
+    # Housing and skills told as better were right 13 of 15 times each on the tune split, then 10 of 13
+    # and 10 of 12 on the frozen one: below 85%, so the tagger asks rather than guesses.
+    assert direction.trust_table() == {}
+    result = CliRunner().invoke(tag_command, ["-", "--json"], input=STORY)
     assert result.exit_code == 0, result.output
-    tags = {tag["domain"]: tag for tag in json.loads(result.output)}
-    # Relationships read as better is right only about 6 times in 10 on real stories: not offered.
+    tags = json.loads(result.output)
+    assert {tag["domain"] for tag in tags} == {"relationships", "what_we_do", "where_we_live"}
+    assert all(tag["direction"] is None and tag["direction_confidence"] is None for tag in tags)
+    assert CliRunner().invoke(tag_command, ["-"], input=STORY).output.count("What changed?") == 3
+
+
+def test_a_trusted_reading_is_offered_with_its_own_confidence_and_the_rest_stay_null(monkeypatch):
+    trust(monkeypatch, {("better", "where_we_live"): 0.9})
+    tags = {tag["domain"]: tag for tag in json.loads(CliRunner().invoke(tag_command, ["-", "--json"], input=STORY).output)}
+    assert (tags["where_we_live"]["direction"], tags["where_we_live"]["direction_confidence"]) == ("improved", 0.9)
     assert tags["relationships"]["direction"] is None and tags["relationships"]["direction_confidence"] is None
-    assert tags["where_we_live"]["direction"] == "improved"
-    plain = CliRunner().invoke(tag_command, ["-"], input=story).output
-    assert "What changed?" in plain and "improved (87% right)" in plain
+    plain = CliRunner().invoke(tag_command, ["-"], input=STORY).output
+    assert "improved (90% right)" in plain and plain.count("What changed?") == 2
+    five_ways = load_framework("five-ways")  # never measured: nothing is offered whatever the table says
+    assert all(s.direction is None for s in tag_text(STORY, framework=five_ways))
 
 
-def test_eval_tagger_reports_the_precision_and_coverage_of_suggested_directions():
+def test_eval_tagger_reports_the_precision_and_coverage_of_suggested_directions(monkeypatch):
     result = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET), "--json"])
     assert result.exit_code == 0, result.output
-    offered = json.loads(result.output)["suggested_direction"]
-    # Housing and skills read as better are offered: right in 3 of 4 here (a course started and then
-    # dropped, labelled mixed, is read as better); the other 8 of the 12 pairs both marked are asked.
-    assert offered == {"precision": 0.75, "right": 3, "suggested": 4, "coverage": 0.333}
+    assert json.loads(result.output)["suggested_direction"] == {"precision": None, "right": 0, "suggested": 0, "coverage": 0.0}
+    text = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET)]).output
+    assert "suggested directions: precision none suggested (0 of 0 right), coverage 0.000 of 12 domains both marked" in text
+    # Were housing and skills told as better trusted, they would be right in 3 of 4 here (a course started
+    # and then dropped, labelled mixed, reads as better), and the other 8 of the 12 pairs would be asked.
+    trust(monkeypatch, {("better", "where_we_live"): 0.9, ("better", "education_skills"): 0.9})
+    offered = json.loads(CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET), "--json"]).output)
+    assert offered["suggested_direction"] == {"precision": 0.75, "right": 3, "suggested": 4, "coverage": 0.333}
     text = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET)]).output
     assert "suggested directions: precision 0.750 (3 of 4 right), coverage 0.333 of 12 domains both marked" in text
 

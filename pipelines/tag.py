@@ -136,7 +136,8 @@ def _tagger_version() -> str:
         direction.trust_path(),
         *grammar,
     ):
-        digest.update(Path(path).read_bytes())
+        if Path(path).is_file():  # a frameworks folder of one's own may have no trust file: nothing is offered
+            digest.update(Path(path).read_bytes())
     return f"{TAGGER_RELEASE}+{digest.hexdigest()[:8]}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,6 +180,21 @@ def test_a_trusted_reading_is_offered_with_its_own_confidence_and_the_rest_stay_
     assert "improved (90% right)" in plain and plain.count("What changed?") == 2
     five_ways = load_framework("five-ways")  # never measured: nothing is offered whatever the table says
     assert all(s.direction is None for s in tag_text(STORY, framework=five_ways))
+
+
+def test_a_frameworks_folder_without_a_trust_file_offers_no_direction(tmp_path, monkeypatch):
+    own = tmp_path / "frameworks"
+    shutil.copytree(Path(__file__).parent.parent / "frameworks", own)
+    (own / direction.TRUST_FILE).write_text('{"basis": "better", "domain": "*", "right": 9, "suggested": 10}\n')
+    monkeypatch.setenv("STORYBANK_FRAMEWORKS_DIR", str(own))
+    direction.trust_table.cache_clear()
+    try:
+        assert direction.trusted("health", "better") == 0.9  # read from the folder given
+        (own / direction.TRUST_FILE).unlink()
+        direction.trust_table.cache_clear()
+        assert direction.trust_table() == {} and direction.trusted("health", "better") is None
+    finally:
+        direction.trust_table.cache_clear()
 
 
 def test_eval_tagger_reports_the_precision_and_coverage_of_suggested_directions(monkeypatch):

@@ -5,7 +5,7 @@ framework version, on first use. A blank English model, a lookup lemmatizer on l
 words, sentences (punctuation, and long unpunctuated transcript sentences split at discourse
 markers), the framework's span rules, and a component that matches the direction cue words,
 hands plain lists to stories.direction and stores its decisions as
-doc._.storybank_outcomes: (domain, direction, start_char, end_char, confidence, rule).
+doc._.storybank_outcomes: (domain, direction, start_char, end_char, confidence, rule, basis).
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def _make_outcome_direction(nlp: Any, name: str) -> Any:
             return idx[start], idx[end - 1] + length[end - 1]
 
         doc._.storybank_outcomes = tuple(
-            (d.domain, d.direction, *characters(d.sentence), d.confidence, d.rule) for d in decide(story)
+            (d.domain, d.direction, *characters(d.sentence), d.confidence, d.rule, d.basis) for d in decide(story)
         )
         return doc
 

@@ -20,7 +20,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from stories import direction
 from stories.frameworks import (
+    DEFAULT_FRAMEWORK,
     Framework,
     FrameworkError,
     default_framework,
@@ -47,20 +49,29 @@ TAGGER_RELEASE = "1.3"
 
 @dataclass(frozen=True)
 class Suggestion:
-    """One suggested outcome tag: a domain, its direction and the sentence that shows it."""
+    """One suggested outcome tag: a domain, the sentence that shows it and, only where the rules
+    are measured to be right, a direction.
+
+    `direction` is None unless this kind of reading was right at least TRUSTED_PRECISION of the time
+    on real stories (stories.direction.trusted); then `direction_confidence` is that measured share.
+    `reading` is what the direction rules read either way: kept for evaluation, never offered.
+    """
 
     domain: str
-    direction: str
+    direction: str | None
     start: int
     end: int
     evidence: str
     confidence: float
     rule: str
+    direction_confidence: float | None = None
+    reading: str = "mentioned"
+    basis: str = ""
     audio_start: float | None = None
     audio_end: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        keys = ("domain", "direction", "start", "end", "evidence", "confidence", "rule")
+        keys = ("domain", "direction", "direction_confidence", "start", "end", "evidence", "confidence", "rule")
         return {key: getattr(self, key) for key in keys}
 
 
@@ -114,12 +125,19 @@ def framework_provenance(framework: Framework | None = None) -> dict[str, str]:
 def _tagger_version() -> str:
     """The release plus a hash of the rules (code, cue words and grammar words), so any change shows."""
     from pipelines import outcome_pipeline
-    from stories import direction
 
     digest = hashlib.sha256()
     grammar = sorted((DATA / "direction").glob("*.txt"))
-    for path in (__file__, direction.__file__, outcome_pipeline.__file__, direction.cues_path(), *grammar):
-        digest.update(Path(path).read_bytes())
+    for path in (
+        __file__,
+        direction.__file__,
+        outcome_pipeline.__file__,
+        direction.cues_path(),
+        direction.trust_path(),
+        *grammar,
+    ):
+        if Path(path).is_file():  # a frameworks folder of one's own may have no trust file: nothing is offered
+            digest.update(Path(path).read_bytes())
     return f"{TAGGER_RELEASE}+{digest.hexdigest()[:8]}"
 
 
@@ -142,11 +160,28 @@ def _suggestions(
     for domain in wanted:
         if domain not in found:
             continue
-        _, direction, start, end, confidence, rule = found[domain]
+        _, reading, start, end, confidence, rule, basis = found[domain]
         evidence = text[start:end]
         start, end = start + len(evidence) - len(evidence.lstrip()), end - len(evidence) + len(evidence.rstrip())
         audio_start, audio_end = _audio_times(offsets, start, end)
-        suggestions.append(Suggestion(domain, direction, start, end, text[start:end], confidence, rule, audio_start, audio_end))
+        # Only the framework the rules were measured on can have a trusted direction.
+        measured = direction.trusted(domain, basis) if framework.id == DEFAULT_FRAMEWORK else None
+        suggestions.append(
+            Suggestion(
+                domain,
+                reading if measured is not None else None,
+                start,
+                end,
+                text[start:end],
+                confidence,
+                rule,
+                direction_confidence=measured,
+                reading=reading,
+                basis=basis,
+                audio_start=audio_start,
+                audio_end=audio_end,
+            )
+        )
     return suggestions
 
 
@@ -154,24 +189,31 @@ def _suggestions(
 
 
 def evaluate(examples: Iterable[dict[str, Any]], framework: Framework | None = None) -> dict[str, Any]:
-    """Per-domain precision/recall/F1, micro-F1 and direction accuracy against human labels.
+    """Per-domain precision/recall/F1, micro-F1, and the directions against human labels.
 
-    Each example is {"text": ..., "labels": {domain: direction}}. Direction accuracy counts
-    only domains that both the human and the tagger marked present.
+    Each example is {"text": ..., "labels": {domain: direction}}. Directions count only domains that
+    both the human and the tagger marked present ("pairs"): `suggested_direction` is the precision of
+    the directions the tagger offers and their coverage (the share of pairs that got one);
+    `direction_accuracy` is how often the rules' own reading (offered or not) agrees, a regression
+    guard for the rules rather than anything a worker sees.
     """
     framework = framework or default_framework()
     examples = list(examples)
     domains = framework.domain_ids(PERSON_LEVEL)
     counts = {d: {"tp": 0, "fp": 0, "fn": 0} for d in domains}
     confusion: dict[str, dict[str, int]] = {d: dict.fromkeys(DIRECTIONS, 0) for d in DIRECTIONS}
+    offered = right = 0
     predictions = tag_texts((e["text"] for e in examples), framework)
     for example, suggestions in zip(examples, predictions, strict=True):
         gold = {d: v for d, v in example["labels"].items() if d in counts}
-        guessed = {s.domain: s.direction for s in suggestions}
+        guessed = {s.domain: s for s in suggestions}
         for domain in domains:
             if domain in gold and domain in guessed:
                 counts[domain]["tp"] += 1
-                confusion[gold[domain]][guessed[domain]] += 1
+                confusion[gold[domain]][guessed[domain].reading] += 1
+                if guessed[domain].direction is not None:
+                    offered += 1
+                    right += guessed[domain].direction == gold[domain]
             elif domain in guessed:
                 counts[domain]["fp"] += 1
             elif domain in gold:
@@ -184,6 +226,12 @@ def evaluate(examples: Iterable[dict[str, Any]], framework: Framework | None = N
         "examples": len(examples),
         "per_domain": per_domain,
         "micro": _prf(**totals),
+        "suggested_direction": {
+            "precision": round(right / offered, 3) if offered else None,
+            "right": right,
+            "suggested": offered,
+            "coverage": round(offered / judged, 3) if judged else 0.0,
+        },
         "direction_accuracy": round(agreed / judged, 3) if judged else 0.0,
         "direction_pairs": judged,
         "direction_confusion": confusion,

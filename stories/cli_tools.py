@@ -48,6 +48,9 @@ def _framework_option(value: str | None) -> Framework:
 def tag_command(file: Any, as_json: bool, framework_path: str | None) -> None:
     """Suggest wellbeing outcome tags for a story in FILE (or standard input).
 
+    A direction is suggested only where the tagger is measured to be right at least 85% of the
+    time on real stories; elsewhere it is null ("What changed?"): the person who heard the story says.
+
     Example: storybank tag story.txt --framework five-ways
     """
     suggestions = tag_text(file.read(), framework=_framework_option(framework_path))
@@ -57,7 +60,8 @@ def tag_command(file: Any, as_json: bool, framework_path: str | None) -> None:
     if not suggestions:
         click.echo("No outcome suggestions.")
     for s in suggestions:
-        click.echo(f"{s.domain:<20} {s.direction:<9} {s.confidence:.2f}  [{s.start}:{s.end}] {s.rule}")
+        direction = f"{s.direction} ({s.direction_confidence:.0%} right)" if s.direction else "What changed?"
+        click.echo(f"{s.domain:<20} {direction:<22} {s.confidence:.2f}  [{s.start}:{s.end}] {s.rule}")
         click.echo(f"    {s.evidence}")
 
 
@@ -66,7 +70,8 @@ def tag_command(file: Any, as_json: bool, framework_path: str | None) -> None:
 @click.option("--framework", "framework_path", help="Framework YAML/CSV file or name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def eval_tagger_command(file: str, framework_path: str | None, as_json: bool) -> None:
-    """Score the tagger against human-labelled stories in FILE.jsonl.
+    """Score the tagger against human-labelled stories in FILE.jsonl: presence of each domain, and the
+    precision and coverage of the directions it suggests.
 
     Each line: {"text": "...", "labels": {"health": "improved", ...}}.
     Example: storybank eval-tagger tests/data/outcomes_dev.jsonl
@@ -84,10 +89,13 @@ def eval_tagger_command(file: str, framework_path: str | None, as_json: bool) ->
         click.echo(f"{domain:<20} {row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f} {row['support']:>4}")
     micro = report["micro"]
     click.echo(f"{'micro':<20} {micro['precision']:>6.3f} {micro['recall']:>6.3f} {micro['f1']:>6.3f}")
+    offered = report["suggested_direction"]
+    precision = "none suggested" if offered["precision"] is None else f"{offered['precision']:.3f}"
     click.echo(
-        f"direction accuracy {report['direction_accuracy']:.3f} over "
-        f"{report['direction_pairs']} domains both marked ({report['examples']} stories)"
+        f"suggested directions: precision {precision} ({offered['right']} of {offered['suggested']} right), "
+        f"coverage {offered['coverage']:.3f} of {report['direction_pairs']} domains both marked ({report['examples']} stories)"
     )
+    click.echo(f"the rules' own reading, not suggested: accuracy {report['direction_accuracy']:.3f}")
 
 
 @click.command("redact")

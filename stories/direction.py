@@ -43,6 +43,8 @@ from stories.frameworks import frameworks_dir
 from stories.wordlists import word_set
 
 CUES_FILE = "direction-cues.jsonl"
+TRUST_FILE = "direction-trust.jsonl"  # readings and how often they were right on stories never tuned on
+TRUSTED_PRECISION = 0.85  # offer a direction only where such readings were right at least this often
 KINDS = frozenset(
     "GOOD BAD CONDITION COST REGULAR UP DOWN PLUS MINUS SOFT_PLUS ABLE NEG ANYMORE FRAGILE HEDGE "
     "STILL NOW PAST FUTURE DATE HYPOTHETICAL CONTRAST RELATIVE IGNORE".split()
@@ -113,6 +115,7 @@ class Decision:
     sentence: int
     confidence: float
     rule: str
+    basis: str  # which reading decided the direction ("better", "worse", "relapse", ...): what calibration counts
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,41 @@ class Signal:
 
 def cues_path() -> Path:
     return frameworks_dir() / CUES_FILE
+
+
+def trust_path() -> Path:
+    return frameworks_dir() / TRUST_FILE
+
+
+@functools.cache
+def trust_table() -> dict[tuple[str, str], float]:
+    """(basis, domain) -> the share of such readings right on real stories the rules were never tuned on
+    ("right" of "suggested", bench/real_stories.py --confirm), for those right at least TRUSTED_PRECISION
+    of the time; domain "*" stands for every domain. A reading below it is kept in the file, not offered."""
+    table: dict[tuple[str, str], float] = {}
+    if not trust_path().is_file():  # a frameworks folder of one's own, never measured: nothing is offered
+        return table
+    for number, line in enumerate(trust_path().read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        right, suggested = entry.get("right"), entry.get("suggested")
+        if (
+            not isinstance(entry.get("basis"), str)
+            or not isinstance(right, int)
+            or not isinstance(suggested, int)
+            or suggested < 1
+        ):
+            raise ValueError(f"{TRUST_FILE}: line {number}: needs a 'basis' and the counts 'right' and 'suggested'")
+        if right / suggested >= TRUSTED_PRECISION:
+            table[(entry["basis"], entry.get("domain", "*"))] = round(right / suggested, 3)
+    return table
+
+
+def trusted(domain: str, basis: str) -> float | None:
+    """How often a reading of this kind was right on real stories, if often enough to offer it."""
+    table = trust_table()
+    return table.get((basis, domain), table.get((basis, "*")))
 
 
 @functools.cache
@@ -171,12 +209,12 @@ def decide(story: Story) -> list[Decision]:
     first_trouble = next((si for si, mood in enumerate(moods) if mood < 0), len(moods))
     decisions = []
     for domain, keyed in by_domain.items():
-        direction, best = _direction(keyed, moods, first_trouble)
+        direction, best, basis = _direction(keyed, moods, first_trouble)
         sent_start, sent_end = story.sents[best[0]]
         hits = rules[domain]
         rule = next((r for start, r in hits if sent_start <= start < sent_end), hits[0][1])
         confidence = _confidence(len(hits), direction, [sig for _, sig in keyed])
-        decisions.append(Decision(domain, direction, best[0], confidence, rule))
+        decisions.append(Decision(domain, direction, best[0], confidence, rule, basis))
     return decisions
 
 
@@ -213,7 +251,7 @@ def _fragile_domains(recent: list[str], by_domain: dict[str, list[tuple[Key, Sig
     return troubled or [d for d in recent if any(sig.change > 0 for _, sig in by_domain[d])]
 
 
-def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trouble: int) -> tuple[str, Key]:
+def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trouble: int) -> tuple[str, Key, str]:
     """One direction over the whole story, and the clause that best shows it.
 
     Order matters more than tense: case studies tell outcomes in the past tense, so a good
@@ -246,39 +284,39 @@ def _direction(signals: list[tuple[Key, Signal]], moods: list[float], first_trou
         # back story told late ("having been diagnosed ten years ago, ..."), not a relapse.
         relapses = [k for k in worse if k > last]
         if relapses and strength[max(worse)].tense != "past" and _in_balance(better, relapses):
-            return "mixed", max(worse)
+            return "mixed", max(worse), "relapse"
         # A problem told in the present after the good news is mixed only with "still", a hedge or a
         # fragile phrase: without one it is most often someone else's or the story's general point
         # ("the fear people with COPD live with").
         setbacks = fragile + [k for k in hedged if k > first]
         if setbacks and _in_balance(better, setbacks):
-            return "mixed", max(setbacks)
-        return "improved", max(better, key=lambda k: (strength[k].change + strength[k].state / 2, k))
+            return "mixed", max(setbacks), "setback"
+        return "improved", max(better, key=lambda k: (strength[k].change + strength[k].state / 2, k)), "better"
     if worse:
         if any(k > max(worse) for k in fragile):  # a setback, then a fragile recovery
-            return "mixed", max(fragile)
+            return "mixed", max(fragile), "fragile_recovery"
         resolved = _resolved_by_arc(max(k[0] for k in worse), moods)
         if resolved is not None and not problems_now:  # "after her divorce... a year on she..."
-            return "improved", resolved
-        return "worsened", max(worse, key=lambda k: (-strength[k].change, k))
+            return "improved", resolved, "worse_resolved"
+        return "worsened", max(worse, key=lambda k: (-strength[k].change, k)), "worse"
     if fragile:
-        return "mixed", max(fragile)
+        return "mixed", max(fragile), "fragile"
     # "still exhausted" with nothing better told is a continuing problem, not a mixed picture.
     problems = [k for k, sig in signals if sig.state < 0 and not sig.other]
     if troubled and problems and not problems_now:
         resolved = _resolved_by_arc(max(problems)[0], moods)
         if resolved is not None:
-            return "improved", resolved
+            return "improved", resolved, "problem_resolved"
     lived = [k for k, sig in signals if (sig.felt < 0 or sig.change <= -0.5) and not sig.other]
     if lived and _declining(moods):  # "I feel useless", told in a story of things going wrong
-        return "worsened", max(lived)
+        return "worsened", max(lived), "decline"
     # "Almost three years on, Sivar is working part-time": a domain told without a cue of its
     # own, in the second half of a story that ends well or in its present ("I volunteer three
     # times a week"), is part of the good outcome.
     outcome = [k for k, s in signals if k[0] >= len(moods) / 2 or _present_and_untroubled(s)]
     if outcome and _succeeding(moods):
-        return "improved", max(outcome)
-    return "mentioned", signals[0][0]
+        return "improved", max(outcome), "good_ending"
+    return "mentioned", signals[0][0], "no_change"
 
 
 def _in_balance(better: list[Key], setbacks: list[Key]) -> bool:

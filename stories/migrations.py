@@ -731,3 +731,33 @@ def m019c_commitments(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX commitments_intervention ON commitments(intervention_id)")
+
+
+# The tagger offers a direction only where it is measured to be right (stories/direction.py, TRUSTED_PRECISION);
+# elsewhere the story page asks "What changed?", so a suggestion may have no direction until a person decides,
+# and a confirmed tag always has one. The measured share right travels with an offered direction
+# (direction_confidence), apart from the domain's confidence. SQLite cannot relax NOT NULL in place: the table is
+# rebuilt from its own CREATE statement (so columns other migrations added are kept), its indexes and every
+# trigger naming it put back as they were.
+@migration
+def m018_direction16_direction_asked(db: sqlite_utils.Database) -> None:
+    (table_sql,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outcome_tags'").fetchone()
+    required = "direction TEXT NOT NULL CHECK"
+    if required not in table_sql:
+        raise RuntimeError("outcome_tags.direction is not as m001 made it: rebuild it by hand")
+    asked = table_sql.replace(required, "direction TEXT CHECK (direction IS NOT NULL OR status != 'confirmed') CHECK", 1)
+    kept = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND type IN ('index', 'trigger')"
+        " AND (tbl_name = 'outcome_tags' OR sql LIKE '%outcome_tags%')"
+    ).fetchall()
+    for name, _ in kept:
+        kind = db.execute("SELECT type FROM sqlite_master WHERE name = ?", [name]).fetchone()[0]
+        db.execute(f'DROP {kind.upper()} "{name}"')  # names read from the schema itself
+    columns = ", ".join(f'"{row[1]}"' for row in db.execute("PRAGMA table_info(outcome_tags)").fetchall())
+    db.execute(asked.replace("CREATE TABLE outcome_tags", "CREATE TABLE outcome_tags_asked", 1))
+    db.execute(f"INSERT INTO outcome_tags_asked ({columns}) SELECT {columns} FROM outcome_tags")
+    db.execute("DROP TABLE outcome_tags")
+    db.execute("ALTER TABLE outcome_tags_asked RENAME TO outcome_tags")
+    db.execute("ALTER TABLE outcome_tags ADD COLUMN direction_confidence REAL")
+    for _, sql in kept:
+        db.execute(sql)

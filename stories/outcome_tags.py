@@ -51,15 +51,16 @@ def save_suggestions(
             if item["domain"] in decided:
                 continue
             db.execute(
-                'INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, start, "end", evidence,'
-                " audio_start, audio_end, origin, confidence, rule, provenance, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'machine', ?, ?, ?, 'suggested', ?)",
+                "INSERT INTO outcome_tags (story_id, framework, framework_version, domain, direction, direction_confidence,"
+                ' start, "end", evidence, audio_start, audio_end, origin, confidence, rule, provenance, status, created_at)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'machine', ?, ?, ?, 'suggested', ?)",
                 [
                     story_id,
                     framework,
                     version,
                     item["domain"],
-                    item["direction"],
+                    item.get("direction"),  # None: the tagger is not trusted here, so the page asks what changed
+                    item.get("direction_confidence"),
                     item["start"],
                     item["end"],
                     item["evidence"],
@@ -122,8 +123,16 @@ def decide_tags(
                 problems["tags"] = "Some suggestions were renewed since this page was loaded: check them again below."
                 continue
             direction = choice.direction or tag["direction"]
-            if direction not in DIRECTIONS:
-                problems[f"tag-{tag['id']}"] = f"Choose a direction: {', '.join(DIRECTIONS)}."
+            if direction is None and choice.decision != "confirmed":
+                direction_ok = True  # nothing offered and nothing chosen: only accepting needs to know what changed
+            else:
+                direction_ok = direction in DIRECTIONS
+            if not direction_ok:
+                problems[f"tag-{tag['id']}"] = (
+                    f"Choose what changed for {domain_label(tag['domain'])}: {', '.join(DIRECTIONS)}."
+                    if direction is None
+                    else f"Choose a direction: {', '.join(DIRECTIONS)}."
+                )
             elif choice.decision is None:
                 if tag["status"] == "suggested" and direction != tag["direction"]:
                     problems[f"tag-{tag['id']}"] = (

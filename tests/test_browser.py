@@ -228,6 +228,9 @@ def test_record_review_publish_and_withdraw_in_a_browser(storybank, spoken_story
         # Tagging runs on the worker once the transcript is reviewed. While it runs the section shows its status
         # and the page follows it, reloading itself when the suggestions are ready; then the status is gone.
         expect(outcomes.get_by_role("status")).to_have_count(0, timeout=JOB_TIMEOUT)
+        for direction in outcomes.get_by_label(re.compile("^Direction")).all():
+            if not direction.input_value():  # the tagger asks "What changed?": the worker who heard it says
+                direction.select_option("improved")
         for accept in outcomes.get_by_label("Accept", exact=True).all():  # both lenses, in the one decisions form
             accept.check()
         outcomes.get_by_role("button", name="Save outcome decisions").click()

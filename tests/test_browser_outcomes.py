@@ -194,6 +194,8 @@ def test_selected_words_are_the_published_evidence(storybank, signed_consent_for
         for lens, decision in (("Five Ways to Wellbeing", "Accept"), ("ONS wellbeing domains", "Reject")):
             suggestion = page.get_by_role("list", name=lens).get_by_role("listitem").filter(has_text="suggested").first
             decisions[suggestion.locator(".tag-head strong").inner_text()] = decision
+            if decision == "Accept":  # accepting needs to know what changed: the tagger suggests no direction
+                suggestion.get_by_label(re.compile("^Direction")).select_option("improved")
             suggestion.get_by_label(decision, exact=True).check()
         page.get_by_role("button", name="Save outcome decisions").click()
         saved = page.get_by_role("alert").filter(has_text="Outcome decisions saved")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,13 @@ from pipelines.tag import (
     read_examples,
     tag_text,
 )
-from stories.cli_tools import tag_command
+from stories import direction
+from stories.cli_tools import eval_tagger_command, tag_command
 
 DEV_SET = Path(__file__).parent / "data" / "outcomes_dev.jsonl"
 HELDOUT_SET = Path(__file__).parent / "data" / "outcomes_heldout.jsonl"
+# Our own short stories (not the third-party case studies) labelled for the directions eval-tagger reports.
+DIRECTION_SET = Path(__file__).parent / "data" / "directions_small.jsonl"
 # One text per line with the directions it must get and the domains it must not suggest.
 TAGGER_CASES = Path(__file__).parent / "data" / "tagger_cases.jsonl"
 
@@ -52,8 +56,8 @@ def test_evidence_offsets_point_at_the_sentence_that_shows_the_change():
 def test_tagger_case(case):
     """A text in, each named domain's direction out, and the domains it must not suggest (see the case's note)."""
     tags = by_domain(case["text"])
-    expected = case.get("directions", {})
-    assert {domain: tags[domain].direction for domain in expected if domain in tags} == expected, case["note"]
+    expected = case.get("directions", {})  # the rules' reading: offered or not, the table guards the rules
+    assert {domain: tags[domain].reading for domain in expected if domain in tags} == expected, case["note"]
     assert not set(case.get("not_suggested", [])) & set(tags), case["note"]
 
 
@@ -116,7 +120,8 @@ def test_a_commissioners_yaml_framework_is_checked_and_used(tmp_path):
         load_framework(path)
     path.write_text(path.read_text().replace("label: ''", "label: Money"))
     tags = by_domain("After a year out of work Sam started a job at the depot.", framework=load_framework(path))
-    assert tags["work"].direction == "improved" and "money" not in tags
+    assert set(tags) == {"work"} and tags["work"].reading == "improved"
+    assert tags["work"].direction is None  # never measured on this framework, so the person is asked
 
 
 def test_a_csv_framework_with_a_missing_id_is_rejected_naming_the_row(tmp_path):
@@ -133,12 +138,78 @@ def test_a_duplicate_id_is_rejected_naming_both_rows(tmp_path):
         load_framework(path)
 
 
+def trust(monkeypatch, table: dict[tuple[str, str], float]) -> None:
+    """Pretend these readings were measured right often enough (the shipped file trusts none)."""
+    monkeypatch.setattr(direction, "trust_table", lambda: table)
+
+
 def test_tag_command_json_output_shape():
     result = CliRunner().invoke(tag_command, ["-", "--json"], input="I was homeless for a year. Now I have my own flat.")
     assert result.exit_code == 0, result.output
     tags = json.loads(result.output)
-    assert tags and all(set(tag) == {"domain", "direction", "start", "end", "evidence", "confidence", "rule"} for tag in tags)
-    assert {"domain": "where_we_live", "direction": "improved"}.items() <= tags[0].items()
+    keys = {"domain", "direction", "direction_confidence", "start", "end", "evidence", "confidence", "rule"}
+    assert tags and all(set(tag) == keys for tag in tags)
+    assert {"domain": "where_we_live", "evidence": "Now I have my own flat."}.items() <= tags[0].items()
+
+
+STORY = (
+    "After my wife died I was so lonely I stopped going out. "
+    "Now I go to the lunch club every week and I have made good friends there. "
+    "I finally have my own flat near my daughter."
+)
+
+
+def test_no_reading_held_up_on_stories_never_tuned_on_so_every_direction_is_null():
+    # Housing and skills told as better were right 13 of 15 times each on the tune split, then 10 of 13
+    # and 10 of 12 on the frozen one: below 85%, so the tagger asks rather than guesses.
+    assert direction.trust_table() == {}
+    result = CliRunner().invoke(tag_command, ["-", "--json"], input=STORY)
+    assert result.exit_code == 0, result.output
+    tags = json.loads(result.output)
+    assert {tag["domain"] for tag in tags} == {"relationships", "what_we_do", "where_we_live"}
+    assert all(tag["direction"] is None and tag["direction_confidence"] is None for tag in tags)
+    assert CliRunner().invoke(tag_command, ["-"], input=STORY).output.count("What changed?") == 3
+
+
+def test_a_trusted_reading_is_offered_with_its_own_confidence_and_the_rest_stay_null(monkeypatch):
+    trust(monkeypatch, {("better", "where_we_live"): 0.9})
+    tags = {tag["domain"]: tag for tag in json.loads(CliRunner().invoke(tag_command, ["-", "--json"], input=STORY).output)}
+    assert (tags["where_we_live"]["direction"], tags["where_we_live"]["direction_confidence"]) == ("improved", 0.9)
+    assert tags["relationships"]["direction"] is None and tags["relationships"]["direction_confidence"] is None
+    plain = CliRunner().invoke(tag_command, ["-"], input=STORY).output
+    assert "improved (90% right)" in plain and plain.count("What changed?") == 2
+    five_ways = load_framework("five-ways")  # never measured: nothing is offered whatever the table says
+    assert all(s.direction is None for s in tag_text(STORY, framework=five_ways))
+
+
+def test_a_frameworks_folder_without_a_trust_file_offers_no_direction(tmp_path, monkeypatch):
+    own = tmp_path / "frameworks"
+    shutil.copytree(Path(__file__).parent.parent / "frameworks", own)
+    (own / direction.TRUST_FILE).write_text('{"basis": "better", "domain": "*", "right": 9, "suggested": 10}\n')
+    monkeypatch.setenv("STORYBANK_FRAMEWORKS_DIR", str(own))
+    direction.trust_table.cache_clear()
+    try:
+        assert direction.trusted("health", "better") == 0.9  # read from the folder given
+        (own / direction.TRUST_FILE).unlink()
+        direction.trust_table.cache_clear()
+        assert direction.trust_table() == {} and direction.trusted("health", "better") is None
+    finally:
+        direction.trust_table.cache_clear()
+
+
+def test_eval_tagger_reports_the_precision_and_coverage_of_suggested_directions(monkeypatch):
+    result = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["suggested_direction"] == {"precision": None, "right": 0, "suggested": 0, "coverage": 0.0}
+    text = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET)]).output
+    assert "suggested directions: precision none suggested (0 of 0 right), coverage 0.000 of 12 domains both marked" in text
+    # Were housing and skills told as better trusted, they would be right in 3 of 4 here (a course started
+    # and then dropped, labelled mixed, reads as better), and the other 8 of the 12 pairs would be asked.
+    trust(monkeypatch, {("better", "where_we_live"): 0.9, ("better", "education_skills"): 0.9})
+    offered = json.loads(CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET), "--json"]).output)
+    assert offered["suggested_direction"] == {"precision": 0.75, "right": 3, "suggested": 4, "coverage": 0.333}
+    text = CliRunner().invoke(eval_tagger_command, [str(DIRECTION_SET)]).output
+    assert "suggested directions: precision 0.750 (3 of 4 right), coverage 0.333 of 12 domains both marked" in text
 
 
 def test_importing_the_tagger_does_not_load_spacy():

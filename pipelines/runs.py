@@ -137,7 +137,10 @@ def run_tagging(instance: Instance, job_id: int) -> None:
                 if not job_status.owns(db, job):
                     return
                 for framework, suggestions in lenses:
-                    found = [{**s.as_dict(), "audio_start": s.audio_start, "audio_end": s.audio_end} for s in suggestions]
+                    found = [
+                        {**s.as_dict(), "reading": s.reading, "audio_start": s.audio_start, "audio_end": s.audio_end}
+                        for s in suggestions
+                    ]
                     save_suggestions(
                         db,
                         story_id,

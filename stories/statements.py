@@ -148,7 +148,8 @@ def save_proposals(
     """Keep the tagger's sentence for each stated domain (replacing the last proposals); the caller holds the transaction.
 
     `found` is the tagger's suggestions for the story (domain, direction, start, end, evidence, audio
-    times); its direction is kept only as its reading, for the contradiction notice.
+    times) and `reading`, what its direction rules read whether or not they offer it: kept only for the
+    contradiction notice, which quotes the sentence for a person to judge.
     """
     stated = {item.domain for item in statements_for(db, story_id, framework)}
     db.execute("DELETE FROM evidence_proposals WHERE story_id = ? AND framework = ?", [story_id, framework])
@@ -168,7 +169,7 @@ def save_proposals(
                 item["evidence"],
                 item.get("audio_start"),
                 item.get("audio_end"),
-                item.get("direction") if item.get("direction") in DIRECTIONS else None,
+                item.get("reading") if item.get("reading") in DIRECTIONS else None,
                 now_iso(),
             ],
         )

@@ -183,7 +183,10 @@ def test_each_published_outcome_says_who_stands_behind_it(client, auth, db, inst
     ).fetchone()
     client.post(f"/stories/{story_id}/stated/{found['relationships']['id']}/evidence", data={"proposal": proposal[0]})
     suggested = next(tag for tag in found.values() if tag["status"] == "suggested")
-    client.post(f"/stories/{story_id}/tags", data={f"tag-{suggested['id']}": "confirmed"})
+    client.post(  # the tagger offers no direction it has not earned: the person says what changed
+        f"/stories/{story_id}/tags",
+        data={f"tag-{suggested['id']}": "confirmed", f"tag-{suggested['id']}-direction": "improved"},
+    )
     client.post(f"/stories/{story_id}/names", data={"name-Priya": "keep"})
     assert client.post(f"/stories/{story_id}/approve").status_code == 302
     run_publish(instance)

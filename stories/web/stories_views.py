@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from stories import assurance, audit, consent, msc, published_versions, records
+from stories import assurance, audit, consent, msc, published_versions, records, storyteller_links
 from stories.clock import today
 from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
@@ -16,6 +16,7 @@ from stories.outcomes import person_level_domains
 from stories.recordings import get_transcript
 from stories.roles import Role
 from stories.services import recording, review
+from stories.services import storyteller as receipt
 from stories.services.uploads import Upload
 from stories.story import Story
 from stories.web import get_db, instance, page_number, refusal, render_form, require
@@ -71,8 +72,10 @@ def new() -> Any:
                 consent_form=uploaded("evidence_upload"),
             )
         if not refused:
-            flash("Story saved. A reviewer will check it before it goes any further.")
-            return redirect(url_for("stories.view", story_id=story_id))
+            # Consent was recorded now: the storyteller (or whoever gave it) leaves with their receipt.
+            from stories.web.storyteller_views import issued_receipt
+
+            return issued_receipt(receipt.issue_receipt(get_db(), story_id, by=current_user.user), saved=True)
         problems = refused.problems
     return render_form(
         "stories/new.html",
@@ -113,6 +116,7 @@ def render_story(story: Story, status: int = 200, **forms: Any) -> Any:
         assurance=assurance,
         today=today().isoformat(),
         msc_choices=msc.choices_for_story(get_db(), story_id),
+        receipt_issued=storyteller_links.live_link_issued(get_db(), story_id),
         **forms,
     ), status
 

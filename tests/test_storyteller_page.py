@@ -1,0 +1,158 @@
+"""The storyteller's own page over HTTP, as an outsider holding (or guessing) a receipt's link or code would use it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import secrets
+import time
+
+import pytest
+
+from conftest import sign_off, story_form
+from pipelines.publish import run_publish
+from stories import audit, storyteller_links
+from stories.records import get_story, record_story
+from stories.sqlite import sqlite3
+
+SECRET_WORD = "brambleworth"
+
+
+def published(instance, audience="public"):
+    with sqlite3.connect(instance.published_path(audience)) as conn:
+        return {row[0]: row[1:] for row in conn.execute("SELECT id, storyteller, identity_level, body FROM stories")}
+
+
+@pytest.fixture
+def story_id(instance, db, orgs, users, signed_form):
+    body = f"My name is Margaret Holt. The {SECRET_WORD} club and Priya changed my Tuesdays. I feel like myself again."
+    form = story_form(body=body, evidence_file=signed_form(), identity_level="first_name")
+    new_id = record_story(db, form, organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    sign_off(db, new_id, users["reviewer"])
+    run_publish(instance)
+    assert set(published(instance)) == {new_id}
+    return new_id
+
+
+def receipt(client, auth, story_id):
+    """A worker gives a new receipt from the story page; returns the link's path and the short code printed on it."""
+    auth.login("worker")
+    page = client.post(f"/stories/{story_id}/receipt")
+    assert page.status_code == 200
+    text = html.unescape(page.get_data(as_text=True))
+    auth.logout()
+    link = re.search(r'class="link-text">http://localhost(/mine/[A-Za-z0-9_-]+)<', text)
+    code = re.search(r'class="short-code">([A-Z0-9]{5}-[A-Z0-9]{5})<', text)
+    assert link and code, text
+    assert "<svg" in text  # the QR code, inline
+    return link[1], code[1]
+
+
+def test_the_receipt_link_opens_the_story_as_each_audience_sees_it(client, auth, instance, story_id):
+    path, _ = receipt(client, auth, story_id)
+    opened = client.get(path)
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("/mine/story")
+    assert opened.headers["Referrer-Policy"] == "no-referrer"
+    page = client.get("/mine/story")
+    text = html.unescape(page.get_data(as_text=True))
+    assert page.status_code == 200
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"] and page.headers["X-Frame-Options"] == "DENY"
+    # The public's words, exactly as in the published file: first name only.
+    assert "Named as: Margaret" in text and "Margaret Holt" not in text.split("Your story as others see it today")[1]
+    assert "Only your first name is shown" in text
+
+
+def test_narrowing_takes_effect_in_the_published_files_at_once(client, auth, instance, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    done = client.post("/mine/story/narrow", data={"audiences": ["commissioners", "board"], "identity_level": "anonymous"})
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert story_id not in published(instance, "public")  # gone before the page came back
+    assert get_story(db, story_id).consent.identity_level == "anonymous"
+    assert any(e["action"] == "consent.amended" and e["actor"].startswith("storyteller:") for e in audit.entries(db, story_id))
+
+
+def test_widening_is_refused_and_changes_nothing(client, auth, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    response = client.post("/mine/story/narrow", data={"audiences": ["public"], "identity_level": "named"})
+    assert response.status_code == 422
+    assert "talk to your worker" in html.unescape(response.get_data(as_text=True))
+    assert get_story(db, story_id).consent.identity_level == "first_name"
+
+
+def test_withdrawing_on_the_page_leaves_every_published_file_and_tells_the_worker(client, auth, instance, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    started = time.monotonic()
+    done = client.post("/mine/story/withdraw")
+    assert done.status_code == 200 and time.monotonic() - started < 2
+    assert story_id not in published(instance, "public") and story_id not in published(instance, "commissioners")
+    assert "You withdrew your consent" in done.get_data(as_text=True)
+    auth.login("worker")
+    assert "withdrew their consent" in client.get("/stories/").get_data(as_text=True)
+
+
+def test_this_is_right_is_a_member_check(client, auth, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    client.post("/mine/story/right")
+    auth.login("worker")
+    assert "the storyteller read it on their own page" in client.get(f"/stories/{story_id}").get_data(as_text=True)
+
+
+def test_the_short_code_opens_the_same_page_however_it_is_typed(client, auth, story_id):
+    _, code = receipt(client, auth, story_id)
+    typed = " " + code.lower().replace("-", " ") + " "
+    opened = client.post("/mine", data={"code": typed})
+    assert opened.status_code == 303
+    assert client.get("/mine/story").status_code == 200
+
+
+def test_guessed_revoked_and_replaced_links_get_the_same_page(client, auth, db, story_id):
+    old_path, old_code = receipt(client, auth, story_id)
+    new_path, _ = receipt(client, auth, story_id)  # a new receipt replaces the old one
+    guessed = "/mine/" + secrets.token_urlsafe(32)
+    pages = [client.get(path) for path in (guessed, old_path, "/mine/short")]
+    assert {page.status_code for page in pages} == {404}
+    assert len({page.get_data() for page in pages}) == 1
+    assert client.post("/mine", data={"code": old_code}).status_code == 422
+    assert client.get(new_path).status_code == 303
+    # A browser that opened the old link is shut out too.
+    storyteller_links.revoke(db, story_id, actor="t")
+    assert client.get("/mine/story").status_code == 404
+
+
+def test_a_link_past_the_consent_review_date_does_not_work(client, auth, db, story_id, monkeypatch):
+    path, _ = receipt(client, auth, story_id)
+    review_on = get_story(db, story_id).consent.review_on
+    from stories.web import storyteller_views
+
+    monkeypatch.setattr(storyteller_views, "today", lambda: review_on + dt.timedelta(days=1))
+    assert client.get(path).status_code == 404
+
+
+def test_guessing_is_throttled_per_address(client, auth, story_id):
+    path, code = receipt(client, auth, story_id)
+    for _ in range(storyteller_links.FAILURES_PER_ADDRESS):
+        assert client.get("/mine/" + secrets.token_urlsafe(32)).status_code == 404
+    assert client.get(path).status_code == 429  # even the right link, from the guesser's address
+    other = client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 303  # someone elsewhere is not locked out
+
+
+def test_short_codes_are_throttled_hard(client, auth, story_id):
+    _, code = receipt(client, auth, story_id)
+    for _ in range(storyteller_links.CODE_FAILURES_PER_ADDRESS):
+        assert client.post("/mine", data={"code": "ABCDE-FGHJK"}).status_code == 422
+    assert client.post("/mine", data={"code": code}).status_code == 429
+
+
+def test_the_store_and_audit_log_never_hold_the_token_or_code(client, auth, instance, db, story_id):
+    path, code = receipt(client, auth, story_id)
+    client.get(path)
+    token = path.rsplit("/", 1)[1]
+    stored = b"".join(p.read_bytes() for p in instance.root.rglob("*") if p.is_file())
+    assert token.encode() not in stored and code.replace("-", "").encode() not in stored

@@ -156,3 +156,20 @@ def test_the_store_and_audit_log_never_hold_the_token_or_code(client, auth, inst
     token = path.rsplit("/", 1)[1]
     stored = b"".join(p.read_bytes() for p in instance.root.rglob("*") if p.is_file())
     assert token.encode() not in stored and code.replace("-", "").encode() not in stored
+
+
+def test_the_receipt_as_a_pdf_says_what_was_agreed_with_the_link_and_code(client, auth, story_id):
+    import io
+
+    from pypdf import PdfReader
+
+    auth.login("worker")
+    text = html.unescape(client.post(f"/stories/{story_id}/receipt").get_data(as_text=True))
+    token = re.search(r'name="token" value="([^"]+)"', text)[1]
+    code = re.search(r'class="short-code">([A-Z0-9-]+)<', text)[1]
+    response = client.post(f"/stories/{story_id}/receipt.pdf", data={"token": token, "code": code.replace("-", "")})
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
+    words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert code in words and "Only your first name is shown" in words and "Anyone, on our public website" in words
+    assert "Befriending Network" in words  # who to contact
+    assert client.post(f"/stories/{story_id}/receipt.pdf", data={"token": secrets.token_urlsafe(32)}).status_code == 404

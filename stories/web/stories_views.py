@@ -16,7 +16,6 @@ from stories.outcomes import person_level_domains
 from stories.recordings import get_transcript
 from stories.roles import Role
 from stories.services import recording, review
-from stories.services import storyteller as receipt
 from stories.services.uploads import Upload
 from stories.story import Story
 from stories.web import get_db, instance, page_number, refusal, render_form, require
@@ -72,10 +71,11 @@ def new() -> Any:
                 consent_form=uploaded("evidence_upload"),
             )
         if not refused:
-            # Consent was recorded now: the storyteller (or whoever gave it) leaves with their receipt.
-            from stories.web.storyteller_views import issued_receipt
-
-            return issued_receipt(receipt.issue_receipt(get_db(), story_id, by=current_user.user), saved=True)
+            flash(
+                "Story saved. A reviewer will check it before it goes any further."
+                " Now give the storyteller their consent receipt (on this page, under Consent)."
+            )
+            return redirect(url_for("stories.view", story_id=story_id))
         problems = refused.problems
     return render_form(
         "stories/new.html",

@@ -272,9 +272,9 @@ def issue(story_id: int) -> Any:
     return issued_receipt(issued)
 
 
-def issued_receipt(issued: Issued, *, saved: bool = False) -> Any:
+def issued_receipt(issued: Issued) -> Any:
     """The receipt page, once: its link and code are never shown again (the store keeps only their hashes)."""
-    return render_template("mine/receipt.html", pdf=False, saved=saved, **_receipt(issued))
+    return render_template("mine/receipt.html", pdf=False, **_receipt(issued))
 
 
 @receipts.route("/<int:story_id>/receipt.pdf", methods=["POST"])
@@ -286,7 +286,7 @@ def receipt_pdf(story_id: int) -> Any:
     if link is None or link.story_id != story_id:
         return render_template("error.html", title=_("No receipt"), message=_("That receipt has been replaced.")), 404
     issued = Issued(link.id, story_id, token, request.form.get("code", "")[:20], link.addressed_to, link.consent.review_on)
-    page = render_template("mine/receipt.html", pdf=True, saved=False, **_receipt(issued))
+    page = render_template("mine/receipt.html", pdf=True, **_receipt(issued))
     response = make_response(storyteller_service.receipt_pdf(page))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-story-{story_id}.pdf"'

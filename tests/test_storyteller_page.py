@@ -172,4 +172,4 @@ def test_the_receipt_as_a_pdf_says_what_was_agreed_with_the_link_and_code(client
     words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert code in words and "Only your first name is shown" in words and "Anyone, on our public website" in words
     assert "Befriending Network" in words  # who to contact
-    assert client.post(f"/stories/{story_id}/receipt.pdf", data={"token": secrets.token_urlsafe(32)}).status_code == 404
+    assert client.post(f"/stories/{story_id}/receipt.pdf", data={"token": secrets.token_urlsafe(32)}).status_code == 410

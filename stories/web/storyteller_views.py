@@ -284,7 +284,8 @@ def receipt_pdf(story_id: int) -> Any:
     token = request.form.get("token", "")[:100]
     link = storyteller_links.open_by_token(get_db(), token, today())
     if link is None or link.story_id != story_id:
-        return render_template("error.html", title=_("No receipt"), message=_("That receipt has been replaced.")), 404
+        # Gone: a newer receipt replaced it (or there never was one); the story itself is there.
+        return render_template("error.html", title=_("No receipt"), message=_("That receipt has been replaced.")), 410
     issued = Issued(link.id, story_id, token, request.form.get("code", "")[:20], link.addressed_to, link.consent.review_on)
     page = render_template("mine/receipt.html", pdf=True, **_receipt(issued))
     response = make_response(storyteller_service.receipt_pdf(page))

@@ -24,7 +24,7 @@ from journey_checks import Axe, PageChecks
 from stories.demo import DEMO_PASSWORD
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import expect
 except ImportError:  # CI installs it; elsewhere the journey says why it is skipped
     expect = None
 
@@ -64,6 +64,11 @@ def public_row(storybank: Storybank, story: int) -> dict | None:
     except urllib.error.HTTPError:
         return None
     return rows[0] if rows else None
+
+
+def as_public(page):
+    """The part of the storyteller's page showing the story as the public sees it."""
+    return page.get_by_role("article").filter(has=page.get_by_role("heading", name=re.compile("Anyone, on our public website")))
 
 
 def published_bytes(storybank: Storybank) -> bytes:
@@ -112,7 +117,7 @@ def test_a_storyteller_reads_narrows_and_withdraws_with_only_the_receipt(storyba
             mine.goto(link)
             assert mine.url.endswith("/mine/story"), "the token leaves the address bar"
             expect(mine.get_by_role("heading", name="Your story", level=1)).to_be_visible()
-            public = mine.get_by_role("article").filter(has=mine.get_by_role("heading", name="Anyone, on our public website"))
+            public = as_public(mine)
             expect(public).to_contain_text(f"Named as: {before['storyteller']}")
             expect(public).to_contain_text(before["title"])
             for word in words[:5]:
@@ -128,7 +133,7 @@ def test_a_storyteller_reads_narrows_and_withdraws_with_only_the_receipt(storyba
             expect(plain.get_by_text("You changed who can see your story")).to_be_visible()
             assert poll(lambda: (row := public_row(storybank, story)) is not None and row["storyteller"] is None, REBUILD_TIMEOUT)
             mine.reload()
-            public = mine.get_by_role("article").filter(has=mine.get_by_role("heading", name="Anyone, on our public website"))
+            public = as_public(mine)
             expect(public).to_contain_text("No name is shown")
             check(mine, "the storyteller's page, no name")
             mine.get_by_role("link", name="Withdraw my story").click()
@@ -150,7 +155,11 @@ def test_a_storyteller_reads_narrows_and_withdraws_with_only_the_receipt(storyba
 
         with steps("the worker is told"):
             page.goto(f"{app}/stories/")
-            expect(page.get_by_role("status").filter(has_text="withdrew their consent")).to_be_visible()
+            told = page.get_by_role("status").filter(has_text=f"{STORIES[width]} withdrew their consent")
+            expect(told).to_be_visible()
+            check(page, f"the worker is told, for the {width} px phone")
+            told.get_by_role("button", name="Seen").click()
+            expect(told).to_have_count(0)
 
         with steps("a guessed link and a wrong code get the plain page; the right code, typed loosely, opens it"):
             mine.goto(link[:-4] + "AAAA")

@@ -47,29 +47,35 @@ def receipt_pdf(page: str) -> bytes:
 
 @dataclasses.dataclass(frozen=True)
 class AsShown:
-    """The story as one audience sees it today: its published row, or why it is not shown."""
+    """The story as some audiences see it today (the same words for each): their published row, or why it is not shown."""
 
-    audience: str
+    audiences: tuple[str, ...]
     row: dict[str, Any] | None
     reason: str
 
 
 def as_published(db: sqlite_utils.Database, story_id: int, today: dt.date | None = None) -> list[AsShown]:
-    """The story in each published audience's own words, by the very functions that write the published files."""
+    """The story in each published audience's own words, by the very functions that write the published files.
+
+    Audiences shown the very same row are one entry, so a long story is not read twice over."""
     today = today or utc_today()
     stories = records.stories_for_publication(db, [story_id])
     versions = published_versions(db, stories)
-    shown = []
+    story = stories[0] if stories else None
+    version = versions.get(story_id)
+    names_resolved = version is not None and not version.unresolved_names
+    shown: list[AsShown] = []
     for audience in SHOWN_TO:
         rows = list(published_rows(stories, audience, today, versions))
         if rows:
-            shown.append(AsShown(audience, rows[0], ""))
+            same = next((item for item in shown if item.row == rows[0]), None)
+            if same:
+                shown[shown.index(same)] = dataclasses.replace(same, audiences=(*same.audiences, audience))
+            else:
+                shown.append(AsShown((audience,), rows[0], ""))
             continue
-        story = stories[0] if stories else None
-        version = versions.get(story_id)
-        names_resolved = version is not None and not version.unresolved_names
         decision = consent.publishable(story.state(names_resolved), story.consent, audience, today) if story else None
-        shown.append(AsShown(audience, None, decision.reason if decision else "no consent recorded"))
+        shown.append(AsShown((audience,), None, decision.reason if decision else "no consent recorded"))
     return shown
 
 

@@ -20,7 +20,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from stories import consent, storyteller_links, storyteller_notices
+from stories import auth, consent, storyteller_links, storyteller_notices
 from stories.clock import now, today
 from stories.services import storyteller as storyteller_service
 from stories.storyteller_links import CODE_FAILED, TOKEN_FAILED, USED, Issued, Link
@@ -305,11 +305,13 @@ def _receipt(issued: Issued) -> dict[str, Any]:
     from stories.records import get_story
 
     story = get_story(get_db(), issued.story_id)
+    recorder = auth.get_user(get_db(), story.created_by) if story and story.created_by else None
     link = url_for("mine.open_link", token=issued.token, _external=True)
     qr = segno.make(link, error="m").svg_inline(scale=4, dark="#000", light="#fff", title=_("QR code for your private link"))
     return {
         "issued": issued,
         "story": story,
+        "recorder": recorder.display_name if recorder else "",
         "link": link,
         "code": storyteller_links.grouped(issued.code) if len(issued.code) == storyteller_links.CODE_LENGTH else issued.code,
         "qr": Markup(qr),  # segno's own SVG of our link: no input of anyone's is in it but the URL, which it encodes

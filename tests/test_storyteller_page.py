@@ -173,3 +173,45 @@ def test_the_receipt_as_a_pdf_says_what_was_agreed_with_the_link_and_code(client
     assert code in words and "Only your first name is shown" in words and "Anyone, on our public website" in words
     assert "Befriending Network" in words  # who to contact
     assert client.post(f"/stories/{story_id}/receipt.pdf", data={"token": secrets.token_urlsafe(32)}).status_code == 410
+
+
+def test_asking_for_erasure_withdraws_at_once_and_asks_the_worker_to_erase(client, auth, instance, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    assert "erase" in client.get("/mine/story/erase").get_data(as_text=True)  # asked first, nothing done yet
+    assert story_id in published(instance)
+    done = client.post("/mine/story/erase")
+    assert "You asked us to erase your story" in done.get_data(as_text=True)
+    assert story_id not in published(instance) and story_id not in published(instance, "commissioners")
+    assert "storyteller.asked_erasure" in {e["action"] for e in audit.entries(db, story_id)}
+    auth.login("worker")
+    assert "asked for their story to be erased" in client.get("/stories/").get_data(as_text=True)
+
+
+def test_whoever_exported_the_story_is_asked_to_destroy_it(client, auth, db, users, story_id):
+    from stories.exports import record_export
+
+    record_export(db, story_id, user_id=users["presenter"], actor="t", kind="pdf", audience="board", consent_version=1)
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    assert "Case study (PDF)" in client.get("/mine/story").get_data(as_text=True)  # the copy is on their page
+    client.post("/mine/story/withdraw")
+    auth.login("presenter")
+    assert "Please destroy your copy" in client.get("/exports/").get_data(as_text=True)
+
+
+def test_a_guessed_link_takes_as_long_as_a_revoked_one(client, auth, db, story_id):
+    """An outsider timing the answers learns nothing: a link never issued and a revoked one cost the same work."""
+    revoked, _ = receipt(client, auth, story_id)
+    receipt(client, auth, story_id)
+
+    guess = "/mine/" + secrets.token_urlsafe(32)
+    times: dict[str, list[float]] = {guess: [], revoked: []}
+    for n in range(30):  # interleaved, so a busy machine slows both alike
+        for path in times:
+            started = time.perf_counter()
+            # Each from its own address, so the rate limit answers none of them.
+            assert client.get(path, environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code == 404
+            times[path].append(time.perf_counter() - started)
+    guessed, old = (sorted(found)[len(found) // 2] for found in times.values())
+    assert abs(guessed - old) < max(guessed, old) * 0.5, (guessed, old)

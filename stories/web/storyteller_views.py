@@ -298,7 +298,8 @@ def receipt_pdf(story_id: int) -> Any:
 @require("can_record_stories")
 def notice_seen(notice_id: int) -> Any:
     storyteller_notices.mark_seen(get_db(), notice_id, current_user.organisation_id)
-    return redirect(request.referrer or url_for("stories.index"), code=303)
+    back = request.referrer or ""
+    return redirect(back if back.startswith(request.host_url) else url_for("stories.index"), code=303)
 
 
 def _receipt(issued: Issued) -> dict[str, Any]:

@@ -69,7 +69,8 @@ ALLOWED: dict[str, set[str]] = {
     "case_studies.delete": {"presenter"},
     "dashboard.index": {"commissioner", "reviewer", "admin"},
     "receipts.issue": STORY_TEAM,
-    "receipts.receipt_pdf": STORY_TEAM,  # and only with the receipt's own link (test_storyteller_page)
+    "receipts.receipt_pdf": STORY_TEAM,
+    "receipts.revoke": STORY_TEAM,  # and only with the receipt's own link (test_storyteller_page)
     "receipts.notice_seen": RECORDERS,  # marks only the caller's organisation's notices
     # The storyteller's pages open for a live link (or code) alone, never for a role: no one here holds one.
     "mine.enter_code": ANYONE,

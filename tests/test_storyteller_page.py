@@ -215,3 +215,18 @@ def test_a_guessed_link_takes_as_long_as_a_revoked_one(client, auth, db, story_i
             times[path].append(time.perf_counter() - started)
     guessed, old = (sorted(found)[len(found) // 2] for found in times.values())
     assert abs(guessed - old) < max(guessed, old) * 0.5, (guessed, old)
+
+
+def test_a_worker_stops_a_lost_receipt_and_an_erased_story_s_link_dies_with_it(client, auth, instance, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    auth.login("worker")
+    assert "Stop its link working" in client.get(f"/stories/{story_id}").get_data(as_text=True)
+    client.post(f"/stories/{story_id}/receipt/revoke")
+    auth.logout()
+    assert client.get(path).status_code == 404
+    path, _ = receipt(client, auth, story_id)
+    auth.login("worker")
+    client.post(f"/stories/{story_id}/withdraw", data={"scope": "erase", "reason": "Asked in person"})
+    auth.logout()
+    assert client.get(path).status_code == 404
+    assert db.execute("SELECT count(*) FROM storyteller_links").fetchone()[0] == 0  # gone with the story

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 import segno
-from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -292,6 +292,16 @@ def receipt_pdf(story_id: int) -> Any:
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-story-{story_id}.pdf"'
     return response
+
+
+@receipts.route("/<int:story_id>/receipt/revoke", methods=["POST"])
+@require("can_record_stories")
+def revoke(story_id: int) -> Any:
+    """A receipt lost or taken: its link and code stop working now (a new receipt can be given later)."""
+    story_or_404(story_id)
+    if storyteller_links.revoke(get_db(), story_id, actor=current_user.actor):
+        flash("The storyteller's link and code no longer work.")
+    return redirect(url_for("stories.view", story_id=story_id), code=303)
 
 
 @receipts.route("/notices/<int:notice_id>/seen", methods=["POST"])

@@ -230,3 +230,26 @@ def test_a_worker_stops_a_lost_receipt_and_an_erased_story_s_link_dies_with_it(c
     auth.logout()
     assert client.get(path).status_code == 404
     assert db.execute("SELECT count(*) FROM storyteller_links").fetchone()[0] == 0  # gone with the story
+
+
+def test_narrowing_keeps_verbal_consent_only_in_the_recording_it_was_marked_in(client, auth, instance, db, orgs, users):
+    from stories.recordings import add_recording
+    from stories.records import mark_consent_time
+
+    form = story_form(method="verbal_recording", storyteller_reference="BF-0099", storyteller_names="Olive Jones")
+    story = record_story(db, form, organisation_id=orgs["a"], actor="t", user_id=users["worker"])
+    for number in (1, 2):
+        audio = instance.audio_dir / (str(number) * 64 + ".webm")
+        audio.write_bytes(b"not played in this test")
+        add_recording(db, story, audio_file=audio.name, duration=30.0, codec="opus", actor="t")
+        if number == 1:
+            mark_consent_time(db, story, 12.0, actor="t")
+            path, _ = receipt(client, auth, story)
+            client.get(path)
+            client.post("/mine/story/narrow", data={"audiences": ["commissioners", "board"], "identity_level": "anonymous"})
+            kept = get_story(db, story).consent
+            assert (kept.evidence_time, kept.evidence_recording) == (12.0, audio.name)
+    # Marked in a recording since replaced: a narrowing must not make it evidence of the new one.
+    client.post("/mine/story/narrow", data={"audiences": ["commissioners"], "identity_level": "anonymous"})
+    narrowed = get_story(db, story).consent
+    assert narrowed.audiences == {"team", "commissioners"} and narrowed.evidence_time is None

@@ -121,7 +121,7 @@ def narrow(
         "audiences": sorted(wanted),
         "identity_level": identity_level,
         "special_category": "yes" if old.special_category else "no",
-        "evidence_time": "" if old.evidence_time is None else str(old.evidence_time),
+        "evidence_time": _moment_still_in_the_recording(db, link.story_id, old),
         "evidence_file": old.evidence_file or "",
         "given_on": old.given_on.isoformat(),
     }
@@ -131,6 +131,17 @@ def narrow(
     retract_stale(instance, db, {link.story_id}, actor=actor(link))
     follow(instance, UseCase.CHANGE_CONSENT, [link.story_id], actor=actor(link))
     return terms
+
+
+def _moment_still_in_the_recording(db: sqlite_utils.Database, story_id: int, old: consent.Consent) -> str:
+    """The moment of verbal consent, carried over only if it is in the recording the story has now.
+
+    `check_evidence` binds a time to the current recording: a moment marked in a recording since replaced
+    must not become evidence by a narrowing. Without it the terms evidence nothing, and publishing fails closed."""
+    current = records.current_recording(db, story_id)
+    if old.evidence_time is None or current is None or old.evidence_recording != current.audio_file:
+        return ""
+    return str(old.evidence_time)
 
 
 def withdraw(instance: Instance, db: sqlite_utils.Database, link: Link, *, erasure: bool = False) -> None:

@@ -70,6 +70,8 @@ def test_narrowing_takes_effect_in_the_published_files_at_once(client, auth, ins
     done = client.post("/mine/story/narrow", data={"audiences": ["commissioners", "board"], "identity_level": "anonymous"})
     assert done.status_code == 200, done.get_data(as_text=True)
     assert story_id not in published(instance, "public")  # gone before the page came back
+    page = html.unescape(client.get("/mine/story").get_data(as_text=True))
+    assert "They do not see your story. (consent does not include the public)" in re.sub(r"<[^>]+>", "", page)
     assert get_story(db, story_id).consent.identity_level == "anonymous"
     assert any(e["action"] == "consent.amended" and e["actor"].startswith("storyteller:") for e in audit.entries(db, story_id))
 

@@ -75,7 +75,7 @@ def as_published(db: sqlite_utils.Database, story_id: int, today: dt.date | None
                 shown.append(AsShown((audience,), rows[0], ""))
             continue
         decision = consent.publishable(story.state(names_resolved), story.consent, audience, today) if story else None
-        shown.append(AsShown((audience,), None, decision.reason if decision else "no consent recorded"))
+        shown.append(AsShown((audience,), None, decision.reason if decision is not None else "no consent recorded"))
     return shown
 
 

@@ -255,3 +255,15 @@ def test_narrowing_keeps_verbal_consent_only_in_the_recording_it_was_marked_in(c
     client.post("/mine/story/narrow", data={"audiences": ["commissioners"], "identity_level": "anonymous"})
     narrowed = get_story(db, story).consent
     assert narrowed.audiences == {"team", "commissioners"} and narrowed.evidence_time is None
+
+
+def test_the_page_shows_nothing_of_another_story(client, auth, db, orgs, users, story_id, signed_form):
+    other = story_form(title="Another person's garden", body="The zinnowquart allotment changed my summer.")
+    other_id = record_story(
+        db, {**other, "evidence_file": signed_form(), "storyteller_reference": "BF-0777"}, organisation_id=orgs["a"], actor="t"
+    )
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    page = client.get("/mine/story").get_data(as_text=True)
+    assert "zinnowquart" not in page and "Another person" not in page and SECRET_WORD in page
+    assert get_story(db, other_id) is not None

@@ -21,6 +21,8 @@ MEMBER_CHECK_METHODS = {
     "printed_copy": "The storyteller read a printed copy",
     "recording_played": "The recording and transcript were played back",
 }
+OWN_PAGE = "own_page"  # the storyteller pressed "this is right" on their own page; never a worker's choice
+METHOD_LABELS = {**MEMBER_CHECK_METHODS, OWN_PAGE: "The storyteller read it on their own page"}
 LEVELS = {
     (): "Not yet verified",
     (MEMBER_CHECK,): "Checked with the storyteller",
@@ -47,6 +49,11 @@ def record_member_check(
     note = optional_text(problems, data, "note", "Note", 2000)
     problems.raise_if_any()
     return _add(db, story_id, MEMBER_CHECK, method, checked_on, user_id, recorded_by, note, actor)
+
+
+def record_own_check(db: sqlite_utils.Database, story_id: int, *, actor: str) -> int:
+    """The storyteller confirmed, on their own page, that the story reads true (today)."""
+    return _add(db, story_id, MEMBER_CHECK, OWN_PAGE, utc_today(), None, "the storyteller", "", actor)
 
 
 def record_second_person(

@@ -761,3 +761,37 @@ def m018_direction16_direction_asked(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outcome_tags ADD COLUMN direction_confidence REAL")
     for _, sql in kept:
         db.execute(sql)
+
+
+@migration
+def m017s_storyteller_links(db: sqlite_utils.Database) -> None:
+    """The storyteller's own key to their story (issue 17): a link and a short code, kept only as hashes.
+
+    One live link per story (re-issuing revokes the old one); attempts are kept a while for rate limits;
+    what a storyteller changed is a notice to the worker until they have seen it."""
+    db.execute(
+        """CREATE TABLE storyteller_links (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            code_hash TEXT NOT NULL UNIQUE,
+            addressed_to TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by TEXT NOT NULL,
+            revoked_at TEXT
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX storyteller_links_one_live ON storyteller_links(story_id) WHERE revoked_at IS NULL")
+    db.execute(
+        "CREATE TABLE storyteller_link_attempts (at TEXT NOT NULL, address TEXT NOT NULL, kind TEXT NOT NULL, link_id INTEGER)"
+    )
+    db.execute("CREATE INDEX storyteller_link_attempts_at ON storyteller_link_attempts(at)")
+    db.execute(
+        """CREATE TABLE storyteller_notices (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            at TEXT NOT NULL,
+            seen_at TEXT
+        )"""
+    )

@@ -17,6 +17,7 @@ from stories.interventions import add_intervention
 from stories.job_status import create_job, fail_job
 from stories.recordings import add_recording, correct_transcript, save_transcript
 from stories.records import approve_story, decide_name, record_story
+from stories.storyteller_notices import WITHDREW, notify
 
 PERSONAS = ("anonymous", "worker", "worker_b", "reviewer", "commissioner", "presenter", "admin")
 ANYONE = set(PERSONAS)
@@ -75,6 +76,18 @@ ALLOWED: dict[str, set[str]] = {
     "commitments.delete": {"worker", "reviewer", "admin"},
     "delivery.index": {"commissioner", "admin"},
     "delivery.board_pack": {"presenter"},
+    "receipts.issue": STORY_TEAM,
+    "receipts.receipt_pdf": STORY_TEAM,
+    "receipts.revoke": STORY_TEAM,  # and only with the receipt's own link (test_storyteller_page)
+    "receipts.notice_seen": RECORDERS,  # marks only the caller's organisation's notices
+    # The storyteller's pages open for a live link (or code) alone, never for a role: no one here holds one.
+    "mine.enter_code": ANYONE,
+    "mine.open_link": set(),
+    "mine.story": set(),
+    "mine.right": set(),
+    "mine.narrow": set(),
+    "mine.withdraw": set(),
+    "mine.erase": set(),
 }
 
 
@@ -123,6 +136,8 @@ def world(app, instance, db, orgs, users, signed_form):
         {"outcome": "Fewer people feel lonely", "domains": "relationships", "contribution": "inherent"},
         actor="t",
     )
+    notify(db, story_id, WITHDREW)
+    notice_id = db.execute("SELECT max(id) FROM storyteller_notices").fetchone()[0]
     return {
         "story_id": story_id,
         "intervention_id": intervention,
@@ -133,6 +148,8 @@ def world(app, instance, db, orgs, users, signed_form):
         "round_id": round_id,
         "case_study_id": case_study,
         "filename": "storybank.css",
+        "token": "a-guess-" + "x" * 35,
+        "notice_id": notice_id,
     }
 
 

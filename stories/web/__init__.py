@@ -11,6 +11,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -163,6 +164,7 @@ def init_app(app: Flask) -> None:
         recordings_views,
         statements_views,
         stories_views,
+        storyteller_views,
         tags_views,
     )
 
@@ -189,6 +191,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(msc_views.bp)
     app.register_blueprint(commitments_views.bp)
     app.register_blueprint(delivery_views.bp)
+    app.register_blueprint(storyteller_views.mine)
+    app.register_blueprint(storyteller_views.receipts)
+    _init_babel(app)
     app.add_url_rule("/", endpoint="index", view_func=stories_views.home)
 
     @app.before_request
@@ -213,7 +218,7 @@ def init_app(app: Flask) -> None:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(datasette=app.config["DATASETTE_URL"])
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # the storyteller's pages send none at all
         if request.endpoint != "static":
             # Story pages must not linger in shared computers' caches.
             response.headers["Cache-Control"] = "no-store"
@@ -241,9 +246,19 @@ def init_app(app: Flask) -> None:
             "paragraphs": paragraphs,
             "domain_label": domain_label,
             "msc_notices": msc_notices,
+            "storyteller_notices": storyteller_views.unseen_notices,
             "evidence_megabytes": MAX_EVIDENCE_BYTES // (1024 * 1024),
             "person": lambda actor: auth.actor_name(get_db(), actor),
         }
+
+
+def _init_babel(app: Flask) -> None:
+    """One catalogue for the storyteller's pages and receipt (stories/translations); English, the source, ships alone."""
+    from flask_babel import Babel
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    Babel(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def copies_to_destroy() -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from stories import assurance, audit, consent, msc, published_versions, records
+from stories import assurance, audit, consent, msc, published_versions, records, storyteller_links
 from stories.clock import today
 from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
@@ -71,7 +71,10 @@ def new() -> Any:
                 consent_form=uploaded("evidence_upload"),
             )
         if not refused:
-            flash("Story saved. A reviewer will check it before it goes any further.")
+            flash(
+                "Story saved. A reviewer will check it before it goes any further."
+                " Now give the storyteller their consent receipt (on this page, under Consent)."
+            )
             return redirect(url_for("stories.view", story_id=story_id))
         problems = refused.problems
     return render_form(
@@ -113,6 +116,7 @@ def render_story(story: Story, status: int = 200, **forms: Any) -> Any:
         assurance=assurance,
         today=today().isoformat(),
         msc_choices=msc.choices_for_story(get_db(), story_id),
+        receipt_issued=storyteller_links.live_link_issued(get_db(), story_id),
         **forms,
     ), status
 

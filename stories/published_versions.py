@@ -28,3 +28,9 @@ def save(db: sqlite_utils.Database, versions: dict[int, tuple[str, dict[str, Any
             " ON CONFLICT (story_id) DO UPDATE SET key = excluded.key, version = excluded.version",
             [(story_id, key, json.dumps(version)) for story_id, (key, version) in versions.items()],
         )
+
+
+def forget_all(db: sqlite_utils.Database) -> None:
+    """Drop every stored version, so the next publish redacts every story again (bench/scale.py's cold run)."""
+    with write_transaction(db):
+        db.execute("DELETE FROM published_versions")

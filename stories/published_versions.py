@@ -14,6 +14,15 @@ def load_all(db: sqlite_utils.Database) -> dict[int, tuple[str, dict[str, Any]]]
     return {row[0]: (row[1], json.loads(row[2])) for row in db.execute("SELECT story_id, key, version FROM published_versions")}
 
 
+def load_for(db: sqlite_utils.Database, story_ids: list[int]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """The stored versions of these stories only: a change to one story reads one, not 100,000."""
+    rows = db.execute(
+        "SELECT story_id, key, version FROM published_versions WHERE story_id IN (SELECT value FROM json_each(?))",
+        [json.dumps(story_ids)],
+    )
+    return {row[0]: (row[1], json.loads(row[2])) for row in rows}
+
+
 def load_one(db: sqlite_utils.Database, story_id: int) -> tuple[str, dict[str, Any]] | None:
     row = db.execute("SELECT key, version FROM published_versions WHERE story_id = ?", [story_id]).fetchone()
     return (row[0], json.loads(row[1])) if row else None

@@ -72,8 +72,14 @@ def run(bench: Bench, data: Path, scratch: Path) -> str:
     return done.stdout
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("bench", BENCHES, ids=[bench.name for bench in BENCHES])
+# Each starts processes (the store's CLI, Datasette, the app); two make speech and transcribe it.
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+WHISPER = {"transcribe", "spoken_names"}
+
+
+@pytest.mark.parametrize(
+    "bench", [pytest.param(b, id=b.name, marks=[pytest.mark.whisper] if b.name in WHISPER else []) for b in BENCHES]
+)
 def test_bench_runs_at_a_tiny_size_and_prints_its_figures(bench: Bench, scale_run: tuple[Path, str], tmp_path: Path) -> None:
     data, scale_output = scale_run
     output = scale_output if bench.name == "scale" else run(bench, data, tmp_path)
@@ -84,7 +90,6 @@ def test_bench_runs_at_a_tiny_size_and_prints_its_figures(bench: Bench, scale_ru
         assert (tmp_path / "spoken_names.jsonl").exists()  # and not bench/data's, which only a person replaces
 
 
-@pytest.mark.slow
 def test_make_bench_prints_one_table_with_targets_and_cores() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "all.py"), "--tiny", "--only", "tag", "--only", "clean_text"],

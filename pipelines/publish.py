@@ -307,8 +307,9 @@ def stories_held(instance: Instance, story_ids: Iterable[int]) -> set[int]:
 
 def _copy_without(instance: Instance, audience: str, story_ids: list[int]) -> int | None:
     """One file's fast path; returns the stories left in it (None if there is no such file)."""
-    take_out = functools.partial(remove_stories, audience=audience, story_ids=story_ids)
-    return _copy_and_change(instance, audience, take_out, needed=lambda path: _holds(path, story_ids))
+    return _copy_and_change(
+        instance, audience, lambda db: remove_stories(db, audience, story_ids), needed=lambda path: _holds(path, story_ids)
+    )
 
 
 def _copy_and_change(

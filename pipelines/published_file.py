@@ -32,6 +32,7 @@ from stories.sqlite import FTS5_SECURE_DELETE
 UNVERIFIED = LEVELS[()]
 _IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 NO_INTERVENTION = "(no intervention linked)"
+FAMILIES_KEY = "families"  # a row's search families, when the publisher has worked them out already
 
 COLUMNS = {
     "stories": (
@@ -293,6 +294,8 @@ def _story_row(row: dict[str, Any], audience: str) -> dict[str, Any]:
 
 
 def _families(row: Mapping[str, Any]) -> str:
+    if FAMILIES_KEY in row:  # worked out once for every file (publish.with_families)
+        return row[FAMILIES_KEY]
     return families(f"{row['title'] or ''}\n{row['body'] or ''}")
 
 

@@ -124,3 +124,21 @@ def test_a_sign_off_in_the_app_publishes_by_change_not_by_rebuilding(client, aut
     assert published[3] in held(instance)
     actions = [row[0] for row in db.execute("SELECT action FROM audit_log WHERE action LIKE 'publish%' ORDER BY id")]
     assert actions[-1] == "publish.change"
+
+
+def test_a_full_rebuild_redacts_on_every_core_and_publishes_the_same_words(instance, db, users, published, monkeypatch):
+    from pipelines import publish
+    from stories.published_versions import forget_all
+
+    sign_off(db, published[3], users["reviewer"])
+    run_publish(instance)
+    one_process = {audience: contents(instance.published_path(audience)) for audience in PUBLISHED_AUDIENCES}
+    forget_all(db)  # every story redacted again, as after a change to the identity rules
+    monkeypatch.setattr(publish, "PER_PROCESS_AT_LEAST", 1)
+    monkeypatch.setattr(publish, "_cores", lambda: 2)
+    spawned = []
+    real_pool = publish.ProcessPoolExecutor
+    monkeypatch.setattr(publish, "ProcessPoolExecutor", lambda *a, **k: spawned.append(a) or real_pool(*a, **k))
+    run_publish(instance)
+    assert spawned == [(2,)]
+    assert {audience: contents(instance.published_path(audience)) for audience in PUBLISHED_AUDIENCES} == one_process

@@ -178,6 +178,8 @@ def main() -> int:
     print(f"targets RTF <= {MAX_RTF}, WER <= {MAX_WER:.1%}, RSS <= {MAX_RSS_MB} MB: {'met' if met else 'NOT met'}")
     size = f"{len(results)} clips, {audio:.0f} s of audio, {how}"
     report(f"transcription real-time factor, {size}", f"{wall / audio:.3f}", f"<= {MAX_RTF}", wall / audio <= MAX_RTF)
+    # CPU seconds per second of audio hardly move with the machine's load, where the wall clock does.
+    report(f"transcription CPU seconds per second of audio, {size}", f"{cpu / audio:.3f}")
     report(f"transcription word error rate, {size}", f"{wer:.1%}", f"<= {MAX_WER:.1%}", wer <= MAX_WER)
     report(f"transcription peak memory, {size}", f"{rss:.0f} MB", f"<= {MAX_RSS_MB} MB", rss <= MAX_RSS_MB)
     return 0 if met else 1

@@ -55,7 +55,11 @@ BENCHES = (
     Bench("clean_text", ("--stories", "{stories}"), ("--stories", "20")),
     Bench("form_likeness", (), ()),
     # Writes its mentions to a scratch file: bench/data/spoken_names.jsonl changes only when run by hand.
-    Bench("spoken_names", ("40", "--out", "{scratch}/spoken_names.jsonl"), ("1", "--out", "{scratch}/spoken_names.jsonl")),
+    Bench(
+        "spoken_names",
+        ("--limit", "40", "--out", "{scratch}/spoken_names.jsonl"),
+        ("--limit", "1", "--out", "{scratch}/spoken_names.jsonl"),
+    ),
 )
 
 

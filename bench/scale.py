@@ -352,24 +352,19 @@ def main(argv: list[str] | None = None) -> None:
 
         env = {**os.environ, "STORYBANK_INSTANCE": str(instance.root)}
         ds_port, app_port = free_port(), free_port()
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "stories.cli", "datasette", "--port", str(ds_port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
         queued = {**env, "STORYBANK_JOBS_IMMEDIATE": "0"}
-        for command in (["web", "--port", str(app_port)], ["worker"]):  # the worker publishes the sign-offs
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "stories.cli", *command],
-                    env=queued,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+        # The worker publishes the sign-offs. Each process's log goes beside the instance, for a figure to be explained.
+        for name, command, environ in (
+            ("datasette", ["datasette", "--port", str(ds_port)], env),
+            ("web", ["web", "--port", str(app_port)], queued),
+            ("worker", ["worker"], queued),
+        ):
+            with open(root / f"{name}.log", "wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "stories.cli", *command], env=environ, stdout=log, stderr=subprocess.STDOUT
+                    )
                 )
-            )
         wait_for(f"http://127.0.0.1:{ds_port}/public.json")
         wait_for(f"http://127.0.0.1:{app_port}/auth/login")
         bench_search(ds_port, 20)  # warm the page cache

@@ -26,6 +26,7 @@ EXPECTED = {
         "Datasette search p95",
         "app story page p95",
         "app story list p95",
+        "a sign-off reaches every published file",
     ],
     "search": ["Datasette search page with 3 facets shown p95"],
     "withdrawal": ["withdrawal gone from Datasette, storybank withdraw", "withdrawal gone from Datasette, withdraw_story"],

@@ -280,6 +280,8 @@ def _identity_applied(stories: list[Story]) -> list[PublishedVersion]:
     if workers < 2:
         return [published_version(story) for story in stories]
     # forkserver, not fork: the worker runs jobs on threads, and a fork copies any lock one of them holds.
+    # Each process imports the calling script's main module, as multiprocessing does: a script that
+    # publishes must keep its work under `if __name__ == "__main__"` (every entry point and bench does).
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         return list(pool.map(published_version, stories, chunksize=max(1, min(500, len(stories) // (workers * 8)))))
 

@@ -196,6 +196,22 @@ def replace_stories(
         remove_stories(db, audience, held)
     by_id = {item["id"]: item for item in interventions}
     new_ids = json.dumps([row["id"] for row in rows])
+    # Each outcome under the label the file's own vocabulary gives its framework's domain, as the full build
+    # that wrote the vocabulary labelled every other outcome.
+    labels = {
+        (framework, domain): label
+        for framework, domain, label in db.execute("SELECT DISTINCT framework, domain, domain_label FROM outcome_vocabulary")
+    }
+    rows = [
+        {
+            **row,
+            "outcomes": [
+                {**o, "domain_label": labels.get((o["framework"], o["domain"])) or outcomes.domain_label(o["domain"])}
+                for o in row["outcomes"]
+            ],
+        }
+        for row in rows
+    ]
     with db.atomic():
         # Interventions are few and hold no one's words: all of them written again, as a full build would.
         db.execute("DELETE FROM interventions")

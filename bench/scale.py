@@ -44,10 +44,11 @@ from stories.clock import now_iso, today
 from stories.db import write_transaction
 from stories.demo import stand_in_form
 from stories.evidence import store_evidence
+from stories.identity import published_version
 from stories.instance import Instance, init_instance
 from stories.organisations import ensure_organisation
 from stories.published_versions import forget_all
-from stories.records import back_to_review
+from stories.records import back_to_review, stories_for_publication
 from stories.sqlite import sqlite3
 from stories.wordlists import DATA
 
@@ -288,9 +289,11 @@ def send_back_for_review(instance: Instance, count: int) -> None:
 
 
 def waiting_stories(instance: Instance) -> list[int]:
+    """Stories waiting for sign-off that a sign-off publishes: random words can make a name nobody has decided."""
     db = instance.open()
     try:
-        return [row[0] for row in db.execute("SELECT id FROM stories WHERE status = 'submitted' ORDER BY id")]
+        ids = [row[0] for row in db.execute("SELECT id FROM stories WHERE status = 'submitted' ORDER BY id")]
+        return [story.id for story in stories_for_publication(db, ids) if not published_version(story).unresolved_names]
     finally:
         db.close()
 

@@ -9,7 +9,7 @@ export STORYBANK_INSTANCE := $(abspath $(INSTANCE))
 # PDF case studies (WeasyPrint); chromium runs the browser tests; redis-server the scale-out test.
 SYSTEM_PACKAGES := espeak-ng ffmpeg sox libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium redis-server
 
-.PHONY: run test test-fast install system lint clean-instance
+.PHONY: run test test-fast install system lint clean-instance bench
 
 $(BIN)/storybank: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ HEAVY := browser or server or whisper or redis or faults or web or slow
 ## test-fast: the domain and service tests only (no browser, processes, Whisper, Redis, kill -9, web client)
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not ($(HEAVY))"
+
+## bench: every script in bench/ at the issues' sizes (100,000 stories), then one table: figure, target,
+## measured, cores. Sizes and where the scale instance is kept, e.g.
+##   make bench BENCH_ARGS="--stories 10000 --data /srv/bench"   (see .venv/bin/python bench/all.py --help)
+bench: system install
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,6 +1,8 @@
 """Recall, precision and speed of stories/redact.py on the labelled stories.
 
-Run: .venv/bin/python bench/redact.py [--misses]
+Run: .venv/bin/python bench/redact.py [--misses] [--tiny]
+
+`--tiny` runs every part on a few stories and a short text, so the test suite can run it (tests/test_benches.py).
 
 Sound-alikes (stories/sound_alike.py, for stories told aloud): what the rule catches among the
 spellings Whisper wrote for spoken surnames (bench/data/spoken_names.jsonl, made by
@@ -32,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import report  # noqa: E402
 from stories import names as n  # noqa: E402
 from stories import redact as r  # noqa: E402
 from stories import sound_alike as s  # noqa: E402
@@ -41,6 +44,9 @@ SETS = {
     "held-out": ROOT / "tests/data/names_heldout.jsonl",
 }
 SPEED_WORDS = 200_000
+GAZETTEER_SAMPLE = 150
+# --tiny: stories per labelled set, spoken names, gazetteer names sampled, words in the speed text.
+TINY = {"stories": 8, "spoken": 20, "sample": 3, "words": 5_000}
 SPOKEN = ROOT / "bench/data/spoken_names.jsonl"
 CAPITALISED = re.compile(r"[A-Z][\w'’]*")
 
@@ -74,12 +80,12 @@ def score(stories: list[dict], show_misses: bool) -> tuple[int, int, int, int]:
     return found, labelled, right, made
 
 
-def speed_text(stories: list[dict]) -> str:
-    """Stories repeated to SPEED_WORDS words, each labelled name replaced by a random one."""
+def speed_text(stories: list[dict], speed_words: int = SPEED_WORDS) -> str:
+    """Stories repeated to `speed_words` words, each labelled name replaced by a random one."""
     rng = random.Random(20240601)
     names = sorted(n.read_list("given_names.txt")) + sorted(n.read_list("surnames.txt"))
     parts, words = [], 0
-    while words < SPEED_WORDS:
+    while words < speed_words:
         for story in stories:
             text, pos, out = story["text"], 0, []
             for g in story["names"]:
@@ -91,22 +97,23 @@ def speed_text(stories: list[dict]) -> str:
     return "\n\n".join(parts)
 
 
-def timed(label: str, words: int, run) -> None:
+def timed(label: str, words: int, run) -> float:
     n._kind.cache_clear()
     start = time.perf_counter()
     run()
     seconds = time.perf_counter() - start
     print(f"{label:<11} {words:>9,} words  {seconds:6.3f} s  {words / seconds:>11,.0f} words/s")
+    return words / seconds
 
 
 def verdict(word: str, part: str) -> str | None:
     return "same" if word == part else s.likeness(word, part)
 
 
-def sound_alikes(stories: list[dict]) -> None:
+def sound_alikes(stories: list[dict], spoken: int | None = None, sample_size: int = GAZETTEER_SAMPLE) -> None:
     """What the sound-alike rule catches in Whisper's spellings, and what else it would hide or flag."""
     if SPOKEN.exists():
-        rows = [json.loads(line) for line in SPOKEN.read_text(encoding="utf-8").splitlines() if line]
+        rows = [json.loads(line) for line in SPOKEN.read_text(encoding="utf-8").splitlines() if line][:spoken]
         heard = [(row["name"], [w for piece in CAPITALISED.findall(row["heard"]) for w in piece.split("-")]) for row in rows]
         misheard = [(name, words) for name, words in heard if name not in words and len(name) >= s.MIN_LETTERS]
         tally = {"same": 0, "maybe": 0, None: 0}
@@ -142,7 +149,7 @@ def sound_alikes(stories: list[dict]) -> None:
         f"hidden ({hidden_not_names} of {hidden} not names at all), {flagged / pairs:.3f} flagged"
     )
     gazetteer = sorted({w.title() for w in n.read_list("given_names.txt") + n.read_list("surnames.txt") if w.isalpha()})
-    sample = random.Random(7).sample(gazetteer, 150)
+    sample = random.Random(7).sample(gazetteer, sample_size)
     same = maybe = 0
     for part in sample:
         for word in gazetteer:
@@ -152,7 +159,8 @@ def sound_alikes(stories: list[dict]) -> None:
                 maybe += v == "maybe"
     total = len(sample) * (len(gazetteer) - 1)
     print(
-        f"sound-alikes: another of the gazetteer's {len(gazetteer):,} names taken as one of 150 sampled: {same / total:.5f} "
+        f"sound-alikes: another of the gazetteer's {len(gazetteer):,} names taken as one of {sample_size} sampled: "
+        f"{same / total:.5f} "
         f"({same / len(sample):.1f} names each), flagged {maybe / total:.5f} ({maybe / len(sample):.1f} each)"
     )
 
@@ -247,29 +255,37 @@ def widened(stories: list[dict], outcome_stories: list[dict]) -> None:
 
 
 def main() -> None:
-    show_misses = "--misses" in sys.argv
+    show_misses, tiny = "--misses" in sys.argv, "--tiny" in sys.argv
+    size = TINY if tiny else {"stories": None, "spoken": None, "sample": GAZETTEER_SAMPLE, "words": SPEED_WORDS}
     start = time.perf_counter()
     n.lexicon()
     print(f"gazetteers loaded in {time.perf_counter() - start:.3f} s")
     every_story = []
     for label, path in SETS.items():
-        stories = load(path)
+        stories = load(path)[: size["stories"]]
         every_story += stories
         found, labelled, right, made = score(stories, show_misses)
         print(
             f"{label:<9} {len(stories):>4} stories {labelled:>4} names  "
             f"recall {found / labelled:.3f}  precision {right / max(made, 1):.3f}"
         )
-    sound_alikes(every_story)
+        report(
+            f"name finding recall / precision, {label} ({len(stories)} stories)",
+            f"{found / labelled:.3f} / {right / max(made, 1):.3f}",
+        )
+    sound_alikes(every_story, size["spoken"], size["sample"])
     if SPOKEN.exists():
-        transcripts([json.loads(line) for line in SPOKEN.read_text(encoding="utf-8").splitlines() if line])
+        transcripts([json.loads(line) for line in SPOKEN.read_text(encoding="utf-8").splitlines() if line][: size["spoken"]])
     outcome_stories = load(ROOT / "tests/data/outcomes_dev.jsonl") + load(ROOT / "tests/data/outcomes_heldout.jsonl")
-    widened(every_story, outcome_stories)
-    text = speed_text(every_story)
+    widened(every_story, outcome_stories[: size["stories"]])
+    text = speed_text(every_story, size["words"])
     words = len(text.split())
     others = {"Jamie": "[my son]", "Bethan Rees": "[support worker]", "Mrs Okafor": "[adviser]"}
-    timed("find_names", words, lambda: n.find_names(text))
-    timed("redact", words, lambda: r.redact(text, ["Maria Smith", "Mimi"], other_names=others))
+    for label, run in (
+        ("find_names", lambda: n.find_names(text)),
+        ("redact", lambda: r.redact(text, ["Maria Smith", "Mimi"], other_names=others)),
+    ):
+        report(f"{label} speed, {words:,} words, one core", f"{timed(label, words, run):,.0f} words/s")
 
 
 if __name__ == "__main__":

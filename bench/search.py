@@ -1,7 +1,9 @@
 """Story search with facets shown, and question pages, p50/p95 through Datasette's HTTP pages on 127.0.0.1.
 
-Run against a Datasette already serving an instance (`storybank datasette --port PORT`):
+Run against a Datasette already serving an instance (`storybank datasette --port PORT`), or let it
+start one on an instance (for example the one `bench/scale.py --keep DIR` built, DIR/instance):
     .venv/bin/python bench/search.py --port PORT [--requests 300] [--database public]
+    .venv/bin/python bench/search.py --instance DIR/instance
 Each search is the stories page a person gets from the search box, with the outcomes,
 intervention and year facets shown, for a word that names an outcome (its note and expansion
 included) or a plain word, a phrase, an OR and a prefix. Each question is one of the canned
@@ -12,14 +14,25 @@ person asks it from the question page. Targets (issue 15): search p95 <= 50 ms, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
+import json
+import os
 import random
 import re
 import statistics
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.figures import report
+from bench.scale import free_port, wait_for
 
 QUERIES = ["loneliness", "isolated", "debt", "anxiety", "garden", "college", '"food bank"', "lonely OR walking", "confid*"]
 FACETS = "&_facet_array=outcomes&_facet_array=interventions&_facet=year"
@@ -27,9 +40,57 @@ QUESTIONS = ["stories_by_outcome", "verified_improvements", "contract_evidence",
 WARM_UP = 20  # the first requests fill the page cache and the choice lists' cache
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=int, help="a Datasette already serving Storybank's files")
+    where.add_argument("--instance", type=Path, help="start `storybank datasette` on this instance for the run")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--database", default="public", help="public, or commissioners with --cookie")
+    parser.add_argument("--cookie", help="a storybank_session cookie, for the commissioners' file")
+    args = parser.parse_args()
+    if args.cookie:
+        opener = urllib.request.build_opener()
+        opener.addheaders = [("Cookie", f"storybank_session={args.cookie}")]
+        urllib.request.install_opener(opener)
+    if args.instance:
+        with serving(args.instance) as port:
+            measure(f"http://127.0.0.1:{port}/{args.database}", args.requests)
+    else:
+        measure(f"http://127.0.0.1:{args.port}/{args.database}", args.requests)
+
+
+@contextlib.contextmanager
+def serving(instance: Path) -> Iterator[int]:
+    """`storybank datasette` on a free port of 127.0.0.1 for as long as the block runs."""
+    port = free_port()
+    env = {**os.environ, "STORYBANK_INSTANCE": str(instance.resolve())}
+    args = [sys.executable, "-m", "stories.cli", "datasette", "--port", str(port)]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/public.json")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def measure(base: str, requests: int) -> None:
+    size = f"{fetch_json(f'{base}/stories.json?_size=0')['filtered_table_rows_count']:,} stories"
+    searches = timed(lambda rng: f"{base}/stories?_search={urllib.parse.quote(rng.choice(QUERIES))}{FACETS}", requests)
+    p95 = say("search with facets shown", searches)
+    report(f"Datasette search page with 3 facets shown p95, {size}", f"{p95:.0f} ms", "<= 50 ms", p95 <= 50)
+    p95 = say("question page", timed(question_urls(base), requests))
+    report(f"Datasette question page p95, {size}", f"{p95:.0f} ms", "<= 100 ms", p95 <= 100)
+
+
 def fetch(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=60) as response:
         return response.read()
+
+
+def fetch_json(url: str) -> dict:
+    return json.loads(fetch(url))
 
 
 def timed(urls: Callable[[random.Random], str], requests: int) -> list[float]:
@@ -63,26 +124,11 @@ def question_urls(base: str) -> Callable[[random.Random], str]:
     return url
 
 
-def report(what: str, times: list[float]) -> None:
+def say(what: str, times: list[float]) -> float:
+    """Print p50 and p95 for a person; returns p95 in ms."""
     cuts = statistics.quantiles(times, n=100)
     print(f"{what}: p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms (n={len(times)})")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--database", default="public", help="public, or commissioners with --cookie")
-    parser.add_argument("--cookie", help="a storybank_session cookie, for the commissioners' file")
-    args = parser.parse_args()
-    if args.cookie:
-        opener = urllib.request.build_opener()
-        opener.addheaders = [("Cookie", f"storybank_session={args.cookie}")]
-        urllib.request.install_opener(opener)
-    base = f"http://127.0.0.1:{args.port}/{args.database}"
-    searches = timed(lambda rng: f"{base}/stories?_search={urllib.parse.quote(rng.choice(QUERIES))}{FACETS}", args.requests)
-    report("search with facets shown", searches)
-    report("question page", timed(question_urls(base), args.requests))
+    return cuts[94] * 1000
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """How Whisper spells surnames it hears: the evidence behind the fuzzy rule in stories/redact.py.
 
-Run: .venv/bin/python bench/spoken_names.py [COUNT]
+Run: .venv/bin/python bench/spoken_names.py [COUNT] [--limit N] [--out FILE]
+(COUNT gazetteer surnames, 150 by default, after the known and labelled ones; --limit N speaks only the first N)
 
 Each surname is spoken twice in a short sentence by espeak-ng (two voices) and transcribed by the
 shipped Whisper model; what Whisper wrote in its place, and the whole transcript, are saved to
@@ -11,6 +12,7 @@ scores. Surnames come from the labelled stories and a fixed sample of the gazett
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import random
@@ -22,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import report  # noqa: E402
 from pipelines.transcribe import TranscriberConfig, transcribe  # noqa: E402
 from stories import names as n  # noqa: E402
 from tests.audio import VOICES, speak  # noqa: E402
@@ -60,12 +63,18 @@ def heard_as(script: str, transcript: str, name: str) -> list[str]:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 150
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", nargs="?", type=int, default=150, help="surnames spoken (default 150)")
+    parser.add_argument("--limit", type=int, help="speak only the first N surnames (the known ones first)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where the mentions go (default {OUT.relative_to(ROOT)})")
+    args = parser.parse_args()
+    count, out = args.count, args.out
     config = TranscriberConfig(beam_size=2)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for number, name in enumerate(surnames(count)):
+        spoken = surnames(count)[: args.limit]
+        for number, name in enumerate(spoken):
             for voice in VOICES:
                 script = SCRIPT.format(name=name)
                 wav = speak(script, Path(folder), f"n{number}", voice=voice)
@@ -73,9 +82,10 @@ def main() -> None:
                 for heard in heard_as(script, text, name):
                     rows.append({"name": name, "voice": voice, "heard": heard, "transcript": text})
             print(f"{number + 1:>4} {name:<16} {[r['heard'] for r in rows[-4:] if r['name'] == name]}", flush=True)
-    OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     exact = sum(r["heard"] == r["name"] for r in rows)
     print(f"{len(rows)} mentions, {exact} spelled as recorded ({exact / len(rows):.0%})")
+    report(f"spoken surnames Whisper spelled as recorded, {len(spoken)} surnames in two voices", f"{exact} of {len(rows)}")
 
 
 if __name__ == "__main__":

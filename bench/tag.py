@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import report  # noqa: E402
 from pipelines.tag import _pipeline, tag_text, tag_texts  # noqa: E402
 from stories.frameworks import default_framework  # noqa: E402
 
@@ -54,6 +55,7 @@ def main() -> None:
     print(f"tagger, tag_texts (pipe):  {piped:>10,.0f} words/s  ({piped / tokenizer:.1%} of tokenizer speed)")
     print(f"tagger, tag_text per call: {single:>10,.0f} words/s  ({single / tokenizer:.1%} of tokenizer speed)")
     print(f"ratio tokenizer / tagger:  {tokenizer / piped:.1f}x")
+    report(f"outcome tagger speed (tag_texts), {words:,} words, one core", f"{piped:,.0f} words/s")
 
 
 if __name__ == "__main__":

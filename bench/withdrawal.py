@@ -45,6 +45,9 @@ from collections.abc import Callable
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.figures import report  # noqa: E402
 from pipelines import publish
 from pipelines.publish import REBUILD_LOCK, run_publish
 from pipelines.published_file import write_tables
@@ -63,6 +66,7 @@ from stories.stored_files import EVIDENCE, register_upload
 
 POLL_SECONDS = 0.02
 TARGET_SECONDS = 2.0
+MEDIAN_TARGET_SECONDS = 1.0
 BENCH_USER, BENCH_PASSWORD = "bench-withdrawer", "bench password for withdrawals"
 IDENTITY_LEVELS = ("named", "first_name", "pseudonym", "anonymous")
 STORYTELLERS = ("Margaret Holt", "Declan Murphy", "Siobhan Kelly", "Tomasz Nowak", "Aisha Khan", "Grace Okafor")
@@ -98,18 +102,21 @@ def fill_store(instance: Instance, count: int, seed: int = 7) -> dict[int, str]:
     try:
         org = ensure_organisation(db, "Befriending Network", kind="charity", area="Leeds")
         words = {}
-        signed_form = store_evidence(instance.evidence_dir, stand_in_form("A signed consent form"))
+        # A form is one storyteller's (stories/evidence.py): each storyteller signs their own, which covers all their stories.
+        forms = {
+            name: store_evidence(instance.evidence_dir, stand_in_form(f"Consent form signed by {name}")) for name in STORYTELLERS
+        }
         with write_transaction(db):
             for index in range(count):
-                # Each story's own upload of the same form: one storyteller's, which may cover all their stories.
-                register_upload(db, EVIDENCE, signed_form, "bench")
                 full_name = STORYTELLERS[index % len(STORYTELLERS)]
+                signed_form = forms[full_name]
+                register_upload(db, EVIDENCE, signed_form, "bench")  # each story's own upload of its storyteller's form
                 body, word = story_body(rng, index, full_name)
                 form = {
                     "title": f"Someone to ring, week {index % 52 + 1}",
                     "body": body,
                     "told_on": (today - dt.timedelta(days=10 + index % 300)).isoformat(),
-                    "storyteller_reference": "BENCH",
+                    "storyteller_reference": f"BENCH-{index % len(STORYTELLERS)}",
                     "storyteller_names": full_name,
                     "given_by": "storyteller",
                     "age_band": "65+",
@@ -285,6 +292,17 @@ def summary(label: str, times: list[float]) -> str:
     verdict = "OK" if max(times) < TARGET_SECONDS else f"OVER the {TARGET_SECONDS:.0f} s target"
     shown = ", ".join(f"{t:.2f}" for t in times)
     return f"{label}: median {statistics.median(times):.2f} s, max {max(times):.2f} s ({verdict}); each: {shown}"
+
+
+def figure(how: str, times: list[float], stories: int) -> None:
+    """The table's figure (bench/all.py): gone from Datasette, median <= 1 s and worst <= 2 s (issue 18)."""
+    median, worst = statistics.median(times), max(times)
+    report(
+        f"withdrawal gone from Datasette, {how}, {stories:,} stories",
+        f"median {median:.2f} s, max {worst:.2f} s (n={len(times)})",
+        f"median <= {MEDIAN_TARGET_SECONDS:.0f} s, max <= {TARGET_SECONDS:.0f} s",
+        median <= MEDIAN_TARGET_SECONDS and worst <= TARGET_SECONDS,
+    )
 
 
 def size(path: Path) -> str:
@@ -584,6 +602,10 @@ def main(argv: list[str] | None = None) -> int:
             print(summary("app form, during a rebuild: from every file", [r[2] for r in results]))
             ok = ok and max(r[2] for r in results) < TARGET_SECONDS and all(r[5] for r in results)
         print(f"storybank withdraw exit times: median {statistics.median(cli_exit):.2f} s, max {max(cli_exit):.2f} s")
+        figure("storybank withdraw, idle", cli_times, stories)
+        figure("withdraw_story, idle", call_times, stories)
+        if results:
+            figure("app's withdraw form during a full rebuild", [r[1] for r in results], stories)
         print(f"Withdrawn stories back in a file after the rebuild finished: {len(back)} {back or ''}")
         return 0 if ok and not back else 1
     finally:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 class Queue:
     huey: Huey
     publish: TaskWrapper
+    publish_changes: TaskWrapper
     transcribe: TaskWrapper
     tag: TaskWrapper
     republish_lapsed_consents: TaskWrapper
@@ -50,6 +51,14 @@ def queue_for(root: Path) -> Queue:
 
         counts = run_publish(instance)
         log.info("published %s", counts)
+        return counts
+
+    @huey.task(retries=3, retry_delay=5)
+    def publish_changes(story_ids: list[int]) -> dict[str, int]:
+        from pipelines.publish import publish_changes
+
+        counts = publish_changes(instance, story_ids)
+        log.info("published changes to %s: %s", story_ids, counts)
         return counts
 
     @huey.task()
@@ -113,6 +122,7 @@ def queue_for(root: Path) -> Queue:
     return Queue(
         huey=huey,
         publish=publish,
+        publish_changes=publish_changes,
         transcribe=transcribe,
         tag=tag,
         republish_lapsed_consents=republish_lapsed_consents,
@@ -120,9 +130,14 @@ def queue_for(root: Path) -> Queue:
     )
 
 
-def request_publish(instance: Instance) -> None:
-    """Ask for the published files to be rebuilt soon (a change affects what they may hold)."""
-    queue_for(instance.root).publish()
+def request_publish(instance: Instance, story_ids: list[int] | None = None) -> None:
+    """Ask for the published files to follow a change soon: these stories' copies brought up to date
+    (about a second), or, without stories named, every file rebuilt."""
+    queue = queue_for(instance.root)
+    if story_ids:
+        queue.publish_changes(sorted(set(story_ids)))
+    else:
+        queue.publish()
 
 
 def request_transcription(instance: Instance, story_id: int) -> int:

@@ -1,8 +1,12 @@
-"""Build the published files from scratch: one fresh SQLite file per audience, fail-closed.
+"""Build the published files, one SQLite file per audience, fail-closed: from scratch, or by change.
 
 Published files are never edited in place: rows deleted from SQLite linger in FTS shadow
 tables and free pages. Each file is built into a temporary file beside it, checked, then
 renamed over the old one, so a reader (Datasette) sees the complete old or the complete new.
+A change to a few stories (`publish_changes`) is applied to a copy of each file, the stories'
+old copies taken out as a withdrawal takes them out (no trace of the old words), their new
+form put in: about a second at 100,000 stories, where a full rebuild (`run_publish`) reads and
+writes every story.
 
 A withdrawal never waits behind a rebuild. Rebuilds run one at a time under their own lock,
 which a withdrawal never takes; the two share only a swap lock, held for the moment of a check
@@ -17,18 +21,19 @@ import datetime as dt
 import fcntl
 import functools
 import json
+import multiprocessing
 import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import sqlite_utils
 
-from pipelines.published_file import remove_stories, write_tables
+from pipelines.published_file import FAMILIES_KEY, remove_stories, replace_stories, write_tables
 from stories import audit
 from stories import published_versions as published_version_store
 from stories.assurance import verification_level
@@ -37,12 +42,12 @@ from stories.commitments import list_commitments
 from stories.consent import PUBLIC, PUBLISHED_AUDIENCES, publishable
 from stories.db import read_snapshot
 from stories.framework_store import frameworks_in_use
-from stories.identity import PublishedVersion, published_version, stored_or_fresh
+from stories.identity import PublishedVersion, published_version, version_key
 from stories.instance import Instance
 from stories.interventions import list_interventions
 from stories.records import stories_for_publication
 from stories.removals import last_removal, removed_since
-from stories.search import vocabulary
+from stories.search import families, vocabulary
 from stories.sqlite import sqlite3
 from stories.statements import PROVENANCE
 from stories.story import Story
@@ -53,6 +58,7 @@ REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
 # zeroes, so a copy of it carries nothing but its rows. Older files are vacuumed when copied.
 ZEROED_FORMAT = 2
 MMAP_BYTES, CACHE_KIB = 1 << 30, 128 * 1024
+PER_PROCESS_AT_LEAST = 2500  # stories to redact afresh per process: each costs ~2-5 s to start (imports, name lists)
 TABLE_CHECK = "tables"  # see _check
 
 
@@ -62,35 +68,100 @@ class PublishError(Exception):
 
 def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str = "system") -> dict[str, int]:
     """Rebuild every published file from the working store; returns stories per audience."""
-    today = today or utc_today()
     with _lock(instance, REBUILD_LOCK):  # one rebuild at a time; a withdrawal never takes this lock
+        return _rebuild(instance, today or utc_today(), actor)
+
+
+def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
+    remove_stale_builds(instance)
+    with instance.connection() as db:
+        with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
+            stories = stories_for_publication(db)
+            interventions = list_interventions(db)
+            commitments = list_commitments(db)
+            mark = last_removal(db)
+        versions = published_versions(db, stories)
+        words = vocabulary(frameworks_in_use(instance))
+        rows = {audience: list(published_rows(stories, audience, today, versions)) for audience in _audiences()}
+        with_families(rows.values())
+
+        def build(audience: str) -> int:
+            fill = functools.partial(
+                write_tables,
+                audience=audience,
+                rows=rows[audience],
+                interventions=interventions,
+                vocabulary=words,
+                commitments=commitments,
+            )
+            return build_file(instance, audience, fill, withdrawn_since=lambda: _removed_since(instance, mark))
+
+        # Both files at once, one thread each: inserting, indexing, checking and fsyncing run in SQLite, outside the GIL.
+        with ThreadPoolExecutor(len(rows), thread_name_prefix="rebuild") as pool:
+            counts = dict(zip(rows, pool.map(build, rows), strict=True))
+        audit.record(db, actor, "publish", counts=counts)
+    return counts
+
+
+def with_families(audiences_rows: Iterable[list[dict[str, Any]]]) -> None:
+    """Each published text's word families (the search index's stems), worked out once per story, not per file."""
+    known: dict[tuple[str, str], str] = {}
+    for rows in audiences_rows:
+        for row in rows:
+            text = (row["title"] or "", row["body"] or "")
+            if text not in known:
+                known[text] = families(f"{text[0]}\n{text[1]}")
+            row[FAMILIES_KEY] = known[text]
+
+
+def publish_changes(
+    instance: Instance, story_ids: Iterable[int], *, today: dt.date | None = None, actor: str = "system"
+) -> dict[str, int]:
+    """Bring these stories up to date in every published file, each file copied and changed at once; returns
+    stories per audience.
+
+    Under the rebuild lock, so no full rebuild reading an older store can swap in after it. A file
+    that is missing or past a consent review date is rebuilt in full instead (fail closed).
+    """
+    today = today or utc_today()
+    ids = sorted(set(story_ids))
+    with _lock(instance, REBUILD_LOCK):
+        if lapsed_files(instance, today):
+            return _rebuild(instance, today, actor)
         remove_stale_builds(instance)
         with instance.connection() as db:
-            with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
-                stories = stories_for_publication(db)
+            with read_snapshot(db):
+                stories = stories_for_publication(db, ids)
                 interventions = list_interventions(db)
-                commitments = list_commitments(db)
                 mark = last_removal(db)
             versions = published_versions(db, stories)
-            words = vocabulary(frameworks_in_use(instance))
-            counts = {}
-            for audience in sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC):  # the public file first
-                rows = list(published_rows(stories, audience, today, versions))
-                counts[audience] = build_file(
+            rows = {audience: list(published_rows(stories, audience, today, versions)) for audience in _audiences()}
+
+            def change(audience: str) -> int:
+                fill = functools.partial(
+                    replace_stories, audience=audience, story_ids=ids, rows=rows[audience], interventions=interventions
+                )
+                return _copy_and_change(
                     instance,
                     audience,
-                    functools.partial(
-                        write_tables,
-                        audience=audience,
-                        rows=rows,
-                        interventions=interventions,
-                        vocabulary=words,
-                        commitments=commitments,
-                    ),
-                    withdrawn_since=lambda: removed_since(db, mark),
+                    fill,
+                    needed=lambda path: bool(rows[audience]) or _holds(path, ids),  # nothing to add and nothing held: no copy
+                    withdrawn_since=lambda: _removed_since(instance, mark),
                 )
-            audit.record(db, actor, "publish", counts=counts)
+
+            with ThreadPoolExecutor(len(rows), thread_name_prefix="publish-change") as pool:
+                counts = dict(zip(rows, pool.map(change, rows), strict=True))
+            audit.record(db, actor, "publish.change", None, stories=ids, counts=counts)
     return counts
+
+
+def _audiences() -> list[str]:
+    return sorted(PUBLISHED_AUDIENCES, key=lambda a: a != PUBLIC)  # the public file first
+
+
+def _removed_since(instance: Instance, mark: int) -> set[int]:
+    with instance.connection() as db:  # its own connection: asked from each file's thread
+        return removed_since(db, mark)
 
 
 def lapsed_files(instance: Instance, today: dt.date) -> list[str]:
@@ -187,17 +258,46 @@ def _words_held(path: Path, story_id: int) -> tuple[Any, ...] | None:
 
 def published_versions(db: sqlite_utils.Database, stories: list[Story]) -> dict[int, PublishedVersion]:
     """Identity-applied versions of every story that might be published, reusing stored ones still current."""
-    stored = published_version_store.load_all(db)
-    versions, fresh = {}, {}
+    few = len(stories) < 1000  # a change's few stories: read only theirs
+    stored = published_version_store.load_for(db, [s.id for s in stories]) if few else published_version_store.load_all(db)
+    versions, todo = {}, []
     for story in stories:
         if story.consent is None or not (story.consent.audiences & set(PUBLISHED_AUDIENCES)):
             continue  # never published: no identity work
-        version, new_key = stored_or_fresh(story, stored.get(story.id))
+        key = version_key(story)
+        kept = stored.get(story.id)
+        if kept is not None and kept[0] == key:
+            versions[story.id] = PublishedVersion.from_json(kept[1])
+        else:
+            todo.append((story, key))
+    made = _identity_applied([story for story, _ in todo])
+    fresh = {}
+    for (story, key), version in zip(todo, made, strict=True):
         versions[story.id] = version
-        if new_key:
-            fresh[story.id] = (new_key, version.to_json())
+        fresh[story.id] = (key, version.to_json())
     published_version_store.save(db, fresh)
     return versions
+
+
+def _identity_applied(stories: list[Story]) -> list[PublishedVersion]:
+    """The identity step for stories with no current stored version: on every core when there are many.
+
+    The step is pure Python (finding and replacing names), so threads would share one core; each
+    process costs 2-5 s to start (imports, the name lists), so only thousands of stories are worth it
+    (10,000 stories on 2 busy cores: 18.5 s against 30.3 s in one process).
+    """
+    workers = min(_cores(), len(stories) // PER_PROCESS_AT_LEAST)
+    if workers < 2:
+        return [published_version(story) for story in stories]
+    # forkserver, not fork: the worker runs jobs on threads, and a fork copies any lock one of them holds.
+    # Each process imports the calling script's main module, as multiprocessing does: a script that
+    # publishes must keep its work under `if __name__ == "__main__"` (every entry point and bench does).
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        return list(pool.map(published_version, stories, chunksize=max(1, min(500, len(stories) // (workers * 8)))))
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def build_file(
@@ -260,27 +360,57 @@ def stories_held(instance: Instance, story_ids: Iterable[int]) -> set[int]:
 
 def _copy_without(instance: Instance, audience: str, story_ids: list[int]) -> int | None:
     """One file's fast path; returns the stories left in it (None if there is no such file)."""
+    return _copy_and_change(
+        instance, audience, lambda db: remove_stories(db, audience, story_ids), needed=lambda path: _holds(path, story_ids)
+    )
+
+
+def _copy_and_change(
+    instance: Instance,
+    audience: str,
+    change: Callable[[sqlite_utils.Database], object],
+    *,
+    needed: Callable[[Path], bool] = lambda path: True,
+    withdrawn_since: Callable[[], set[int]] = set,
+) -> int | None:
+    """Copy a published file, change the copy, check it and swap it in over the very file it copied;
+    returns the stories in the file (None if there is no such file).
+
+    `withdrawn_since` names stories withdrawn after the change's rows were read: taken out of the
+    copy before it goes live, and looked for once more under the swap lock, as a rebuild does.
+    """
     path = instance.published_path(audience)
     while True:
-        with _lock(instance, SWAP_LOCK):  # the file, and whether it holds them, as of one moment
+        with _lock(instance, SWAP_LOCK):  # the file, and whether it needs the change, as of one moment
             if not path.exists():
                 return None
-            if not _holds(path, story_ids):
+            if not needed(path):
                 return _stories_in(path)
             source = open(path, "rb")  # held open: its inode cannot be reused while we compare
         with source, _temp_file(path) as temp:
             zeroed = _copy(source, temp)
-            clean = functools.partial(_clean_copy, audience=audience, story_ids=story_ids, zeroed=zeroed)
-            stories = _write(temp, clean, check=TABLE_CHECK)
-            with _lock(instance, SWAP_LOCK):
-                if os.fstat(source.fileno()).st_ino == os.stat(path).st_ino:
-                    _swap(temp, path)
-                    return stories
-        # A rebuild or another withdrawal swapped in a newer file meanwhile: it may hold the story. Again.
+            stories = _write(temp, functools.partial(_change_copy, change=change, zeroed=zeroed), check=TABLE_CHECK)
+            taken_out: set[int] = set()
+            while True:
+                late = withdrawn_since() - taken_out
+                if late:
+                    if _holds(temp, late):
+                        take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
+                        stories = _write(temp, take_out, check=TABLE_CHECK)
+                    taken_out |= late
+                    continue
+                with _lock(instance, SWAP_LOCK):
+                    if withdrawn_since() - taken_out:
+                        continue
+                    if os.fstat(source.fileno()).st_ino == os.stat(path).st_ino:
+                        _swap(temp, path)
+                        return stories
+                    break
+        # A rebuild or a withdrawal swapped in a newer file meanwhile: change that one instead.
 
 
-def _clean_copy(db: sqlite_utils.Database, audience: str, story_ids: list[int], zeroed: bool) -> None:
-    remove_stories(db, audience, story_ids)
+def _change_copy(db: sqlite_utils.Database, change: Callable[[sqlite_utils.Database], object], zeroed: bool) -> None:
+    change(db)
     if not zeroed:  # built before files were zeroed: rewrite every page, so nothing but rows is carried over
         db.execute("VACUUM")
         db.execute(f"PRAGMA user_version = {ZEROED_FORMAT}")

@@ -32,6 +32,7 @@ from stories.sqlite import FTS5_SECURE_DELETE
 UNVERIFIED = LEVELS[()]
 _IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 NO_INTERVENTION = "(no intervention linked)"
+FAMILIES_KEY = "families"  # a row's search families, when the publisher has worked them out already
 
 COLUMNS = {
     "stories": (
@@ -125,9 +126,7 @@ def write_tables(
     """Fill a fresh file from the published form of each story, and the outcome vocabulary searches read."""
     by_id = {item["id"]: item for item in interventions}
     vocabulary = list(vocabulary)
-    # Each outcome under its own framework's label: an imported framework's labels are not the shipped ones.
-    labels = {(word.framework, word.domain): word.domain_label for word in vocabulary}
-    rows = [{**row, "outcomes": [{**o, "domain_label": _label(o, labels)} for o in row["outcomes"]]} for row in rows]
+    rows = _labelled(rows, {(word.framework, word.domain): word.domain_label for word in vocabulary})
     with db.atomic():
         _create(db)
         delivery.write_commitments(db, commitments, by_id)  # what each contract promised: stories/delivery.py
@@ -179,6 +178,62 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
         _count(db, audience, [tuple(group) for group in groups])
         stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
         db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
+    return stories
+
+
+def replace_stories(
+    db: sqlite_utils.Database,
+    audience: str,
+    story_ids: Iterable[int],
+    rows: list[dict[str, Any]],
+    interventions: list[Mapping[str, Any]],
+) -> int:
+    """Bring these stories in a copy of a published file up to date: each held copy taken out as a
+    withdrawal takes it out (no trace of the old words), then `rows`, their published form now, put in.
+
+    A change's fast path (publish by change), on a fresh copy, never the file being served. Only
+    these stories are indexed; counts are recomputed for their groups, as a full build would count
+    them. Returns the stories in the file.
+    """
+    ids = sorted(set(story_ids) | {row["id"] for row in rows})
+    held = [row[0] for row in db.execute(f"SELECT id FROM stories WHERE id IN {_IDS}", [json.dumps(ids)])]
+    if held:
+        remove_stories(db, audience, held)
+    by_id = {item["id"]: item for item in interventions}
+    new_ids = json.dumps([row["id"] for row in rows])
+    # Labelled by the file's own vocabulary, as the full build that wrote it labelled every other outcome.
+    vocabulary = db.execute("SELECT DISTINCT framework, domain, domain_label FROM outcome_vocabulary").fetchall()
+    rows = _labelled(rows, {(framework, domain): label for framework, domain, label in vocabulary})
+    with db.atomic():
+        # Interventions are few and hold no one's words: all of them written again, as a full build would.
+        db.execute("DELETE FROM interventions")
+        _insert(db, "interventions", (item for item in interventions))
+        _insert(db, "stories", (_story_row(row, audience) for row in rows))
+        _insert(db, "stories_fts_stems", ({"id": row["id"], "stems": _families(row)} for row in rows))
+        _insert(db, "story_outcomes", (_outcome_row(row, outcome, by_id) for row in rows for outcome in row["outcomes"]))
+        _insert(
+            db,
+            "story_interventions",
+            ({"story_id": row["id"], "intervention_id": item["id"]} for row in rows for item in row["interventions"]),
+        )
+        db.execute(
+            f"INSERT INTO stories_fts (rowid, {WORDS_COLUMN}, {FAMILIES_COLUMN})"
+            f" SELECT id, {WORDS_COLUMN}, {FAMILIES_COLUMN} FROM stories_fts_search WHERE id IN {_IDS}",
+            [new_ids],
+        )
+        groups = db.execute(
+            f"SELECT DISTINCT domain, direction FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
+            [outcomes.DEFAULT_FRAMEWORK, new_ids],
+        ).fetchall()
+        _count(db, audience, [tuple(group) for group in groups])
+        stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
+        # The first review date can only come sooner: a later one is found by the next full build (fail closed).
+        earliest = min((row["review_on"] for row in rows), default=None)
+        db.execute(
+            "UPDATE publication SET stories = ?, built_at = ?,"
+            " valid_until = CASE WHEN ? IS NOT NULL AND (valid_until IS NULL OR ? < valid_until) THEN ? ELSE valid_until END",
+            [stories, now_iso(), earliest, earliest, earliest],
+        )
     return stories
 
 
@@ -254,11 +309,24 @@ def _story_row(row: dict[str, Any], audience: str) -> dict[str, Any]:
     }
 
 
-def _label(outcome: Mapping[str, Any], labels: Mapping[tuple[str, str], str]) -> str:
-    return labels.get((outcome["framework"], outcome["domain"])) or outcomes.domain_label(outcome["domain"])
+def _labelled(rows: list[dict[str, Any]], labels: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """Each outcome under its own framework's label, as the outcome vocabulary gives it: an imported
+    framework's labels are not the shipped ones that stories.outcomes knows."""
+    return [
+        {
+            **row,
+            "outcomes": [
+                {**o, "domain_label": labels.get((o["framework"], o["domain"])) or outcomes.domain_label(o["domain"])}
+                for o in row["outcomes"]
+            ],
+        }
+        for row in rows
+    ]
 
 
 def _families(row: Mapping[str, Any]) -> str:
+    if FAMILIES_KEY in row:  # worked out once for every file (publish.with_families)
+        return row[FAMILIES_KEY]
     return families(f"{row['title'] or ''}\n{row['body'] or ''}")
 
 

@@ -82,7 +82,7 @@ class TranscriberConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> TranscriberConfig:
-        """Read STORYBANK_WHISPER_{ENGINE,MODEL_DIR,LANGUAGE,BEAM_SIZE,CHECKPOINT,VAD}."""
+        """Read STORYBANK_WHISPER_{ENGINE,MODEL_DIR,LANGUAGE,BEAM_SIZE,CHECKPOINT,VAD,THREADS}."""
         engine = environ.get("STORYBANK_WHISPER_ENGINE", "").strip() or "faster-whisper"
         if engine not in ENGINES:
             raise TranscriptionError(f"STORYBANK_WHISPER_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}.")
@@ -92,6 +92,9 @@ class TranscriberConfig:
         vad = environ.get("STORYBANK_WHISPER_VAD", "").strip().lower() or "1"
         if vad not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
             raise TranscriptionError(f"STORYBANK_WHISPER_VAD must be 1 or 0, not {vad!r}.")
+        threads = environ.get("STORYBANK_WHISPER_THREADS", "").strip() or str(_cores())
+        if not threads.isdigit() or not 1 <= int(threads) <= 256:
+            raise TranscriptionError(f"STORYBANK_WHISPER_THREADS must be a whole number of CPU threads, not {threads!r}.")
         model_dir = environ.get("STORYBANK_WHISPER_MODEL_DIR", "").strip()
         checkpoint = environ.get("STORYBANK_WHISPER_CHECKPOINT", "").strip()
         return cls(
@@ -101,6 +104,7 @@ class TranscriberConfig:
             beam_size=int(beam),
             checkpoint=Path(checkpoint).expanduser() if checkpoint else None,
             vad=vad in ("1", "true", "yes", "on"),
+            cpu_threads=int(threads),
         )
 
 

@@ -795,3 +795,11 @@ def m017s_storyteller_links(db: sqlite_utils.Database) -> None:
             seen_at TEXT
         )"""
     )
+
+
+@migration
+def m018p_stories_listed_by_organisation_newest_first(db: sqlite_utils.Database) -> None:
+    # The app's story list (records.list_stories): an organisation's stories newest told first, a page
+    # at a time. Without it SQLite sorts every story of the organisation for each page: 25 ms at 10,000
+    # stories, 0.7 ms with it (issue 18).
+    db.execute("CREATE INDEX IF NOT EXISTS stories_by_organisation_told_on ON stories (organisation_id, told_on DESC, id DESC)")

@@ -511,9 +511,10 @@ def list_stories(
 
 def count_stories(db: sqlite_utils.Database, organisation_id: int, *, status: str | None = None, search: str = "") -> int:
     sql, params = _story_filter(organisation_id, status, search)
-    return db.execute(
-        "SELECT count(*) FROM stories JOIN storytellers ON storytellers.id = stories.storyteller_id" + sql, params
-    ).fetchone()[0]
+    # Only a search reads the storyteller's reference (every story has one: storyteller_id is NOT NULL
+    # and a foreign key); without it the count is read from the stories' own index alone.
+    joined = " JOIN storytellers ON storytellers.id = stories.storyteller_id" if search.strip() else ""
+    return db.execute("SELECT count(*) FROM stories" + joined + sql, params).fetchone()[0]
 
 
 def _story_filter(organisation_id: int, status: str | None, search: str) -> tuple[str, list[Any]]:

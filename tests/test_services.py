@@ -16,7 +16,7 @@ from stories.services.publishing import AFTER, After, UseCase, follow
 def calls(monkeypatch) -> list[str]:
     """What the published files were asked to do, in order (nothing is built)."""
     made: list[str] = []
-    monkeypatch.setattr(publishing, "request_publish", lambda instance: made.append("queued"))
+    monkeypatch.setattr(publishing, "request_publish", lambda instance, story_ids=None: made.append("queued"))
     monkeypatch.setattr(publishing, "run_publish", lambda instance, actor: made.append("rebuilt") or {"public": 0})
     monkeypatch.setattr(
         publishing, "remove_from_published", lambda instance, ids, actor: made.append(f"took out {ids}") or {"public": 0}
@@ -60,7 +60,7 @@ def test_a_withdrawal_takes_the_story_out_even_when_the_rebuild_cannot_be_queued
     taken: list[list[int]] = []
     monkeypatch.setattr(publishing, "remove_from_published", lambda instance, ids, actor: taken.append(ids) or {})
 
-    def queue_down(instance):  # noqa: ANN001, ANN202
+    def queue_down(instance, story_ids=None):  # noqa: ANN001, ANN202
         raise ConnectionError("queue unreachable")
 
     monkeypatch.setattr(publishing, "request_publish", queue_down)

@@ -23,7 +23,7 @@ from stories.removals import record_removal, removal_underway
 
 class After(enum.Enum):
     UNTOUCHED = "untouched"  # nothing a published file holds can have changed
-    QUEUED = "queued"  # the worker rebuilds the files soon; the person is not kept waiting
+    QUEUED = "queued"  # the worker brings the files up to date soon (the stories named, or all); nobody waits
     TAKEN_OUT_NOW = "taken out now"  # the story leaves every file before the person is answered; a rebuild follows
     REBUILT_NOW = "rebuilt now"  # the files are rebuilt before the person is answered
 
@@ -58,7 +58,8 @@ AFTER: dict[UseCase, After] = {
     UseCase.WITHDRAW: After.TAKEN_OUT_NOW,
     UseCase.ERASE: After.TAKEN_OUT_NOW,
     # These only add to what may be published (or change it with the story's name review intact):
-    # a rebuild, a few seconds behind, is soon enough and costs the person nothing.
+    # the worker's change to the story's copies (a second at 100,000 stories) is soon enough and
+    # costs the person nothing.
     UseCase.SIGN_OFF: After.QUEUED,
     UseCase.DECIDE_NAMES: After.QUEUED,
     UseCase.DECIDE_TAGS: After.QUEUED,
@@ -77,7 +78,7 @@ def follow(instance: Instance, use_case: UseCase, story_ids: list[int] | None = 
     """Bring the published files after a use case as `AFTER` says; returns stories per audience where files were made now."""
     after = AFTER[use_case]
     if after is After.QUEUED:
-        request_publish(instance)
+        request_publish(instance, story_ids)  # the stories' copies only; every file rebuilt when none are named
     elif after is After.TAKEN_OUT_NOW:
         return take_out_now(instance, story_ids or [], actor=actor)
     elif after is After.REBUILT_NOW:

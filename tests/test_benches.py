@@ -45,7 +45,9 @@ EXPECTED = {
 
 
 def test_every_bench_file_is_run_by_make_bench() -> None:
-    files = {path.stem for path in (ROOT / "bench").glob("*.py")} - {"all", "figures"}
+    # bench/real_stories.py scores the tagger on third-party texts kept outside the repository (none on a new
+    # machine): tests/test_real_stories.py runs it on texts of its own instead.
+    files = {path.stem for path in (ROOT / "bench").glob("*.py")} - {"all", "figures", "real_stories"}
     assert files == {bench.name for bench in BENCHES}
     assert set(EXPECTED) == files
 

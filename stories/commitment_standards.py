@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stories.commitments import CSV_COLUMNS
-from stories.spreadsheet import csv_text
+from stories.spreadsheet import csv_text, read_as_csv
 from stories.validation import Invalid, text
 
 MAX_DRAFT = 1000  # the commitment's own limit (stories.commitments.MAX_OUTCOME)
@@ -51,11 +51,14 @@ def read_drafts(content: bytes, filename: str) -> list[Draft]:
     except UnicodeDecodeError as error:
         raise Invalid({"file": f"The file is not UTF-8 text (byte {error.start})."}) from None
     if filename.lower().endswith(".csv"):
-        return list(_threesixty_csv(decoded))
+        with read_as_csv():
+            return list(_threesixty_csv(decoded))
     try:
         data = json.loads(decoded)
     except json.JSONDecodeError as error:
         raise Invalid({"file": f"The file is not valid JSON (line {error.lineno}: {error.msg})."}) from None
+    except RecursionError:  # "[[[[…": no grant or release is nested that deep
+        raise Invalid({"file": "The file's JSON is nested too deeply to be a 360Giving or OCDS file."}) from None
     if isinstance(data, dict) and isinstance(data.get("grants"), list):
         return [draft for grant in data["grants"] if isinstance(grant, dict) for draft in _grant(grant)]
     releases = _releases(data)

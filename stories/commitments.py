@@ -21,6 +21,7 @@ from stories.clock import now_iso
 from stories.db import write_transaction
 from stories.frameworks import default_framework
 from stories.outcomes import domain_label
+from stories.spreadsheet import read_as_csv
 from stories.validation import Invalid, Problems, one_of, optional_text, parse_date, required_text, split_list, text
 
 FIELDS = ("outcome", "domains", "contribution", "period_from", "period_to", "for_whom")
@@ -166,13 +167,14 @@ def _csv_rows(content: bytes) -> list[tuple[int, dict[str, Any]]]:
         decoded = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise Invalid({"file": f"The file is not UTF-8 text (byte {error.start}). Save it as CSV UTF-8."}) from None
-    reader = csv.DictReader(io.StringIO(decoded, newline=""))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    missing = [column for column in ("intervention", "outcome", "domains", "contribution") if column not in header]
-    if missing:
-        raise Invalid({"header": f"missing column(s): {', '.join(missing)}. The columns are: {', '.join(CSV_COLUMNS)}."})
-    reader.fieldnames = header
-    rows = [(reader.line_num, row) for row in reader if any(text(value) for value in row.values() if isinstance(value, str))]
+    with read_as_csv():
+        reader = csv.DictReader(io.StringIO(decoded, newline=""))
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        missing = [column for column in ("intervention", "outcome", "domains", "contribution") if column not in header]
+        if missing:
+            raise Invalid({"header": f"missing column(s): {', '.join(missing)}. The columns are: {', '.join(CSV_COLUMNS)}."})
+        reader.fieldnames = header
+        rows = [(reader.line_num, row) for row in reader if any(text(value) for value in row.values() if isinstance(value, str))]
     if not rows:
         raise Invalid({"file": "The file has no commitments in it."})
     return rows

@@ -15,6 +15,7 @@ from stories.clock import today as utc_today
 from stories.db import write_transaction
 from stories.evidence import keep_form
 from stories.records import check_story, record_story
+from stories.spreadsheet import read_as_csv
 from stories.validation import Invalid
 
 
@@ -43,11 +44,12 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             raise Invalid(problems)
         return rows
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(content))
-        missing = [c for c in ("title", "body", "told_on", "storyteller_reference") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise Invalid({"header": f"missing column(s): {', '.join(missing)}"})
-        return list(reader)
+        with read_as_csv():
+            reader = csv.DictReader(io.StringIO(content))
+            missing = [c for c in ("title", "body", "told_on", "storyteller_reference") if c not in (reader.fieldnames or [])]
+            if missing:
+                raise Invalid({"header": f"missing column(s): {', '.join(missing)}"})
+            return list(reader)
     raise Invalid({"file": "Import a .csv or .jsonl file."})
 
 

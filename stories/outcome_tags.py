@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -231,9 +232,14 @@ def save_confirmed_tag(
     ).lastrowid
 
 
+EVIDENCE_WORD = re.compile(r"[^\W_]{2}")
+
+
 def has_evidence(evidence: str | None) -> bool:
-    """Whether a tag's evidence is words a reader can check (a "." or "&" is not): an outcome is published only with them."""
-    return bool(evidence) and any(character.isalnum() for character in evidence)
+    """Whether a tag's evidence is words a reader can check: an outcome is published only with them.
+
+    At least one word of two letters or digits: a "." or "&" is no words, and a lone "I" shows nothing."""
+    return bool(evidence) and EVIDENCE_WORD.search(evidence) is not None
 
 
 def evidence_span(body: str, tag: Mapping[str, Any]) -> tuple[int, int] | None:

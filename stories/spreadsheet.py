@@ -12,9 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from stories.validation import Invalid
+
+# Reading: a story told for an hour runs past csv's default cell limit (131,072 characters), which was a
+# traceback; the files read are limited in size where they are uploaded.
+FIELD_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE_WHEN = (",", '"', "\r", "\n", ";")
 # A plain number ("-5", "+1.5") is data a spreadsheet reads as a number, never as a formula.
@@ -47,3 +54,12 @@ def _field(value: Any) -> str:
 def neutralise_csv(text: str) -> str:
     """The same CSV with its formula cells neutralised; every other byte is as it was."""
     return csv_text(csv.reader(io.StringIO(text, newline="")))
+
+
+@contextmanager
+def read_as_csv() -> Iterator[None]:
+    """Reading CSV in this block: a file the csv module cannot read is told as a problem with the file."""
+    try:
+        yield
+    except csv.Error as error:
+        raise Invalid({"file": f"The file cannot be read as CSV ({error})."}) from None

@@ -532,3 +532,23 @@ def test_a_panels_most_significant_change_choice_is_shown_beside_the_promise_it_
     assert "Chosen as the most significant change" in lonely and reason in lonely and "Shared two" in lonely
     cookie = {"storybank_session": client.get_cookie("storybank_session").value}
     assert published_commitments(instance, cookie)[LONELY]["chosen_as_most_significant"] == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "content"),
+    [
+        ("import", "big.csv", 'intervention,outcome,domains,contribution\nLunch club,"' + "x" * 200_000 + '",health,inherent\n'),
+        ("draft", "nested.json", "[" * 100_000 + "]" * 100_000),
+        ("draft", "grants.csv", 'Identifier,Title,Description\n360G-x-1,"' + "x" * 300_000 + '",d\n'),
+    ],
+    ids=["import a 200,000-character cell", "draft from JSON nested 100,000 deep", "draft from a 300,000-character cell"],
+)
+def test_a_hostile_file_gets_a_message_not_a_traceback(instance, contract, tmp_path, command, name, content):
+    """Attack 5: each of these ended in a traceback (_csv.Error: field larger than field limit; RecursionError)."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    extra = ["--out", str(tmp_path / "drafts.csv")] if command == "draft" else []
+    result = run_cli(instance, "commitments", command, str(path), "--organisation", "befriending-network", *extra)
+    assert result.exit_code in (0, 1), (result.exit_code, result.output[-500:])
+    assert isinstance(result.exception, SystemExit | type(None)), repr(result.exception)
+    assert "Traceback" not in result.output

@@ -76,3 +76,13 @@ def test_a_signed_form_next_to_the_file_is_checked_and_stored(db, orgs, instance
         import_stories(db, bad, organisation_id=orgs["a"], actor="t", evidence_dir=instance.evidence_dir)
     assert "PDF or a photo" in error.value.problems["row 1, evidence_path"]
     assert count(db, "stories") == 1
+
+
+def test_a_story_longer_than_the_csv_modules_default_cell_is_read(db, orgs, instance, tmp_path):
+    """Attack 5: a body over 131,072 characters (an hour's transcript) ended in a traceback (_csv.Error)."""
+    body = "I went to the lunch club every week and talked to people. " * 2_500  # 147,500 characters
+    path = write_csv(tmp_path / "stories.csv", [as_row(title="A long one", body=body)])
+    try:
+        import_stories(db, path, organisation_id=orgs["a"], actor="t", evidence_dir=instance.evidence_dir)
+    except Invalid as refused:  # a message about the story is fine; the file itself must be read
+        assert not any("CSV" in problem for problem in refused.problems.values()), refused.problems

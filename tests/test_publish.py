@@ -163,6 +163,7 @@ def test_evidence_that_is_no_words_of_the_storyteller_is_not_published(instance,
     dot = body.index(".")
     name = body.index("Margaret Holt")
     add_tag(db, story_id, "where_we_live", evidence=".", start=dot, end=dot + 1)
+    add_tag(db, story_id, "education_skills", evidence="M", start=0, end=1)  # attack 5: a lone letter was published
     add_tag(db, story_id, "health", evidence="Margaret Holt", start=name, end=name + len("Margaret Holt"))
     add_tag(db, story_id, "relationships", evidence="My name is Margaret Holt.", start=0, end=dot + 1)
     run_publish(instance)

@@ -315,19 +315,9 @@ def build_file(
     path = instance.published_path(audience)
     with _temp_file(path) as temp:
         stories = _write(temp, fill, check="integrity_check", fresh=True)
-        taken_out: set[int] = set()
-        while True:
-            late = withdrawn_since() - taken_out
-            if late:
-                if _holds(temp, late):
-                    take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
-                    stories = _write(temp, take_out, check=TABLE_CHECK)
-                taken_out |= late
-                continue
-            with _lock(instance, SWAP_LOCK):
-                if not withdrawn_since() - taken_out:
-                    _swap(temp, path)
-                    return stories
+        swapped = _swap_in(instance, audience, temp, stories, withdrawn_since)
+        assert swapped is not None  # only a change of the file it copied stops a swap, and a rebuild copies none
+        return swapped
 
 
 def remove_from_published(instance: Instance, story_ids: list[int], *, actor: str) -> dict[str, int]:
@@ -390,23 +380,41 @@ def _copy_and_change(
         with source, _temp_file(path) as temp:
             zeroed = _copy(source, temp)
             stories = _write(temp, functools.partial(_change_copy, change=change, zeroed=zeroed), check=TABLE_CHECK)
-            taken_out: set[int] = set()
-            while True:
-                late = withdrawn_since() - taken_out
-                if late:
-                    if _holds(temp, late):
-                        take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
-                        stories = _write(temp, take_out, check=TABLE_CHECK)
-                    taken_out |= late
-                    continue
-                with _lock(instance, SWAP_LOCK):
-                    if withdrawn_since() - taken_out:
-                        continue
-                    if os.fstat(source.fileno()).st_ino == os.stat(path).st_ino:
-                        _swap(temp, path)
-                        return stories
-                    break
+            still_served = functools.partial(_same_inode, source.fileno(), path)  # the file it copied is still the one served
+            swapped = _swap_in(instance, audience, temp, stories, withdrawn_since, still_current=still_served)
+            if swapped is not None:
+                return swapped
         # A rebuild or a withdrawal swapped in a newer file meanwhile: change that one instead.
+
+
+def _swap_in(
+    instance: Instance,
+    audience: str,
+    temp: Path,
+    stories: int,
+    withdrawn_since: Callable[[], set[int]],
+    *,
+    still_current: Callable[[], bool] = lambda: True,
+) -> int | None:
+    """Swap a checked new file in: first take out every story withdrawn since its rows were read, then,
+    under the swap lock, swap it in if no other story was withdrawn meanwhile and `still_current()` holds.
+    Returns the stories in the file swapped in, or None when `still_current()` no longer held."""
+    taken_out: set[int] = set()
+    while True:
+        late = withdrawn_since() - taken_out
+        if late:
+            if _holds(temp, late):
+                take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
+                stories = _write(temp, take_out, check=TABLE_CHECK)
+            taken_out |= late
+            continue
+        with _lock(instance, SWAP_LOCK):
+            if withdrawn_since() - taken_out:
+                continue
+            if not still_current():
+                return None
+            _swap(temp, instance.published_path(audience))
+            return stories
 
 
 def _change_copy(db: sqlite_utils.Database, change: Callable[[sqlite_utils.Database], object], zeroed: bool) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import math
 import secrets
 from typing import Any
 
@@ -24,6 +23,7 @@ from stories import audit
 from stories.clock import now_iso
 from stories.consent import Consent, current_consent
 from stories.db import write_transaction
+from stories.throttle import Limit, minutes_until_free
 from stories.validation import Invalid
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -154,10 +154,7 @@ def minutes_to_wait(
     db: sqlite_utils.Database, address: str, moment: dt.datetime, *, link_id: int | None = None, code: bool = False
 ) -> int | None:
     """How long this address (or this link) must wait before trying again; None if it may go on now."""
-    since = (moment - WINDOW).isoformat()
-    limits: list[tuple[str, list[Any], int]] = [
-        ("address = ? AND kind IN (?, ?)", [address, TOKEN_FAILED, CODE_FAILED], FAILURES_PER_ADDRESS)
-    ]
+    limits: list[Limit] = [("address = ? AND kind IN (?, ?)", [address, TOKEN_FAILED, CODE_FAILED], FAILURES_PER_ADDRESS)]
     if code:
         limits += [
             ("address = ? AND kind = ?", [address, CODE_FAILED], CODE_FAILURES_PER_ADDRESS),
@@ -165,17 +162,7 @@ def minutes_to_wait(
         ]
     if link_id is not None:
         limits.append(("link_id = ? AND kind = ?", [link_id, USED], USES_PER_LINK))
-    waits = []
-    for condition, params, limit in limits:
-        # The limit-th most recent attempt: once it leaves the window, one more is allowed. Conditions are fixed above.
-        row = db.execute(
-            f"SELECT at FROM storyteller_link_attempts WHERE {condition} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
-            [*params, since, limit - 1],
-        ).fetchone()
-        if row:
-            free_at = dt.datetime.fromisoformat(row[0]) + WINDOW
-            waits.append(max(1, math.ceil((free_at - moment).total_seconds() / 60)))
-    return max(waits, default=None)
+    return minutes_until_free(db, "storyteller_link_attempts", limits, moment, WINDOW)
 
 
 def note_attempt(db: sqlite_utils.Database, address: str, kind: str, moment: dt.datetime, link_id: int | None = None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from typing import Any
 
 import sqlite_utils
 
@@ -28,19 +29,33 @@ def message(minutes: int) -> str:
 
 def minutes_to_wait(db: sqlite_utils.Database, username: str, address: str, moment: dt.datetime) -> int | None:
     """How long this address must wait before trying this username again; None if it may try now."""
-    since = (moment - WINDOW).isoformat()
-    waits = []
-    for condition, params, limit in (
+    limits = [
         ("address = ? AND username_key = ?", [address, _key(username)], PER_USERNAME),
         ("address = ?", [address], PER_ADDRESS),
-    ):
-        # The limit-th most recent failure: once it leaves the window, one more attempt is allowed.
+    ]
+    return minutes_until_free(db, "login_failures", limits, moment, WINDOW)
+
+
+Limit = tuple[str, list[Any], int]  # a fixed SQL condition (never input), its parameters, the attempts it allows
+
+
+def minutes_until_free(
+    db: sqlite_utils.Database, table: str, limits: list[Limit], moment: dt.datetime, window: dt.timedelta
+) -> int | None:
+    """How long until every limit allows one more attempt, in whole minutes; None if all allow it now.
+
+    `table` keeps one row per attempt with its time in `at`; a limit is reached when `limit` attempts
+    matching its condition fall inside the window. Used by logins and by the storyteller's links."""
+    since = (moment - window).isoformat()
+    waits = []
+    for condition, params, limit in limits:
+        # The limit-th most recent attempt: once it leaves the window, one more attempt is allowed.
         row = db.execute(
-            f"SELECT at FROM login_failures WHERE {condition} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
+            f"SELECT at FROM {table} WHERE {condition} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
             [*params, since, limit - 1],
         ).fetchone()
         if row:
-            free_at = dt.datetime.fromisoformat(row[0]) + WINDOW
+            free_at = dt.datetime.fromisoformat(row[0]) + window
             waits.append(max(1, math.ceil((free_at - moment).total_seconds() / 60)))
     return max(waits, default=None)
 

@@ -179,6 +179,19 @@ def launched_chromium() -> Iterator[Any]:
             chromium.close()
 
 
+def log_in(page: Any, app_url: str, username: str) -> None:
+    """Log in through the app's real form with the demo password, and wait until the app says so."""
+    from playwright.sync_api import expect
+
+    from stories.demo import DEMO_PASSWORD
+
+    page.goto(f"{app_url}/auth/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 

@@ -18,7 +18,17 @@ from pathlib import Path
 
 import pytest
 from audio import speak
-from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Steps, launched_chromium, run_storybank, running_demo, slug
+from browser_helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Steps,
+    launched_chromium,
+    log_in,
+    run_storybank,
+    running_demo,
+    slug,
+)
 
 from conftest import SIGNED_FORM, story_form
 from stories.demo import DEMO_PASSWORD, stand_in_form
@@ -71,14 +81,6 @@ def signed_consent_form(tmp_path_factory) -> Path:
 def chromium_browser():
     with launched_chromium() as chromium:
         yield chromium
-
-
-def log_in(page: Page, app_url: str, username: str) -> None:
-    page.goto(f"{app_url}/auth/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def log_out(page: Page) -> None:

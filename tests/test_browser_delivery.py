@@ -12,13 +12,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, running_demo
+from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, log_in, running_demo
 from journey_checks import Axe, PageChecks, screenshot
 
-from stories.demo import DEMO_PASSWORD
-
 try:
-    from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:
     sync_playwright = None
 
@@ -70,20 +68,12 @@ def published_promises(storybank: Storybank, contract: str) -> dict[str, int]:
         return dict(db.execute("SELECT outcome, stories FROM commitments WHERE contract = ?", [contract]).fetchall())
 
 
-def log_in(page: Page, storybank: Storybank, username: str) -> None:
-    page.goto(f"{storybank.app_url}/auth/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
 def test_a_commissioner_sees_what_a_contract_promised_and_what_the_stories_show(storybank, visit, width):
     page, check, steps = visit
     promised = published_promises(storybank, BEFRIENDING)
     assert len(promised) == 3 and all(promised.values())
     with steps("log in and open promises and delivery from the menu"):
-        log_in(page, storybank, "commissioner")
+        log_in(page, storybank.app_url, "commissioner")
         page.get_by_role("link", name="Promises and delivery").click()
     with steps("choose the befriending contract: each promise beside the stories that evidence it"):
         page.get_by_label("Contract or grant").select_option(BEFRIENDING)
@@ -122,7 +112,7 @@ def test_a_worker_writes_down_what_a_contract_promised_and_a_mistake_loses_nothi
     page, check, steps = visit
     outcome = f"Carers get a short break each week ({width} px)"
     with steps("open the intervention's promises from the interventions list"):
-        log_in(page, storybank, "worker-befriend")
+        log_in(page, storybank.app_url, "worker-befriend")
         page.get_by_role("link", name="Interventions").click()
         page.get_by_role("link", name="What it promised (Telephone befriending)").click()
         check(page, "commitments of an intervention")

@@ -12,10 +12,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, running_demo
+from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, log_in, running_demo
 from journey_checks import Axe, PageChecks, screenshot
-
-from stories.demo import DEMO_PASSWORD
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -85,11 +83,7 @@ def test_a_commissioner_finds_relationships_improved_after_befriending_by_choosi
     outcomes, stories = published_answer(storybank)
     assert outcomes >= 2
     with steps("log in to the app, then open Datasette's front page"):
-        page.goto(f"{storybank.app_url}/auth/login")
-        page.get_by_label("Username").fill("commissioner")
-        page.get_by_label("Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        log_in(page, storybank.app_url, "commissioner")
         page.goto(f"{storybank.datasette_url}/")
         check(page, "datasette front page, commissioner")
         no_sql_seen(page)
@@ -133,11 +127,7 @@ def test_a_commissioner_types_loneliness_on_the_front_page_and_chooses_improved_
     page, check, steps = visit
     outcomes, stories = published_answer(storybank)
     with steps("log in, open Datasette's front page and search the commissioners' stories for loneliness"):
-        page.goto(f"{storybank.app_url}/auth/login")
-        page.get_by_label("Username").fill("commissioner")
-        page.get_by_label("Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        log_in(page, storybank.app_url, "commissioner")
         page.goto(f"{storybank.datasette_url}/")
         check(page, "datasette front page with search boxes")
         section = page.get_by_role("region", name="Evidence for commissioners")

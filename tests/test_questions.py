@@ -220,7 +220,7 @@ def test_a_long_answer_lists_the_newest_hundred_and_says_there_are_more(instance
     ).text
     said = text_of(page)
     assert "More than 100 outcomes: Our relationships" in said
-    assert "The newest 100 are listed." in said
+    assert "100 are listed, the latest year first." in said
     assert page.count("<tr>") == 101  # the heading row and 100 answers
     metadata = yaml.safe_load((Path(__file__).parent.parent / "datasette-metadata.yml").read_text())
     rows = metadata["plugins"]["storybank"]["answer_rows"]

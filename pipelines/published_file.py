@@ -144,10 +144,10 @@ def write_tables(
 
 
 def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable[int]) -> int:
-    """Take stories out of a copy of a published file so that no trace of them is left; returns stories left.
+    """Take stories out of a published file so that no trace of them is left; returns stories left.
 
-    A withdrawal's fast path, on a fresh copy (never the file being served), opened with
-    `secure_delete` on so every freed byte is zeroed. A plain delete from the search index only
+    A withdrawal's fast path, on the file where it lies (publish._change_in_place, one transaction),
+    opened with `secure_delete` on so every freed byte is zeroed. A plain delete from the search index only
     adds a "deleted" marker and leaves the words in the index's blocks. With SQLite 3.42 or later,
     FTS5's 'secure-delete' option rewrites just the blocks that hold the story's words (about
     0.03 s); with an older SQLite the whole index is merged into one new segment instead
@@ -188,10 +188,10 @@ def replace_stories(
     rows: list[dict[str, Any]],
     interventions: list[Mapping[str, Any]],
 ) -> int:
-    """Bring these stories in a copy of a published file up to date: each held copy taken out as a
-    withdrawal takes it out (no trace of the old words), then `rows`, their published form now, put in.
+    """Bring these stories in a published file up to date: each held copy taken out as a withdrawal
+    takes it out (no trace of the old words), then `rows`, their published form now, put in.
 
-    A change's fast path (publish by change), on a fresh copy, never the file being served. Only
+    A change's fast path (publish by change), in the transaction publish._change_in_place holds. Only
     these stories are indexed; counts are recomputed for their groups, as a full build would count
     them. Returns the stories in the file.
     """

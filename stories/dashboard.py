@@ -18,7 +18,7 @@ from typing import Any
 from stories.assurance import LEVELS
 from stories.frameworks import DEFAULT_FRAMEWORK, Framework, FrameworkError, load_framework
 from stories.outcomes import DIRECTIONS, SHIPPED, domain_label
-from stories.sqlite import sqlite3
+from stories.sqlite import read_published, sqlite3
 from stories.validation import whole_number
 
 UNVERIFIED = LEVELS[()]
@@ -195,9 +195,8 @@ def load(path: Path, filters: Filters, *, only_organisation: str | None = None) 
         filters = dataclasses.replace(filters, organisation=only_organisation)
     if not path.exists():
         return None
-    # immutable: published files are renamed over, never written, so no locks are needed and
-    # this connection cannot change the file.
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+    conn = read_published(path)
+    conn.execute("BEGIN")  # every figure from one state of the file
     conn.row_factory = sqlite3.Row
     try:
         built_at, in_file = conn.execute("SELECT built_at, stories FROM publication").fetchone()

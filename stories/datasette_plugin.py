@@ -73,7 +73,7 @@ _local = threading.local()
 
 
 class PublishedDatabase(Database):
-    """A published file that is replaced (renamed over), never edited: reopen when it changes.
+    """A published file, renamed over by a rebuild and changed where it lies by a change: reopen when it changes.
 
     Datasette keeps one connection per thread; after a rebuild those still read the old,
     unlinked file. Each query checks the file's identity and reconnects when it differs.
@@ -83,11 +83,11 @@ class PublishedDatabase(Database):
         super().__init__(ds, path=path, is_mutable=True)
 
     def connect(self, write: bool = False):  # noqa: ANN201 - Datasette's signature
-        from stories.sqlite import sqlite3
+        from stories.sqlite import read_published
 
         if write:
             raise PermissionError("published files are read-only")
-        conn = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, check_same_thread=False)
+        conn = read_published(self.path, check_same_thread=False)
         # A search touches every matching story's row; SQLite's 2 MB default cache makes that a disk
         # read each time. 64 MB per connection brings full-text search on 100,000 stories to ~10 ms.
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")

@@ -24,7 +24,7 @@ from stories.assurance import LEVELS
 from stories.dashboard import in_their_own_words
 from stories.frameworks import DEFAULT_FRAMEWORK
 from stories.outcomes import DIRECTIONS, domain_label
-from stories.sqlite import sqlite3
+from stories.sqlite import read_published, sqlite3
 
 UNVERIFIED = LEVELS[()]
 QUOTES = 3
@@ -224,7 +224,8 @@ def load(path: Path, contract: str = "", period: str = "") -> Delivery | None:
     """The delivery view of one contract (the first with commitments if none is named), or None with nothing published."""
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+    conn = read_published(path)
+    conn.execute("BEGIN")  # every figure from one state of the file
     conn.row_factory = sqlite3.Row
     try:
         built_at = conn.execute("SELECT built_at FROM publication").fetchone()[0]

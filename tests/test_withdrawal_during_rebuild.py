@@ -17,6 +17,7 @@ from pipelines.jobs import queue_for
 from pipelines.publish import run_publish
 from pipelines.withdraw import catch_up_withdrawals
 from stories.consent import PUBLISHED_AUDIENCES
+from stories.notrace import find_traces
 from stories.records import approve_story, decide_name, record_story
 from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
@@ -184,7 +185,7 @@ def test_two_withdrawals_at_once_each_take_their_story_out(instance, db, stories
 
 
 @pytest.mark.parametrize("secure_delete", [True, False], ids=["fts5-secure-delete", "index-merged"])
-def test_the_file_copied_without_a_story_holds_no_trace_of_it_in_rows_search_index_or_free_pages(
+def test_a_file_a_withdrawal_changes_holds_no_trace_of_it_in_rows_search_index_or_free_pages(
     instance, db, stories, queued_jobs, monkeypatch, secure_delete
 ):
     # SQLite 3.42 and later take the story's words out of the index where they stand; an older
@@ -195,14 +196,16 @@ def test_the_file_copied_without_a_story_holds_no_trace_of_it_in_rows_search_ind
     story_id, word = next(iter(stories.items()))
     for audience in PUBLISHED_AUDIENCES:
         assert in_search_index(instance, audience, word) and searchable(instance, audience, word)
-    before = {audience: instance.published_path(audience).stat().st_ino for audience in PUBLISHED_AUDIENCES}
 
     withdraw_story(instance, story_id, actor="t", reason="Asked by phone")
 
     for audience in PUBLISHED_AUDIENCES:
-        assert instance.published_path(audience).stat().st_ino != before[audience]  # a new file, not an edited one
         assert not searchable(instance, audience, word)
+    # Not in the file, nor in a journal or any other file beside it (the journal of the change is gone).
     assert traces(instance, word) == []
+    assert sorted(p.name for p in instance.published_dir.iterdir() if not p.name.startswith(".")) == [
+        f"{audience}.db" for audience in sorted(PUBLISHED_AUDIENCES)
+    ]
     # Every other story is still there and still found by search.
     for other, other_word in stories.items():
         if other != story_id and other_word:
@@ -222,7 +225,67 @@ def test_a_withdrawal_whose_process_died_before_the_files_is_finished_by_the_cat
     assert catch_up_withdrawals(instance) == set()  # nothing left to do
 
 
-def test_a_file_built_before_files_were_zeroed_is_rewritten_whole_when_copied(instance, db, stories, queued_jobs):
+# A change its process dies in, the story's rows deleted: with `spill`, so many pages changed that SQLite
+# has written some into the file (its journal, holding the old pages, is "hot": SQLite must roll it back);
+# without, the file untouched and the journal holding the old pages all the same.
+DIES_MID_CHANGE = """
+import os, sys
+from stories.sqlite import sqlite3
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size = 1")
+conn.execute("BEGIN")
+conn.execute("DELETE FROM stories WHERE id = ?", [int(sys.argv[2])])
+conn.execute("UPDATE stories SET body = upper(body)")
+if sys.argv[3] == "spill":
+    conn.execute("CREATE TABLE filler AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)"
+                 " SELECT randomblob(4000) AS b FROM n")
+os._exit(1)
+"""
+HOT_JOURNAL = bytes.fromhex("d9d505f920a163d7")  # a journal header SQLite plays back
+
+
+def die_mid_change(path, story_id: int, spill: bool) -> bytes:
+    """Run the dying change; returns its journal's first bytes."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", DIES_MID_CHANGE, str(path), str(story_id), "spill" if spill else ""], check=False)
+    return path.with_name(path.name + "-journal").read_bytes()[:8]
+
+
+@pytest.mark.parametrize("spill", [True, False], ids=["hot-journal", "journal-not-hot"])
+def test_a_change_whose_process_died_mid_transaction_is_undone_then_finished_by_the_catch_up(
+    instance, db, stories, queued_jobs, spill
+):
+    story_id = list(stories)[0]
+    path = instance.published_path("public")
+    withdraw(db, story_id, actor="t", reason="Asked by phone")  # the store says withdrawn; the change then died
+    assert (die_mid_change(path, story_id, spill) == HOT_JOURNAL) is spill
+
+    assert catch_up_withdrawals(instance) == {story_id}
+
+    assert not path.with_name("public.db-journal").exists()
+    assert held(instance, story_id) == set()
+    assert find_traces(instance.published_dir, [stories[story_id]]) == []  # in no file there, journals included
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:  # as Datasette reads it
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM stories WHERE body = upper(body)").fetchone()[0] == 0  # half-change undone
+        assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'filler'").fetchone()[0] == 0
+
+
+def test_a_rebuild_never_renames_its_file_in_beside_a_dead_changes_journal(instance, db, stories, queued_jobs):
+    path = instance.published_path("public")
+    assert die_mid_change(path, list(stories)[1], spill=True) == HOT_JOURNAL
+
+    run_publish(instance)  # had the old file's journal been left, SQLite would "roll back" the new file with it
+
+    assert not path.with_name("public.db-journal").exists()
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM stories").fetchone()[0] == len(stories)
+
+
+def test_a_file_built_before_files_were_zeroed_is_rewritten_whole_when_changed(instance, db, stories, queued_jobs):
     path = instance.published_path("public")
     # As an older Storybank left its files: deleted bytes not zeroed (here a scratch table, dropped).
     with sqlite3.connect(path) as conn:

@@ -154,9 +154,19 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
     ('optimize', about 1 s at 100,000 stories), freeing, and so zeroing, the old blocks. Either way
     nothing is tokenised again. Counts are then recomputed from the rows left, as a full build would.
     """
+    with db.atomic():
+        groups = _take_out(db, story_ids)
+        _count(db, audience, groups)
+        stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
+        db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
+    return stories
+
+
+def _take_out(db: sqlite_utils.Database, story_ids: Iterable[int]) -> list[tuple[str, str]]:
+    """Every row and index entry of these stories, gone without a trace; returns the (domain, direction)
+    groups whose counts that changes (the caller recounts them)."""
     ids = json.dumps(sorted(set(story_ids)))
     with db.atomic():
-        # The outcome counts that can change: those of the removed stories' (domain, direction) groups.
         groups = db.execute(
             f"SELECT DISTINCT domain, direction FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
             [outcomes.DEFAULT_FRAMEWORK, ids],
@@ -175,10 +185,7 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
         db.execute(f"DELETE FROM stories WHERE id IN {_IDS}", [ids])
         if not FTS5_SECURE_DELETE:
             db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('optimize')")
-        _count(db, audience, [tuple(group) for group in groups])
-        stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
-        db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
-    return stories
+    return [tuple(group) for group in groups]
 
 
 def replace_stories(
@@ -197,8 +204,7 @@ def replace_stories(
     """
     ids = sorted(set(story_ids) | {row["id"] for row in rows})
     held = [row[0] for row in db.execute(f"SELECT id FROM stories WHERE id IN {_IDS}", [json.dumps(ids)])]
-    if held:
-        remove_stories(db, audience, held)
+    old_groups = _take_out(db, held) if held else []
     by_id = {item["id"]: item for item in interventions}
     new_ids = json.dumps([row["id"] for row in rows])
     # Labelled by the file's own vocabulary, as the full build that wrote it labelled every other outcome.
@@ -225,7 +231,7 @@ def replace_stories(
             f"SELECT DISTINCT domain, direction FROM story_outcomes WHERE framework = ? AND story_id IN {_IDS}",
             [outcomes.DEFAULT_FRAMEWORK, new_ids],
         ).fetchall()
-        _count(db, audience, [tuple(group) for group in groups])
+        _count(db, audience, sorted(set(old_groups) | {tuple(group) for group in groups}))  # once, old groups and new
         stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
         # The first review date can only come sooner: a later one is found by the next full build (fail closed).
         earliest = min((row["review_on"] for row in rows), default=None)
@@ -257,7 +263,10 @@ def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -
     db["outcome_vocabulary"].create_index(["family"])
     # Search results are listed newest first: the index lets SQLite walk them in that order.
     db["stories"].create_index(["told_on"])
-    db["story_outcomes"].create_index(["domain", "direction"])
+    # A change recounts its stories' (domain, direction) groups from this index alone (0.17 s a group at
+    # 100,000 stories reading the rows themselves).
+    db["story_outcomes"].create_index(["domain", "direction", "framework", "domain_label", "intervention", "verification"])
+    db["story_interventions"].create_index(["intervention_id"])  # each intervention's count, after a change
     db["story_outcomes"].create_index(["story_id"])  # a story's outcomes: Datasette's row page, and a withdrawal
     db["story_outcomes"].create_index(["intervention_id"])
     db["story_outcomes"].create_index(["contract_ref"])

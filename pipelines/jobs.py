@@ -132,7 +132,7 @@ def queue_for(root: Path) -> Queue:
 
 def request_publish(instance: Instance, story_ids: list[int] | None = None) -> None:
     """Ask for the published files to follow a change soon: these stories' copies brought up to date
-    (about a second), or, without stories named, every file rebuilt."""
+    (a fraction of a second), or, without stories named, every file rebuilt."""
     queue = queue_for(instance.root)
     if story_ids:
         queue.publish_changes(sorted(set(story_ids)))

@@ -4,7 +4,7 @@ Written into a fresh file by pipelines/publish.py. Denormalised on purpose: each
 carries the facets a commissioner filters by (domain, direction, intervention, provider,
 commissioning body, contract, area, year, verification), so Datasette needs no joins.
 Counts (per intervention, per outcome) are computed in SQL from the rows written, so a file
-copied without a withdrawn story (see `remove_stories`) counts exactly as a full rebuild would.
+a withdrawn story is taken out of (see `remove_stories`) counts exactly as a full rebuild would.
 
 Counts are not suppressed, in any file: every row a count is made from is in the same file for
 the same visitors, so hiding a small count would hide nothing its rows do not show. What can

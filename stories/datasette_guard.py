@@ -237,7 +237,7 @@ def _without(scope: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 def _revalidated(send: Any) -> Any:
     """Every answer says no-cache unless Datasette said otherwise (its CSV says nothing): a withdrawn
-    story leaves the files in about a second, and no browser or proxy may keep it longer."""
+    story leaves the files within a second, and no browser or proxy may keep it longer."""
 
     async def sending(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":

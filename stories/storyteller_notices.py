@@ -18,7 +18,12 @@ ACTIONS = {
 
 
 def notify(db: sqlite_utils.Database, story_id: int, action: str) -> None:
-    db.execute("INSERT INTO storyteller_notices (story_id, action, at) VALUES (?, ?, ?)", [story_id, action, now_iso()])
+    """Tell the worker, once: the same action on the same story, not yet seen, is not told twice."""
+    db.execute(
+        "INSERT INTO storyteller_notices (story_id, action, at) SELECT ?, ?, ? WHERE NOT EXISTS"
+        " (SELECT 1 FROM storyteller_notices WHERE story_id = ? AND action = ? AND seen_at IS NULL)",
+        [story_id, action, now_iso(), story_id, action],
+    )
 
 
 def unseen(db: sqlite_utils.Database, organisation_id: int) -> list[dict[str, Any]]:

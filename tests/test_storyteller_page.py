@@ -97,6 +97,15 @@ def test_withdrawing_on_the_page_leaves_every_published_file_and_tells_the_worke
     assert "withdrew their consent" in client.get("/stories/").get_data(as_text=True)
 
 
+def test_withdrawing_twice_tells_the_worker_once(client, auth, db, story_id):
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    for _ in range(3):  # a double tap, then the page sent again from the browser's history
+        assert client.post("/mine/story/withdraw").status_code == 200
+    notices = db.execute("SELECT action FROM storyteller_notices WHERE story_id = ? AND seen_at IS NULL", [story_id])
+    assert [row[0] for row in notices] == ["withdrew"]
+
+
 def test_this_is_right_is_a_member_check(client, auth, db, story_id):
     path, _ = receipt(client, auth, story_id)
     client.get(path)

@@ -47,7 +47,7 @@ def withdraw_story(instance: Instance, story_id: int, *, actor: str, reason: str
     """Withdraw (or erase) one story (journalled as it is), take it out of the published files, then delete its files.
 
     The store says so first (committed), so a rebuild running meanwhile takes the story out too;
-    then the published files are copied without it (about a second each, whatever is running);
+    then it is taken out of the published files where they lie (tenths of a second, whatever is running);
     a full rebuild is queued behind that to catch up with anything else that changed. Returns
     stories per audience in the files made now.
     """

@@ -53,12 +53,12 @@ AFTER: dict[UseCase, After] = {
     # Narrower terms have already left the files (`retract_stale`, after the request); whatever the
     # new terms allow can wait for the rebuild.
     UseCase.CHANGE_CONSENT: After.QUEUED,
-    # A withdrawal never waits behind a rebuild (DESIGN decision 8): the fast path copies each file
-    # without the story, then a rebuild catches up with everything else.
+    # A withdrawal never waits behind a rebuild (DESIGN decision 8): the fast path takes the story out
+    # of each file where it lies, then a rebuild catches up with everything else.
     UseCase.WITHDRAW: After.TAKEN_OUT_NOW,
     UseCase.ERASE: After.TAKEN_OUT_NOW,
     # These only add to what may be published (or change it with the story's name review intact):
-    # the worker's change to the story's copies (a second at 100,000 stories) is soon enough and
+    # the worker's change to the story's copies (a fifth of a second at 100,000 stories) is soon enough and
     # costs the person nothing.
     UseCase.SIGN_OFF: After.QUEUED,
     UseCase.DECIDE_NAMES: After.QUEUED,
@@ -87,7 +87,7 @@ def follow(instance: Instance, use_case: UseCase, story_ids: list[int] | None = 
 
 
 def take_out_now(instance: Instance, story_ids: list[int], *, actor: str) -> dict[str, int]:
-    """Copy every published file without these stories (about a second each), then queue a rebuild."""
+    """Take these stories out of every published file now (tenths of a second), then queue a rebuild."""
     try:
         return remove_from_published(instance, story_ids, actor=actor)
     finally:

@@ -28,6 +28,9 @@ FIELDS = ("outcome", "domains", "contribution", "period_from", "period_to", "for
 SOURCES = ("entered", "csv", "360giving", "ocds")
 CSV_COLUMNS = ("intervention", "outcome", "domains", "contribution", "period_from", "period_to", "for_whom")
 MAX_OUTCOME = 1000
+# A contract's promises run to dozens; more than this in one file is the wrong file (an import of
+# 200,000 rows made the delivery view a 72 MB page), and each part of a long list can be imported in turn.
+MAX_IMPORT_ROWS = 1000
 
 
 def domain_choices() -> list[tuple[str, str]]:
@@ -174,7 +177,17 @@ def _csv_rows(content: bytes) -> list[tuple[int, dict[str, Any]]]:
         if missing:
             raise Invalid({"header": f"missing column(s): {', '.join(missing)}. The columns are: {', '.join(CSV_COLUMNS)}."})
         reader.fieldnames = header
-        rows = [(reader.line_num, row) for row in reader if any(text(value) for value in row.values() if isinstance(value, str))]
+        rows = []
+        for row in reader:
+            if any(text(value) for value in row.values() if isinstance(value, str)):
+                rows.append((reader.line_num, row))
+                if len(rows) > MAX_IMPORT_ROWS:
+                    raise Invalid(
+                        {
+                            "file": f"The file has more than {MAX_IMPORT_ROWS:,} commitments. A contract's promises are"
+                            " rarely more than a few dozen: check it is the right file, or split it and import each part."
+                        }
+                    )
     if not rows:
         raise Invalid({"file": "The file has no commitments in it."})
     return rows

@@ -384,6 +384,28 @@ OCDS = {
 }
 
 
+def test_a_csv_import_of_more_promises_than_any_contract_makes_is_refused_whole(instance, db, contract, tmp_path):
+    from click.testing import CliRunner
+
+    from stories.cli import cli
+
+    path = tmp_path / "promises.csv"
+    row = "Lunch club,People eat well,Health,additional,2024-01-01,2024-12-31,Members\n"
+    path.write_text("intervention,outcome,domains,contribution,period_from,period_to,for_whom\n" + row * 1001, encoding="utf-8")
+    before = len(list_commitments(db))
+    result = CliRunner().invoke(
+        cli, ["commitments", "import", str(path), "--organisation", "befriending-network", "--instance", str(instance.root)]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "more than 1,000 commitments" in result.output and "split it" in result.output
+    assert len(list_commitments(db)) == before
+    path.write_text("intervention,outcome,domains,contribution,period_from,period_to,for_whom\n" + row * 1000, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["commitments", "import", str(path), "--organisation", "befriending-network", "--instance", str(instance.root)]
+    )
+    assert result.exit_code == 0 and "Imported 1000 commitments" in result.output, result.output
+
+
 @pytest.mark.parametrize(
     ("filename", "content", "ref", "expected"),
     [

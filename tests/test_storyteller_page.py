@@ -74,6 +74,13 @@ def test_narrowing_takes_effect_in_the_published_files_at_once(client, auth, ins
     assert "They do not see your story. (consent does not include the public)" in re.sub(r"<[^>]+>", "", page)
     assert get_story(db, story_id).consent.identity_level == "anonymous"
     assert any(e["action"] == "consent.amended" and e["actor"].startswith("storyteller:") for e in audit.entries(db, story_id))
+    # What the narrower terms still allow is back, in its narrower form, by a change to this story's copies,
+    # not a rebuild of every story (a minute at 100,000 stories).
+    storyteller, level, _ = published(instance, "commissioners")[story_id]
+    assert (storyteller, level) == (None, "anonymous")
+    actions = [row[0] for row in db.execute("SELECT action FROM audit_log WHERE action LIKE 'publish%' ORDER BY id")]
+    after = actions[actions.index("publish.remove") + 1 :]
+    assert after and set(after) == {"publish.change"}, actions
 
 
 def test_widening_is_refused_and_changes_nothing(client, auth, db, story_id):

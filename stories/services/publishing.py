@@ -100,7 +100,8 @@ def retract_stale(instance: Instance, db: sqlite_utils.Database, story_ids: set[
     After any change (consent narrowed, a name decided, a published text edited and so sent back
     for review), no file may go on showing the old words until a rebuild gets round to it: the
     withdrawal's fast path takes the story out now, noted like a withdrawal so a rebuild already
-    running takes it out too, and the rebuild queued behind puts back whatever is still allowed.
+    running takes it out too, and a change queued behind (the stories' copies only, not a rebuild)
+    puts back whatever is still allowed.
     """
     stale = {story_id for story_id in story_ids if stale_audiences(instance, db, story_id)}
     if not stale:
@@ -109,7 +110,10 @@ def retract_stale(instance: Instance, db: sqlite_utils.Database, story_ids: set[
         with write_transaction(db):
             for story_id in sorted(stale):
                 record_removal(db, story_id)
-        take_out_now(instance, sorted(stale), actor=actor)
+        try:
+            remove_from_published(instance, sorted(stale), actor=actor)
+        finally:
+            request_publish(instance, sorted(stale))  # if the fast path failed, the change still takes the old words out
     return stale
 
 

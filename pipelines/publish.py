@@ -534,15 +534,10 @@ def _temp_file(path: Path) -> Iterator[Path]:
 
 def remove_stale_builds(instance: Instance) -> None:
     """A build interrupted by a crash may hold stories since withdrawn: never leave one lying about.
-    A change interrupted by a crash is rolled back, so readers (read-only) can read the file again.
 
     A temp file whose lock can be taken has no live builder (the kernel drops a dead process's locks).
     """
-    for audience in PUBLISHED_AUDIENCES:
-        path = instance.published_path(audience)
-        if path.with_name(path.name + "-journal").exists():
-            with _lock(instance, SWAP_LOCK):
-                _recover(path)
+    roll_back_cut_short_changes(instance)
     for stale in instance.published_dir.glob(f".*{TEMP_SUFFIX}"):
         try:
             fd = os.open(stale, os.O_RDONLY)
@@ -556,6 +551,16 @@ def remove_stale_builds(instance: Instance) -> None:
             pass  # its builder is at work
         finally:
             os.close(fd)
+
+
+def roll_back_cut_short_changes(instance: Instance) -> None:
+    """A change a crash cut short is rolled back (its journal removed), so readers, read-only, can read
+    the file again: until then SQLite refuses them. Cheap while there is none (a file's existence)."""
+    for audience in PUBLISHED_AUDIENCES:
+        path = instance.published_path(audience)
+        if path.with_name(path.name + "-journal").exists():  # or a live change's, for milliseconds: the lock waits for it
+            with _lock(instance, SWAP_LOCK):
+                _recover(path)
 
 
 def _same_inode(fd: int, path: Path) -> bool:

@@ -38,9 +38,12 @@ class CutShortRemovals:
             self.seen = last_removal(db)
 
     def finish(self) -> set[int]:
-        """The stories taken out of the published files now (usually none)."""
+        """The stories taken out of the published files now (usually none); first, any change a crash cut
+        short is rolled back, so Datasette can read the file again within a second, not the worker's minute."""
         from pipelines.jobs import request_publish
+        from pipelines.publish import roll_back_cut_short_changes
 
+        roll_back_cut_short_changes(self.instance)
         with self.instance.connection() as db:
             newest = last_removal(db)
         if newest == self.seen or removal_at_work(self.instance):

@@ -273,6 +273,22 @@ def test_a_change_whose_process_died_mid_transaction_is_undone_then_finished_by_
         assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'filler'").fetchone()[0] == 0
 
 
+def test_serve_rolls_back_a_change_a_crash_cut_short_within_its_half_second_look(instance, db, stories, queued_jobs):
+    from pipelines.withdraw import CutShortRemovals
+
+    path = instance.published_path("public")
+    watch = CutShortRemovals(instance)
+    assert die_mid_change(path, list(stories)[1], spill=True) == HOT_JOURNAL  # a sign-off's change, say: no removal
+    with pytest.raises(sqlite3.OperationalError):  # Datasette reads read-only: SQLite refuses it a hot journal
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            conn.execute("SELECT count(*) FROM stories").fetchone()
+
+    assert watch.finish() == set()  # what `serve` runs twice a second
+
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        assert conn.execute("SELECT count(*) FROM stories").fetchone()[0] == len(stories)
+
+
 def test_a_rebuild_never_renames_its_file_in_beside_a_dead_changes_journal(instance, db, stories, queued_jobs):
     path = instance.published_path("public")
     assert die_mid_change(path, list(stories)[1], spill=True) == HOT_JOURNAL

@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 
 from stories import assurance, audit, consent, msc, published_versions, records, storyteller_links
 from stories.clock import today
-from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
+from stories.identity import published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
+from stories.name_reviews import names_to_review
 from stories.outcomes import person_level_domains
 from stories.recordings import get_transcript
 from stories.roles import Role
@@ -106,7 +107,7 @@ def render_story(story: Story, status: int = 200, **forms: Any) -> Any:
         version=version,
         decisions=decisions,
         consent=consent,
-        names=names_for_review(story),
+        names=names_to_review(get_db(), story),
         recorded=recorded_names(story),
         published_texts=published_texts(story),
         jobs=latest_jobs(get_db(), story_id),

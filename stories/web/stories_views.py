@@ -19,6 +19,7 @@ from stories.roles import Role
 from stories.services import recording, review
 from stories.services.uploads import Upload
 from stories.story import Story
+from stories.story_pages import story_page
 from stories.web import get_db, instance, page_number, refusal, render_form, require
 from stories.web.uploads import received_size
 
@@ -46,12 +47,26 @@ def index() -> Any:
     search = request.args.get("q", "")[:100]
     total = records.count_stories(get_db(), current_user.organisation_id, status=status, search=search)
     pages = max(1, -(-total // PAGE_SIZE))
-    page = page_number(pages)
-    stories = records.list_stories(
-        get_db(), current_user.organisation_id, status=status, search=search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    page = story_page(
+        get_db(),
+        current_user.organisation_id,
+        status=status,
+        search=search,
+        size=PAGE_SIZE,
+        number=page_number(pages),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
     return render_template(
-        "stories/list.html", stories=stories, status=status, search=search, page=page, pages=pages, total=total
+        "stories/list.html",
+        stories=page.stories,
+        status=status,
+        search=search,
+        page=min(page.number, pages),
+        pages=pages,
+        newer=page.newer,
+        older=page.older,
+        total=total,
     )
 
 

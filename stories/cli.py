@@ -366,7 +366,7 @@ def web(instance: Instance, host: str, port: int, processes: int | None) -> None
     try:
         serve(lambda: create_app({"INSTANCE": str(instance.root)}), host, port, processes or default_processes(), threads=8)
     except OSError as error:
-        raise click.ClickException(f"Could not listen on {host}:{port}: {error.strerror}.") from None
+        raise click.ClickException(f"Could not listen on {host}:{port}: {os.strerror(error.errno or 0)}.") from None
 
 
 @cli.command()

@@ -1,6 +1,6 @@
 """`storybank web` serves from several processes, one per core (issue 18): a person logged in stays
 logged in whichever process answers, a form's CSRF token from one is accepted by another, and a
-process that dies is replaced while the others answer."""
+process that dies is replaced while the others answer, and stopping the app stops them all."""
 
 from __future__ import annotations
 
@@ -44,10 +44,7 @@ def csrf(page: str) -> str:
 def test_a_login_and_its_forms_work_whichever_process_answers(instance, users, processes, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in ("STORYBANK_JOBS_IMMEDIATE", "STORYBANK_REDIS_URL")}
-    env.update(STORYBANK_INSTANCE=str(instance.root))
-    with (tmp_path / "web.log").open("wb") as log:
-        app = processes([*storybank_command(), "web", "--port", port, "--processes", "2"], env=env, stdout=log, stderr=log)
+    app = start(processes, instance, tmp_path, port)
     wait_for(lambda: len(children(app.pid)) == 2, 60, "two processes serving the app")
     served_by = children(app.pid)
 
@@ -74,9 +71,27 @@ def test_a_login_and_its_forms_work_whichever_process_answers(instance, users, p
     assert answered == [200] * 20  # the other process answers meanwhile
     wait_for(lambda: len([pid for pid in children(app.pid) if alive(pid)]) == 2, 30, "the killed process replaced")
 
-    os.kill(app.pid, signal.SIGKILL)  # the parent killed outright takes its processes with it, freeing the port
-    wait_for(lambda: not any(alive(pid) for pid in [*served_by[1:], *children(app.pid)]), 30, "the processes to stop")
+    replaced = children(app.pid)
+    app.send_signal(signal.SIGTERM)  # as storybank serve stops it
+    app.wait(timeout=15)
+    wait_for(lambda: not any(alive(pid) for pid in [*served_by, *replaced]), 15, "every process to stop")
+
+
+def test_a_parent_killed_outright_takes_its_processes_with_it_freeing_the_port(instance, processes, tmp_path):
+    port = free_port()
+    app = start(processes, instance, tmp_path, port)
+    wait_for(lambda: len(children(app.pid)) == 2, 60, "two processes serving the app")
+    served_by = children(app.pid)
+    os.kill(app.pid, signal.SIGKILL)
+    wait_for(lambda: not any(alive(pid) for pid in served_by), 30, "the processes to stop")
     wait_for(lambda: _port_free(port), 30, "the port to be free")
+
+
+def start(processes, instance, tmp_path, port: int):
+    env = {k: v for k, v in os.environ.items() if k not in ("STORYBANK_JOBS_IMMEDIATE", "STORYBANK_REDIS_URL")}
+    env.update(STORYBANK_INSTANCE=str(instance.root))
+    with (tmp_path / "web.log").open("wb") as log:
+        return processes([*storybank_command(), "web", "--port", port, "--processes", "2"], env=env, stdout=log, stderr=log)
 
 
 def _port_free(port: int) -> bool:

@@ -53,6 +53,7 @@ def serve(make_app: Callable[[], Any], host: str, port: int, processes: int, thr
     def stop(*_: Any) -> None:
         nonlocal stopping
         stopping = True
+        _signal_all(children)  # waitpid below returns as they end (a signal alone does not interrupt it)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
@@ -71,16 +72,20 @@ def serve(make_app: Callable[[], Any], host: str, port: int, processes: int, thr
                 time.sleep(0.5)
                 children.add(_fork(make_app, sock, threads))
     finally:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        _signal_all(children)
         for pid in children:
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
+
+
+def _signal_all(children: set[int]) -> None:
+    for pid in list(children):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def _fork(make_app: Callable[[], Any], sock: socket.socket, threads: int) -> int:

@@ -37,6 +37,14 @@ def names_to_review(db: sqlite_utils.Database, story: Story) -> list[dict[str, A
 
 
 def _keep(db: sqlite_utils.Database, story_id: int, key: str, found: list[dict[str, Any]]) -> None:
+    """Kept if the store is free this moment: a page view never queues behind a writer for a list it can find
+    again, nor waits for the disk (a kept list lost to a power cut is found again at the next view)."""
+    conn = db.conn
+    if conn.in_transaction:
+        return
+    (synchronous,), (busy,) = conn.execute("PRAGMA synchronous").fetchone(), conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA busy_timeout = 0")
     try:
         with write_transaction(db):
             db.execute(
@@ -44,5 +52,8 @@ def _keep(db: sqlite_utils.Database, story_id: int, key: str, found: list[dict[s
                 " ON CONFLICT (story_id) DO UPDATE SET key = excluded.key, review = excluded.review",
                 [story_id, key, json.dumps(found)],
             )
-    except sqlite3.OperationalError:  # the store busy past its timeout: the page is shown all the same, kept next time
+    except sqlite3.OperationalError:  # another writer holds the store: kept at a later view
         pass
+    finally:
+        conn.execute(f"PRAGMA synchronous = {int(synchronous)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy)}")

@@ -68,3 +68,13 @@ def test_the_page_reads_the_kept_list_until_something_it_depends_on_changes(clie
     db.execute("UPDATE stories SET title = 'Janet rings too' WHERE id = ?", [story_id])
     monkeypatch.undo()
     assert listed(client, story_id) == {"Priya": "", "Janet": ""}
+
+
+def test_an_erased_story_leaves_no_kept_name_review(client, auth, db, instance):
+    from stories.services.consent import withdraw_story
+
+    auth.login("reviewer")
+    story_id = record(client, body="Now Priya rings every Tuesday and I feel like myself again.")
+    assert listed(client, story_id) == {"Priya": ""}
+    withdraw_story(instance, story_id, actor="t", reason="asked", erase_story=True)
+    assert db.execute("SELECT count(*) FROM name_reviews").fetchone()[0] == 0

@@ -44,6 +44,12 @@ BENCHES = (
     ),
     Bench("search", ("--instance", "{instance}"), ("--instance", "{instance}", "--requests", "10"), needs_instance=True),
     Bench(
+        "pages",
+        ("--instance", "{instance}"),
+        ("--instance", "{instance}", *"--users 3 --requests 4 --alone 3".split()),
+        needs_instance=True,
+    ),
+    Bench(
         "withdrawal",
         ("--instance", "{instance}"),
         ("--instance", "{instance}", "--samples", "1", "--during", "1", "--timeout", "120"),

@@ -9,15 +9,17 @@ from flask_login import current_user, login_required
 
 from stories import assurance, audit, consent, msc, published_versions, records, storyteller_links
 from stories.clock import today
-from stories.identity import names_for_review, published_texts, recorded_names, stored_or_fresh
+from stories.identity import published_texts, recorded_names, stored_or_fresh
 from stories.interventions import list_interventions
 from stories.job_status import latest_jobs
+from stories.name_reviews import names_to_review
 from stories.outcomes import person_level_domains
 from stories.recordings import get_transcript
 from stories.roles import Role
 from stories.services import recording, review
 from stories.services.uploads import Upload
 from stories.story import Story
+from stories.story_pages import story_page
 from stories.web import get_db, instance, page_number, refusal, render_form, require
 from stories.web.uploads import received_size
 
@@ -45,12 +47,26 @@ def index() -> Any:
     search = request.args.get("q", "")[:100]
     total = records.count_stories(get_db(), current_user.organisation_id, status=status, search=search)
     pages = max(1, -(-total // PAGE_SIZE))
-    page = page_number(pages)
-    stories = records.list_stories(
-        get_db(), current_user.organisation_id, status=status, search=search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    page = story_page(
+        get_db(),
+        current_user.organisation_id,
+        status=status,
+        search=search,
+        size=PAGE_SIZE,
+        number=page_number(pages),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
     return render_template(
-        "stories/list.html", stories=stories, status=status, search=search, page=page, pages=pages, total=total
+        "stories/list.html",
+        stories=page.stories,
+        status=status,
+        search=search,
+        page=min(page.number, pages),
+        pages=pages,
+        newer=page.newer,
+        older=page.older,
+        total=total,
     )
 
 
@@ -106,7 +122,7 @@ def render_story(story: Story, status: int = 200, **forms: Any) -> Any:
         version=version,
         decisions=decisions,
         consent=consent,
-        names=names_for_review(story),
+        names=names_to_review(get_db(), story),
         recorded=recorded_names(story),
         published_texts=published_texts(story),
         jobs=latest_jobs(get_db(), story_id),

@@ -501,7 +501,7 @@ def list_stories(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """An organisation's stories, newest told first; `search` matches title or storyteller reference."""
-    sql, params = _story_filter(organisation_id, status, search)
+    sql, params = story_filter(organisation_id, status, search)
     sql = STORY_SQL + sql + " ORDER BY stories.told_on DESC, stories.id DESC"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -510,14 +510,14 @@ def list_stories(
 
 
 def count_stories(db: sqlite_utils.Database, organisation_id: int, *, status: str | None = None, search: str = "") -> int:
-    sql, params = _story_filter(organisation_id, status, search)
+    sql, params = story_filter(organisation_id, status, search)
     # Only a search reads the storyteller's reference (every story has one: storyteller_id is NOT NULL
     # and a foreign key); without it the count is read from the stories' own index alone.
     joined = " JOIN storytellers ON storytellers.id = stories.storyteller_id" if search.strip() else ""
     return db.execute("SELECT count(*) FROM stories" + joined + sql, params).fetchone()[0]
 
 
-def _story_filter(organisation_id: int, status: str | None, search: str) -> tuple[str, list[Any]]:
+def story_filter(organisation_id: int, status: str | None, search: str) -> tuple[str, list[Any]]:
     sql, params = " WHERE stories.organisation_id = ?", [organisation_id]
     if status:
         sql += " AND stories.status = ?"

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from stories.records import STORY_SQL, _story_filter
+from stories.records import STORY_SQL, story_filter
 
 _MARK = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{1,18})")  # told_on and id: "2025-03-14_812"
 NEWEST_FIRST = " ORDER BY stories.told_on DESC, stories.id DESC"
@@ -52,7 +52,7 @@ def story_page(
     before: str | None = None,
 ) -> Page:
     """The page after the story marked `after`, or before the one marked `before`, or else page `number`."""
-    where, params = _story_filter(organisation_id, status, search)
+    where, params = story_filter(organisation_id, status, search)
     if at := read_mark(after):
         rows = _beside(db, where, params, at, "<", NEWEST_FIRST, size + 1)
         if rows:

@@ -72,6 +72,8 @@ def instrument() -> None:
     wrap(store, "save", "2c  store fresh versions")
     wrap(publish, "vocabulary", "3 outcome vocabulary")
     wrap(publish, "published_rows", lambda stories, audience, *a: f"4 rows: {audience}")
+    if hasattr(publish, "rows_by_audience"):  # each story's row made once for every file
+        wrap(publish, "rows_by_audience", "4 rows: every audience")
     if hasattr(publish, "with_families"):  # before families were stored (issue 18): worked out on every rebuild
         wrap(publish, "with_families", "5 search word families")
     else:

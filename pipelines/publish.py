@@ -83,9 +83,9 @@ def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
             mark = last_removal(db)
         versions, found = versions_and_families(db, stories)
         words = vocabulary(frameworks_in_use(instance))
-        rows = {audience: list(published_rows(stories, audience, today, versions)) for audience in _audiences()}
+        rows = rows_by_audience(stories, _audiences(), today, versions)
         for row in (row for audience_rows in rows.values() for row in audience_rows):
-            row[FAMILIES_KEY] = found[row["id"]]
+            row[FAMILIES_KEY] = found[row["id"]]  # a row shared by both files: set twice, to the same
 
         def build(audience: str) -> int:
             fill = functools.partial(
@@ -175,43 +175,67 @@ def published_rows(
 ) -> Iterator[dict[str, Any]]:
     """The published form of every story this audience may see today: every text from its published version."""
     for story in stories:
-        version = versions.get(story.id)
-        consent = story.consent
-        if (
-            version is None
-            or consent is None
-            or not publishable(story.state(not version.unresolved_names), consent, audience, today)
-        ):
-            continue
-        yield {
-            "id": story.id,
-            "title": version.title,
-            "body": version.body,
-            "told_on": story.told_on.isoformat(),
-            "year": story.told_on.year,
-            "organisation": story.organisation,
-            "area": story.area,
-            "storyteller": version.storyteller,
-            "identity_level": consent.identity_level,
-            "review_on": consent.review_on.isoformat(),
-            "told_as": "recorded" if story.told_aloud else "written",
-            "verification": verification_level(v["kind"] for v in story.verifications),
-            "most_significant_change": version.most_significant_change,
-            "interventions": list(story.interventions),
-            "outcomes": [
-                {
-                    "domain": tag["domain"],
-                    "direction": tag["direction"],
-                    "provenance": PROVENANCE[tag["said_by"]],
-                    "evidence": evidence,
-                    "framework": tag["framework"],
-                    "intervention_id": tag["intervention_id"],
-                    "contribution": tag["contribution"],
-                    "contribution_statement": version.contribution(tag),
-                }
-                for tag, evidence in version.published_tags(story)
-            ],
-        }
+        if _may_see(story, audience, today, versions):
+            yield _row(story, versions[story.id])
+
+
+def rows_by_audience(
+    stories: list[Story], audiences: Iterable[str], today: dt.date, versions: dict[int, PublishedVersion]
+) -> dict[str, list[dict[str, Any]]]:
+    """`published_rows` for each audience, each story's row made once and shared by every audience that may
+    see it (a rebuild's rows: the files' writers only read them)."""
+    rows: dict[str, list[dict[str, Any]]] = {audience: [] for audience in audiences}
+    for story in stories:
+        seen_by = [audience for audience in rows if _may_see(story, audience, today, versions)]
+        if seen_by:
+            row = _row(story, versions[story.id])
+            for audience in seen_by:
+                rows[audience].append(row)
+    return rows
+
+
+def _may_see(story: Story, audience: str, today: dt.date, versions: dict[int, PublishedVersion]) -> bool:
+    version = versions.get(story.id)
+    return (
+        version is not None
+        and story.consent is not None
+        and publishable(story.state(not version.unresolved_names), story.consent, audience, today)
+    )
+
+
+def _row(story: Story, version: PublishedVersion) -> dict[str, Any]:
+    """A story's published form, the same for every audience (published_file.py narrows what differs)."""
+    consent = story.consent
+    assert consent is not None  # _may_see
+    return {
+        "id": story.id,
+        "title": version.title,
+        "body": version.body,
+        "told_on": story.told_on.isoformat(),
+        "year": story.told_on.year,
+        "organisation": story.organisation,
+        "area": story.area,
+        "storyteller": version.storyteller,
+        "identity_level": consent.identity_level,
+        "review_on": consent.review_on.isoformat(),
+        "told_as": "recorded" if story.told_aloud else "written",
+        "verification": verification_level(v["kind"] for v in story.verifications),
+        "most_significant_change": version.most_significant_change,
+        "interventions": list(story.interventions),
+        "outcomes": [
+            {
+                "domain": tag["domain"],
+                "direction": tag["direction"],
+                "provenance": PROVENANCE[tag["said_by"]],
+                "evidence": evidence,
+                "framework": tag["framework"],
+                "intervention_id": tag["intervention_id"],
+                "contribution": tag["contribution"],
+                "contribution_statement": version.contribution(tag),
+            }
+            for tag, evidence in version.published_tags(story)
+        ],
+    }
 
 
 def stale_audiences(instance: Instance, db: sqlite_utils.Database, story_id: int, today: dt.date | None = None) -> list[str]:

@@ -4,7 +4,7 @@ Runs the real rebuild on an instance (it swaps in new published files: use a cop
 instance, never one being served), with the publisher's steps wrapped to add up their wall time
 and the CPU time of the thread that ran them. The two files are built at once on two threads, so
 the per-file parts overlap in wall time; CPU seconds of the worker processes (the identity step)
-are counted through `resource`.
+are read from /proc as the pool stops.
 
     .venv/bin/python bench/rebuild_parts.py --instance /work/bench-data/rebuild23/instance          # warm
     .venv/bin/python bench/rebuild_parts.py --instance /work/bench-data/rebuild23/instance --cold   # first time
@@ -15,18 +15,19 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
-import resource
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.figures import load  # noqa: E402
+from bench.figures import load, report  # noqa: E402
 from pipelines import publish, published_file  # noqa: E402
 from stories import published_versions as store  # noqa: E402
 from stories.instance import Instance  # noqa: E402
@@ -90,6 +91,23 @@ def instrument() -> None:
     wrap(publish.audit, "record", "9 audit")
 
 
+WORKER_CPU: list[float] = []
+
+
+class CountedPool(ProcessPoolExecutor):
+    """The publisher's process pool, adding up its workers' CPU seconds before they stop (they are the
+    forkserver's children, not ours, so `resource` never sees them)."""
+
+    def shutdown(self, *args: Any, **kwargs: Any) -> None:
+        for pid in list(getattr(self, "_processes", None) or {}):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                WORKER_CPU.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+            except (OSError, IndexError, ValueError):
+                pass
+        super().shutdown(*args, **kwargs)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--instance", type=Path, required=True)
@@ -103,14 +121,19 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             db.close()
     instrument()
+    publish.ProcessPoolExecutor = CountedPool
     print(f"Machine: {load()}")
     wall, cpu = time.perf_counter(), time.process_time()
     counts = publish.run_publish(instance, actor="bench")
     took, cpu_self = time.perf_counter() - wall, time.process_time() - cpu
-    cpu_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         f"Full publish ({'first time' if args.cold else 'warm'}): {took:.1f} s wall, {cpu_self:.1f} s CPU in this process,"
-        f" {cpu_children.ru_utime + cpu_children.ru_stime:.1f} s CPU in worker processes  {counts}"
+        f" {sum(WORKER_CPU):.1f} s CPU in {len(WORKER_CPU)} worker processes  {counts}"
+    )
+    label = "first time, every story redacted" if args.cold else "warm, stored versions and families reused"
+    report(
+        f"full rebuild, parts timed ({label}), {sum(counts.values()) // len(counts):,} stories a file: wall / CPU",
+        f"{took:.1f} s / {cpu_self + sum(WORKER_CPU):.1f} s CPU",
     )
     print(f"{'part':58} {'wall s':>8} {'cpu s':>8}")
     for label in sorted(WALL):

@@ -68,6 +68,8 @@ def instrument() -> None:
     wrap(publish, "stories_for_publication", "1 load stories")
     wrap(publish, "list_interventions", "1 load interventions")
     wrap(publish, "published_versions", "2 identity versions (all)")
+    if hasattr(publish, "versions_and_families"):  # and their search families, stored beside them
+        wrap(publish, "versions_and_families", "2 identity versions and search families (all)")
     wrap(store, "load_all", "2a  read stored versions (SQL + JSON)")
     wrap(publish, "_identity_applied", "2b  identity step for stories without a current version")
     wrap(store, "save", "2c  store fresh versions")

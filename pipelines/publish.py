@@ -65,6 +65,7 @@ REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
 ZEROED_FORMAT = 2
 MMAP_BYTES, CACHE_KIB = 1 << 30, 128 * 1024
 PER_PROCESS_AT_LEAST = 2500  # stories to redact afresh per process: each costs ~2-5 s to start (imports, name lists)
+FAMILIES_PER_PROCESS_AT_LEAST = 25_000  # stories to stem per process (~0.1 ms each) when their versions are stored
 TABLE_CHECK = "tables"  # see _check
 CHANGE_BUSY_SECONDS = 30.0  # a change waits this long for readers (Datasette's queries stop at 3 s) to let it commit
 
@@ -87,10 +88,11 @@ def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
             interventions = list_interventions(db)
             commitments = list_commitments(db)
             mark = last_removal(db)
-        versions = published_versions(db, stories)
+        versions, found = versions_and_families(db, stories)
         words = vocabulary(frameworks_in_use(instance))
-        rows = {audience: list(published_rows(stories, audience, today, versions)) for audience in _audiences()}
-        with_families(rows.values())
+        rows = rows_by_audience(stories, _audiences(), today, versions)
+        for row in (row for audience_rows in rows.values() for row in audience_rows):
+            row[FAMILIES_KEY] = found[row["id"]]  # a row shared by both files: set twice, to the same
 
         def build(audience: str) -> int:
             fill = functools.partial(
@@ -108,17 +110,6 @@ def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
             counts = dict(zip(rows, pool.map(build, rows), strict=True))
         audit.record(db, actor, "publish", counts=counts)
     return counts
-
-
-def with_families(audiences_rows: Iterable[list[dict[str, Any]]]) -> None:
-    """Each published text's word families (the search index's stems), worked out once per story, not per file."""
-    known: dict[tuple[str, str], str] = {}
-    for rows in audiences_rows:
-        for row in rows:
-            text = (row["title"] or "", row["body"] or "")
-            if text not in known:
-                known[text] = families(f"{text[0]}\n{text[1]}")
-            row[FAMILIES_KEY] = known[text]
 
 
 def publish_changes(
@@ -194,43 +185,67 @@ def published_rows(
 ) -> Iterator[dict[str, Any]]:
     """The published form of every story this audience may see today: every text from its published version."""
     for story in stories:
-        version = versions.get(story.id)
-        consent = story.consent
-        if (
-            version is None
-            or consent is None
-            or not publishable(story.state(not version.unresolved_names), consent, audience, today)
-        ):
-            continue
-        yield {
-            "id": story.id,
-            "title": version.title,
-            "body": version.body,
-            "told_on": story.told_on.isoformat(),
-            "year": story.told_on.year,
-            "organisation": story.organisation,
-            "area": story.area,
-            "storyteller": version.storyteller,
-            "identity_level": consent.identity_level,
-            "review_on": consent.review_on.isoformat(),
-            "told_as": "recorded" if story.told_aloud else "written",
-            "verification": verification_level(v["kind"] for v in story.verifications),
-            "most_significant_change": version.most_significant_change,
-            "interventions": list(story.interventions),
-            "outcomes": [
-                {
-                    "domain": tag["domain"],
-                    "direction": tag["direction"],
-                    "provenance": PROVENANCE[tag["said_by"]],
-                    "evidence": evidence,
-                    "framework": tag["framework"],
-                    "intervention_id": tag["intervention_id"],
-                    "contribution": tag["contribution"],
-                    "contribution_statement": version.contribution(tag),
-                }
-                for tag, evidence in version.published_tags(story)
-            ],
-        }
+        if _may_see(story, audience, today, versions):
+            yield _row(story, versions[story.id])
+
+
+def rows_by_audience(
+    stories: list[Story], audiences: Iterable[str], today: dt.date, versions: dict[int, PublishedVersion]
+) -> dict[str, list[dict[str, Any]]]:
+    """`published_rows` for each audience, each story's row made once and shared by every audience that may
+    see it (a rebuild's rows: the files' writers only read them)."""
+    rows: dict[str, list[dict[str, Any]]] = {audience: [] for audience in audiences}
+    for story in stories:
+        seen_by = [audience for audience in rows if _may_see(story, audience, today, versions)]
+        if seen_by:
+            row = _row(story, versions[story.id])
+            for audience in seen_by:
+                rows[audience].append(row)
+    return rows
+
+
+def _may_see(story: Story, audience: str, today: dt.date, versions: dict[int, PublishedVersion]) -> bool:
+    version = versions.get(story.id)
+    return (
+        version is not None
+        and story.consent is not None
+        and publishable(story.state(not version.unresolved_names), story.consent, audience, today)
+    )
+
+
+def _row(story: Story, version: PublishedVersion) -> dict[str, Any]:
+    """A story's published form, the same for every audience (published_file.py narrows what differs)."""
+    consent = story.consent
+    assert consent is not None  # _may_see
+    return {
+        "id": story.id,
+        "title": version.title,
+        "body": version.body,
+        "told_on": story.told_on.isoformat(),
+        "year": story.told_on.year,
+        "organisation": story.organisation,
+        "area": story.area,
+        "storyteller": version.storyteller,
+        "identity_level": consent.identity_level,
+        "review_on": consent.review_on.isoformat(),
+        "told_as": "recorded" if story.told_aloud else "written",
+        "verification": verification_level(v["kind"] for v in story.verifications),
+        "most_significant_change": version.most_significant_change,
+        "interventions": list(story.interventions),
+        "outcomes": [
+            {
+                "domain": tag["domain"],
+                "direction": tag["direction"],
+                "provenance": PROVENANCE[tag["said_by"]],
+                "evidence": evidence,
+                "framework": tag["framework"],
+                "intervention_id": tag["intervention_id"],
+                "contribution": tag["contribution"],
+                "contribution_statement": version.contribution(tag),
+            }
+            for tag, evidence in version.published_tags(story)
+        ],
+    }
 
 
 def stale_audiences(instance: Instance, db: sqlite_utils.Database, story_id: int, today: dt.date | None = None) -> list[str]:
@@ -269,42 +284,88 @@ def _words_held(path: Path, story_id: int) -> tuple[Any, ...] | None:
 
 def published_versions(db: sqlite_utils.Database, stories: list[Story]) -> dict[int, PublishedVersion]:
     """Identity-applied versions of every story that might be published, reusing stored ones still current."""
+    return _versions(db, stories, with_families=False)[0]
+
+
+def versions_and_families(db: sqlite_utils.Database, stories: list[Story]) -> tuple[dict[int, PublishedVersion], dict[int, str]]:
+    """`published_versions`, and each version's search word families (the index's stems), reusing stored
+    ones made by today's stemming rules and storing those worked out afresh beside their version."""
+    return _versions(db, stories, with_families=True)
+
+
+def _versions(
+    db: sqlite_utils.Database, stories: list[Story], *, with_families: bool
+) -> tuple[dict[int, PublishedVersion], dict[int, str]]:
     few = len(stories) < 1000  # a change's few stories: read only theirs
     stored = published_version_store.load_for(db, [s.id for s in stories]) if few else published_version_store.load_all(db)
-    versions, todo = {}, []
+    versions: dict[int, PublishedVersion] = {}
+    found: dict[int, str] = {}
+    todo, unstemmed = [], []
     for story in stories:
         if story.consent is None or not (story.consent.audiences & set(PUBLISHED_AUDIENCES)):
             continue  # never published: no identity work
         key = version_key(story)
         kept = stored.get(story.id)
-        if kept is not None and kept[0] == key:
-            versions[story.id] = PublishedVersion.from_json(kept[1])
+        if kept is not None and kept.key == key:
+            versions[story.id] = PublishedVersion.from_json(kept.version)
+            if kept.families is not None:
+                found[story.id] = kept.families
+            elif with_families:
+                unstemmed.append((story.id, key))
         else:
             todo.append((story, key))
-    made = _identity_applied([story for story, _ in todo])
+    made = _identity_applied([story for story, _ in todo], with_families=with_families)
     fresh = {}
-    for (story, key), version in zip(todo, made, strict=True):
+    for (story, key), (version, families_found) in zip(todo, made, strict=True):
         versions[story.id] = version
         fresh[story.id] = (key, version.to_json())
-    published_version_store.save(db, fresh)
-    return versions
+        if families_found is not None:
+            found[story.id] = families_found
+    published_version_store.save(db, fresh, {story_id: found[story_id] for story_id in fresh if story_id in found})
+    if unstemmed:  # stored before families were kept, or by other stemming rules
+        texts = [_searchable(versions[story_id]) for story_id, _ in unstemmed]
+        stemmed = _on_cores(families, texts, at_least=FAMILIES_PER_PROCESS_AT_LEAST)
+        found.update((story_id, families_found) for (story_id, _), families_found in zip(unstemmed, stemmed, strict=True))
+        published_version_store.save_families(db, {story_id: (key, found[story_id]) for story_id, key in unstemmed})
+    return versions, found
 
 
-def _identity_applied(stories: list[Story]) -> list[PublishedVersion]:
-    """The identity step for stories with no current stored version: on every core when there are many.
+def _searchable(version: PublishedVersion) -> str:
+    """A version's words as the search index reads them (published_file.py's stories_fts_search view)."""
+    return f"{version.title or ''}\n{version.body or ''}"
+
+
+def _identity_applied(stories: list[Story], *, with_families: bool = False) -> list[tuple[PublishedVersion, str | None]]:
+    """The identity step for stories with no current stored version, and with it, if asked, the version's
+    search word families: on every core when there are many.
 
     The step is pure Python (finding and replacing names), so threads would share one core; each
     process costs 2-5 s to start (imports, the name lists), so only thousands of stories are worth it
     (10,000 stories on 2 busy cores: 18.5 s against 30.3 s in one process).
     """
-    workers = min(_cores(), len(stories) // PER_PROCESS_AT_LEAST)
+    step = _version_and_families if with_families else _version_only
+    return _on_cores(step, stories, at_least=PER_PROCESS_AT_LEAST)
+
+
+def _version_only(story: Story) -> tuple[PublishedVersion, str | None]:
+    return published_version(story), None
+
+
+def _version_and_families(story: Story) -> tuple[PublishedVersion, str | None]:
+    version = published_version(story)
+    return version, families(_searchable(version))
+
+
+def _on_cores(work: Callable[[Any], Any], items: list[Any], *, at_least: int) -> list[Any]:
+    """`work` done on each item, in worker processes when there are at least `at_least` items for each."""
+    workers = min(_cores(), len(items) // at_least)
     if workers < 2:
-        return [published_version(story) for story in stories]
+        return [work(item) for item in items]
     # forkserver, not fork: the worker runs jobs on threads, and a fork copies any lock one of them holds.
     # Each process imports the calling script's main module, as multiprocessing does: a script that
     # publishes must keep its work under `if __name__ == "__main__"` (every entry point and bench does).
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        return list(pool.map(published_version, stories, chunksize=max(1, min(500, len(stories) // (workers * 8)))))
+        return list(pool.map(work, items, chunksize=max(1, min(500, len(items) // (workers * 8)))))
 
 
 def _cores() -> int:

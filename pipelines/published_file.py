@@ -32,6 +32,7 @@ from stories.sqlite import FTS5_SECURE_DELETE
 UNVERIFIED = LEVELS[()]
 _IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 NO_INTERVENTION = "(no intervention linked)"
+FTS_HASH_BYTES = 64 << 20  # see _finish
 FAMILIES_KEY = "families"  # a row's search families, when the publisher has worked them out already
 
 COLUMNS = {
@@ -259,6 +260,11 @@ def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, A
 def _finish(db: sqlite_utils.Database, audience: str, valid_until: str | None) -> None:
     """Counts, search index and the file's own description, all derived from the rows now in it."""
     _count(db, audience)
+    # FTS5 writes out what it has indexed each time it holds 1 MB (its default 'hashsize'), then merges those
+    # segments again and again: at 100,000 stories 64 MB halves the index's build (10.7 s CPU to 6.2 s a
+    # file; 256 MB gained nothing more). Only how the index is written changes: the same words, the same
+    # searches; the setting stays in the file's stories_fts_config, used by a change's few rows too.
+    db.execute("INSERT INTO stories_fts (stories_fts, rank) VALUES ('hashsize', ?)", [FTS_HASH_BYTES])
     db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('rebuild')")  # the index, from stories_fts_search
     db["outcome_vocabulary"].create_index(["family"])
     # Search results are listed newest first: the index lets SQLite walk them in that order.

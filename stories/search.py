@@ -13,7 +13,11 @@ patterns) also finds that outcome's other words; in quotes it finds only its own
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.metadata
+import inspect
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -82,6 +86,28 @@ def family(word: str) -> str:
 def families(text: str) -> str:
     """A text as the index's family column holds it: one family per word, in the text's order."""
     return " ".join(filter(None, map(family, words(text))))
+
+
+@functools.cache
+def families_mark() -> str:
+    """A mark of the rules `families` follows: families stored with this mark may be reused, any other
+    mark means worked out again (fail closed).
+
+    Made from the rules' own source and what they read (the stemmer's version, Python's Unicode tables
+    that casefold and the word pattern follow), so an edit to them changes it with nobody to remember.
+    """
+    digest = hashlib.sha256(b"families 1\0")
+    for rule in (fold, words, family.__wrapped__, families):
+        digest.update(inspect.getsource(rule).encode() + b"\0")
+    for setting in (
+        WORD.pattern,
+        MAX_STEMMING,
+        importlib.metadata.version("snowballstemmer"),
+        unicodedata.unidata_version,
+        sys.version_info[:2],
+    ):
+        digest.update(repr(setting).encode() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def parse(typed: str) -> list[list[Term]]:

@@ -28,6 +28,7 @@ EXPECTED = {
         "app story list p95",
         "a sign-off reaches every published file",
     ],
+    "rebuild_parts": ["full rebuild, parts timed"],
     "search": ["Datasette search page with 3 facets shown p95", "Datasette question page p95"],
     "pages": [
         "app story page, one user",

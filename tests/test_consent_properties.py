@@ -74,10 +74,11 @@ likely = st.sampled_from([True, True, False])
 # Where a process is killed: (what it was doing, the publisher's step, killed before or after that step runs).
 CRASHES = {
     "withdrawal, before any file": ("withdraw", "remove_from_published", "before"),
-    "withdrawal, copies made, none swapped": ("withdraw", "_swap", "before"),
-    "withdrawal, one file swapped": ("withdraw", "_swap", "after"),
+    # Killed inside a file's transaction: the rows deleted, the old pages in the journal, nothing committed.
+    "withdrawal, a file's change not committed": ("withdraw", "remove_stories", "after"),
+    "withdrawal, one file changed": ("withdraw", "_change_in_place", "after"),
     "rebuild, its file built, not swapped": ("publish", "_swap", "before"),
-    "rebuild, the public file swapped": ("publish", "_swap", "after"),
+    "rebuild, one file swapped": ("publish", "_swap", "after"),
 }
 
 # Weighted towards terms that allow publication, so files often hold stories worth checking.
@@ -468,15 +469,22 @@ class ConsentMachine(RuleBasedStateMachine):
                 story.erased = erase
                 story.withdrawn = not erase
         else:
+            files = {audience: self.file_identity(audience) for audience in PUBLISHED}
             killed = self.killed_at(step, when, lambda: run_publish(self.instance, today=self.today, actor="test"))
-            if killed and when == "after":
-                self.rebuilt("public")  # the public file is swapped first; the other is still the old one
+            for audience in PUBLISHED:  # both files are built at once: whichever was swapped first is new, the other old
+                if self.file_identity(audience) != files[audience]:
+                    self.rebuilt(audience)
         self.note_event(f"{'killed' if killed else 'not reached'}: {crash}")
+        self.killed_at_last_crash = killed
         # Starting again: the worker (and serve, before serving) finish what the crash cut short.
         catch_up_withdrawals(self.instance)
         if doing == "withdraw":
             for audience in PUBLISHED:
                 self.expected[audience].discard(story_id)
+
+    def file_identity(self, audience: str) -> int | None:
+        path = self.instance.published_path(audience)
+        return path.stat().st_ino if path.exists() else None
 
     def withdraw_in_child(self, story_id: int, erase: bool) -> None:
         # The rebuild a withdrawal asks for waits in the queue (no worker here), as in production.
@@ -717,6 +725,18 @@ def test_erasure_leaves_the_word_in_no_file_of_the_instance(machine):
     withdraw_story(machine.instance, story_id, actor="test", reason="erase everything", erase_story=True)
     assert find_traces(machine.instance.root, [word]) == []
     assert not any(machine.instance.evidence_dir.iterdir())
+
+
+@pytest.mark.parametrize("crash", ["withdrawal, a file's change not committed", "withdrawal, one file changed"])
+def test_a_withdrawal_killed_inside_a_files_change_is_finished_and_leaves_nothing(machine, crash):
+    story_id = record_signed_off(machine)
+    other = record_signed_off(machine)
+    assert {row["id"] for row in published_rows(machine.instance.published_path("public"))} == {story_id, other}
+    machine.crash(story_id, crash, erase=False)  # kill -9 there, then the catch-up serve and the worker run
+    assert machine.killed_at_last_crash
+    machine.published_files_hold_exactly_what_consent_allows()
+    assert find_traces(machine.instance.published_dir, [machine.model[story_id].word]) == []
+    assert [row["id"] for row in published_rows(machine.instance.published_path("public"))] == [other]
 
 
 def test_a_passing_review_date_drops_the_story_at_the_next_publish(machine):

@@ -9,8 +9,8 @@ rates agree only if the conversion is right, so the bench fails if they drift ap
 
     .venv/bin/python bench/reference_whisper.py [--clips N] [--keep DIR] [--env DIR]
 
-The environment (about 1 GB, a minute or two to build from pip's cache) and the converted
-checkpoint are kept in --env, by default `reference-whisper` inside --keep, and reused.
+The environment (about 1 GB, a minute or two to build) and the converted checkpoint are kept in
+--env, by default `reference-whisper` inside --keep, else in ~/.cache/storybank, and reused.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ OPENAI_WHISPER = "openai-whisper==20250625"
 # The two engines decode differently (below), so their word error rates differ a little; a wrong
 # conversion (a transposed or misplaced weight) gives gibberish, far beyond this.
 MAX_WER_GAP = 0.05
+# Outside the repository, kept between runs when no --keep or --env is given (the test suite's case).
+DEFAULT_ENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storybank" / "reference-whisper"
 MARK = "reference-whisper "  # the reference process's result lines on stdout
 
 
@@ -52,10 +54,11 @@ def reference_env(folder: Path) -> Path:
         shutil.rmtree(folder)
     print(f"building the reference environment in {folder} (torch CPU build + {OPENAI_WHISPER})", flush=True)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, *PACKAGES], check=True)
-    subprocess.run([*pip, "--no-deps", "torch==2.13.0", OPENAI_WHISPER], check=True)
+    for command in ([sys.executable, "-m", "venv", str(folder)], [*pip, *PACKAGES], [*pip, "--no-deps", OPENAI_WHISPER]):
+        done = subprocess.run(command, capture_output=True, text=True)  # pip's output only if it fails
+        if done.returncode:
+            raise SystemExit(f"building the reference environment failed: {' '.join(command)}\n{done.stderr[-3000:]}")
     ready.write_text(wanted)
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
     return python
@@ -139,7 +142,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, help="only the first N of bench/transcribe.py's clips (the test suite runs one)")
     parser.add_argument("--keep", type=Path, help="keep the clips and the reference environment here (default: temporary)")
-    parser.add_argument("--env", type=Path, help="the reference environment's folder (default: reference-whisper in --keep)")
+    parser.add_argument(
+        "--env", type=Path, help=f"the reference environment's folder (default: reference-whisper in --keep, else {DEFAULT_ENV})"
+    )
     parser.add_argument("--convert", nargs=2, type=Path, metavar=("MODEL_BIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--transcribe", type=Path, metavar="CHECKPOINT", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
@@ -154,7 +159,8 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="storybank-reference-") as temporary:
         keep = (args.keep or Path(temporary)).resolve()
-        return compare((args.env or keep / "reference-whisper").resolve(), keep / "clips", args.clips)
+        env = args.env or (args.keep / "reference-whisper" if args.keep else DEFAULT_ENV)
+        return compare(env.resolve(), keep / "clips", args.clips)
 
 
 def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
@@ -178,7 +184,9 @@ def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
         output, wall, cpu, _ = run(clip)
         storybank.append({"text": output["text"], "wall": wall, "cpu": cpu, "duration": output["duration"]})
     model = output["model"]
-    reference_loaded, reference = run_reference(python, checkpoint, [c for _, _, c in clips], threads=config.cpu_threads, beam=config.beam_size)
+    reference_loaded, reference = run_reference(
+        python, checkpoint, [c for _, _, c in clips], threads=config.cpu_threads, beam=config.beam_size
+    )
     print(f"Machine after: {load()}", flush=True)
 
     print(f"\nmodel loaded: Storybank {storybank_loaded:.2f} s, openai-whisper {reference_loaded:.2f} s (once per worker)")
@@ -207,7 +215,7 @@ def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
         f"{ours_cpu / audio:.3f} against {their_cpu / audio:.3f} CPU seconds per second of audio ({cpu_speed:.1f}×), "
         f"WER {ours_wer:.1%} against {their_wer:.1%} ({len(clips)} clips, {audio:.0f} s of audio, {cores()} cores)"
     )
-    size = f"{len(clips)} clips, {audio:.0f} s of audio"
+    size = f"{len(clips)} clip{'' if len(clips) == 1 else 's'}, {audio:.0f} s of audio"
     report(
         f"Storybank transcribes this many times faster than openai-whisper on the same tiny.en weights, wall clock, {size}",
         f"{speed:.1f}× (RTF {ours_wall / audio:.3f} vs {their_wall / audio:.3f})",

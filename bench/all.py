@@ -58,6 +58,8 @@ BENCHES = (
         needs_instance=True,
     ),
     Bench("transcribe", (), ("--clips", "1")),
+    # Builds openai-whisper's environment (torch's CPU build) once in --data, or in ~/.cache without one.
+    Bench("reference_whisper", ("--env", "{data}/reference-whisper"), ("--clips", "1", "--threads", "1")),
     Bench("tag", (), ("--words", "2000")),
     Bench("redact", (), ("--tiny",)),
     Bench("clean_text", ("--stories", "{stories}"), ("--stories", "20")),

@@ -40,6 +40,11 @@ EXPECTED = {
     ],
     "withdrawal": ["withdrawal gone from Datasette, storybank withdraw", "withdrawal gone from Datasette, withdraw_story"],
     "transcribe": ["transcription real-time factor", "transcription word error rate", "transcription peak memory"],
+    "reference_whisper": [
+        "Storybank transcribes this many times faster than openai-whisper",
+        "Storybank's speed over openai-whisper in CPU seconds",
+        "word error rate, Storybank vs openai-whisper",
+    ],
     "tag": ["outcome tagger speed"],
     "redact": [
         "name finding recall / precision, dev",
@@ -56,7 +61,8 @@ EXPECTED = {
 def test_every_bench_file_is_run_by_make_bench() -> None:
     # bench/real_stories.py scores the tagger on third-party texts kept outside the repository (none on a new
     # machine): tests/test_real_stories.py runs it on texts of its own instead.
-    files = {path.stem for path in (ROOT / "bench").glob("*.py")} - {"all", "figures", "real_stories"}
+    # bench/ctranslate2_weights.py is bench/reference_whisper.py's reader (tests/test_ctranslate2_weights.py).
+    files = {path.stem for path in (ROOT / "bench").glob("*.py")} - {"all", "figures", "real_stories", "ctranslate2_weights"}
     assert files == {bench.name for bench in BENCHES}
     assert set(EXPECTED) == files
 
@@ -86,7 +92,7 @@ def run(bench: Bench, data: Path, scratch: Path) -> str:
 
 # Each starts processes (the store's CLI, Datasette, the app); two make speech and transcribe it.
 pytestmark = [pytest.mark.slow, pytest.mark.server]
-WHISPER = {"transcribe", "spoken_names"}
+WHISPER = {"transcribe", "spoken_names", "reference_whisper"}
 
 
 @pytest.mark.parametrize(
@@ -98,6 +104,9 @@ def test_bench_runs_at_a_tiny_size_and_prints_its_figures(bench: Bench, scale_ru
     names = [figure.figure for figure in read(output)]
     for expected in EXPECTED[bench.name]:
         assert any(name.startswith(expected) for name in names), f"bench/{bench.name}.py did not report {expected!r}: {names}"
+    if bench.name == "reference_whisper":
+        # openai-whisper hears the same words on the converted weights: the conversion is right.
+        assert all(f.met for f in read(output) if f.figure.startswith("word error rate")), output[-3000:]
     if bench.name == "spoken_names":
         assert (tmp_path / "spoken_names.jsonl").exists()  # and not bench/data's, which only a person replaces
 

@@ -39,7 +39,14 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.published_file import FAMILIES_KEY, remove_stories, replace_stories, write_tables
+from pipelines.published_file import (
+    FAMILIES_KEY,
+    indexed_texts,
+    remove_stories,
+    replace_stories,
+    rewrite_search_index,
+    write_tables,
+)
 from stories import audit
 from stories import published_versions as published_version_store
 from stories.assurance import verification_level
@@ -143,6 +150,7 @@ def publish_changes(
                     instance,
                     audience,
                     fill,
+                    ids,
                     needed=lambda db: bool(rows[audience]) or bool(_held_in(db, ids)),  # nothing to add and nothing held
                     withdrawn_since=lambda: _removed_since(instance, mark),
                 )
@@ -423,6 +431,7 @@ def _remove_in_place(instance: Instance, audience: str, story_ids: list[int]) ->
         instance,
         audience,
         lambda db: remove_stories(db, audience, story_ids),
+        story_ids,
         needed=lambda db: bool(_held_in(db, story_ids)),
     )
 
@@ -431,16 +440,19 @@ def _change_in_place(
     instance: Instance,
     audience: str,
     change: Callable[[sqlite_utils.Database], object],
+    story_ids: Iterable[int],
     *,
     needed: Callable[[sqlite_utils.Database], bool] = lambda db: True,
     withdrawn_since: Callable[[], set[int]] = set,
 ) -> int | None:
-    """Change a published file where it lies, in one transaction under the swap lock; returns the
-    stories in it (None if there is no such file).
+    """Change these stories in a published file where it lies, in one transaction under the swap lock;
+    returns the stories in it (None if there is no such file).
 
     `withdrawn_since` names stories withdrawn after the change's rows were read: taken out in the
-    same transaction, so the change never puts a withdrawn story back. The swap lock keeps a
-    rebuild from renaming a new file over this one mid-change.
+    same transaction, so the change never puts a withdrawn story back. Once it is committed (no
+    reader sees the old words from then on), if any words left the search index, the index is
+    written out afresh in a second transaction, so not even the keys it finds its blocks by keep
+    them. The swap lock keeps a rebuild from renaming a new file over this one meanwhile.
     """
     path = instance.published_path(audience)
     with _lock(instance, SWAP_LOCK):
@@ -451,11 +463,18 @@ def _change_in_place(
         try:
             db = sqlite_utils.Database(conn)
             if needed(db):
+                ids = set(story_ids)
+                indexed = indexed_texts(db, ids)
                 with db.atomic():
                     change(db)
                     late = _held_in(db, withdrawn_since())
                     if late:
+                        indexed |= indexed_texts(db, late)
                         remove_stories(db, audience, sorted(late))
+                now = indexed_texts(db, ids | late)
+                if any(now.get(story_id) != words for story_id, words in indexed.items()):
+                    with db.atomic():
+                        rewrite_search_index(db)
                 if conn.execute("PRAGMA user_version").fetchone()[0] != ZEROED_FORMAT:
                     # Built before files were zeroed: rewrite every page, so nothing but rows is left in it.
                     conn.execute("VACUUM")

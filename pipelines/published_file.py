@@ -33,6 +33,8 @@ UNVERIFIED = LEVELS[()]
 _IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 NO_INTERVENTION = "(no intervention linked)"
 FTS_HASH_BYTES = 64 << 20  # see _finish
+# rewrite_search_index's placeholder: a row id no story has, and a word no story needs to keep.
+PLACEHOLDER_ROWID, INDEX_PLACEHOLDER = -1, "storybankplaceholder"
 FAMILIES_KEY = "families"  # a row's search families, when the publisher has worked them out already
 
 COLUMNS = {
@@ -151,9 +153,10 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
     opened with `secure_delete` on so every freed byte is zeroed. A plain delete from the search index only
     adds a "deleted" marker and leaves the words in the index's blocks. With SQLite 3.42 or later,
     FTS5's 'secure-delete' option rewrites just the blocks that hold the story's words (about
-    0.03 s); with an older SQLite the whole index is merged into one new segment instead
-    ('optimize', about 1 s at 100,000 stories), freeing, and so zeroing, the old blocks. Either way
-    nothing is tokenised again. Counts are then recomputed from the rows left, as a full build would.
+    0.03 s): no search finds the story from then on. The keys the index finds its blocks by can still
+    hold its words, so the caller then writes the index out afresh (`rewrite_search_index`, which
+    with an older SQLite also applies the "deleted" markers). Counts are recomputed from the rows
+    left, as a full build would.
     """
     with db.atomic():
         groups = _take_out(db, story_ids)
@@ -161,6 +164,34 @@ def remove_stories(db: sqlite_utils.Database, audience: str, story_ids: Iterable
         stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
         db.execute("UPDATE publication SET stories = ?, built_at = ?", [stories, now_iso()])
     return stories
+
+
+def indexed_texts(db: sqlite_utils.Database, story_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """The words the search index holds for each of these stories (as it was told them)."""
+    rows = db.execute(
+        f"SELECT id, {WORDS_COLUMN}, {FAMILIES_COLUMN} FROM stories_fts_search WHERE id IN {_IDS}",
+        [json.dumps(sorted(set(story_ids)))],
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def rewrite_search_index(db: sqlite_utils.Database) -> None:
+    """Write the search index out afresh from its own entries, after words have left it.
+
+    FTS5's 'secure-delete' takes a story's words out of the index's blocks, but the key each block is
+    found by (the first word on it, or enough of it) stays in the index's `stories_fts_idx` table
+    until the index is written again: an outside attack read whole withdrawn words there. 'optimize'
+    merges the index into one new segment, keyed by the words left, nothing tokenised again (about
+    2.5 s at 100,000 stories); the old blocks are freed, and so zeroed. It does nothing to an index
+    already in one segment with nothing to merge, so a placeholder entry (no story's words), added
+    first and taken out after, gives it a second segment to merge.
+    """
+    placeholder = [PLACEHOLDER_ROWID, INDEX_PLACEHOLDER, INDEX_PLACEHOLDER]
+    db.execute(f"INSERT INTO stories_fts (rowid, {WORDS_COLUMN}, {FAMILIES_COLUMN}) VALUES (?, ?, ?)", placeholder)
+    db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('optimize')")
+    db.execute(
+        f"INSERT INTO stories_fts (stories_fts, rowid, {WORDS_COLUMN}, {FAMILIES_COLUMN}) VALUES ('delete', ?, ?, ?)", placeholder
+    )
 
 
 def _take_out(db: sqlite_utils.Database, story_ids: Iterable[int]) -> list[tuple[str, str]]:
@@ -184,8 +215,6 @@ def _take_out(db: sqlite_utils.Database, story_ids: Iterable[int]) -> list[tuple
         db.execute(f"DELETE FROM story_outcomes WHERE story_id IN {_IDS}", [ids])
         db.execute(f"DELETE FROM story_interventions WHERE story_id IN {_IDS}", [ids])
         db.execute(f"DELETE FROM stories WHERE id IN {_IDS}", [ids])
-        if not FTS5_SECURE_DELETE:
-            db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('optimize')")
     return [tuple(group) for group in groups]
 
 

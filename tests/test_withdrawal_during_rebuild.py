@@ -6,8 +6,13 @@ the exact point that matters, on a thread, while the other side runs to the end.
 
 from __future__ import annotations
 
+import bisect
+import random
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +28,7 @@ from stories.services.consent import withdraw_story
 from stories.sqlite import sqlite3
 from stories.withdrawal import withdraw
 
+ROOT = Path(__file__).resolve().parent.parent
 PAUSE = 20.0  # seconds a paused rebuild waits at most: a withdrawal that waited for it would take this long
 QUICK = 5.0  # a withdrawal on a handful of stories takes well under a second; this leaves room on a busy machine
 # Words found in no other story, with first letters no other word in these stories starts with: the
@@ -213,6 +219,53 @@ def test_a_file_a_withdrawal_changes_holds_no_trace_of_it_in_rows_search_index_o
     with sqlite3.connect(f"file:{instance.published_path('public')}?immutable=1", uri=True) as conn:
         assert conn.execute("SELECT count(*), stories FROM stories, publication").fetchone() == (3, 3)
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def plain_words(count: int, seed: int) -> list[str]:
+    """Everyday words (no name check stops a story of them), a different `count` for each seed."""
+    words = sorted(w for w in (ROOT / "stories/data/common_words.txt").read_text().split() if w.isalpha() and len(w) >= 6)
+    random.Random(0).shuffle(words)
+    return words[seed * count : (seed + 1) * count]
+
+
+def index_keys_telling(path, words: list[str]) -> list[str]:
+    """Keys of the search index's block table (`stories_fts_idx`: the first word on each block, or enough
+    of it) that begin one of these words and no other word the index holds: what a block key gives away."""
+    with tempfile.TemporaryDirectory() as folder:  # fts5vocab is a virtual table: made on a copy, never the file
+        copy = shutil.copy(path, folder)
+        with sqlite3.connect(copy) as conn:
+            conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, stories_fts, 'row')")
+            held = sorted(set(row[0] for row in conn.execute("SELECT term FROM temp.terms")) - set(words))
+            keys = [bytes(row[0])[1:].decode() for row in conn.execute("SELECT term FROM stories_fts_idx")]
+    telling = []
+    for key in keys:
+        at = bisect.bisect_left(held, key)
+        still_held = at < len(held) and held[at].startswith(key)
+        if len(key) >= 3 and not still_held and any(word.startswith(key) for word in words):
+            telling.append(key)
+    return telling
+
+
+def test_a_withdrawn_storys_words_leave_even_the_keys_of_the_search_index(instance, db, orgs, users, signed_form, queued_jobs):
+    # Found by an outside attack: FTS5's secure-delete takes a story's words out of the index's blocks,
+    # but not out of the keys its blocks are found by; whole withdrawn words were read there.
+    others = plain_words(3000, seed=0) + plain_words(3000, seed=1)
+    secret = plain_words(3000, seed=2)
+    ids = []
+    for n, words in enumerate((others[:3000], secret, others[3000:])):
+        body = "My name is Margaret Holt. " + " ".join(words) + "."
+        form = story_form(title=f"Story {n}", body=body, evidence_file=signed_form())
+        ids.append(record_story(db, form, organisation_id=orgs["a"], actor="t"))
+        approve_story(db, ids[-1], actor="t", user_id=users["reviewer"])
+    run_publish(instance)  # the three stories' words merged into one segment: the secret ones start blocks
+    path = instance.published_path("public")
+    assert index_keys_telling(path, secret)  # words of the story do key blocks
+
+    withdraw_story(instance, ids[1], actor="t", reason="Asked by phone")
+
+    for audience in PUBLISHED_AUDIENCES:
+        assert index_keys_telling(instance.published_path(audience), secret) == []
+    assert searchable(instance, "public", others[0]) and not searchable(instance, "public", secret[0])
 
 
 def test_a_withdrawal_whose_process_died_before_the_files_is_finished_by_the_catch_up(instance, db, stories, queued_jobs):

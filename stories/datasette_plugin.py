@@ -68,6 +68,8 @@ APP_URL_ENV = "STORYBANK_APP_URL"
 DEFAULT_APP_URL = "http://127.0.0.1:5000"
 FTS_PREFIX = "stories_fts"
 CACHE_KIB = 64 * 1024
+# How long a page waits for a change cut short by a crash to be rolled back, looking every tenth of a second.
+CUT_SHORT_WAIT_SECONDS, CUT_SHORT_POLL_SECONDS = 5.0, 0.1
 
 _local = threading.local()
 
@@ -110,10 +112,29 @@ class PublishedDatabase(Database):
         return held[1]
 
     async def execute_fn(self, fn):  # noqa: ANN001, ANN201
+        from stories.sqlite import sqlite3
+
+        waited = 0.0
+        while True:
+            try:
+                return await self._run(fn)
+            except sqlite3.OperationalError as error:
+                # A change its process died in leaves its journal: SQLite refuses a read-only reader
+                # until a writer rolls it back (`storybank serve` looks twice a second). Wait, not 500.
+                if not self._change_cut_short(error) or waited >= CUT_SHORT_WAIT_SECONDS:
+                    raise
+            await asyncio.sleep(CUT_SHORT_POLL_SECONDS)
+            waited += CUT_SHORT_POLL_SECONDS
+
+    async def _run(self, fn):  # noqa: ANN001, ANN202
         generation = self._generation()
         if self.ds.executor is None:
             return fn(self._connection(generation))
         return await asyncio.get_event_loop().run_in_executor(self.ds.executor, lambda: fn(self._connection(generation)))
+
+    def _change_cut_short(self, error: Exception) -> bool:
+        journal = Path(f"{self.path}-journal")
+        return getattr(error, "sqlite_errorname", "") == "SQLITE_READONLY" and journal.exists()
 
 
 def make_datasette(instance: Instance) -> Any:

@@ -342,6 +342,24 @@ def test_serve_rolls_back_a_change_a_crash_cut_short_within_its_half_second_look
         assert conn.execute("SELECT count(*) FROM stories").fetchone()[0] == len(stories)
 
 
+def test_datasette_waits_out_a_change_a_crash_cut_short_instead_of_failing(instance, db, stories, queued_jobs):
+    from conftest import datasette_get
+    from stories.datasette_plugin import make_datasette
+
+    path = instance.published_path("public")
+    ds = make_datasette(instance)
+    assert datasette_get(ds, "/public/stories.json").status_code == 200  # connections made before the crash
+    assert die_mid_change(path, list(stories)[1], spill=True) == HOT_JOURNAL
+    rolled_back = threading.Timer(0.5, publish.roll_back_cut_short_changes, [instance])  # serve's half-second look
+    rolled_back.start()
+    try:
+        page = datasette_get(ds, "/public/stories.json?_shape=array")
+    finally:
+        rolled_back.join()
+    assert page.status_code == 200, page.text  # an anonymous visitor got a 500 "Something went wrong" here
+    assert len(page.json()) == len(stories)
+
+
 def test_a_rebuild_never_renames_its_file_in_beside_a_dead_changes_journal(instance, db, stories, queued_jobs):
     path = instance.published_path("public")
     assert die_mid_change(path, list(stories)[1], spill=True) == HOT_JOURNAL

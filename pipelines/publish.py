@@ -398,15 +398,17 @@ def build_file(
         return _swap_in(instance, audience, temp, stories, withdrawn_since)
 
 
-def remove_from_published(instance: Instance, story_ids: list[int], *, actor: str) -> dict[str, int]:
+def remove_from_published(
+    instance: Instance, story_ids: list[int], *, actor: str, audiences: Iterable[str] | None = None
+) -> dict[str, int]:
     """Take these stories out of every published file where it lies, leaving no trace: tens of milliseconds.
 
     Used the moment consent is withdrawn (after the store says so), and never waits for a
     rebuild; a full rebuild follows in the background to catch up with anything else that changed.
-    Both files at once, one thread each (SQLite works outside the GIL).
+    Both files at once, one thread each (SQLite works outside the GIL); only `audiences`' files, if named.
     """
     remove_stale_builds(instance)
-    audiences = _audiences()
+    audiences = [audience for audience in _audiences() if audiences is None or audience in set(audiences)]
     with ThreadPoolExecutor(len(audiences), thread_name_prefix="withdraw") as pool:
         left = dict(zip(audiences, pool.map(lambda a: _remove_in_place(instance, a, story_ids), audiences), strict=True))
     counts = {audience: n for audience, n in left.items() if n is not None}

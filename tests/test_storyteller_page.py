@@ -83,6 +83,23 @@ def test_narrowing_takes_effect_in_the_published_files_at_once(client, auth, ins
     assert after and set(after) == {"publish.change"}, actions
 
 
+def test_narrowing_away_the_public_leaves_the_commissioners_copy_where_it_was(client, auth, instance, db, story_id, monkeypatch):
+    from pipelines.jobs import queue_for
+
+    path, _ = receipt(client, auth, story_id)
+    client.get(path)
+    kept = published(instance, "commissioners")[story_id]
+    monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "0")  # no worker: what is queued waits, as under a busy one
+    queue_for.cache_clear()
+    try:
+        done = client.post("/mine/story/narrow", data={"audiences": ["commissioners", "board"], "identity_level": "first_name"})
+        assert done.status_code == 200
+        assert story_id not in published(instance, "public")
+        assert published(instance, "commissioners")[story_id] == kept  # never taken out (an attack saw 22 s without it)
+    finally:
+        queue_for.cache_clear()
+
+
 def test_widening_is_refused_and_changes_nothing(client, auth, db, story_id):
     path, _ = receipt(client, auth, story_id)
     client.get(path)

@@ -103,18 +103,21 @@ def retract_stale(instance: Instance, db: sqlite_utils.Database, story_ids: set[
     running takes it out too, and a change queued behind (the stories' copies only, not a rebuild)
     puts back whatever is still allowed.
     """
-    stale = {story_id for story_id in story_ids if stale_audiences(instance, db, story_id)}
+    stale = {story_id: tuple(audiences) for story_id in story_ids if (audiences := stale_audiences(instance, db, story_id))}
     if not stale:
-        return stale
+        return set()
     with removal_underway(instance):  # a process killed before the end leaves it to `serve` (CutShortRemovals)
         with write_transaction(db):
             for story_id in sorted(stale):
                 record_removal(db, story_id)
         try:
-            remove_from_published(instance, sorted(stale), actor=actor)
+            # Only from the files whose copy is stale: narrowing away the public leaves the commissioners' copy be.
+            for audiences in sorted(set(stale.values())):
+                ids = sorted(story_id for story_id, stale_in in stale.items() if stale_in == audiences)
+                remove_from_published(instance, ids, actor=actor, audiences=audiences)
         finally:
             request_publish(instance, sorted(stale))  # if the fast path failed, the change still takes the old words out
-    return stale
+    return set(stale)
 
 
 @dataclasses.dataclass(frozen=True)

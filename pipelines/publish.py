@@ -81,6 +81,10 @@ class PublishError(Exception):
     """A published file failed its checks; the previous file was left in place."""
 
 
+class BuildAbandoned(Exception):
+    """A withdrawal took away the file a rebuild was writing (it may hold the story): start again."""
+
+
 def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str = "system") -> dict[str, int]:
     """Rebuild every published file from the working store; returns stories per audience."""
     with _lock(instance, REBUILD_LOCK):  # one rebuild at a time; a withdrawal never takes this lock
@@ -88,6 +92,14 @@ def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str 
 
 
 def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
+    while True:
+        try:
+            return _rebuild_once(instance, today, actor)
+        except BuildAbandoned:
+            continue  # a story was withdrawn while its files were written: read the store again
+
+
+def _rebuild_once(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
     remove_stale_builds(instance)
     with instance.connection() as db:
         with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
@@ -102,14 +114,15 @@ def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
             row[FAMILIES_KEY] = found[row["id"]]  # a row shared by both files: set twice, to the same
 
         def build(audience: str) -> int:
-            fill = functools.partial(
-                write_tables,
-                audience=audience,
-                rows=rows[audience],
-                interventions=interventions,
-                vocabulary=words,
-                commitments=commitments,
-            )
+            def fill(db: sqlite_utils.Database) -> None:
+                # Withdrawn since the rows were read, before this file was begun: never written into it.
+                # (One withdrawn from here on takes the file away: `_abandon_builds`.)
+                late = _removed_since(instance, mark)
+                kept = [row for row in rows[audience] if row["id"] not in late]
+                write_tables(
+                    db, audience=audience, rows=kept, interventions=interventions, vocabulary=words, commitments=commitments
+                )
+
             return build_file(instance, audience, fill, withdrawn_since=lambda: _removed_since(instance, mark))
 
         # Both files at once, one thread each: inserting, indexing, checking and fsyncing run in SQLite, outside the GIL.
@@ -412,9 +425,19 @@ def remove_from_published(
     with ThreadPoolExecutor(len(audiences), thread_name_prefix="withdraw") as pool:
         left = dict(zip(audiences, pool.map(lambda a: _remove_in_place(instance, a, story_ids), audiences), strict=True))
     counts = {audience: n for audience, n in left.items() if n is not None}
+    _abandon_builds(instance)
     with instance.connection() as db:
         audit.record(db, actor, "publish.remove", None, stories=story_ids, counts=counts)
     return counts
+
+
+def _abandon_builds(instance: Instance) -> None:
+    """Take away the files rebuilds are writing now: one that read the store before this removal may be
+    writing the story into its file, beside the served ones, for as long as it takes (a minute at
+    100,000 stories). Each such rebuild notices and starts again from the store (`BuildAbandoned`)."""
+    with _lock(instance, SWAP_LOCK):  # never between a rebuild's last look and its rename
+        for temp in instance.published_dir.glob(f".*{TEMP_SUFFIX}"):
+            temp.unlink(missing_ok=True)
 
 
 def stories_held(instance: Instance, story_ids: Iterable[int]) -> set[int]:
@@ -524,23 +547,53 @@ def _swap_in(
     under the swap lock, swap it in if no other story was withdrawn meanwhile. Returns the stories in it."""
     taken_out: set[int] = set()
     while True:
+        if not temp.exists():  # a withdrawal took it away (`_abandon_builds`)
+            raise BuildAbandoned(temp.name)
         late = withdrawn_since() - taken_out
         if late:
-            if _held(temp, late):
-                take_out = functools.partial(remove_stories, audience=audience, story_ids=late)
-                stories = _write(temp, take_out, check=TABLE_CHECK)
+            if _held_in_build(temp, late):
+                stories = _write(
+                    temp, functools.partial(_take_out_for_good, audience=audience, story_ids=late), check=TABLE_CHECK
+                )
             taken_out |= late
             continue
         with _lock(instance, SWAP_LOCK):
-            if withdrawn_since() - taken_out:
+            if withdrawn_since() - taken_out or not temp.exists():
                 continue
             _swap(temp, instance.published_path(audience))
             return stories
 
 
+def _held_in_build(temp: Path, story_ids: Iterable[int]) -> set[int]:
+    try:
+        return _held(temp, story_ids)
+    except sqlite3.OperationalError:
+        if temp.exists():
+            raise
+        raise BuildAbandoned(temp.name) from None
+
+
+def _take_out_for_good(db: sqlite_utils.Database, audience: str, story_ids: Iterable[int]) -> None:
+    """A late withdrawal out of a rebuild's new file: its rows, then its words from the search index's keys too."""
+    remove_stories(db, audience, story_ids)
+    rewrite_search_index(db)
+
+
 def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: str, fresh: bool = False) -> int:
-    """Fill or change a temp file, check it and fsync it; returns the stories in it."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    """Fill or change a temp file, check it and fsync it; returns the stories in it.
+
+    Raises BuildAbandoned if a withdrawal took the file away meanwhile (`_abandon_builds`).
+    """
+    try:
+        return _fill_and_check(path, fill, check=check, fresh=fresh)
+    except (FileNotFoundError, sqlite3.OperationalError):
+        if path.exists():
+            raise
+        raise BuildAbandoned(path.name) from None
+
+
+def _fill_and_check(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: str, fresh: bool) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)  # never makes a file taken away
     try:
         # A crash mid-build leaves only the temp file, removed by the next run: no journal needed.
         conn.execute("PRAGMA journal_mode = OFF")

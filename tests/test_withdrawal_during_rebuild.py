@@ -143,9 +143,12 @@ def test_a_withdrawal_does_not_wait_for_a_rebuild_and_the_rebuild_does_not_bring
     took = time.perf_counter() - started
     assert took < QUICK, f"the withdrawal took {took:.1f} s: it waited for the rebuild"
     assert held(instance, first) == set()
+    # Nor does the file the rebuild was writing, beside them, hold it (an attack read it there for the rebuild's length).
+    assert find_traces(instance.published_dir, [stories[first]]) == []
 
     paused.release.set()
-    finished(*rebuild)
+    counts = finished(*rebuild)  # it started again from the store, and finished
+    assert counts == {audience: len(stories) - 1 for audience in PUBLISHED_AUDIENCES}
     assert held(instance, first) == set(), "the rebuild brought the withdrawn story back"
     assert traces(instance, stories[first]) == []
     assert held(instance, second) == set(PUBLISHED_AUDIENCES)

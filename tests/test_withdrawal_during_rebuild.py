@@ -155,6 +155,29 @@ def test_a_withdrawal_does_not_wait_for_a_rebuild_and_the_rebuild_does_not_bring
     assert queued_jobs.huey.pending_count() >= 1  # the withdrawal asked for a full rebuild after it
 
 
+@pytest.mark.parametrize("paused_at", ["published_versions", "_change_in_place"])
+def test_a_story_withdrawn_while_its_sign_off_is_being_published_is_never_published(
+    instance, db, orgs, users, signed_form, stories, queued_jobs, monkeypatch, paused_at
+):
+    # An attack saw a story signed off and withdrawn 0.6 s apart appear in both files after its withdrawal.
+    form = story_form(title="Signed off, then withdrawn", body="My name is Margaret Holt. I grow qwindle beans.")
+    form["evidence_file"] = signed_form()
+    story_id = record_story(db, form, organisation_id=orgs["a"], actor="t")
+    approve_story(db, story_id, actor="t", user_id=users["reviewer"])
+    # The sign-off's change has read the store (the story allowed) and stops: before its identity step,
+    # or before it takes the first file's lock.
+    paused = Paused(monkeypatch, publish, paused_at, lambda *args, **kwargs: True)
+    change = in_thread(publish.publish_changes, instance, [story_id])
+    assert paused.reached.wait(PAUSE)
+
+    withdraw_story(instance, story_id, actor="t", reason="Asked by phone")
+    paused.release.set()
+    finished(*change)
+
+    assert held(instance, story_id) == set()
+    assert find_traces(instance.published_dir, ["qwindle"]) == []
+
+
 def test_a_withdrawal_committed_while_a_rebuild_swaps_its_files_in_is_still_taken_out(
     instance, db, stories, queued_jobs, monkeypatch
 ):

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import logging
 import os
+import time
 from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -46,11 +47,11 @@ def queue_for(root: Path) -> Queue:
     huey = _make_huey(instance)
 
     @huey.task(retries=3, retry_delay=5)
-    def publish() -> dict[str, int]:
+    def publish(asked_at: float | None = None) -> dict[str, int]:
         from pipelines.publish import run_publish
 
-        counts = run_publish(instance)
-        log.info("published %s", counts)
+        counts = run_publish(instance, asked_at=asked_at)
+        log.info("published %s", counts or "nothing: a rebuild since it was asked for has done it")
         return counts
 
     @huey.task(retries=3, retry_delay=5)
@@ -137,7 +138,7 @@ def request_publish(instance: Instance, story_ids: list[int] | None = None) -> N
     if story_ids:
         queue.publish_changes(sorted(set(story_ids)))
     else:
-        queue.publish()
+        queue.publish(time.time())  # a rebuild that reads the store after this moment will do
 
 
 def request_transcription(instance: Instance, story_id: int) -> int:

@@ -31,6 +31,7 @@ import json
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -67,6 +68,7 @@ from stories.story import Story
 
 TEMP_SUFFIX = ".building"
 REBUILD_LOCK, SWAP_LOCK = ".rebuild.lock", ".swap.lock"
+REBUILT_MARK = ".rebuilt"  # when the last full rebuild to finish read the store (time.time())
 # PRAGMA user_version of a file built with secure_delete on: its free pages and unused bytes are
 # zeroes, so a copy of it carries nothing but its rows. Older files are vacuumed when copied.
 ZEROED_FORMAT = 2
@@ -85,10 +87,34 @@ class BuildAbandoned(Exception):
     """A withdrawal took away the file a rebuild was writing (it may hold the story): start again."""
 
 
-def run_publish(instance: Instance, *, today: dt.date | None = None, actor: str = "system") -> dict[str, int]:
-    """Rebuild every published file from the working store; returns stories per audience."""
+def run_publish(
+    instance: Instance, *, today: dt.date | None = None, actor: str = "system", asked_at: float | None = None
+) -> dict[str, int]:
+    """Rebuild every published file from the working store; returns stories per audience.
+
+    `asked_at` (a queued job's): when a rebuild that read the store after that moment has finished
+    since, this one would build the same files: nothing is done, and {} returned. Each withdrawal
+    asks for a rebuild; ten of them queued behind one another at 100,000 stories kept the worker
+    (and every sign-off queued behind) busy for ten minutes.
+    """
     with _lock(instance, REBUILD_LOCK):  # one rebuild at a time; a withdrawal never takes this lock
+        if asked_at is not None and _last_rebuild_read_at(instance) >= asked_at:
+            return {}
         return _rebuild(instance, today or utc_today(), actor)
+
+
+def _last_rebuild_read_at(instance: Instance) -> float:
+    try:
+        return float((instance.published_dir / REBUILT_MARK).read_text())
+    except (FileNotFoundError, ValueError):
+        return 0.0
+
+
+def _note_rebuilt(instance: Instance, read_at: float) -> None:
+    mark = instance.published_dir / REBUILT_MARK
+    temp = mark.with_name(f"{mark.name}.{os.getpid()}.{threading.get_native_id()}")
+    temp.write_text(repr(read_at))
+    os.replace(temp, mark)
 
 
 def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
@@ -101,6 +127,7 @@ def _rebuild(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
 
 def _rebuild_once(instance: Instance, today: dt.date, actor: str) -> dict[str, int]:
     remove_stale_builds(instance)
+    read_at = time.time()  # before the store is read: every change committed by then is in these files
     with instance.connection() as db:
         with read_snapshot(db):  # the stories, and the last withdrawal they reflect, as of one moment
             stories = stories_for_publication(db)
@@ -129,6 +156,7 @@ def _rebuild_once(instance: Instance, today: dt.date, actor: str) -> dict[str, i
         with ThreadPoolExecutor(len(rows), thread_name_prefix="rebuild") as pool:
             counts = dict(zip(rows, pool.map(build, rows), strict=True))
         audit.record(db, actor, "publish", counts=counts)
+    _note_rebuilt(instance, read_at)
     return counts
 
 

@@ -231,3 +231,25 @@ def test_an_outcome_is_published_only_with_the_words_that_show_it(instance, db, 
         assert counted == [{"domain_label": "Our relationships"}], audience
         listed = published(instance, audience, "SELECT outcomes FROM stories")
         assert listed == [{"outcomes": '["Our relationships: improved"]'}], audience
+
+
+def test_a_rebuild_asked_for_before_the_last_one_read_the_store_is_not_run_again(instance, monkeypatch):
+    import time
+
+    from pipelines.jobs import queue_for, request_publish
+
+    monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "0")  # queued, as the worker finds them
+    queue_for.cache_clear()
+    queue = queue_for(instance.root)
+    request_publish(instance)  # say, after each of three withdrawals
+    request_publish(instance)
+    request_publish(instance)
+    asked = [queue.huey.dequeue().args[0] for _ in range(3)]
+    queue_for.cache_clear()
+    assert all(isinstance(at, float) and at <= time.time() for at in asked)
+
+    first = run_publish(instance, asked_at=asked[0])  # the first one the worker takes: reads the store after all three
+    assert set(first) == set(PUBLISHED_AUDIENCES)  # built
+    assert run_publish(instance, asked_at=asked[1]) == {}  # the files are already what it would build
+    assert run_publish(instance, asked_at=asked[2]) == {}
+    assert run_publish(instance, asked_at=time.time()) != {}  # asked for after that rebuild read the store: it runs

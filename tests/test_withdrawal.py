@@ -233,3 +233,19 @@ def test_serve_finishes_a_removal_only_once_no_live_process_is_at_work_on_one(in
     assert watch.finish() == {story_id}
     assert story_id not in published_ids(instance) and story_id not in published_ids(instance, "commissioners")
     assert watch.finish() == set()
+
+
+def test_after_a_child_of_serve_dies_a_rebuild_is_asked_for(instance, monkeypatch):
+    # A worker killed mid-job takes a sign-off's change with it: an attack saw the signed-off story stay
+    # unpublished until the next rebuild, 78 s and more. What serve runs after a death asks for one now.
+    from pipelines.jobs import queue_for
+    from stories.services.publishing import finish_withdrawals_cut_short
+
+    monkeypatch.setenv("STORYBANK_JOBS_IMMEDIATE", "0")
+    queue_for.cache_clear()
+    try:
+        queue = queue_for(instance.root)
+        finish_withdrawals_cut_short(instance, actor="system:serve")
+        assert [task.name for task in queue.huey.pending()] == ["publish"]
+    finally:
+        queue_for.cache_clear()

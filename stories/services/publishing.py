@@ -152,8 +152,12 @@ def prepare_to_serve(instance: Instance, *, today: dt.date | None = None) -> Pre
 
 
 def finish_withdrawals_cut_short(instance: Instance, *, actor: str) -> set[int]:
-    """Take out of the published files any story a killed process left in them after its withdrawal."""
-    return catch_up_withdrawals(instance, actor=actor)
+    """Take out of the published files any story a killed process left in them after its withdrawal,
+    and ask for a rebuild: a worker killed mid-job takes a sign-off's change with it (publishing jobs
+    are not tracked as transcriptions are), and an attack saw the story wait for the next rebuild."""
+    finished = catch_up_withdrawals(instance, actor=actor)
+    request_publish(instance)
+    return finished
 
 
 def watch_for_removals_cut_short(instance: Instance) -> CutShortRemovals:

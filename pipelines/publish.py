@@ -46,6 +46,7 @@ from pipelines.published_file import (
     remove_stories,
     replace_stories,
     rewrite_search_index,
+    words_may_linger,
     write_tables,
 )
 from stories import audit
@@ -525,7 +526,8 @@ def _change_in_place(
                         indexed |= indexed_texts(db, late)
                         remove_stories(db, audience, sorted(late))
                 now = indexed_texts(db, ids | late)
-                if any(now.get(story_id) != words for story_id, words in indexed.items()):
+                gone = [words for story_id, words in indexed.items() if now.get(story_id) != words]
+                if words_may_linger(db, gone):
                     with db.atomic():
                         rewrite_search_index(db)
                 if conn.execute("PRAGMA user_version").fetchone()[0] != ZEROED_FORMAT:
@@ -602,9 +604,11 @@ def _held_in_build(temp: Path, story_ids: Iterable[int]) -> set[int]:
 
 
 def _take_out_for_good(db: sqlite_utils.Database, audience: str, story_ids: Iterable[int]) -> None:
-    """A late withdrawal out of a rebuild's new file: its rows, then its words from the search index's keys too."""
+    """A late withdrawal out of a rebuild's new file: its rows, then, if need be, its words from the search index's keys."""
+    texts = list(indexed_texts(db, story_ids).values())
     remove_stories(db, audience, story_ids)
-    rewrite_search_index(db)
+    if words_may_linger(db, texts):
+        rewrite_search_index(db)
 
 
 def _write(path: Path, fill: Callable[[sqlite_utils.Database], None], *, check: str, fresh: bool = False) -> int:

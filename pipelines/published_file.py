@@ -33,6 +33,7 @@ UNVERIFIED = LEVELS[()]
 _IDS = "(SELECT value FROM json_each(?))"  # a JSON list of ids (or names) passed as one parameter
 NO_INTERVENTION = "(no intervention linked)"
 FTS_HASH_BYTES = 64 << 20  # see _finish
+TOKENIZER = "unicode61 remove_diacritics 2"  # how the search index cuts text into words
 # rewrite_search_index's placeholder: a row id no story has, and a word no story needs to keep.
 PLACEHOLDER_ROWID, INDEX_PLACEHOLDER = -1, "storybankplaceholder"
 FAMILIES_KEY = "families"  # a row's search families, when the publisher has worked them out already
@@ -111,7 +112,7 @@ SCHEMA = [
             stories_fts_stems.stems AS {FAMILIES_COLUMN}
         FROM stories JOIN stories_fts_stems ON stories_fts_stems.id = stories.id""",
     f"""CREATE VIRTUAL TABLE stories_fts USING fts5({WORDS_COLUMN}, {FAMILIES_COLUMN}, content='stories_fts_search',
-        content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
+        content_rowid='id', tokenize='{TOKENIZER}')""",
     # The words each outcome is named by in the frameworks in use: a query word found here names an outcome.
     """CREATE TABLE outcome_vocabulary (word TEXT, family TEXT, framework TEXT, framework_name TEXT, domain TEXT,
         domain_label TEXT, rule TEXT)""",
@@ -173,6 +174,50 @@ def indexed_texts(db: sqlite_utils.Database, story_ids: Iterable[int]) -> dict[i
         [json.dumps(sorted(set(story_ids)))],
     )
     return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def words_may_linger(db: sqlite_utils.Database, texts: list[tuple[str, str]]) -> bool:
+    """After these texts were taken out of the search index, could any of their words still be read in it?
+    Without FTS5's 'secure-delete' (a SQLite older than 3.42) they are all still in its blocks, marked
+    deleted; with it, only a block's key can keep one (`_keys_would_tell`). Then `rewrite_search_index`."""
+    return bool(texts) and (not FTS5_SECURE_DELETE or _keys_would_tell(db, texts))
+
+
+def _keys_would_tell(db: sqlite_utils.Database, texts: list[tuple[str, str]]) -> bool:
+    """Would a key of the search index's blocks (`stories_fts_idx`: the first word on a block, or enough
+    of it to tell it from the block before) give away one of the words of these texts, now taken out?
+
+    A key gives a word away when it begins that word and no word the index still holds. The words are
+    cut as the index cuts them (a scratch index in memory); for each no longer held, only the one key
+    per segment that could begin it is looked at. Most withdrawals find none, and skip the rewrite.
+    """
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.gone_text USING fts5(a, b, tokenize='{TOKENIZER}')")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gone_words USING fts5vocab(temp, gone_text, 'row')")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.held_words USING fts5vocab(main, stories_fts, 'row')")
+    db.execute("DELETE FROM temp.gone_text")
+    db.conn.executemany("INSERT INTO temp.gone_text (a, b) VALUES (?, ?)", texts)
+    gone = [row[0] for row in db.execute("SELECT term FROM temp.gone_words")]
+    segments = [row[0] for row in db.execute("SELECT DISTINCT segid FROM stories_fts_idx")]
+
+    def held_beginning(start: str) -> bool:
+        found = db.execute("SELECT 1 FROM temp.held_words WHERE term >= ? AND term < ? LIMIT 1", [start, start + "\U0010ffff"])
+        return found.fetchone() is not None
+
+    try:
+        for word in gone:
+            if db.execute("SELECT 1 FROM temp.held_words WHERE term = ?", [word]).fetchone():
+                continue  # still in the index (another story has it): a key may begin it
+            for segment in segments:
+                key = db.execute(
+                    "SELECT term FROM stories_fts_idx WHERE segid = ? AND term <= ? ORDER BY term DESC LIMIT 1",
+                    [segment, b"0" + word.encode()],
+                ).fetchone()
+                start = bytes(key[0])[1:].decode("utf-8", "replace") if key else ""
+                if start and word.startswith(start) and not held_beginning(start):
+                    return True
+        return False
+    finally:
+        db.execute("DELETE FROM temp.gone_text")
 
 
 def rewrite_search_index(db: sqlite_utils.Database) -> None:

@@ -576,10 +576,16 @@ def main(argv: list[str] | None = None) -> int:
         for story_id in by_call:
             if story_shown(port, story_id) is not True:
                 raise RuntimeError(f"story {story_id} is not shown before its withdrawal")
+            # On a thread, watched from here as the CLI's process is: the call returns only once the search
+            # index is written afresh, when a block key would give a taken-out word away (seconds), after
+            # the story has left Datasette.
             start = time.perf_counter()
-            withdraw_story(instance, story_id, actor="bench", reason="Storyteller asked by phone")
-            returned = time.perf_counter() - start
+            asked = {"actor": "bench", "reason": "Storyteller asked by phone"}
+            call = threading.Thread(target=withdraw_story, args=(instance, story_id), kwargs=asked)
+            call.start()
             gone, odd = wait_until_gone(port, story_id, start, args.timeout)
+            call.join(args.timeout)
+            returned = time.perf_counter() - start
             call_times.append(gone)
             note = f", {odd} odd answers while polling" if odd else ""
             print(

@@ -504,9 +504,10 @@ def _change_in_place(
 
     `withdrawn_since` names stories withdrawn after the change's rows were read: taken out in the
     same transaction, so the change never puts a withdrawn story back. Once it is committed (no
-    reader sees the old words from then on), if any words left the search index, the index is
-    written out afresh in a second transaction, so not even the keys it finds its blocks by keep
-    them. The swap lock keeps a rebuild from renaming a new file over this one meanwhile.
+    reader sees the old words from then on), if a word that left the search index could still be read
+    in it (in a key it finds its blocks by: `words_may_linger`), the index is written out afresh in a
+    second transaction; a process killed between the two leaves that to the rebuild every withdrawal
+    asks for. The swap lock keeps a rebuild from renaming a new file over this one meanwhile.
     """
     path = instance.published_path(audience)
     with _lock(instance, SWAP_LOCK):

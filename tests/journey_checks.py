@@ -3,11 +3,13 @@ a plain-text title, nothing missing; and a screenshot of it kept in test-artifac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from browser_helpers import ARTIFACTS, slug
+from browser_helpers import ARTIFACTS, Steps, slug
 
 try:  # axe-core as the npm package ships it, bundled by this Python package: nothing is fetched
     from axe_playwright_python.sync_playwright import Axe
@@ -72,3 +74,17 @@ def screenshot(page: Any, name: str, width: int) -> Path:
     path = SHOTS / f"{slug(name)}-{width}-screen.png"
     page.screenshot(path=str(path))
     return path
+
+
+@contextmanager
+def checked_page(browser: Any, storybank: Any, width: int, name: str) -> Iterator[tuple[Any, PageChecks, Steps]]:
+    """A page in a fresh browser context at this width, every page it reaches checked, every step recorded;
+    the test fails on any error the pages raised."""
+    steps = Steps(browser, storybank, name)
+    checks = PageChecks(width)
+    context = browser.new_context(viewport={"width": width, "height": 844 if width < 800 else 900})
+    context.set_default_timeout(10_000)
+    page = checks.watch(steps.watch(context.new_page()))
+    yield page, checks, steps
+    context.close()
+    assert not steps.page_errors, steps.page_errors

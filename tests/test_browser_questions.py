@@ -12,8 +12,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, Steps, Storybank, launched_chromium, log_in, running_demo
-from journey_checks import Axe, PageChecks, screenshot
+from browser_helpers import CHROMIUM, Storybank, launched_chromium, log_in, running_demo
+from journey_checks import Axe, checked_page, screenshot
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -51,14 +51,8 @@ def width(request) -> int:
 
 @pytest.fixture
 def visit(browser, storybank, width, request):
-    steps = Steps(browser, storybank, request.node.name)
-    checks = PageChecks(width)
-    context = browser.new_context(viewport={"width": width, "height": 844 if width < 800 else 900})
-    context.set_default_timeout(10_000)
-    page = checks.watch(steps.watch(context.new_page()))
-    yield page, checks, steps
-    context.close()
-    assert not steps.page_errors, steps.page_errors
+    with checked_page(browser, storybank, width, request.node.name) as visiting:
+        yield visiting
 
 
 def no_sql_seen(page: Page) -> None:

@@ -36,9 +36,7 @@ def index(intervention_id: int) -> Any:
 @require("can_manage_interventions")
 def edit(intervention_id: int, commitment_id: int) -> Any:
     item = _own_intervention(intervention_id)
-    commitment = commitments.get_commitment(get_db(), commitment_id)
-    if commitment is None or commitment["intervention_id"] != intervention_id:
-        abort(404)
+    commitment = _its_commitment(intervention_id, commitment_id)
     form, problems = commitments.as_form(commitment), {}
     if request.method == "POST":
         form = _submitted()
@@ -55,9 +53,7 @@ def edit(intervention_id: int, commitment_id: int) -> Any:
 @require("can_manage_interventions")
 def delete(intervention_id: int, commitment_id: int) -> Any:
     _own_intervention(intervention_id)
-    commitment = commitments.get_commitment(get_db(), commitment_id)
-    if commitment is None or commitment["intervention_id"] != intervention_id:
-        abort(404)
+    _its_commitment(intervention_id, commitment_id)
     commitment_service.delete_commitment(instance(), get_db(), commitment_id, actor=current_user.actor)
     flash("Removed the commitment.")
     return redirect(url_for("commitments.index", intervention_id=intervention_id))
@@ -92,3 +88,11 @@ def _page(template: str, item: dict[str, Any], form: dict[str, Any], problems: d
         ],
         contribution_words=CONTRIBUTIONS,
     )
+
+
+def _its_commitment(intervention_id: int, commitment_id: int) -> dict[str, Any]:
+    """The commitment, if it is this intervention's; 404 otherwise (an id from another intervention included)."""
+    commitment = commitments.get_commitment(get_db(), commitment_id)
+    if commitment is None or commitment["intervention_id"] != intervention_id:
+        abort(404)
+    return commitment
